@@ -1,0 +1,113 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/** A command line that cannot be run: unknown command, bad flag, missing argument. */
+export class UsageError extends Error {
+  readonly code = 'CLI_USAGE';
+  constructor(message: string, readonly usage: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+export interface CommandSpec {
+  /** Words that name the command, e.g. ['stack', 'up']. */
+  readonly path: readonly string[];
+  readonly summary: string;
+  /** Positional arguments, shown in usage; `choices` are validated. */
+  readonly args?: readonly { readonly name: string; readonly optional?: boolean; readonly choices?: readonly string[] }[];
+  readonly options?: Options;
+  /** One line per option: `--flag`, description (with its default and env var). */
+  readonly optionHelp?: readonly (readonly [string, string])[];
+}
+
+export type Parsed =
+  | { readonly kind: 'help'; readonly text: string }
+  | { readonly kind: 'run'; readonly command: CommandSpec; readonly values: Record<string, string | boolean | undefined>; readonly positionals: string[] };
+
+function usageOf(spec: CommandSpec): string {
+  const args = (spec.args ?? []).map((a) => {
+    const name = a.choices ? a.choices.join('|') : a.name;
+    return a.optional ? `[${name}]` : `<${name}>`;
+  });
+  const lines = [`Usage: adme ${[...spec.path, ...args].join(' ')}${spec.options ? ' [options]' : ''}`, '', spec.summary];
+  if (spec.optionHelp && spec.optionHelp.length > 0) {
+    lines.push('', 'Options:');
+    const width = Math.max(...spec.optionHelp.map(([f]) => f.length));
+    for (const [flag, text] of spec.optionHelp) lines.push(`  ${flag.padEnd(width)}  ${text}`);
+  }
+  lines.push('  --help'.padEnd(2) + '  show this help');
+  return lines.join('\n');
+}
+
+/** Top-level help: every command with its summary, grouped by first word. */
+export function overview(commands: readonly CommandSpec[]): string {
+  const width = Math.max(...commands.map((c) => c.path.join(' ').length));
+  return [
+    'adme — real-time geo analytics for advertisers',
+    '',
+    'Usage: adme <command> [options]       (adme <command> --help for details)',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.path.join(' ').padEnd(width)}  ${c.summary}`),
+  ].join('\n');
+}
+
+/**
+ * Parses argv (without `node` and the script) against the command table. Pure: no I/O, so the whole
+ * command-line surface is unit tested.
+ */
+export function parseCommandLine(argv: readonly string[], commands: readonly CommandSpec[]): Parsed {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    return { kind: 'help', text: overview(commands) };
+  }
+  // Longest command path that prefixes argv wins ("stack up" before "stack").
+  const matches = commands
+    .filter((c) => c.path.every((w, i) => argv[i] === w))
+    .sort((a, b) => b.path.length - a.path.length);
+  const spec = matches[0];
+  if (!spec) {
+    const group = commands.filter((c) => c.path[0] === argv[0]);
+    if (group.length > 0) {
+      const sub = argv[1];
+      const text = overview(group);
+      if (sub === undefined || sub === '--help' || sub === '-h') return { kind: 'help', text };
+      throw new UsageError(`unknown command "adme ${argv[0]} ${sub}"`, text);
+    }
+    throw new UsageError(`unknown command "${argv[0]}"`, overview(commands));
+  }
+  const rest = argv.slice(spec.path.length);
+  const usage = usageOf(spec);
+  if (rest.includes('--help') || rest.includes('-h')) return { kind: 'help', text: usage };
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...rest], options: spec.options ?? {}, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message.replace(/\. To specify a positional.*$/s, ''), usage);
+  }
+  const specArgs = spec.args ?? [];
+  const positionals = parsed.positionals;
+  if (positionals.length > specArgs.length) {
+    throw new UsageError(`unexpected argument "${positionals[specArgs.length]}"`, usage);
+  }
+  specArgs.forEach((a, i) => {
+    const v = positionals[i];
+    if (v === undefined) {
+      if (!a.optional) throw new UsageError(`missing argument <${a.name}>`, usage);
+      return;
+    }
+    if (a.choices && !a.choices.includes(v)) {
+      throw new UsageError(`${a.name} must be one of ${a.choices.join(', ')}; got "${v}"`, usage);
+    }
+  });
+  return { kind: 'run', command: spec, values: parsed.values as Record<string, string | boolean | undefined>, positionals };
+}
+
+/** Parses a positive integer flag value, naming the flag when it is not one. */
+export function positiveInt(flag: string, raw: string | boolean | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (typeof raw !== 'string' || !Number.isInteger(n) || n <= 0) throw new UsageError(`--${flag} must be a positive integer, got "${String(raw)}"`, '');
+  return n;
+}
