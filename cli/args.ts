@@ -22,9 +22,23 @@ export interface CommandSpec {
   readonly optionHelp?: readonly (readonly [string, string])[];
 }
 
-export type Parsed =
+/** What a command's handler gets. */
+export interface CliContext {
+  readonly projectDir: string;
+  readonly values: Record<string, string | boolean | undefined>;
+  readonly positionals: readonly string[];
+  /** Progress line on stderr, so stdout stays for results (e.g. a key's secret). */
+  readonly progress: (message: string) => void;
+}
+
+/** A runnable command: its spec plus a handler resolving to the exit code. */
+export interface Command extends CommandSpec {
+  run(ctx: CliContext): Promise<number>;
+}
+
+export type Parsed<C extends CommandSpec = CommandSpec> =
   | { readonly kind: 'help'; readonly text: string }
-  | { readonly kind: 'run'; readonly command: CommandSpec; readonly values: Record<string, string | boolean | undefined>; readonly positionals: string[] };
+  | { readonly kind: 'run'; readonly command: C; readonly values: Record<string, string | boolean | undefined>; readonly positionals: string[] };
 
 function usageOf(spec: CommandSpec): string {
   const args = (spec.args ?? []).map((a) => {
@@ -58,7 +72,7 @@ export function overview(commands: readonly CommandSpec[]): string {
  * Parses argv (without `node` and the script) against the command table. Pure: no I/O, so the whole
  * command-line surface is unit tested.
  */
-export function parseCommandLine(argv: readonly string[], commands: readonly CommandSpec[]): Parsed {
+export function parseCommandLine<C extends CommandSpec>(argv: readonly string[], commands: readonly C[]): Parsed<C> {
   if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
     return { kind: 'help', text: overview(commands) };
   }

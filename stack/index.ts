@@ -118,7 +118,8 @@ export async function up(c: StackConfig, progress: Progress, names: readonly Ser
   for (const n of names) mkdirSync(join(c.stateDir, n, 'logs'), { recursive: true });
   const results = await Promise.allSettled(names.map((n) => upOne(c, SERVERS[n], progress)));
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
-  if (failures.length === 1) throw failures[0];
+  const [first] = failures;
+  if (failures.length === 1 && first) throw first;
   if (failures.length > 1) throw new AggregateError(failures, failures.map((f) => f.message).join('\n\n'));
 }
 

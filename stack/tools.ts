@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -11,18 +11,6 @@ export class MissingToolError extends Error {
   }
 }
 
-/** Major version printed by `<java> -version`, or undefined when it does not run. */
-export function javaMajor(javaBin: string): number | undefined {
-  try {
-    const out = execFileSync(javaBin, ['-version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    return parseJavaVersion(out);
-  } catch (err) {
-    const e = err as { stderr?: string };
-    // `java -version` writes to stderr; execFileSync only throws on a non-zero exit or a missing binary.
-    return typeof e.stderr === 'string' ? parseJavaVersion(e.stderr) : undefined;
-  }
-}
-
 /** Parses the major version out of `java -version` output (`"17.0.15"` -> 17, `"1.8.0_392"` -> 8). */
 export function parseJavaVersion(text: string): number | undefined {
   const m = /version "(\d+)(?:\.(\d+))?/.exec(text);
@@ -31,13 +19,10 @@ export function parseJavaVersion(text: string): number | undefined {
   return first === 1 && m[2] !== undefined ? Number(m[2]) : first;
 }
 
+/** What `<java> -version` prints (it writes to stderr); '' when it does not run. */
 function javaVersionText(javaBin: string): string {
-  try {
-    const r = execFileSync(javaBin, ['-version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    return r;
-  } catch (err) {
-    return String((err as { stderr?: string }).stderr ?? '');
-  }
+  const r = spawnSync(javaBin, ['-version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  return r.error ? '' : `${r.stdout}${r.stderr}`;
 }
 
 const JVM_DIRS = ['/usr/lib/jvm', '/usr/lib64/jvm', '/usr/java', '/opt/java'];

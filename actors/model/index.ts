@@ -1,0 +1,3 @@
+/** Shared contracts of AdME: pure, no I/O, importable from the gateway, the actors and the browser. */
+export * from './event.js';
+export * from './records.js';

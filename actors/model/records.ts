@@ -1,0 +1,53 @@
+/**
+ * Kafka record formats. Topic `adme.events.v1`: each record's value is one msgpack-encoded
+ * {@link EventBatchRecord} holding many events of one partition (per-record cost dominates otherwise);
+ * the partition is chosen by {@link partitionFor}(userId), so a user's events stay in order on one
+ * partition. Records carry no key: the gateway picks the partition explicitly.
+ */
+import type { AdEvent } from './event.js';
+
+export const EVENTS_TOPIC = 'adme.events.v1';
+export const DELTAS_TOPIC = 'adme.deltas.v1';
+
+export interface EventBatchRecord {
+  /** Format version. */
+  readonly v: 1;
+  /** Gateway receive time, epoch ms (ingest latency is measured from here). */
+  readonly at: number;
+  readonly events: readonly AdEvent[];
+}
+
+const M = 0x5bd1e995;
+
+/** Kafka's murmur2 (as in its Java client's default partitioner), over UTF-8 bytes. */
+export function murmur2(data: Uint8Array): number {
+  const length = data.length;
+  let h = (0x9747b28c ^ length) | 0;
+  const whole = length & ~3;
+  for (let i = 0; i < whole; i += 4) {
+    let k = (data[i]! & 0xff) | ((data[i + 1]! & 0xff) << 8) | ((data[i + 2]! & 0xff) << 16) | ((data[i + 3]! & 0xff) << 24);
+    k = Math.imul(k, M);
+    k ^= k >>> 24;
+    k = Math.imul(k, M);
+    h = Math.imul(h, M);
+    h ^= k;
+  }
+  const rest = length & 3;
+  if (rest === 3) h ^= (data[whole + 2]! & 0xff) << 16;
+  if (rest >= 2) h ^= (data[whole + 1]! & 0xff) << 8;
+  if (rest >= 1) {
+    h ^= data[whole]! & 0xff;
+    h = Math.imul(h, M);
+  }
+  h ^= h >>> 13;
+  h = Math.imul(h, M);
+  h ^= h >>> 15;
+  return h | 0;
+}
+
+const utf8 = new TextEncoder();
+
+/** The partition of a user's events: the one a Java producer keyed by userId would pick. */
+export function partitionFor(userId: string, partitions: number): number {
+  return (murmur2(utf8.encode(userId)) & 0x7fffffff) % partitions;
+}
