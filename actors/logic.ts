@@ -1,0 +1,202 @@
+/**
+ * A shard's aggregation state and every pure transition of it: fold a pre-aggregated batch in, close
+ * windows behind the watermark, produce rollup documents and delta records, snapshot and restore.
+ * No I/O and no clock: the actor (shard-actor.ts) decides when, this decides what.
+ */
+import { EVENT_TYPES, rollupId, typeCounts, versionOf, type AdEvent, type DeltaRecord, type RollupDoc } from './model/index.js';
+import { Hll } from './hll.js';
+import { NTYPES, type AggregationConfig, type LateEvent, type PartialBatch } from './preaggregate.js';
+
+export interface CellWindow {
+  readonly window: number;
+  readonly cell: string;
+  readonly counts: number[];
+  value: number;
+  readonly users: Hll;
+  /** Client ids (53-bit hashes) counted in this cell-window: the de-duplication memory. */
+  ids: Set<number> | null;
+}
+
+export interface ShardState {
+  nextOffset: number;
+  /** Max event time seen (−Infinity before any event). */
+  maxTs: number;
+  readonly cells: Map<string, CellWindow>;
+  /** Late events not yet written to the late-events collection. */
+  pendingLate: LateEvent[];
+  /** Totals since the shard began (carried in checkpoints). */
+  totals: { events: number; late: number; duplicates: number; invalid: number };
+  /** Keys changed since the last rollup write / the last delta. Not checkpointed: a restore marks all. */
+  readonly rollupDirty: Set<string>;
+  readonly deltaDirty: Set<string>;
+  /** Earliest gateway receive time among events folded in since the last delta. */
+  deltaOldestAt: number;
+}
+
+export function emptyState(nextOffset = 0): ShardState {
+  return {
+    nextOffset, maxTs: -Infinity, cells: new Map(), pendingLate: [],
+    totals: { events: 0, late: 0, duplicates: 0, invalid: 0 },
+    rollupDirty: new Set(), deltaDirty: new Set(), deltaOldestAt: Infinity,
+  };
+}
+
+const keyOf = (window: number, cell: string) => `${window}:${cell}`;
+
+function cellWindow(s: ShardState, window: number, cell: string): CellWindow {
+  const key = keyOf(window, cell);
+  let cw = s.cells.get(key);
+  if (!cw) {
+    cw = { window, cell, counts: new Array<number>(NTYPES).fill(0), value: 0, users: new Hll(), ids: null };
+    s.cells.set(key, cw);
+  }
+  s.rollupDirty.add(key);
+  s.deltaDirty.add(key);
+  return cw;
+}
+
+/** Folds a batch in (the batch must start at `s.nextOffset`, which the actor ensures). */
+export function applyBatch(s: ShardState, b: PartialBatch): void {
+  for (const row of b.rows) {
+    const cw = cellWindow(s, row.window, row.cell);
+    for (let t = 0; t < NTYPES; t++) cw.counts[t]! += row.counts[t]!;
+    cw.value += row.value;
+    for (const u of row.users) cw.users.add(u);
+  }
+  for (const e of b.idEvents) {
+    const cw = cellWindow(s, e.window, e.cell);
+    if (!cw.ids) cw.ids = new Set();
+    if (cw.ids.has(e.id)) {
+      s.totals.duplicates++;
+      continue;
+    }
+    cw.ids.add(e.id);
+    cw.counts[e.type]!++;
+    cw.value += e.value;
+    cw.users.add(e.user);
+  }
+  if (b.late.length > 0) s.pendingLate.push(...b.late);
+  s.totals.events += b.events - b.late.length;
+  s.totals.late += b.late.length;
+  s.totals.invalid += b.invalid.length;
+  s.maxTs = Math.max(s.maxTs, b.maxTs);
+  s.nextOffset = b.nextOffset;
+  if (b.oldestAt > 0 && b.oldestAt < s.deltaOldestAt) s.deltaOldestAt = b.oldestAt;
+}
+
+export function watermark(s: ShardState, c: AggregationConfig): number {
+  return s.maxTs - c.allowedLatenessMs;
+}
+
+export function isClosed(cw: CellWindow, s: ShardState, c: AggregationConfig): boolean {
+  return cw.window + c.windowMs <= watermark(s, c);
+}
+
+/** Rollup documents for the cells changed since the last rollup write, as of the state's offset. */
+export function rollupDocs(s: ShardState, c: AggregationConfig, partition: number, epoch: number): { docs: RollupDoc[]; keys: string[] } {
+  const version = versionOf(epoch, s.nextOffset);
+  const docs: RollupDoc[] = [];
+  const keys: string[] = [];
+  for (const key of s.rollupDirty) {
+    const cw = s.cells.get(key);
+    if (!cw) continue;
+    keys.push(key);
+    const total = cw.counts.reduce((a, b) => a + b, 0);
+    docs.push({
+      _id: rollupId(c.windowMs, cw.window, cw.cell, partition),
+      cell: cw.cell, window: cw.window, windowMs: c.windowMs, partition,
+      ...typeCounts(cw.counts), total, value: cw.value, users: cw.users.estimate(),
+      version, final: isClosed(cw, s, c),
+    });
+  }
+  return { docs, keys };
+}
+
+/** Marks rollups written; closed windows whose final values are now durable leave memory. */
+export function rollupsWritten(s: ShardState, c: AggregationConfig, keys: readonly string[]): number {
+  let evicted = 0;
+  for (const key of keys) {
+    s.rollupDirty.delete(key);
+    const cw = s.cells.get(key);
+    // Evicting only what was written AND closed keeps state bounded without losing a count: no event
+    // can reach a closed window again (it would be late).
+    if (cw && isClosed(cw, s, c) && !s.deltaDirty.has(key)) {
+      s.cells.delete(key);
+      evicted++;
+    }
+  }
+  return evicted;
+}
+
+/** The delta of cells changed since the previous one, or null when nothing changed. */
+export function takeDelta(s: ShardState, c: AggregationConfig, partition: number, epoch: number, seq: number, now: number): DeltaRecord | null {
+  if (s.deltaDirty.size === 0) return null;
+  const n = s.deltaDirty.size;
+  const windows = new Float64Array(n);
+  const cells: string[] = [];
+  const counts = new Uint32Array(n * NTYPES);
+  const values = new Float64Array(n);
+  const users = new Uint32Array(n);
+  let i = 0;
+  for (const key of s.deltaDirty) {
+    const cw = s.cells.get(key);
+    if (!cw) continue;
+    windows[i] = cw.window;
+    cells.push(cw.cell);
+    for (let t = 0; t < NTYPES; t++) counts[i * NTYPES + t] = cw.counts[t]!;
+    values[i] = cw.value;
+    users[i] = cw.users.estimate();
+    i++;
+  }
+  s.deltaDirty.clear();
+  const oldestAt = s.deltaOldestAt === Infinity ? now : s.deltaOldestAt;
+  s.deltaOldestAt = Infinity;
+  return {
+    v: 1, partition, epoch, seq, at: now, oldestAt, precision: c.precision, windowMs: c.windowMs,
+    windows: windows.subarray(0, i), cells, counts: counts.subarray(0, i * NTYPES), values: values.subarray(0, i), users: users.subarray(0, i),
+  };
+}
+
+/** Late events to persist, with deterministic ids (partition, offset, index) so replays rewrite the same. */
+export function lateDocs(s: ShardState, partition: number): (Record<string, unknown> & { _id: string })[] {
+  return s.pendingLate.map((l) => ({ _id: `${partition}:${l.offset}:${l.index}`, partition, offset: l.offset, index: l.index, event: l.event as unknown as Record<string, unknown>, reason: 'behind watermark' }));
+}
+
+// ---- checkpoint snapshot -------------------------------------------------------------------------
+
+/** Snapshot format v1: proportional to the live cells (open windows + closed ones not yet written). */
+export interface Snapshot {
+  readonly v: 1;
+  readonly nextOffset: number;
+  readonly maxTs: number | null;
+  readonly totals: ShardState['totals'];
+  /** [window, cell, counts, value, users (sorted hashes | registers), ids | null] */
+  readonly cells: [number, string, number[], number, number[] | Uint8Array, number[] | null][];
+  readonly pendingLate: [number, number, AdEvent][];
+}
+
+export function toSnapshot(s: ShardState): Snapshot {
+  const cells: Snapshot['cells'] = [];
+  for (const cw of s.cells.values()) cells.push([cw.window, cw.cell, cw.counts, cw.value, cw.users.toSnapshot(), cw.ids ? [...cw.ids] : null]);
+  return {
+    v: 1, nextOffset: s.nextOffset, maxTs: Number.isFinite(s.maxTs) ? s.maxTs : null, totals: { ...s.totals }, cells,
+    pendingLate: s.pendingLate.map((l) => [l.offset, l.index, l.event]),
+  };
+}
+
+/** Rebuilds state from a snapshot; every cell is marked dirty so rollups and deltas are re-sent. */
+export function fromSnapshot(snap: Snapshot): ShardState {
+  if (snap.v !== 1) throw new Error(`unknown snapshot version ${String(snap.v)}`);
+  const s = emptyState(snap.nextOffset);
+  s.maxTs = snap.maxTs ?? -Infinity;
+  s.totals = { ...snap.totals };
+  for (const [window, cell, counts, value, users, ids] of snap.cells) {
+    if (counts.length !== EVENT_TYPES.length) throw new Error(`snapshot cell ${cell} has ${counts.length} counts`);
+    const key = keyOf(window, cell);
+    s.cells.set(key, { window, cell, counts: [...counts], value, users: Hll.fromSnapshot(users), ids: ids ? new Set(ids) : null });
+    s.rollupDirty.add(key);
+    s.deltaDirty.add(key);
+  }
+  s.pendingLate = snap.pendingLate.map(([offset, index, event]) => ({ offset, index, event }));
+  return s;
+}

@@ -1,0 +1,68 @@
+/** The runtime process's Prometheus metrics, fed by the shard actors. */
+import { Registry, type Gauge } from '../runtime/index.js';
+import type { PartialBatch } from './preaggregate.js';
+
+export class ShardMetrics {
+  readonly registry = new Registry();
+  private readonly events = this.registry.counter('adme_runtime_events_total', 'Events folded into the aggregation, by partition.');
+  private readonly late = this.registry.counter('adme_runtime_late_events_total', 'Events behind the watermark, kept in the late_events collection.');
+  private readonly duplicates = this.registry.counter('adme_runtime_duplicate_events_total', 'Events dropped as duplicates of a client id already counted.');
+  private readonly invalid = this.registry.counter('adme_runtime_invalid_events_total', 'Records or events that could not be decoded or validated.');
+  private readonly checkpoints = this.registry.counter('adme_runtime_checkpoints_total', 'Checkpoints written.');
+  private readonly checkpointFailures = this.registry.counter('adme_runtime_checkpoint_failures_total', 'Checkpoint or rollup writes that failed and will be retried.');
+  private readonly checkpointBytes = this.registry.gauge('adme_runtime_checkpoint_bytes', 'Size of the last checkpoint, by partition.');
+  private readonly checkpointSeconds = this.registry.histogram('adme_runtime_checkpoint_duration_seconds', 'Time to write a checkpoint to Cassandra.', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
+  private readonly encodeSeconds = this.registry.histogram('adme_runtime_checkpoint_encode_seconds', 'Time to snapshot and encode state on the actor thread.', [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1]);
+  private readonly rollupDocs = this.registry.counter('adme_runtime_rollup_docs_total', 'Rollup documents upserted.');
+  private readonly rejected = this.registry.counter('adme_runtime_rejected_zombie_writes_total', 'Writes refused because a newer owner holds the partition (kind=checkpoint|rollup).');
+  private readonly deltaCount = this.registry.counter('adme_runtime_deltas_total', 'Delta records sent.');
+  private readonly deltaAge = this.registry.histogram('adme_runtime_delta_age_seconds', 'Gateway receive time of the oldest event in a delta to the delta being in Kafka.', [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+  private readonly gaps = this.registry.counter('adme_runtime_offset_gaps_total', 'Offsets missing from the log when resuming (retention ran ahead of checkpoints).');
+  private readonly epochs: Gauge = this.registry.gauge('adme_runtime_partition_epoch', 'Ownership epoch held, by partition.');
+  private readonly stalls: Gauge = this.registry.gauge('adme_runtime_partition_stalled', '1 while a partition waits for a checkpoint before taking more events.');
+
+  /** Gauges computed at scrape time (owned partitions, lag, mailbox depth) are added by the process. */
+  gauge(name: string, help: string, collect: (g: Gauge) => void): void {
+    this.registry.gauge(name, help, collect);
+  }
+
+  batch(partition: number, b: PartialBatch): void {
+    this.events.inc({ partition }, b.events - b.late.length);
+    if (b.late.length) this.late.inc({ partition }, b.late.length);
+    if (b.invalid.length) this.invalid.inc({ partition }, b.invalid.length);
+  }
+  duplicate(partition: number, n: number): void {
+    if (n) this.duplicates.inc({ partition }, n);
+  }
+  checkpoint(partition: number, bytes: number, ms: number, encodeMs: number): void {
+    this.checkpoints.inc({ partition });
+    this.checkpointBytes.set({ partition }, bytes);
+    this.checkpointSeconds.observe(ms / 1000);
+    this.encodeSeconds.observe(encodeMs / 1000);
+  }
+  checkpointFailure(partition: number): void {
+    this.checkpointFailures.inc({ partition });
+  }
+  rollups(partition: number, n: number): void {
+    this.rollupDocs.inc({ partition }, n);
+  }
+  rejectedWrites(partition: number, kind: 'checkpoint' | 'rollup', n: number): void {
+    this.rejected.inc({ partition, kind }, n);
+  }
+  delta(_partition: number, _cells: number, _bytes: number, ageMs: number): void {
+    this.deltaCount.inc();
+    this.deltaAge.observe(ageMs / 1000);
+  }
+  offsetGap(partition: number, n: number): void {
+    this.gaps.inc({ partition }, n);
+  }
+  epoch(partition: number, e: number): void {
+    this.epochs.set({ partition }, e);
+  }
+  stalled(partition: number, on: boolean): void {
+    this.stalls.set({ partition }, on ? 1 : 0);
+  }
+  rejectedTotal(): number {
+    return this.rejected.get({});
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * The CPU-heavy half of a shard's work, run on pool threads: decode a batch of Kafka records and fold
+ * its events into per-(window, cell) partial rows. Pure and deterministic: the same records and the same
+ * starting watermark give the same result, which is what makes replays after a crash count exactly once.
+ */
+import { EVENT_TYPES, TYPE_INDEX, decode, type AdEvent, type EventBatchRecord } from './model/index.js';
+import { geohashEncode } from './geohash.js';
+import { hash32, hash53 } from './hash.js';
+
+export interface AggregationConfig {
+  /** Geohash precision of the cells. */
+  readonly precision: number;
+  readonly windowMs: number;
+  /** Watermark = max event time − allowed lateness; events of windows that ended before it are late. */
+  readonly allowedLatenessMs: number;
+}
+
+export const NTYPES = EVENT_TYPES.length;
+
+/** Events without a client id, folded together. */
+export interface PartialRow {
+  readonly window: number;
+  readonly cell: string;
+  readonly counts: number[];
+  value: number;
+  /** Distinct user hashes of this batch in this row. */
+  readonly users: number[];
+}
+
+/** Events with a client id stay individual: de-duplication needs the shard's memory of ids. */
+export interface IdEvent {
+  readonly window: number;
+  readonly cell: string;
+  readonly type: number;
+  readonly value: number;
+  readonly user: number;
+  readonly id: number;
+}
+
+export interface LateEvent {
+  readonly offset: number;
+  readonly index: number;
+  readonly event: AdEvent;
+}
+
+export interface InvalidRecord {
+  readonly offset: number;
+  readonly reason: string;
+}
+
+export interface PartialBatch {
+  readonly nextOffset: number;
+  readonly maxTs: number;
+  readonly events: number;
+  readonly rows: PartialRow[];
+  readonly idEvents: IdEvent[];
+  readonly late: LateEvent[];
+  readonly invalid: InvalidRecord[];
+  /** Earliest gateway receive time in the batch (for accepted → delta latency). */
+  readonly oldestAt: number;
+}
+
+export interface PreaggregateInput {
+  /** Record values concatenated; `ends[i]` is where record i ends. Transferred, not copied. */
+  readonly bytes: Uint8Array;
+  readonly ends: Uint32Array;
+  readonly offsets: Float64Array;
+  readonly maxTs: number;
+  readonly config: AggregationConfig;
+}
+
+function badEvent(e: unknown): string | undefined {
+  if (typeof e !== 'object' || e === null) return 'event is not a map';
+  const ev = e as Record<string, unknown>;
+  if (typeof ev.userId !== 'string') return 'userId is not a string';
+  if (typeof ev.type !== 'string' || !(ev.type in TYPE_INDEX)) return 'type is not a known event type';
+  if (typeof ev.ts !== 'number' || !Number.isFinite(ev.ts)) return 'ts is not a finite number';
+  if (typeof ev.lat !== 'number' || !(ev.lat >= -90 && ev.lat <= 90)) return 'lat out of range';
+  if (typeof ev.lon !== 'number' || !(ev.lon >= -180 && ev.lon <= 180)) return 'lon out of range';
+  return undefined;
+}
+
+export function preaggregate(input: PreaggregateInput): PartialBatch {
+  const { precision, windowMs, allowedLatenessMs } = input.config;
+  let maxTs = input.maxTs;
+  const rows = new Map<string, PartialRow & { userSet: Set<number> }>();
+  const idEvents: IdEvent[] = [];
+  const late: LateEvent[] = [];
+  const invalid: InvalidRecord[] = [];
+  let events = 0;
+  let oldestAt = Infinity;
+  let start = 0;
+  let nextOffset = 0;
+  for (let r = 0; r < input.ends.length; r++) {
+    const end = input.ends[r]!;
+    const offset = input.offsets[r]!;
+    nextOffset = offset + 1;
+    const slice = input.bytes.subarray(start, end);
+    start = end;
+    let rec: EventBatchRecord;
+    try {
+      rec = decode<EventBatchRecord>(slice);
+    } catch (err) {
+      invalid.push({ offset, reason: `undecodable msgpack: ${(err as Error).message}` });
+      continue;
+    }
+    if (!rec || rec.v !== 1 || !Array.isArray(rec.events)) {
+      invalid.push({ offset, reason: 'not an EventBatchRecord v1' });
+      continue;
+    }
+    if (typeof rec.at === 'number' && rec.at < oldestAt) oldestAt = rec.at;
+    for (let i = 0; i < rec.events.length; i++) {
+      const ev = rec.events[i] as AdEvent;
+      const bad = badEvent(ev);
+      if (bad) {
+        invalid.push({ offset, reason: `event ${i}: ${bad}` });
+        continue;
+      }
+      events++;
+      const window = Math.floor(ev.ts / windowMs) * windowMs;
+      // Lateness is decided per event against the watermark before it, so it depends only on the
+      // order of the log, never on how the log was cut into batches.
+      if (window + windowMs <= maxTs - allowedLatenessMs) {
+        late.push({ offset, index: i, event: ev });
+        continue;
+      }
+      if (ev.ts > maxTs) maxTs = ev.ts;
+      const cell = geohashEncode(ev.lat, ev.lon, precision);
+      const type = TYPE_INDEX[ev.type];
+      const value = typeof ev.value === 'number' && Number.isFinite(ev.value) ? ev.value : 0;
+      const user = hash32(ev.userId);
+      if (typeof ev.id === 'string' && ev.id.length > 0) {
+        idEvents.push({ window, cell, type, value, user, id: hash53(ev.id) });
+        continue;
+      }
+      const key = `${window}:${cell}`;
+      let row = rows.get(key);
+      if (!row) {
+        row = { window, cell, counts: new Array<number>(NTYPES).fill(0), value: 0, users: [], userSet: new Set() };
+        rows.set(key, row);
+      }
+      row.counts[type]!++;
+      row.value += value;
+      row.userSet.add(user);
+    }
+  }
+  const out: PartialRow[] = [];
+  for (const row of rows.values()) out.push({ window: row.window, cell: row.cell, counts: row.counts, value: row.value, users: [...row.userSet] });
+  return { nextOffset, maxTs, events, rows: out, idEvents, late, invalid, oldestAt: oldestAt === Infinity ? 0 : oldestAt };
+}

@@ -1,0 +1,82 @@
+/** Configuration of an `adme runtime` process: every value has a default and an env variable. */
+import { BASE_PRECISION, DELTAS_TOPIC, EVENTS_TOPIC } from './model/index.js';
+
+export interface RuntimeConfig {
+  readonly brokers: readonly string[];
+  readonly cassandra: { readonly contactPoints: readonly string[]; readonly localDc: string; readonly keyspace: string };
+  readonly mongo: { readonly url: string; readonly database: string };
+  readonly topic: string;
+  readonly deltasTopic: string;
+  readonly partitions: number;
+  readonly groupId: string;
+  readonly precision: number;
+  readonly windowMs: number;
+  readonly allowedLatenessMs: number;
+  readonly checkpointEveryMs: number;
+  readonly checkpointEveryEvents: number;
+  readonly maxUncheckpointedEvents: number;
+  readonly rollupEveryMs: number;
+  readonly deltaEveryMs: number;
+  readonly sinks: boolean;
+  readonly threads: number | undefined;
+  readonly host: string;
+  readonly port: number;
+  readonly sessionTimeoutMs: number;
+  readonly mailboxCapacity: number;
+}
+
+export class RuntimeConfigError extends Error {
+  readonly code = 'RT_BAD_CONFIG';
+  constructor(variable: string, reason: string) {
+    super(`${variable}: ${reason}`);
+    this.name = 'RuntimeConfigError';
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function int(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new RuntimeConfigError(name, `must be an integer from ${min} to ${max}, got "${raw}"`);
+  return n;
+}
+
+function name(env: Env, variable: string, fallback: string, pattern: RegExp): string {
+  const raw = env[variable];
+  if (raw === undefined || raw === '') return fallback;
+  if (!pattern.test(raw)) throw new RuntimeConfigError(variable, `"${raw}" does not match ${String(pattern)}`);
+  return raw;
+}
+
+/** Reads the runtime configuration; server addresses come from the stack's (already resolved) config. */
+export function loadRuntimeConfig(servers: { brokers: readonly string[]; contactPoints: readonly string[]; localDc: string; mongoUrl: string }, env: Env = process.env): RuntimeConfig {
+  const sinks = env.ADME_SINKS ?? 'on';
+  if (sinks !== 'on' && sinks !== 'off') throw new RuntimeConfigError('ADME_SINKS', `must be on or off, got "${sinks}"`);
+  const threads = env.ADME_THREADS ? int(env, 'ADME_THREADS', 1, 1, 256) : undefined;
+  const windowMs = int(env, 'ADME_WINDOW_MS', 10_000, 1000, 3_600_000);
+  return {
+    brokers: servers.brokers,
+    cassandra: { contactPoints: servers.contactPoints, localDc: servers.localDc, keyspace: name(env, 'ADME_KEYSPACE', 'adme', /^[a-z][a-z0-9_]{0,47}$/) },
+    mongo: { url: servers.mongoUrl, database: name(env, 'ADME_MONGO_DB', 'adme', /^[A-Za-z0-9_-]{1,63}$/) },
+    topic: name(env, 'ADME_EVENTS_TOPIC', EVENTS_TOPIC, /^[A-Za-z0-9._-]{1,249}$/),
+    deltasTopic: name(env, 'ADME_DELTAS_TOPIC', DELTAS_TOPIC, /^[A-Za-z0-9._-]{1,249}$/),
+    partitions: int(env, 'ADME_PARTITIONS', 12, 1, 10_000),
+    groupId: name(env, 'ADME_GROUP', 'adme-aggregators', /^[A-Za-z0-9._-]{1,249}$/),
+    precision: int(env, 'ADME_PRECISION', BASE_PRECISION, 1, 9),
+    windowMs,
+    allowedLatenessMs: int(env, 'ADME_LATENESS_MS', 30_000, 0, 86_400_000),
+    checkpointEveryMs: int(env, 'ADME_CHECKPOINT_MS', 1000, 50, 600_000),
+    checkpointEveryEvents: int(env, 'ADME_CHECKPOINT_EVENTS', 200_000, 1, 1e9),
+    maxUncheckpointedEvents: int(env, 'ADME_MAX_UNCHECKPOINTED', 1_000_000, 1, 1e10),
+    rollupEveryMs: int(env, 'ADME_ROLLUP_MS', 1000, 0, 600_000),
+    deltaEveryMs: int(env, 'ADME_DELTA_MS', 100, 10, 60_000),
+    sinks: sinks === 'on',
+    threads,
+    host: env.ADME_RUNTIME_HOST || '127.0.0.1',
+    port: int(env, 'ADME_RUNTIME_PORT', 9464, 0, 65535),
+    sessionTimeoutMs: int(env, 'ADME_SESSION_TIMEOUT_MS', 10_000, 6000, 300_000),
+    mailboxCapacity: int(env, 'ADME_MAILBOX', 4, 1, 10_000),
+  };
+}

@@ -1,0 +1,35 @@
+import { loadRuntimeConfig } from '../actors/runtime-config.js';
+import { startRuntime } from '../actors/runtime-main.js';
+import type { Command } from './args.js';
+import { untilSignal } from './context.js';
+import { stackUp } from './stack-commands.js';
+
+export const RUNTIME_COMMANDS: readonly Command[] = [
+  {
+    path: ['runtime'],
+    summary: 'Run an aggregation process: joins the consumer group, one shard actor per owned partition. Run as many as you like.',
+    options: { port: { type: 'string' }, threads: { type: 'string' }, sinks: { type: 'string' }, 'no-stack': { type: 'boolean' } },
+    optionHelp: [
+      ['--port <n>', 'HTTP port of /metrics and /healthz (ADME_RUNTIME_PORT, default 9464; 0 = any free port)'],
+      ['--threads <n>', 'worker threads (ADME_THREADS, default: one per core)'],
+      ['--sinks on|off', 'checkpoints and rollups (ADME_SINKS, default on; off only to measure their cost)'],
+      ['--no-stack', 'do not start the local stack first (servers already up or external)'],
+    ],
+    run: async (ctx) => {
+      const env = { ...process.env };
+      if (typeof ctx.values.port === 'string') env.ADME_RUNTIME_PORT = ctx.values.port;
+      if (typeof ctx.values.threads === 'string') env.ADME_THREADS = ctx.values.threads;
+      if (typeof ctx.values.sinks === 'string') env.ADME_SINKS = ctx.values.sinks;
+      const { loadStackConfig } = await import('../stack/index.js');
+      const stack = ctx.values['no-stack'] === true ? loadStackConfig(ctx.projectDir) : await stackUp(ctx);
+      const config = loadRuntimeConfig({ brokers: stack.kafka.brokers, contactPoints: stack.cassandra.contactPoints, localDc: stack.cassandra.localDc, mongoUrl: stack.mongo.url }, env);
+      const rt = await startRuntime(config, (m) => ctx.progress(`runtime: ${m}`));
+      const outcome = await Promise.race([untilSignal().then(() => 0), rt.fatal]);
+      ctx.progress(outcome === 0 ? 'runtime: stopping (signal)' : 'runtime: stopping (fatal)');
+      const hard = setTimeout(() => process.exit(outcome || 1), 15_000);
+      hard.unref();
+      await rt.stop().catch(() => undefined);
+      return outcome;
+    },
+  },
+];

@@ -1,0 +1,16 @@
+/**
+ * The AdME runtime: a small, general actor system (no AdME knowledge) plus the ports and adapters
+ * it needs to host one actor per partition of a log.
+ */
+export { ActorRef, ActorSystem, DEFAULT_SUPERVISION, type Actor, type Reply, type SupervisionPolicy, type ActorOptions } from './core/actor.js';
+export { Mailbox } from './core/mailbox.js';
+export { ManualClock, systemClock, type Clock, type Cancel } from './core/clock.js';
+export { ActorStoppedError, FencedError, MailboxFullError, RuntimeError, isRetriable, toWireError, type WireError } from './core/errors.js';
+export { retry, type RetryOptions } from './core/retry.js';
+export { Counter, Gauge, Histogram, Registry } from './core/metrics.js';
+export { WorkerPool, compiledModuleUrl, type PoolOptions } from './pool/pool.js';
+export type { Acquired, BatchResult, CheckpointStore, DocStore, LogRecord, PartitionHandlers, PartitionSource, RecordSink, UpsertResult, VersionedDoc } from './ports/ports.js';
+export { KafkaGroupSource, KafkaRecordSink, ensureTopics, kafkaClient, type GroupSourceOptions, type KafkaOptions } from './adapters/kafka.js';
+export { CassandraCheckpointStore, cassandraClient, ensureKeyspace, type CassandraOptions } from './adapters/cassandra.js';
+export { MongoDocStore } from './adapters/mongo.js';
+export { ShardHost, type Shard, type ShardHostOptions } from './shards.js';

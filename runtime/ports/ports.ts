@@ -1,0 +1,84 @@
+/**
+ * The ports the runtime needs from the outside world. Adapters in ../adapters implement them over
+ * Kafka, Cassandra and MongoDB; another engine only needs another adapter.
+ */
+
+/** One record of a partitioned log. */
+export interface LogRecord {
+  readonly offset: number;
+  readonly value: Buffer;
+}
+
+/** What the partition source asks of its owner, once per fetched batch. */
+export interface BatchResult {
+  /**
+   * The owner's next offset after the batch: the source continues there (seeking when it differs from
+   * the end of the batch). Undefined when the batch was not processed: it is fetched again.
+   */
+  readonly nextOffset?: number;
+}
+
+export interface PartitionHandlers {
+  /** The group gave this process `partitions` (complete new assignment). */
+  onAssignment(partitions: readonly number[]): Promise<void>;
+  /** A rebalance started: a chance to checkpoint before partitions move (an optimisation only). */
+  onRebalancing(): Promise<void>;
+  /** Records of one partition, in order. Resolving lets the source fetch more for that partition. */
+  onBatch(partition: number, records: readonly LogRecord[], heartbeat: () => Promise<void>): Promise<BatchResult>;
+}
+
+/** A partitioned log read as a member of a consumer group (the group protocol is the placement service). */
+export interface PartitionSource {
+  start(handlers: PartitionHandlers): Promise<void>;
+  /** Offset committed for monitoring tools only: never read back for recovery. */
+  commitForMonitoring(partition: number, nextOffset: number): Promise<void>;
+  /** Latest offset (high watermark) per partition, for lag. */
+  highWatermarks(): Promise<Map<number, number>>;
+  stop(): Promise<void>;
+}
+
+/** Appends records to explicit partitions of a topic. */
+export interface RecordSink {
+  send(topic: string, records: readonly { readonly partition: number; readonly value: Buffer }[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** What an owner got when it took a shard. */
+export interface Acquired {
+  readonly epoch: number;
+  /** Next offset to process; 0 when the shard was never checkpointed. */
+  readonly nextOffset: number;
+  readonly state: Uint8Array | null;
+}
+
+/**
+ * Checkpoints of shard state and offset, written together atomically, fenced by an ownership epoch.
+ * `save` throws FencedError when another owner has bumped the epoch since `acquire`.
+ */
+export interface CheckpointStore {
+  acquire(shard: string, owner: string): Promise<Acquired>;
+  save(shard: string, epoch: number, nextOffset: number, state: Uint8Array): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface VersionedDoc {
+  readonly _id: string;
+  /** Lexicographically ordered version; a write applies only when it is ≥ the stored one. */
+  readonly version: string;
+  readonly fields: Readonly<Record<string, unknown>>;
+}
+
+export interface UpsertResult {
+  readonly written: number;
+  /** Writes refused because the stored document carries a newer version (replays, zombies). */
+  readonly stale: number;
+}
+
+/** A document store with version-guarded absolute upserts and idempotent inserts. */
+export interface DocStore {
+  upsertVersioned(collection: string, docs: readonly VersionedDoc[]): Promise<UpsertResult>;
+  /** Inserts documents with deterministic ids; ones already present are left as they are. */
+  insertIdempotent(collection: string, docs: readonly Readonly<Record<string, unknown> & { _id: string }>[]): Promise<number>;
+  ensureIndexes(collection: string, indexes: readonly { readonly key: Record<string, 1 | -1>; readonly name: string; readonly unique?: boolean }[]): Promise<void>;
+  close(): Promise<void>;
+}
