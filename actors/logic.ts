@@ -3,7 +3,7 @@
  * windows behind the watermark, produce rollup documents and delta records, snapshot and restore.
  * No I/O and no clock: the actor (shard-actor.ts) decides when, this decides what.
  */
-import { EVENT_TYPES, rollupId, typeCounts, versionOf, type AdEvent, type DeltaRecord, type RollupDoc } from './model/index.js';
+import { EVENT_TYPES, openWindowId, rollupId, typeCounts, versionOf, type AdEvent, type DeltaRecord, type OpenWindowDoc, type RollupDoc } from './model/index.js';
 import { Hll } from './hll.js';
 import { NTYPES, type AggregationConfig, type LateEvent, type PartialBatch } from './preaggregate.js';
 
@@ -25,6 +25,7 @@ export interface ShardState {
   /** Late events not yet written to the late-events collection. */
   pendingLate: LateEvent[];
   /** Totals since the shard began (carried in checkpoints). */
+  /** Events counted (late and duplicate ones excluded), late, duplicate, invalid: since the shard began. */
   totals: { events: number; late: number; duplicates: number; invalid: number };
   /** Keys changed since the last rollup write / the last delta. Not checkpointed: a restore marks all. */
   readonly rollupDirty: Set<string>;
@@ -63,6 +64,7 @@ export function applyBatch(s: ShardState, b: PartialBatch): void {
     cw.value += row.value;
     for (const u of row.users) cw.users.add(u);
   }
+  const dup0 = s.totals.duplicates;
   for (const e of b.idEvents) {
     const cw = cellWindow(s, e.window, e.cell);
     if (!cw.ids) cw.ids = new Set();
@@ -76,7 +78,7 @@ export function applyBatch(s: ShardState, b: PartialBatch): void {
     cw.users.add(e.user);
   }
   if (b.late.length > 0) s.pendingLate.push(...b.late);
-  s.totals.events += b.events - b.late.length;
+  s.totals.events += b.events - b.late.length - (s.totals.duplicates - dup0);
   s.totals.late += b.late.length;
   s.totals.invalid += b.invalid.length;
   s.maxTs = Math.max(s.maxTs, b.maxTs);
@@ -92,40 +94,79 @@ export function isClosed(cw: CellWindow, s: ShardState, c: AggregationConfig): b
   return cw.window + c.windowMs <= watermark(s, c);
 }
 
-/** Rollup documents for the cells changed since the last rollup write, as of the state's offset. */
-export function rollupDocs(s: ShardState, c: AggregationConfig, partition: number, epoch: number): { docs: RollupDoc[]; keys: string[] } {
-  const version = versionOf(epoch, s.nextOffset);
-  const docs: RollupDoc[] = [];
-  const keys: string[] = [];
-  for (const key of s.rollupDirty) {
-    const cw = s.cells.get(key);
-    if (!cw) continue;
-    keys.push(key);
-    const total = cw.counts.reduce((a, b) => a + b, 0);
-    docs.push({
-      _id: rollupId(c.windowMs, cw.window, cw.cell, partition),
-      cell: cw.cell, window: cw.window, windowMs: c.windowMs, partition,
-      ...typeCounts(cw.counts), total, value: cw.value, users: cw.users.estimate(),
-      version, final: isClosed(cw, s, c),
-    });
-  }
-  return { docs, keys };
+export interface RollupWrites {
+  /** Final documents of closed windows (insert once). */
+  readonly finals: RollupDoc[];
+  readonly finalKeys: string[];
+  /** Whole-window documents of open windows with changes. */
+  readonly open: OpenWindowDoc[];
+  /** Dirty keys the open documents cover (re-marked dirty if the write fails). */
+  readonly openKeys: string[];
+  /** Open-window documents made obsolete by finals. */
+  readonly obsoleteOpenIds: string[];
 }
 
-/** Marks rollups written; closed windows whose final values are now durable leave memory. */
-export function rollupsWritten(s: ShardState, c: AggregationConfig, keys: readonly string[]): number {
-  let evicted = 0;
-  for (const key of keys) {
-    s.rollupDirty.delete(key);
+/**
+ * What to write to MongoDB as of the state's offset: every closed window still in memory becomes final
+ * documents; every open window with changes is rewritten whole.
+ */
+export function rollupWrites(s: ShardState, c: AggregationConfig, partition: number, epoch: number): RollupWrites {
+  const finals: RollupDoc[] = [];
+  const finalKeys: string[] = [];
+  const closedWindows = new Set<number>();
+  const openWindows = new Map<number, CellWindow[]>();
+  const dirtyWindows = new Set<number>();
+  for (const key of s.rollupDirty) {
     const cw = s.cells.get(key);
-    // Evicting only what was written AND closed keeps state bounded without losing a count: no event
-    // can reach a closed window again (it would be late).
-    if (cw && isClosed(cw, s, c) && !s.deltaDirty.has(key)) {
-      s.cells.delete(key);
-      evicted++;
+    if (cw && !isClosed(cw, s, c)) dirtyWindows.add(cw.window);
+  }
+  for (const [key, cw] of s.cells) {
+    if (isClosed(cw, s, c)) {
+      finalKeys.push(key);
+      closedWindows.add(cw.window);
+      finals.push({
+        _id: rollupId(c.windowMs, cw.window, cw.cell, partition),
+        cell: cw.cell, window: cw.window, windowMs: c.windowMs, partition,
+        ...typeCounts(cw.counts), total: cw.counts.reduce((a, b) => a + b, 0), value: cw.value, users: cw.users.estimate(),
+      });
+    } else if (dirtyWindows.has(cw.window)) {
+      let l = openWindows.get(cw.window);
+      if (!l) openWindows.set(cw.window, (l = []));
+      l.push(cw);
     }
   }
-  return evicted;
+  const version = versionOf(epoch, s.nextOffset);
+  const open: OpenWindowDoc[] = [];
+  for (const [window, cws] of openWindows) {
+    const counts = new Uint32Array(cws.length * NTYPES);
+    const values = new Float64Array(cws.length);
+    const users = new Uint32Array(cws.length);
+    cws.forEach((cw, i) => {
+      for (let t = 0; t < NTYPES; t++) counts[i * NTYPES + t] = cw.counts[t]!;
+      values[i] = cw.value;
+      users[i] = cw.users.estimate();
+    });
+    open.push({
+      _id: openWindowId(c.windowMs, window, partition), window, windowMs: c.windowMs, partition, version,
+      cells: cws.map((cw) => cw.cell).join(','),
+      counts: new Uint8Array(counts.buffer), values: new Uint8Array(values.buffer), users: new Uint8Array(users.buffer),
+    });
+  }
+  const openKeys = [...s.rollupDirty].filter((k) => {
+    const cw = s.cells.get(k);
+    return cw !== undefined && dirtyWindows.has(cw.window);
+  });
+  return { finals, finalKeys, open, openKeys, obsoleteOpenIds: [...closedWindows].map((w) => openWindowId(c.windowMs, w, partition)) };
+}
+
+/** Finals are durable: their closed windows leave memory (no event can reach a closed window again). */
+export function finalsWritten(s: ShardState, finalKeys: readonly string[]): number {
+  for (const key of finalKeys) {
+    s.cells.delete(key);
+    s.rollupDirty.delete(key);
+    s.deltaDirty.delete(key);
+  }
+  return finalKeys.length;
 }
 
 /** The delta of cells changed since the previous one, or null when nothing changed. */

@@ -13,7 +13,7 @@ export class ShardMetrics {
   private readonly checkpointBytes = this.registry.gauge('adme_runtime_checkpoint_bytes', 'Size of the last checkpoint, by partition.');
   private readonly checkpointSeconds = this.registry.histogram('adme_runtime_checkpoint_duration_seconds', 'Time to write a checkpoint to Cassandra.', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
   private readonly encodeSeconds = this.registry.histogram('adme_runtime_checkpoint_encode_seconds', 'Time to snapshot and encode state on the actor thread.', [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1]);
-  private readonly rollupDocs = this.registry.counter('adme_runtime_rollup_docs_total', 'Rollup documents upserted.');
+  private readonly rollupDocs = this.registry.counter('adme_runtime_rollup_docs_total', 'Rollup documents written (kind=final|final_existing|open).');
   private readonly rejected = this.registry.counter('adme_runtime_rejected_zombie_writes_total', 'Writes refused because a newer owner holds the partition (kind=checkpoint|rollup).');
   private readonly deltaCount = this.registry.counter('adme_runtime_deltas_total', 'Delta records sent.');
   private readonly deltaAge = this.registry.histogram('adme_runtime_delta_age_seconds', 'Gateway receive time of the oldest event in a delta to the delta being in Kafka.', [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
@@ -43,8 +43,10 @@ export class ShardMetrics {
   checkpointFailure(partition: number): void {
     this.checkpointFailures.inc({ partition });
   }
-  rollups(partition: number, n: number): void {
-    this.rollupDocs.inc({ partition }, n);
+  rollups(partition: number, finals: number, existing: number, open: number): void {
+    if (finals) this.rollupDocs.inc({ partition, kind: 'final' }, finals);
+    if (existing) this.rollupDocs.inc({ partition, kind: 'final_existing' }, existing);
+    if (open) this.rollupDocs.inc({ partition, kind: 'open' }, open);
   }
   rejectedWrites(partition: number, kind: 'checkpoint' | 'rollup', n: number): void {
     this.rejected.inc({ partition, kind }, n);

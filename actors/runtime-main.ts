@@ -5,7 +5,7 @@ import {
   CassandraCheckpointStore, FencedError, KafkaGroupSource, KafkaRecordSink, MongoDocStore, ShardHost, WorkerPool,
   ensureTopics, kafkaClient, systemClock,
 } from '../runtime/index.js';
-import { LATE_EVENTS_COLLECTION, ROLLUPS_COLLECTION } from './model/index.js';
+import { LATE_EVENTS_COLLECTION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION } from './model/index.js';
 import { ShardMetrics } from './metrics.js';
 import type { RuntimeConfig } from './runtime-config.js';
 import { ShardActor } from './shard-actor.js';
@@ -29,6 +29,7 @@ export async function startRuntime(c: RuntimeConfig, log: (m: string) => void): 
     { key: { window: 1, cell: 1 }, name: 'window_cell' },
     { key: { cell: 1, window: 1 }, name: 'cell_window' },
   ]);
+  await docs.ensureIndexes(OPEN_ROLLUPS_COLLECTION, [{ key: { window: 1 }, name: 'window' }]);
   await docs.ensureIndexes(LATE_EVENTS_COLLECTION, [{ key: { partition: 1, offset: 1 }, name: 'partition_offset' }]);
   const deltas = await KafkaRecordSink.open({ brokers: c.brokers, clientId: `adme-runtime-deltas-${process.pid}` });
   const pool = new WorkerPool({ threads: c.threads });

@@ -11,8 +11,8 @@
  * Cassandra, and a restore re-sends everything it holds: exactly-once effect through crashes.
  */
 import { FencedError, type Clock, type DocStore, type LogRecord, type RecordSink, type BatchResult, type CheckpointStore, type Shard, type WorkerPool } from '../runtime/index.js';
-import { LATE_EVENTS_COLLECTION, ROLLUPS_COLLECTION, decode, encode, type RollupDoc } from './model/index.js';
-import { applyBatch, emptyState, fromSnapshot, lateDocs, rollupDocs, rollupsWritten, takeDelta, toSnapshot, type ShardState, type Snapshot } from './logic.js';
+import { LATE_EVENTS_COLLECTION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, decode, encode, type RollupDoc } from './model/index.js';
+import { applyBatch, emptyState, finalsWritten, fromSnapshot, lateDocs, rollupWrites, takeDelta, toSnapshot, type ShardState, type Snapshot } from './logic.js';
 import type { AggregationConfig, PartialBatch, PreaggregateInput } from './preaggregate.js';
 import type { ShardMetrics } from './metrics.js';
 
@@ -122,8 +122,10 @@ export class ShardActor implements Shard {
     }
     this.d.metrics.stalled(this.d.partition, false);
 
+    if (process.env.ADME_DEBUG) this.d.log(`p${this.d.partition} handle ${fresh.length} from ${fresh[0]!.offset}`);
     const input = packRecords(fresh, this.state.maxTs, this.d.config);
     const partial = await this.d.pool.run<PartialBatch>(TASKS, 'preaggregateTask', input, [input.bytes.buffer as ArrayBuffer, input.ends.buffer as ArrayBuffer, input.offsets.buffer as ArrayBuffer]);
+    if (process.env.ADME_DEBUG) this.d.log(`p${this.d.partition} partial ${partial.events}`);
     const dup0 = this.state.totals.duplicates;
     applyBatch(this.state, partial);
     this.d.metrics.duplicate(this.d.partition, this.state.totals.duplicates - dup0);
@@ -196,7 +198,8 @@ export class ShardActor implements Shard {
     const nextOffset = s.nextOffset;
     const events = this.eventsSinceCheckpoint;
     const writeRollups = force || now - this.lastRollupAt >= this.d.settings.rollupEveryMs;
-    const { docs, keys } = writeRollups ? rollupDocs(s, this.d.config, this.d.partition, this.epoch) : { docs: [] as RollupDoc[], keys: [] as string[] };
+    const w = writeRollups ? rollupWrites(s, this.d.config, this.d.partition, this.epoch) : null;
+    const keys = w?.openKeys ?? [];
     for (const k of keys) s.rollupDirty.delete(k);
     const late = lateDocs(s, this.d.partition);
     const encodeMs = this.d.clock.now() - t0;
@@ -207,13 +210,18 @@ export class ShardActor implements Shard {
         const c0 = Date.now();
         await this.d.checkpoints.save(this.shardId, this.epoch, nextOffset, bytes);
         this.d.metrics.checkpoint(partition, bytes.byteLength, Date.now() - c0, encodeMs);
+        if (process.env.ADME_DEBUG) this.d.log(`p${partition} checkpoint ${bytes.byteLength} B at ${nextOffset}`);
         this.eventsSinceCheckpoint -= events;
         this.lastCheckpointAt = now;
-        if (docs.length > 0) {
-          const r = await this.d.docs.upsertVersioned(ROLLUPS_COLLECTION, docs.map(({ _id, version, ...fields }) => ({ _id, version, fields })));
-          if (r.stale > 0) this.d.metrics.rejectedWrites(partition, 'rollup', r.stale);
-          rollupsWritten(s, this.d.config, keys);
-          this.d.metrics.rollups(partition, docs.length);
+        if (w) {
+          // Finals first: once they are in, the open document of their window is obsolete.
+          const ins = await this.d.docs.insertIdempotent(ROLLUPS_COLLECTION, w.finals as unknown as (RollupDoc & Record<string, unknown>)[]);
+          finalsWritten(s, w.finalKeys);
+          await this.d.docs.deleteIds(OPEN_ROLLUPS_COLLECTION, w.obsoleteOpenIds);
+          const up = await this.d.docs.upsertVersioned(OPEN_ROLLUPS_COLLECTION, w.open.map(({ _id, version, ...fields }) => ({ _id, version, fields })));
+          if (up.stale > 0) this.d.metrics.rejectedWrites(partition, 'rollup', up.stale);
+          this.d.metrics.rollups(partition, ins.inserted, ins.existing, up.written);
+          if (process.env.ADME_DEBUG) this.d.log(`p${partition} rollups: ${ins.inserted} finals (${ins.existing} existing), ${up.written} open windows (${up.stale} stale)`);
         }
         if (writeRollups) this.lastRollupAt = now;
         if (late.length > 0) {

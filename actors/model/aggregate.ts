@@ -33,7 +33,11 @@ export interface DeltaRecord {
 
 export type TypeCounts = Record<EventType, number>;
 
-/** A rollup document: one per (window size, window start, cell, partition). */
+/**
+ * A final rollup: one document per (window size, window start, cell, partition), written once when the
+ * window has closed, with a deterministic `_id`. Every owner computes the same final values from the
+ * same log, so a replay or a zombie re-inserting it is refused by the `_id` index and changes nothing.
+ */
 export interface RollupDoc extends TypeCounts {
   readonly _id: string;
   readonly cell: string;
@@ -44,17 +48,39 @@ export interface RollupDoc extends TypeCounts {
   readonly value: number;
   /** Unique users (HyperLogLog estimate; exact up to 256 users). */
   readonly users: number;
-  /** `<epoch>:<next offset>` zero-padded: writes apply only when not older than the stored one. */
+}
+
+/**
+ * The open (still changing) window of one partition, rewritten as a whole every rollup interval:
+ * one document per (window, partition), columnar and binary so the store parses one value per column.
+ * Guarded by `version` (epoch, offset): an older owner's or a replay's write never replaces a newer one.
+ */
+export interface OpenWindowDoc {
+  readonly _id: string;
+  readonly window: number;
+  readonly windowMs: number;
+  readonly partition: number;
   readonly version: string;
-  /** Whether the window was closed (final) when written. */
-  readonly final: boolean;
+  /** Comma-separated geohashes; row i of the columns below. */
+  readonly cells: string;
+  /** rows × EVENT_TYPES.length little-endian uint32. */
+  readonly counts: Uint8Array;
+  /** rows × float64. */
+  readonly values: Uint8Array;
+  /** rows × uint32. */
+  readonly users: Uint8Array;
 }
 
 export const ROLLUPS_COLLECTION = 'rollups';
+export const OPEN_ROLLUPS_COLLECTION = 'rollups_open';
 export const LATE_EVENTS_COLLECTION = 'late_events';
 
 export function rollupId(windowMs: number, window: number, cell: string, partition: number): string {
   return `${windowMs}:${window}:${cell}:${partition}`;
+}
+
+export function openWindowId(windowMs: number, window: number, partition: number): string {
+  return `${windowMs}:${window}:${partition}`;
 }
 
 /** Orders (epoch, offset) as a string so a store can compare versions with `$lte`. */
@@ -68,4 +94,20 @@ export function typeCounts(counts: ArrayLike<number>): TypeCounts {
     out[t] = counts[i] ?? 0;
   });
   return out;
+}
+
+/** Rows of an open-window document as final-rollup-shaped records (what queries need). */
+export function openWindowRows(d: Pick<OpenWindowDoc, 'window' | 'windowMs' | 'partition' | 'cells' | 'counts' | 'values' | 'users'>): Omit<RollupDoc, '_id'>[] {
+  if (d.cells === '') return [];
+  const cells = d.cells.split(',');
+  // Copy: a driver's bytes may be a view into a larger (unaligned) buffer.
+  const copy = (b: Uint8Array) => Uint8Array.from(b).buffer;
+  const counts = new Uint32Array(copy(d.counts));
+  const values = new Float64Array(copy(d.values));
+  const users = new Uint32Array(copy(d.users));
+  const n = EVENT_TYPES.length;
+  return cells.map((cell, i) => {
+    const c = counts.subarray(i * n, (i + 1) * n);
+    return { cell, window: d.window, windowMs: d.windowMs, partition: d.partition, ...typeCounts(c), total: c.reduce((a, b) => a + b, 0), value: values[i]!, users: users[i]! };
+  });
 }

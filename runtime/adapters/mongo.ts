@@ -1,7 +1,8 @@
-import { MongoBulkWriteError, MongoClient, type AnyBulkWriteOperation, type Db, type Document } from 'mongodb';
-import type { DocStore, UpsertResult, VersionedDoc } from '../ports/ports.js';
+import { MongoBulkWriteError, MongoClient, type Db } from 'mongodb';
+import type { DocStore, InsertResult, UpsertResult, VersionedDoc } from '../ports/ports.js';
 
 const DUPLICATE_KEY = 11000;
+const INSERT_CHUNK = 500;
 
 /**
  * MongoDB (or FerretDB) adapter. Every write is an absolute `$set` guarded by a version filter, never an
@@ -21,42 +22,46 @@ export class MongoDocStore implements DocStore {
     return this.db;
   }
 
+  /**
+   * One `updateOne` per document, not a bulk write: FerretDB 1.24 hangs on an update command with 100
+   * or more statements (docs/stack.md), and these documents are few and large anyway.
+   */
   async upsertVersioned(collection: string, docs: readonly VersionedDoc[]): Promise<UpsertResult> {
-    if (docs.length === 0) return { written: 0, stale: 0 };
-    const ops: AnyBulkWriteOperation<Document>[] = docs.map((d) => ({
-      updateOne: {
+    const col = this.db.collection(collection);
+    let stale = 0;
+    for (const d of docs) {
+      try {
         // A stored version newer than ours makes the filter miss; the upsert's insert then hits the
         // _id index: that duplicate-key error is how a stale write is refused.
-        filter: { _id: d._id as never, version: { $lte: d.version } },
-        update: { $set: { ...d.fields, version: d.version } },
-        upsert: true,
-      },
-    }));
-    try {
-      await this.db.collection(collection).bulkWrite(ops, { ordered: false });
-      return { written: docs.length, stale: 0 };
-    } catch (err) {
-      if (err instanceof MongoBulkWriteError) {
-        const errors = (Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors]) as { code?: number }[];
-        const other = errors.filter((e) => e.code !== DUPLICATE_KEY);
-        if (other.length === 0) return { written: docs.length - errors.length, stale: errors.length };
+        await col.updateOne({ _id: d._id as never, version: { $lte: d.version } }, { $set: { ...d.fields, version: d.version } }, { upsert: true });
+      } catch (err) {
+        if ((err as { code?: number }).code !== DUPLICATE_KEY) throw err;
+        stale++;
       }
-      throw err;
     }
+    return { written: docs.length - stale, stale };
   }
 
-  async insertIdempotent(collection: string, docs: readonly (Record<string, unknown> & { _id: string })[]): Promise<number> {
-    if (docs.length === 0) return 0;
-    try {
-      const r = await this.db.collection(collection).insertMany(docs.map((d) => ({ ...d })) as never[], { ordered: false });
-      return r.insertedCount;
-    } catch (err) {
-      if (err instanceof MongoBulkWriteError) {
+  async insertIdempotent(collection: string, docs: readonly (Record<string, unknown> & { _id: string })[]): Promise<InsertResult> {
+    const col = this.db.collection(collection);
+    let existing = 0;
+    for (let i = 0; i < docs.length; i += INSERT_CHUNK) {
+      const chunk = docs.slice(i, i + INSERT_CHUNK).map((d) => ({ ...d })) as never[];
+      try {
+        await col.insertMany(chunk, { ordered: false });
+      } catch (err) {
+        if (!(err instanceof MongoBulkWriteError)) throw err;
         const errors = (Array.isArray(err.writeErrors) ? err.writeErrors : [err.writeErrors]) as { code?: number }[];
-        if (errors.every((e) => e.code === DUPLICATE_KEY)) return docs.length - errors.length;
+        if (!errors.every((e) => e.code === DUPLICATE_KEY)) throw err;
+        existing += errors.length;
       }
-      throw err;
     }
+    return { inserted: docs.length - existing, existing };
+  }
+
+  async deleteIds(collection: string, ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.collection(collection).deleteMany({ _id: { $in: [...ids] as never[] } });
   }
 
   async ensureIndexes(collection: string, indexes: readonly { key: Record<string, 1 | -1>; name: string; unique?: boolean }[]): Promise<void> {

@@ -74,11 +74,18 @@ export interface UpsertResult {
   readonly stale: number;
 }
 
+export interface InsertResult {
+  readonly inserted: number;
+  /** Documents whose `_id` was already present (a replay): left as they are. */
+  readonly existing: number;
+}
+
 /** A document store with version-guarded absolute upserts and idempotent inserts. */
 export interface DocStore {
   upsertVersioned(collection: string, docs: readonly VersionedDoc[]): Promise<UpsertResult>;
   /** Inserts documents with deterministic ids; ones already present are left as they are. */
-  insertIdempotent(collection: string, docs: readonly Readonly<Record<string, unknown> & { _id: string }>[]): Promise<number>;
+  insertIdempotent(collection: string, docs: readonly Readonly<Record<string, unknown> & { _id: string }>[]): Promise<InsertResult>;
+  deleteIds(collection: string, ids: readonly string[]): Promise<void>;
   ensureIndexes(collection: string, indexes: readonly { readonly key: Record<string, 1 | -1>; readonly name: string; readonly unique?: boolean }[]): Promise<void>;
   close(): Promise<void>;
 }

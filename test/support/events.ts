@@ -1,0 +1,138 @@
+/** Deterministic test events, a packed producer, and the truth an aggregation must reproduce. */
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import type { Binary, Db } from 'mongodb';
+import { geohashEncode } from '../../actors/geohash.js';
+import { EVENT_TYPES, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, TYPE_INDEX, encode, openWindowRows, partitionFor, type AdEvent, type EventBatchRecord, type EventType } from '../../actors/model/index.js';
+
+/** mulberry32: a small seeded PRNG, so every test run sends the same events. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const CITIES = [
+  { lat: 48.8566, lon: 2.3522 }, // Paris
+  { lat: 40.7128, lon: -74.006 }, // New York
+  { lat: 35.6762, lon: 139.6503 }, // Tokyo
+  { lat: -23.5505, lon: -46.6333 }, // São Paulo
+];
+
+export interface EventSpec {
+  readonly count: number;
+  readonly seed: number;
+  /** Event times spread over [startTs, startTs + spanMs). */
+  readonly startTs: number;
+  readonly spanMs: number;
+  readonly users?: number;
+  /** Fraction of events carrying a client id. */
+  readonly withIds?: number;
+}
+
+/** Events in time order (as a producer would send them), around four cities. */
+export function makeEvents(spec: EventSpec): AdEvent[] {
+  const r = rng(spec.seed);
+  const users = spec.users ?? 500;
+  const out: AdEvent[] = [];
+  for (let i = 0; i < spec.count; i++) {
+    const city = CITIES[Math.floor(r() * CITIES.length)]!;
+    const type = EVENT_TYPES[Math.min(EVENT_TYPES.length - 1, Math.floor(r() * r() * EVENT_TYPES.length))]!;
+    const ev: AdEvent = {
+      userId: `u${Math.floor(r() * users)}`,
+      type,
+      ...(type === 'custom' ? { name: 'level_up' } : {}),
+      ts: spec.startTs + Math.floor((i / spec.count) * spec.spanMs),
+      lat: city.lat + (r() - 0.5) * 0.2,
+      lon: city.lon + (r() - 0.5) * 0.2,
+      ...(r() < (spec.withIds ?? 0) ? { id: `e-${spec.seed}-${i}` } : {}),
+      ...(type === 'purchase' ? { value: Math.round(r() * 10000) / 100 } : {}),
+    };
+    out.push(ev);
+  }
+  return out;
+}
+
+export function kafkaFor(brokers: readonly string[]): Kafka {
+  return new Kafka({ clientId: 'adme-test-producer', brokers: [...brokers], logLevel: logLevel.ERROR });
+}
+
+/** Sends events the way the gateway does: per partition, `perRecord` events in one record. */
+export async function produceEvents(producer: Producer, topic: string, partitions: number, events: readonly AdEvent[], perRecord = 200): Promise<void> {
+  const byPartition = new Map<number, AdEvent[]>();
+  for (const e of events) {
+    const p = partitionFor(e.userId, partitions);
+    let l = byPartition.get(p);
+    if (!l) byPartition.set(p, (l = []));
+    l.push(e);
+  }
+  const messages: { partition: number; value: Buffer }[] = [];
+  for (const [partition, list] of byPartition) {
+    for (let i = 0; i < list.length; i += perRecord) {
+      const rec: EventBatchRecord = { v: 1, at: Date.now(), events: list.slice(i, i + perRecord) };
+      messages.push({ partition, value: Buffer.from(encode(rec)) });
+    }
+  }
+  for (let i = 0; i < messages.length; i += 100) {
+    await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 100) });
+  }
+}
+
+export interface Truth {
+  /** key `${window}:${cell}:${type}` → count */
+  readonly counts: Map<string, number>;
+  readonly total: number;
+}
+
+/** What exactly-once aggregation must produce, de-duplicating client ids like the shards do. */
+export function truthOf(events: readonly AdEvent[], precision: number, windowMs: number): Truth {
+  const counts = new Map<string, number>();
+  const seen = new Set<string>();
+  let total = 0;
+  for (const e of events) {
+    if (e.id !== undefined) {
+      if (seen.has(e.id)) continue;
+      seen.add(e.id);
+    }
+    const key = `${Math.floor(e.ts / windowMs) * windowMs}:${geohashEncode(e.lat, e.lon, precision)}:${e.type}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+    total++;
+  }
+  return { counts, total };
+}
+
+/** Sums rollup documents (one per cell, window, partition) into the same shape as {@link truthOf}. */
+export function countsOfRollups(docs: readonly Record<string, unknown>[]): Truth {
+  const counts = new Map<string, number>();
+  let total = 0;
+  for (const d of docs) {
+    for (const t of EVENT_TYPES) {
+      const n = Number(d[t] ?? 0);
+      if (n === 0) continue;
+      const key = `${String(d.window)}:${String(d.cell)}:${t}`;
+      counts.set(key, (counts.get(key) ?? 0) + n);
+      total += n;
+    }
+  }
+  return { counts, total };
+}
+
+export const typeIndex = (t: EventType) => TYPE_INDEX[t];
+
+/** Every rollup in a database, final and open, as flat rows. */
+export async function allRollupRows(db: Db): Promise<Record<string, unknown>[]> {
+  const finals = await db.collection(ROLLUPS_COLLECTION).find({}).toArray();
+  const open = await db.collection(OPEN_ROLLUPS_COLLECTION).find({}).toArray();
+  const bytes = (b: unknown) => (b as Binary).buffer;
+  return [
+    ...finals,
+    ...open.flatMap((d) => openWindowRows({
+      window: d.window as number, windowMs: d.windowMs as number, partition: d.partition as number, cells: d.cells as string,
+      counts: bytes(d.counts), values: bytes(d.values), users: bytes(d.users),
+    })),
+  ];
+}
