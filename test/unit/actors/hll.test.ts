@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { hash32, hash53 } from '../../../actors/hash.js';
+import { HLL_P, Hll, SPARSE_LIMIT } from '../../../actors/hll.js';
+
+describe('Hll', () => {
+  it('is exact up to the sparse limit, duplicates ignored', () => {
+    const h = new Hll();
+    for (let i = 0; i < SPARSE_LIMIT; i++) {
+      h.add(hash32(`user-${i}`));
+      h.add(hash32(`user-${i}`));
+    }
+    expect(h.estimate()).toBe(SPARSE_LIMIT);
+  });
+
+  it.each([1_000, 10_000, 100_000])('estimates %i distinct users within 3 standard errors', (n) => {
+    const h = new Hll();
+    for (let i = 0; i < n; i++) h.add(hash32(`u-${i}-x`));
+    const stdErr = 1.04 / Math.sqrt(2 ** HLL_P);
+    expect(Math.abs(h.estimate() - n) / n).toBeLessThan(3 * stdErr);
+  });
+
+  it('merging two sketches equals the sketch of the union', () => {
+    const a = new Hll();
+    const b = new Hll();
+    const u = new Hll();
+    for (let i = 0; i < 5000; i++) {
+      const x = hash32(`m-${i}`);
+      (i % 2 ? a : b).add(x);
+      if (i % 3 === 0) a.add(x);
+      u.add(x);
+    }
+    a.merge(b);
+    expect(a.estimate()).toBe(u.estimate());
+  });
+
+  it('snapshots round-trip in both representations', () => {
+    const small = new Hll();
+    [5, 9, 1].forEach((x) => small.add(x));
+    expect(small.toSnapshot()).toEqual([1, 5, 9]);
+    expect(Hll.fromSnapshot(small.toSnapshot()).estimate()).toBe(3);
+    const big = new Hll();
+    for (let i = 0; i < 2000; i++) big.add(hash32(`b${i}`));
+    const snap = big.toSnapshot();
+    expect(snap).toBeInstanceOf(Uint8Array);
+    expect(Hll.fromSnapshot(snap).estimate()).toBe(big.estimate());
+    expect(() => Hll.fromSnapshot(new Uint8Array(10))).toThrow('HLL snapshot has 10 registers, expected 4096');
+  });
+});
+
+describe('hashes', () => {
+  it('hash32 is stable and spreads', () => {
+    expect(hash32('abc')).toBe(hash32('abc'));
+    expect(new Set(Array.from({ length: 10_000 }, (_, i) => hash32(`k${i}`))).size).toBe(10_000);
+  });
+  it('hash53 stays a safe integer', () => {
+    for (let i = 0; i < 1000; i++) expect(Number.isSafeInteger(hash53(`id-${i}`))).toBe(true);
+  });
+});
