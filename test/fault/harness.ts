@@ -1,0 +1,75 @@
+/** Shared set-up of the fault tests: a unique topic / group / keyspace / database and the truth. */
+import { MongoClient } from 'mongodb';
+import type { Producer } from 'kafkajs';
+import type { AdEvent } from '../../actors/model/index.js';
+import { ensureTopics, kafkaClient } from '../../runtime/index.js';
+import { stackConfig, uniqueName, waitFor } from '../support/env.js';
+import { allRollupRows, countsOfRollups, kafkaFor, makeEvents, produceEvents, truthOf, type Truth } from '../support/events.js';
+
+export const stack = stackConfig();
+export const PARTITIONS = 6;
+export const WINDOW_MS = 10_000;
+
+export interface FaultRun {
+  readonly name: string;
+  readonly env: Record<string, string>;
+  readonly topic: string;
+  readonly db: string;
+  readonly mongo: MongoClient;
+  readonly producer: Producer;
+  /** All events, in the order they will be produced, and what they must add up to. */
+  readonly events: AdEvent[];
+  readonly truth: Truth;
+  /** Sends chunk i of `chunks` equal parts. */
+  produceChunk(i: number, chunks: number): Promise<void>;
+  /** Waits until the rollups equal the truth; returns them. */
+  converged(timeoutMs?: number): Promise<Truth>;
+  close(): Promise<void>;
+}
+
+export async function faultRun(prefix: string, count: number, extraEnv: Record<string, string> = {}): Promise<FaultRun> {
+  const name = uniqueName(prefix);
+  const topic = `${name}.events`;
+  const db = name;
+  const env: Record<string, string> = {
+    ADME_EVENTS_TOPIC: topic, ADME_DELTAS_TOPIC: `${name}.deltas`, ADME_GROUP: `${name}-group`,
+    ADME_KEYSPACE: name, ADME_MONGO_DB: db, ADME_PARTITIONS: String(PARTITIONS),
+    ADME_CHECKPOINT_MS: '500', ADME_ROLLUP_MS: '500', ADME_SESSION_TIMEOUT_MS: '6000', ADME_THREADS: '1',
+    ...extraEnv,
+  };
+  await ensureTopics(kafkaClient({ brokers: stack.kafka.brokers, clientId: 'adme-fault' }), [{ topic, partitions: PARTITIONS }]);
+  const producer = kafkaFor(stack.kafka.brokers).producer({ idempotent: true });
+  await producer.connect();
+  const mongo = new MongoClient(stack.mongo.url);
+  await mongo.connect();
+  // 90 s of event time: windows keep closing (finals + eviction) while the test runs.
+  const events = makeEvents({ count, seed: count, startTs: Date.UTC(2026, 0, 2, 8), spanMs: 90_000, withIds: 0.2 });
+  const truth = truthOf(events, 6, WINDOW_MS);
+  return {
+    name, env, topic, db, mongo, producer, events, truth,
+    produceChunk: async (i, chunks) => {
+      const size = Math.ceil(events.length / chunks);
+      await produceEvents(producer, topic, PARTITIONS, events.slice(i * size, (i + 1) * size), 100);
+    },
+    converged: (timeoutMs = 90_000) => waitFor('rollups to equal the truth', async () => {
+      const got = countsOfRollups(await allRollupRows(mongo.db(db)));
+      return got.total === truth.total && sameCounts(got, truth) ? got : undefined;
+    }, timeoutMs, 500),
+    close: async () => {
+      await producer.disconnect();
+      await mongo.db(db).dropDatabase().catch(() => undefined);
+      await mongo.close();
+    },
+  };
+}
+
+export function sameCounts(a: Truth, b: Truth): boolean {
+  if (a.counts.size !== b.counts.size) return false;
+  for (const [k, v] of a.counts) if (b.counts.get(k) !== v) return false;
+  return true;
+}
+
+/** Final check with a readable diff when it fails. */
+export async function rollupsOf(run: FaultRun): Promise<Truth> {
+  return countsOfRollups(await allRollupRows(run.mongo.db(run.db)));
+}
