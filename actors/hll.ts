@@ -66,9 +66,9 @@ export class Hll {
     return Math.round(raw);
   }
 
-  /** Compact form for checkpoints: the sorted hashes (exact) or the registers. */
+  /** Compact form for checkpoints: the hashes (exact) or the registers. */
   toSnapshot(): number[] | Uint8Array {
-    return this.sparse ? [...this.sparse].sort((x, y) => x - y) : this.dense!.slice();
+    return this.sparse ? [...this.sparse] : this.dense!.slice();
   }
 
   static fromSnapshot(s: readonly number[] | Uint8Array): Hll {

@@ -3,7 +3,7 @@
  * windows behind the watermark, produce rollup documents and delta records, snapshot and restore.
  * No I/O and no clock: the actor (shard-actor.ts) decides when, this decides what.
  */
-import { EVENT_TYPES, openWindowId, rollupId, typeCounts, versionOf, type AdEvent, type DeltaRecord, type OpenWindowDoc, type RollupDoc } from './model/index.js';
+import { EVENT_TYPES, decode, encode, openWindowId, rollupId, typeCounts, versionOf, type AdEvent, type DeltaRecord, type OpenWindowDoc, type RollupDoc } from './model/index.js';
 import { Hll } from './hll.js';
 import { NTYPES, type AggregationConfig, type LateEvent, type PartialBatch } from './preaggregate.js';
 
@@ -32,13 +32,17 @@ export interface ShardState {
   readonly deltaDirty: Set<string>;
   /** Earliest gateway receive time among events folded in since the last delta. */
   deltaOldestAt: number;
+  /** Keys of the cells of each window held. */
+  readonly windows: Map<number, Set<string>>;
+  /** Windows changed since the last checkpoint: only these are encoded and written again. */
+  readonly checkpointDirty: Set<number>;
 }
 
 export function emptyState(nextOffset = 0): ShardState {
   return {
     nextOffset, maxTs: -Infinity, cells: new Map(), pendingLate: [],
     totals: { events: 0, late: 0, duplicates: 0, invalid: 0 },
-    rollupDirty: new Set(), deltaDirty: new Set(), deltaOldestAt: Infinity,
+    rollupDirty: new Set(), deltaDirty: new Set(), deltaOldestAt: Infinity, windows: new Map(), checkpointDirty: new Set(),
   };
 }
 
@@ -50,7 +54,11 @@ function cellWindow(s: ShardState, window: number, cell: string): CellWindow {
   if (!cw) {
     cw = { window, cell, counts: new Array<number>(NTYPES).fill(0), value: 0, users: new Hll(), ids: null };
     s.cells.set(key, cw);
+    let keys = s.windows.get(window);
+    if (!keys) s.windows.set(window, (keys = new Set()));
+    keys.add(key);
   }
+  s.checkpointDirty.add(window);
   s.rollupDirty.add(key);
   s.deltaDirty.add(key);
   return cw;
@@ -162,6 +170,15 @@ export function rollupWrites(s: ShardState, c: AggregationConfig, partition: num
 /** Finals are durable: their closed windows leave memory (no event can reach a closed window again). */
 export function finalsWritten(s: ShardState, finalKeys: readonly string[]): number {
   for (const key of finalKeys) {
+    const cw = s.cells.get(key);
+    if (cw) {
+      const keys = s.windows.get(cw.window);
+      keys?.delete(key);
+      if (keys?.size === 0) {
+        s.windows.delete(cw.window);
+        s.checkpointDirty.delete(cw.window);
+      }
+    }
     s.cells.delete(key);
     s.rollupDirty.delete(key);
     s.deltaDirty.delete(key);
@@ -203,41 +220,94 @@ export function lateDocs(s: ShardState, partition: number): (Record<string, unkn
   return s.pendingLate.map((l) => ({ _id: `${partition}:${l.offset}:${l.index}`, partition, offset: l.offset, index: l.index, event: l.event as unknown as Record<string, unknown>, reason: 'behind watermark' }));
 }
 
-// ---- checkpoint snapshot -------------------------------------------------------------------------
+// ---- checkpoints ---------------------------------------------------------------------------------
 
-/** Snapshot format v1: proportional to the live cells (open windows + closed ones not yet written). */
-export interface Snapshot {
+/** Checkpoint part `meta`: everything but the cells. */
+export interface MetaPart {
   readonly v: 1;
-  readonly nextOffset: number;
   readonly maxTs: number | null;
   readonly totals: ShardState['totals'];
-  /** [window, cell, counts, value, users (sorted hashes | registers), ids | null] */
-  readonly cells: [number, string, number[], number, number[] | Uint8Array, number[] | null][];
   readonly pendingLate: [number, number, AdEvent][];
 }
 
-export function toSnapshot(s: ShardState): Snapshot {
-  const cells: Snapshot['cells'] = [];
-  for (const cw of s.cells.values()) cells.push([cw.window, cw.cell, cw.counts, cw.value, cw.users.toSnapshot(), cw.ids ? [...cw.ids] : null]);
-  return {
-    v: 1, nextOffset: s.nextOffset, maxTs: Number.isFinite(s.maxTs) ? s.maxTs : null, totals: { ...s.totals }, cells,
-    pendingLate: s.pendingLate.map((l) => [l.offset, l.index, l.event]),
-  };
+/** Checkpoint part `w:<window>`: the cells of one window, [cell, counts, value, users, ids | null]. */
+export interface WindowPart {
+  readonly v: 1;
+  readonly window: number;
+  readonly cells: [string, number[], number, number[] | Uint8Array, number[] | null][];
 }
 
-/** Rebuilds state from a snapshot; every cell is marked dirty so rollups and deltas are re-sent. */
-export function fromSnapshot(snap: Snapshot): ShardState {
-  if (snap.v !== 1) throw new Error(`unknown snapshot version ${String(snap.v)}`);
-  const s = emptyState(snap.nextOffset);
-  s.maxTs = snap.maxTs ?? -Infinity;
-  s.totals = { ...snap.totals };
-  for (const [window, cell, counts, value, users, ids] of snap.cells) {
-    if (counts.length !== EVENT_TYPES.length) throw new Error(`snapshot cell ${cell} has ${counts.length} counts`);
-    const key = keyOf(window, cell);
-    s.cells.set(key, { window, cell, counts: [...counts], value, users: Hll.fromSnapshot(users), ids: ids ? new Set(ids) : null });
-    s.rollupDirty.add(key);
-    s.deltaDirty.add(key);
+export const windowPartName = (window: number) => `w:${window}`;
+
+export function encodeWindow(s: ShardState, window: number): Uint8Array {
+  const cells: WindowPart['cells'] = [];
+  for (const key of s.windows.get(window) ?? []) {
+    const cw = s.cells.get(key)!;
+    cells.push([cw.cell, cw.counts, cw.value, cw.users.toSnapshot(), cw.ids ? [...cw.ids] : null]);
   }
-  s.pendingLate = snap.pendingLate.map(([offset, index, event]) => ({ offset, index, event }));
+  return encode({ v: 1, window, cells } satisfies WindowPart);
+}
+
+export interface CheckpointCapture {
+  /** Every part of the state: bytes when changed, null when unchanged since the last checkpoint. */
+  readonly parts: Map<string, Uint8Array | null>;
+  /** Windows encoded this time: marked dirty again if the checkpoint fails. */
+  readonly encodedWindows: number[];
+  readonly bytes: number;
+}
+
+/**
+ * The state as checkpoint parts, encoding only the windows changed since the last checkpoint: the
+ * cost follows the rate of change, not the size of the live state.
+ */
+export function captureCheckpoint(s: ShardState): CheckpointCapture {
+  const parts = new Map<string, Uint8Array | null>();
+  const meta = encode({
+    v: 1, maxTs: Number.isFinite(s.maxTs) ? s.maxTs : null, totals: { ...s.totals },
+    pendingLate: s.pendingLate.map((l) => [l.offset, l.index, l.event]),
+  } satisfies MetaPart);
+  parts.set('meta', meta);
+  let bytes = meta.byteLength;
+  const encodedWindows: number[] = [];
+  for (const window of s.windows.keys()) {
+    if (s.checkpointDirty.has(window)) {
+      const b = encodeWindow(s, window);
+      parts.set(windowPartName(window), b);
+      bytes += b.byteLength;
+      encodedWindows.push(window);
+    } else {
+      parts.set(windowPartName(window), null);
+    }
+  }
+  for (const w of encodedWindows) s.checkpointDirty.delete(w);
+  return { parts, encodedWindows, bytes };
+}
+
+/** Rebuilds state from checkpoint parts; every cell is marked for re-sending (rollups, deltas). */
+export function restoreCheckpoint(nextOffset: number, parts: ReadonlyMap<string, Uint8Array>): ShardState {
+  const s = emptyState(nextOffset);
+  const metaBytes = parts.get('meta');
+  if (metaBytes) {
+    const meta = decode<MetaPart>(metaBytes);
+    if (meta.v !== 1) throw new Error(`unknown checkpoint meta version ${String(meta.v)}`);
+    s.maxTs = meta.maxTs ?? -Infinity;
+    s.totals = { ...meta.totals };
+    s.pendingLate = meta.pendingLate.map(([offset, index, event]) => ({ offset, index, event }));
+  }
+  for (const [name, bytes] of parts) {
+    if (name === 'meta') continue;
+    const wp = decode<WindowPart>(bytes);
+    if (wp.v !== 1) throw new Error(`unknown checkpoint window version ${String(wp.v)}`);
+    const keys = new Set<string>();
+    for (const [cell, counts, value, users, ids] of wp.cells) {
+      if (counts.length !== EVENT_TYPES.length) throw new Error(`checkpoint cell ${cell} has ${counts.length} counts`);
+      const key = keyOf(wp.window, cell);
+      s.cells.set(key, { window: wp.window, cell, counts: [...counts], value, users: Hll.fromSnapshot(users), ids: ids ? new Set(ids) : null });
+      keys.add(key);
+      s.rollupDirty.add(key);
+      s.deltaDirty.add(key);
+    }
+    s.windows.set(wp.window, keys);
+  }
   return s;
 }

@@ -11,8 +11,8 @@
  * Cassandra, and a restore re-sends everything it holds: exactly-once effect through crashes.
  */
 import { FencedError, type Clock, type DocStore, type LogRecord, type RecordSink, type BatchResult, type CheckpointStore, type Shard, type WorkerPool } from '../runtime/index.js';
-import { LATE_EVENTS_COLLECTION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, decode, encode, type RollupDoc } from './model/index.js';
-import { applyBatch, emptyState, finalsWritten, fromSnapshot, lateDocs, rollupWrites, takeDelta, toSnapshot, type ShardState, type Snapshot } from './logic.js';
+import { LATE_EVENTS_COLLECTION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, encode, type RollupDoc } from './model/index.js';
+import { applyBatch, captureCheckpoint, emptyState, finalsWritten, lateDocs, restoreCheckpoint, rollupWrites, takeDelta, type ShardState } from './logic.js';
 import type { AggregationConfig, PartialBatch, PreaggregateInput } from './preaggregate.js';
 import type { ShardMetrics } from './metrics.js';
 
@@ -90,11 +90,11 @@ export class ShardActor implements Shard {
     const t0 = this.d.clock.now();
     const got = await this.d.checkpoints.acquire(this.shardId, this.d.owner);
     this.epoch = got.epoch;
-    this.state = got.state ? fromSnapshot(decode<Snapshot>(got.state)) : emptyState(got.nextOffset);
+    this.state = restoreCheckpoint(got.nextOffset, got.parts);
     this.lastCheckpointAt = this.lastRollupAt = this.d.clock.now();
     this.d.metrics.epoch(partition, this.epoch);
     this.d.log(`partition ${partition}: restored epoch ${this.epoch} at offset ${this.state.nextOffset} ` +
-      `(${this.state.cells.size} cells, ${got.state?.byteLength ?? 0} B checkpoint, ${this.d.clock.now() - t0} ms)`);
+      `(${this.state.cells.size} cells in ${this.state.windows.size} windows, ${[...got.parts.values()].reduce((a, b) => a + b.byteLength, 0)} B checkpoint, ${this.d.clock.now() - t0} ms)`);
   }
 
   async handleBatch(records: readonly LogRecord[]): Promise<BatchResult> {
@@ -194,7 +194,7 @@ export class ShardActor implements Shard {
       return;
     }
     const t0 = now;
-    const bytes = encode(toSnapshot(s));
+    const capture = captureCheckpoint(s);
     const nextOffset = s.nextOffset;
     const events = this.eventsSinceCheckpoint;
     const writeRollups = force || now - this.lastRollupAt >= this.d.settings.rollupEveryMs;
@@ -208,9 +208,13 @@ export class ShardActor implements Shard {
     this.inFlight = (async () => {
       try {
         const c0 = Date.now();
-        await this.d.checkpoints.save(this.shardId, this.epoch, nextOffset, bytes);
-        this.d.metrics.checkpoint(partition, bytes.byteLength, Date.now() - c0, encodeMs);
-        if (process.env.ADME_DEBUG) this.d.log(`p${partition} checkpoint ${bytes.byteLength} B at ${nextOffset}`);
+        try {
+          await this.d.checkpoints.save(this.shardId, this.epoch, nextOffset, capture.parts);
+        } catch (err) {
+          for (const w of capture.encodedWindows) if (s.windows.has(w)) s.checkpointDirty.add(w);
+          throw err;
+        }
+        this.d.metrics.checkpoint(partition, capture.bytes, Date.now() - c0, encodeMs);
         this.eventsSinceCheckpoint -= events;
         this.lastCheckpointAt = now;
         if (w) {

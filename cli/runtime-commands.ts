@@ -33,3 +33,33 @@ export const RUNTIME_COMMANDS: readonly Command[] = [
     },
   },
 ];
+
+export const RUNTIME_BENCH_COMMAND: Command = {
+  path: ['bench', 'runtime'],
+  summary: 'Benchmark the aggregation end to end: throughput with and without sinks, accepted → delta latency, recovery after kill -9.',
+  options: { events: { type: 'string' }, partitions: { type: 'string' }, rate: { type: 'string' }, seconds: { type: 'string' }, json: { type: 'string' } },
+  optionHelp: [
+    ['--events <n>', 'events pre-produced for the throughput runs (ADME_BENCH_EVENTS, default 2000000)'],
+    ['--partitions <n>', 'partitions of the bench topic (ADME_BENCH_PARTITIONS, default 12)'],
+    ['--rate <n>', 'events/s offered in the latency run (ADME_BENCH_RATE, default 50000)'],
+    ['--seconds <n>', 'length of the latency run (ADME_BENCH_SECONDS, default 20)'],
+    ['--json <file>', 'also write the raw results as JSON'],
+  ],
+  run: async (ctx) => {
+    const { positiveInt } = await import('./args.js');
+    const { runRuntimeBench, runtimeBenchMarkdown } = await import('../bench/runtime-bench.js');
+    const { writeFileSync } = await import('node:fs');
+    const env = process.env;
+    const stack = await stackUp(ctx);
+    const r = await runRuntimeBench({
+      stack, projectDir: ctx.projectDir, progress: ctx.progress,
+      events: positiveInt('events', ctx.values.events ?? env.ADME_BENCH_EVENTS, 2_000_000),
+      partitions: positiveInt('partitions', ctx.values.partitions ?? env.ADME_BENCH_PARTITIONS, 12),
+      rate: positiveInt('rate', ctx.values.rate ?? env.ADME_BENCH_RATE, 50_000),
+      latencySeconds: positiveInt('seconds', ctx.values.seconds ?? env.ADME_BENCH_SECONDS, 20),
+    });
+    if (typeof ctx.values.json === 'string') writeFileSync(ctx.values.json, JSON.stringify(r, null, 2));
+    console.log(runtimeBenchMarkdown(r));
+    return 0;
+  },
+};

@@ -1,8 +1,10 @@
 import cassandraDriver from 'cassandra-driver';
+import { Packr } from 'msgpackr';
 import { FencedError, RuntimeError } from '../core/errors.js';
 import type { Acquired, CheckpointStore } from '../ports/ports.js';
 
 const { types } = cassandraDriver;
+const packr = new Packr({ useRecords: false });
 
 export interface CassandraOptions {
   readonly contactPoints: readonly string[];
@@ -10,7 +12,7 @@ export interface CassandraOptions {
   readonly keyspace: string;
   /** Replication of the keyspace when this adapter creates it. */
   readonly replicationFactor?: number;
-  /** Chunk size of a checkpoint's state; all chunks go in one conditional batch. */
+  /** Size of the rows a part is split into. */
   readonly chunkBytes?: number;
 }
 
@@ -28,17 +30,28 @@ export async function ensureKeyspace(client: cassandraDriver.Client, keyspace: s
   await client.execute(`CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': ${rf}}`);
 }
 
+/** Which stored rows make up each part: [epoch, seq, chunks]. */
+interface Manifest {
+  readonly seq: number;
+  readonly parts: Record<string, [number, number, number]>;
+}
+
 /**
- * Checkpoints in one Cassandra partition per shard: static epoch / next_offset / chunk count, and the
- * state split over clustered chunk rows. A save is ONE conditional batch (`IF epoch = ?`) inside that
- * partition: state and offset land together or not at all, and a former owner is fenced.
+ * Checkpoints in one Cassandra partition per shard. Part rows are written first, keyed by the writer's
+ * epoch and a sequence number, so they are invisible until committed and a zombie's rows can never
+ * collide with the new owner's. The commit is ONE conditional write of the shard's static head —
+ * `next_offset` and the manifest naming the rows — `IF owner_epoch = ?`: state and offset become
+ * visible together or not at all, and a fenced owner's commit is refused. Keeping the conditional
+ * write small matters: Paxos writes its payload several times.
  */
 export class CassandraCheckpointStore implements CheckpointStore {
   private readonly table: string;
   private readonly chunkBytes: number;
+  /** The last committed manifest per shard, as this owner knows it. */
+  private readonly manifests = new Map<string, Manifest>();
 
   private constructor(private readonly client: cassandraDriver.Client, keyspace: string, chunkBytes: number) {
-    this.table = `${keyspace}.shard_checkpoints`;
+    this.table = `${keyspace}.checkpoints`;
     this.chunkBytes = chunkBytes;
   }
 
@@ -46,71 +59,83 @@ export class CassandraCheckpointStore implements CheckpointStore {
     const client = cassandraClient(o);
     await client.connect();
     await ensureKeyspace(client, o.keyspace, o.replicationFactor);
-    await client.execute(`CREATE TABLE IF NOT EXISTS ${o.keyspace}.shard_checkpoints (
-      shard text, chunk int,
-      epoch bigint static, next_offset bigint static, chunks int static, owner text static, saved_at timestamp static,
+    await client.execute(`CREATE TABLE IF NOT EXISTS ${o.keyspace}.checkpoints (
+      shard text, part text, epoch bigint, seq bigint, chunk int,
+      owner_epoch bigint static, next_offset bigint static, manifest blob static, owner text static, saved_at timestamp static,
       data blob,
-      PRIMARY KEY (shard, chunk))`);
-    return new CassandraCheckpointStore(client, o.keyspace, o.chunkBytes ?? 256 * 1024);
+      PRIMARY KEY (shard, part, epoch, seq, chunk))`);
+    return new CassandraCheckpointStore(client, o.keyspace, o.chunkBytes ?? 512 * 1024);
   }
 
   async acquire(shard: string, owner: string): Promise<Acquired> {
     for (let attempt = 0; attempt < 20; attempt++) {
-      const cur = await this.client.execute(`SELECT epoch FROM ${this.table} WHERE shard = ? LIMIT 1`, [shard],
-        { consistency: types.consistencies.localSerial });
+      const cur = await this.client.execute(`SELECT owner_epoch FROM ${this.table} WHERE shard = ? LIMIT 1`, [shard], { consistency: types.consistencies.localSerial });
       const row = cur.first();
-      const epoch = row?.get('epoch') == null ? null : Number(row.get('epoch'));
+      const epoch = row?.get('owner_epoch') == null ? null : Number(row.get('owner_epoch'));
       const next = (epoch ?? 0) + 1;
-      // The epoch bump is what fences the previous owner: from here on its conditional saves fail.
+      // The epoch bump is what fences the previous owner: from here on its commits fail.
       const rs = epoch === null
-        ? await this.client.execute(`INSERT INTO ${this.table} (shard, epoch, owner, next_offset, chunks) VALUES (?, ?, ?, 0, 0) IF NOT EXISTS`,
-          [shard, types.Long.fromNumber(next), owner])
-        : await this.client.execute(`UPDATE ${this.table} SET epoch = ?, owner = ? WHERE shard = ? IF epoch = ?`,
-          [types.Long.fromNumber(next), owner, shard, types.Long.fromNumber(epoch)]);
+        ? await this.client.execute(`INSERT INTO ${this.table} (shard, owner_epoch, owner, next_offset) VALUES (?, ?, ?, 0) IF NOT EXISTS`, [shard, types.Long.fromNumber(next), owner])
+        : await this.client.execute(`UPDATE ${this.table} SET owner_epoch = ?, owner = ? WHERE shard = ? IF owner_epoch = ?`, [types.Long.fromNumber(next), owner, shard, types.Long.fromNumber(epoch)]);
       if (!rs.wasApplied()) continue; // another owner raced us; read again
-      const state = await this.client.execute(`SELECT chunk, epoch, next_offset, chunks, data FROM ${this.table} WHERE shard = ?`, [shard],
-        { consistency: types.consistencies.localSerial });
-      const first = state.first();
-      if (!first || Number(first.get('epoch')) !== next) throw new FencedError(shard, next, first ? Number(first.get('epoch')) : undefined);
-      const chunks = Number(first.get('chunks') ?? 0);
-      const parts = new Map<number, Buffer>();
-      for (const r of state.rows) {
-        const c = r.get('chunk') as number | null;
-        if (c !== null && c < chunks) parts.set(c, r.get('data') as Buffer);
-      }
-      let data: Uint8Array | null = null;
-      if (chunks > 0) {
-        const list: Buffer[] = [];
-        for (let i = 0; i < chunks; i++) {
-          const p = parts.get(i);
-          if (!p) throw new RuntimeError('RT_CHECKPOINT_CORRUPT', `${shard}: checkpoint chunk ${i} of ${chunks} is missing`, false);
-          list.push(p);
+      const head = (await this.client.execute(`SELECT owner_epoch, next_offset, manifest FROM ${this.table} WHERE shard = ? LIMIT 1`, [shard], { consistency: types.consistencies.localSerial })).first();
+      if (!head || Number(head.get('owner_epoch')) !== next) throw new FencedError(shard, next, head ? Number(head.get('owner_epoch')) : undefined);
+      const raw = head.get('manifest') as Buffer | null;
+      const manifest: Manifest = raw ? (packr.unpack(raw) as Manifest) : { seq: 0, parts: {} };
+      const parts = new Map<string, Uint8Array>();
+      await Promise.all(Object.entries(manifest.parts).map(async ([part, [e, seq, chunks]]) => {
+        const rows = await this.client.execute(`SELECT chunk, data FROM ${this.table} WHERE shard = ? AND part = ? AND epoch = ? AND seq = ?`,
+          [shard, part, types.Long.fromNumber(e), types.Long.fromNumber(seq)]);
+        const got = rows.rows.map((r) => ({ chunk: r.get('chunk') as number, data: r.get('data') as Buffer })).sort((a, b) => a.chunk - b.chunk);
+        if (got.length !== chunks || got.some((g, i) => g.chunk !== i)) {
+          throw new RuntimeError('RT_CHECKPOINT_CORRUPT', `${shard}: part ${part} has ${got.length} of ${chunks} chunks`, false);
         }
-        data = Buffer.concat(list);
-      }
-      return { epoch: next, nextOffset: Number(first.get('next_offset') ?? 0), state: data };
+        parts.set(part, Buffer.concat(got.map((g) => g.data)));
+      }));
+      this.manifests.set(shard, manifest);
+      return { epoch: next, nextOffset: Number(head.get('next_offset') ?? 0), parts };
     }
     throw new RuntimeError('RT_ACQUIRE_CONTENDED', `${shard}: could not take ownership after 20 attempts`, true);
   }
 
-  async save(shard: string, epoch: number, nextOffset: number, state: Uint8Array): Promise<void> {
-    const buf = Buffer.from(state.buffer, state.byteOffset, state.byteLength);
-    const chunks = Math.ceil(buf.length / this.chunkBytes);
-    const queries: { query: string; params: unknown[] }[] = [{
-      query: `UPDATE ${this.table} SET next_offset = ?, chunks = ?, saved_at = ? WHERE shard = ? IF epoch = ?`,
-      params: [types.Long.fromNumber(nextOffset), chunks, new Date(), shard, types.Long.fromNumber(epoch)],
-    }];
-    for (let i = 0; i < chunks; i++) {
-      queries.push({
-        query: `INSERT INTO ${this.table} (shard, chunk, data) VALUES (?, ?, ?)`,
-        params: [shard, i, buf.subarray(i * this.chunkBytes, (i + 1) * this.chunkBytes)],
-      });
+  async save(shard: string, epoch: number, nextOffset: number, parts: ReadonlyMap<string, Uint8Array | null>): Promise<{ bytesWritten: number }> {
+    const prev = this.manifests.get(shard) ?? { seq: 0, parts: {} };
+    const seq = prev.seq + 1;
+    const manifest: Manifest = { seq, parts: {} };
+    const writes: Promise<unknown>[] = [];
+    let bytesWritten = 0;
+    for (const [part, bytes] of parts) {
+      if (bytes === null) {
+        const kept = prev.parts[part];
+        if (!kept) throw new RuntimeError('RT_CHECKPOINT_PART', `${shard}: part ${part} passed as unchanged but was never saved`, false);
+        manifest.parts[part] = kept;
+        continue;
+      }
+      const chunks = Math.max(1, Math.ceil(bytes.byteLength / this.chunkBytes));
+      manifest.parts[part] = [epoch, seq, chunks];
+      bytesWritten += bytes.byteLength;
+      const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      for (let i = 0; i < chunks; i++) {
+        writes.push(this.client.execute(`INSERT INTO ${this.table} (shard, part, epoch, seq, chunk, data) VALUES (?, ?, ?, ?, ?, ?)`,
+          [shard, part, types.Long.fromNumber(epoch), types.Long.fromNumber(seq), i, buf.subarray(i * this.chunkBytes, (i + 1) * this.chunkBytes)]));
+      }
     }
-    const rs = await this.client.batch(queries, { prepare: true, logged: true });
+    await Promise.all(writes);
+    const rs = await this.client.execute(`UPDATE ${this.table} SET next_offset = ?, manifest = ?, saved_at = ? WHERE shard = ? IF owner_epoch = ?`,
+      [types.Long.fromNumber(nextOffset), packr.pack(manifest), new Date(), shard, types.Long.fromNumber(epoch)]);
     if (!rs.wasApplied()) {
-      const cur = rs.first()?.get('epoch') as unknown;
+      const cur = rs.first()?.get('owner_epoch') as unknown;
       throw new FencedError(shard, epoch, cur == null ? undefined : Number(cur));
     }
+    this.manifests.set(shard, manifest);
+    // Rows no longer named by the manifest are garbage now; removing them is best effort.
+    const stale = Object.entries(prev.parts).filter(([part, [e, s]]) => {
+      const now = manifest.parts[part];
+      return !now || now[0] !== e || now[1] !== s;
+    });
+    await Promise.all(stale.map(([part, [e, s]]) => this.client.execute(`DELETE FROM ${this.table} WHERE shard = ? AND part = ? AND epoch = ? AND seq = ?`,
+      [shard, part, types.Long.fromNumber(e), types.Long.fromNumber(s)]).catch(() => undefined)));
+    return { bytesWritten };
   }
 
   async close(): Promise<void> {

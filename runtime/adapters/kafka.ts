@@ -32,6 +32,8 @@ export interface GroupSourceOptions extends KafkaOptions {
   readonly sessionTimeoutMs: number;
   readonly heartbeatIntervalMs: number;
   readonly maxBytesPerPartition: number;
+  /** Cap of one fetch response over all partitions. */
+  readonly maxBytes: number;
   readonly maxWaitMs: number;
 }
 
@@ -48,6 +50,7 @@ export class KafkaGroupSource implements PartitionSource {
       rebalanceTimeout: Math.max(o.sessionTimeoutMs * 2, 20_000),
       heartbeatInterval: o.heartbeatIntervalMs,
       maxBytesPerPartition: o.maxBytesPerPartition,
+      maxBytes: o.maxBytes,
       maxWaitTimeInMs: o.maxWaitMs,
       allowAutoTopicCreation: false,
     });

@@ -48,16 +48,19 @@ export interface Acquired {
   readonly epoch: number;
   /** Next offset to process; 0 when the shard was never checkpointed. */
   readonly nextOffset: number;
-  readonly state: Uint8Array | null;
+  /** The state, as the named parts of the last checkpoint (empty when never checkpointed). */
+  readonly parts: ReadonlyMap<string, Uint8Array>;
 }
 
 /**
- * Checkpoints of shard state and offset, written together atomically, fenced by an ownership epoch.
+ * Checkpoints of shard state and offset, committed together atomically, fenced by an ownership epoch.
+ * State is a set of named parts; a part passed as `null` is unchanged since this owner's previous
+ * successful save and is not written again — checkpoint cost follows what changed, not what is held.
  * `save` throws FencedError when another owner has bumped the epoch since `acquire`.
  */
 export interface CheckpointStore {
   acquire(shard: string, owner: string): Promise<Acquired>;
-  save(shard: string, epoch: number, nextOffset: number, state: Uint8Array): Promise<void>;
+  save(shard: string, epoch: number, nextOffset: number, parts: ReadonlyMap<string, Uint8Array | null>): Promise<{ readonly bytesWritten: number }>;
   close(): Promise<void>;
 }
 

@@ -28,7 +28,11 @@ describe.skipIf(stack.cassandra.external)('fault: Cassandra outage', () => {
 
     await adme('stack', 'down', 'cassandra');
     const downAt = Date.now();
-    for (let i = 8; i < 24; i++) await run.produceChunk(i, 24);
+    // Spread over a few seconds, so the events arrive as many batches, not one.
+    for (let i = 8; i < 24; i++) {
+      await run.produceChunk(i, 24);
+      await new Promise((r) => setTimeout(r, 250));
+    }
     await waitFor('a partition to stall', async () => metricSum(await a.metrics(), 'adme_runtime_partition_stalled') > 0, 30_000);
     const stalledCount = metricSum(await a.metrics(), 'adme_runtime_events_total');
     await new Promise((r) => setTimeout(r, Math.max(0, 15_000 - (Date.now() - downAt))));

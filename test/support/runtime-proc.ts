@@ -20,8 +20,8 @@ export async function startRuntimeProc(name: string, env: Record<string, string>
   const onData = (b: Buffer) => {
     for (const line of b.toString().split('\n')) if (line) log.push(line);
   };
-  proc.stdout!.on('data', onData);
-  proc.stderr!.on('data', onData);
+  proc.stdout?.on('data', onData);
+  proc.stderr?.on('data', onData);
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code, sig) => resolve(code ?? (sig ? -1 : null))));
   const r: RuntimeProc = {
     proc, name, port: 0, log, exited,

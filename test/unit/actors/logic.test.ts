@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyBatch, emptyState, finalsWritten, fromSnapshot, isClosed, lateDocs, rollupWrites, takeDelta, toSnapshot, watermark } from '../../../actors/logic.js';
-import { decode, encode, openWindowRows, type AdEvent, type EventBatchRecord } from '../../../actors/model/index.js';
+import { applyBatch, captureCheckpoint, emptyState, finalsWritten, isClosed, lateDocs, restoreCheckpoint, rollupWrites, takeDelta, watermark, type ShardState } from '../../../actors/logic.js';
+import { encode, openWindowRows, type AdEvent, type EventBatchRecord } from '../../../actors/model/index.js';
 import { preaggregate, type AggregationConfig, type PreaggregateInput } from '../../../actors/preaggregate.js';
 
 const C: AggregationConfig = { precision: 6, windowMs: 10_000, allowedLatenessMs: 30_000 };
@@ -19,6 +19,11 @@ function input(records: AdEvent[][], offset: number, maxTs: number): Preaggregat
     ends[i] = at;
   });
   return { bytes, ends, offsets: Float64Array.from(records.map((_, i) => offset + i)), maxTs, config: C };
+}
+
+/** Comparable view of the cells: key, counts, value, users, sorted ids. */
+function cellsOf(s: ShardState) {
+  return [...s.cells].sort(([a], [b]) => a.localeCompare(b)).map(([k, cw]) => [k, cw.counts, cw.value, cw.users.estimate(), cw.ids ? [...cw.ids].sort() : null]);
 }
 
 function feed(s: ReturnType<typeof emptyState>, records: AdEvent[][]) {
@@ -57,7 +62,7 @@ describe('windows, watermark and lateness', () => {
     feed(whole, [events]);
     const split = emptyState();
     for (const e of events) feed(split, [[e]]);
-    expect(toSnapshot(split).cells).toEqual(toSnapshot(whole).cells);
+    expect(cellsOf(split)).toEqual(cellsOf(whole));
     expect(split.totals.late).toBe(whole.totals.late);
     expect(whole.totals.late).toBe(2); // 5 000 and 12 000 arrive after the watermark passed their windows
   });
@@ -114,25 +119,55 @@ describe('rollups, eviction and deltas', () => {
   });
 });
 
-describe('snapshots', () => {
-  it('round-trip through msgpack to the same state, every cell marked for re-send', () => {
+describe('checkpoints', () => {
+  const committed = (c: ReturnType<typeof captureCheckpoint>, store: Map<string, Uint8Array>) => {
+    const next = new Map<string, Uint8Array>();
+    for (const [k, v] of c.parts) next.set(k, v ?? store.get(k)!);
+    return next;
+  };
+
+  it('restore to the same state, every cell marked for re-send, the id memory kept', () => {
     const s = emptyState();
     feed(s, [[ev(1_000, { id: 'x' }), ev(45_000, { type: 'install' }), ev(2_000)]]);
     feed(s, [[ev(3_000, { userId: 'late?' })]]);
     for (let i = 0; i < 400; i++) feed(s, [[ev(46_000, { userId: `u${i}` })]]);
-    const bytes = encode(toSnapshot(s));
-    const r = fromSnapshot(decode(bytes));
-    expect(toSnapshot(r)).toEqual(toSnapshot(s));
+    const parts = committed(captureCheckpoint(s), new Map());
+    const r = restoreCheckpoint(s.nextOffset, parts);
+    expect(cellsOf(r)).toEqual(cellsOf(s));
+    expect([r.maxTs, r.totals, r.pendingLate]).toEqual([s.maxTs, s.totals, s.pendingLate]);
     expect(r.rollupDirty.size).toBe(r.cells.size);
-    expect(r.deltaDirty.size).toBe(r.cells.size);
+    expect(r.checkpointDirty.size).toBe(0);
     // The id memory survives a restore: a retry after a crash is still a duplicate.
     feed(r, [[ev(45_500, { id: 'y' })]]);
     feed(r, [[ev(45_500, { id: 'y' })]]);
     expect(r.totals.duplicates).toBe(1);
-    expect(r.cells.get('40000:u09tvw')!.users.estimate()).toBe(s.cells.get('40000:u09tvw')!.users.estimate() + 0);
   });
 
-  it('refuses an unknown snapshot version', () => {
-    expect(() => fromSnapshot({ ...toSnapshot(emptyState()), v: 2 as 1 })).toThrow('unknown snapshot version 2');
+  it('encode only the windows changed since the last checkpoint; unchanged ones are reused', () => {
+    const s = emptyState();
+    feed(s, [[ev(1_000), ev(11_000), ev(21_000)]]);
+    const first = captureCheckpoint(s);
+    expect([...first.parts.keys()].sort()).toEqual(['meta', 'w:0', 'w:10000', 'w:20000']);
+    expect(first.encodedWindows.sort()).toEqual([0, 10_000, 20_000]);
+    const store = committed(first, new Map());
+    feed(s, [[ev(22_000)]]);
+    const second = captureCheckpoint(s);
+    expect(second.encodedWindows).toEqual([20_000]);
+    expect(second.parts.get('w:0')).toBeNull();
+    expect(second.parts.get('w:10000')).toBeNull();
+    const r = restoreCheckpoint(s.nextOffset, committed(second, store));
+    expect(cellsOf(r)).toEqual(cellsOf(s));
+  });
+
+  it('a window evicted after its final rollups leaves the checkpoint', () => {
+    const s = emptyState();
+    feed(s, [[ev(1_000), ev(45_000)]]);
+    captureCheckpoint(s);
+    finalsWritten(s, rollupWrites(s, C, 0, 1).finalKeys);
+    expect([...captureCheckpoint(s).parts.keys()]).toEqual(['meta', 'w:40000']);
+  });
+
+  it('refuses an unknown part version', () => {
+    expect(() => restoreCheckpoint(0, new Map([['w:0', encode({ v: 2, window: 0, cells: [] })]]))).toThrow('unknown checkpoint window version 2');
   });
 });

@@ -1,0 +1,340 @@
+/**
+ * `adme bench runtime`: the aggregation end to end, producer → Kafka → shard actors → Cassandra
+ * checkpoints + MongoDB rollups (+ deltas to Kafka), with the runtime in its own process.
+ *
+ *  1. throughput: N events pre-produced, then one runtime catches up; events/s from its start to lag 0,
+ *     once with checkpoints and rollups (sinks on) and once without (the baseline, same run);
+ *  2. latency: a producer at a fixed rate (default 50k events/s), each record stamped with its send
+ *     time; a consumer of the delta topic measures the age of the oldest event folded into each delta;
+ *  3. recovery: kill -9 under that load, restart, time until the new process has caught up.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { decode, encode, partitionFor, type AdEvent, type DeltaRecord, type EventBatchRecord } from '../actors/model/index.js';
+import type { StackConfig } from '../stack/index.js';
+
+export interface RuntimeBenchOptions {
+  readonly stack: StackConfig;
+  readonly projectDir: string;
+  readonly events: number;
+  readonly partitions: number;
+  readonly rate: number;
+  readonly latencySeconds: number;
+  readonly progress: (line: string) => void;
+}
+
+export interface RuntimeBenchResult {
+  readonly machine: string;
+  readonly events: number;
+  readonly partitions: number;
+  readonly produce: { readonly eventsPerSecond: number };
+  readonly sinksOn: ThroughputRun;
+  readonly sinksOff: ThroughputRun;
+  readonly checkpointTax: number;
+  readonly latency: { readonly rate: number; readonly achievedRate: number; readonly deltas: number; readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number };
+  readonly recovery: { readonly restartToAssignedMs: number; readonly restartToCaughtUpMs: number; readonly sessionTimeoutMs: number };
+}
+
+export interface ThroughputRun {
+  readonly seconds: number;
+  readonly eventsPerSecond: number;
+  readonly runtimeCpuCores: number;
+  readonly checkpointBytesMax: number;
+  readonly checkpointMsMean: number;
+  readonly encodeMsMean: number;
+  readonly checkpoints: number;
+  readonly rollupDocs: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const TICK_US = 10_000; // USER_HZ = 100
+
+function cpuUs(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * TICK_US;
+}
+
+function metricValues(text: string, name: string): number[] {
+  return text.split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `)).map((l) => Number(l.slice(l.lastIndexOf(' ') + 1)));
+}
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+
+/** Deterministic events: users moving around a few dozen hot spots, time advancing with the index. */
+function* eventStream(seed: number, startTs: number, eventsPerSecondOfEventTime: number): Generator<AdEvent> {
+  let a = seed >>> 0;
+  const r = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const spots = Array.from({ length: 40 }, (_, i) => ({ lat: -40 + ((i * 37) % 80) + r(), lon: -170 + ((i * 71) % 340) + r() }));
+  const types = ['impression', 'impression', 'impression', 'impression', 'impression', 'impression', 'click', 'session_start', 'install', 'purchase'] as const;
+  for (let i = 0; ; i++) {
+    const s = spots[Math.floor(r() * r() * spots.length)]!;
+    const type = types[Math.floor(r() * types.length)]!;
+    yield {
+      userId: `u${Math.floor(r() * 200_000)}`, type, ts: startTs + Math.floor((i * 1000) / eventsPerSecondOfEventTime),
+      lat: s.lat + (r() - 0.5) * 0.3, lon: s.lon + (r() - 0.5) * 0.3,
+      ...(r() < 0.1 ? { id: `b${seed}-${i}` } : {}), ...(type === 'purchase' ? { value: 4.99 } : {}),
+    };
+  }
+}
+
+/** Packs events into records (per partition, `perRecord` each) the way the gateway does. */
+function records(events: readonly AdEvent[], partitions: number, perRecord: number, at: number): { partition: number; value: Buffer }[] {
+  const by = new Map<number, AdEvent[]>();
+  for (const e of events) {
+    const p = partitionFor(e.userId, partitions);
+    let l = by.get(p);
+    if (!l) by.set(p, (l = []));
+    l.push(e);
+  }
+  const out: { partition: number; value: Buffer }[] = [];
+  for (const [partition, list] of by) {
+    for (let i = 0; i < list.length; i += perRecord) {
+      out.push({ partition, value: Buffer.from(encode({ v: 1, at, events: list.slice(i, i + perRecord) } satisfies EventBatchRecord)) });
+    }
+  }
+  return out;
+}
+
+interface Proc {
+  readonly child: ChildProcess;
+  readonly port: number;
+  readonly log: string[];
+  metrics(): Promise<string>;
+  healthz(): Promise<{ partitions: number[]; positions: Record<string, number | null> }>;
+}
+
+async function startRuntime(o: RuntimeBenchOptions, env: Record<string, string>): Promise<Proc> {
+  const child = spawn(process.execPath, [join(o.projectDir, 'bin', 'adme.js'), 'runtime', '--no-stack', '--port', '0'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const log: string[] = [];
+  const on = (b: Buffer) => log.push(...b.toString().split('\n').filter(Boolean));
+  child.stdout?.on('data', on);
+  child.stderr?.on('data', on);
+  for (let i = 0; i < 600; i++) {
+    const m = log.map((l) => /listening on http:\/\/[\d.]+:(\d+)/.exec(l)).find(Boolean);
+    if (m) {
+      const port = Number(m[1]);
+      return {
+        child, port, log,
+        metrics: async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text(),
+        healthz: async () => (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { partitions: number[]; positions: Record<string, number | null> },
+      };
+    }
+    if (child.exitCode !== null) break;
+    await sleep(100);
+  }
+  child.kill('SIGKILL');
+  throw new Error(`runtime did not start:\n${log.slice(-20).join('\n')}`);
+}
+
+async function stop(p: Proc): Promise<void> {
+  if (p.child.exitCode !== null) return;
+  const done = new Promise((r) => p.child.once('exit', r));
+  p.child.kill('SIGTERM');
+  await done;
+}
+
+async function highWatermarks(kafka: Kafka, topic: string): Promise<Map<number, number>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return new Map((await admin.fetchTopicOffsets(topic)).map((x) => [x.partition, Number(x.high)]));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Polls until every partition's position reaches its high watermark; returns when. */
+async function caughtUp(p: Proc, hw: Map<number, number>, partitions: number, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const h = await p.healthz().catch(() => undefined);
+    if (h && h.partitions.length === partitions && h.partitions.every((x) => (h.positions[String(x)] ?? -1) >= (hw.get(x) ?? 0))) return Date.now();
+    await sleep(100);
+  }
+  throw new Error(`runtime did not catch up within ${timeoutMs} ms`);
+}
+
+async function throughput(o: RuntimeBenchOptions, kafka: Kafka, topic: string, name: string, sinks: boolean): Promise<ThroughputRun> {
+  const hw = await highWatermarks(kafka, topic);
+  const env = {
+    ADME_EVENTS_TOPIC: topic, ADME_DELTAS_TOPIC: `${topic}.deltas.${name}`, ADME_GROUP: `${topic}-${name}`, ADME_KEYSPACE: `${topic.replace(/\W/g, '_')}_${name}`,
+    ADME_MONGO_DB: `${topic.replace(/\W/g, '_')}_${name}`, ADME_PARTITIONS: String(o.partitions), ADME_SINKS: sinks ? 'on' : 'off',
+  };
+  const p = await startRuntime(o, env);
+  // The clock starts once every partition is owned and restored: group join is not aggregation.
+  for (;;) {
+    const h = await p.healthz().catch(() => undefined);
+    if (h && h.partitions.length === o.partitions && Object.values(h.positions).every((x) => x !== null)) break;
+    await sleep(20);
+  }
+  const t0 = Date.now();
+  const cpu0 = cpuUs(p.child.pid!);
+  const t1 = await caughtUp(p, hw, o.partitions, 600_000);
+  const cpu1 = cpuUs(p.child.pid!);
+  const m = await p.metrics();
+  await stop(p);
+  const seconds = (t1 - t0) / 1000;
+  const cpN = sum(metricValues(m, 'adme_runtime_checkpoint_duration_seconds_count'));
+  const encN = sum(metricValues(m, 'adme_runtime_checkpoint_encode_seconds_count'));
+  return {
+    seconds, eventsPerSecond: Math.round(o.events / seconds), runtimeCpuCores: (cpu1 - cpu0) / 1e6 / seconds,
+    checkpointBytesMax: Math.max(0, ...metricValues(m, 'adme_runtime_checkpoint_bytes')),
+    checkpointMsMean: cpN ? (sum(metricValues(m, 'adme_runtime_checkpoint_duration_seconds_sum')) / cpN) * 1000 : 0,
+    encodeMsMean: encN ? (sum(metricValues(m, 'adme_runtime_checkpoint_encode_seconds_sum')) / encN) * 1000 : 0,
+    checkpoints: sum(metricValues(m, 'adme_runtime_checkpoints_total')),
+    rollupDocs: sum(metricValues(m, 'adme_runtime_rollup_docs_total')),
+  };
+}
+
+/** Sends `rate` events/s in 20 ms ticks for `seconds`, each record stamped with its send time. */
+async function produceAtRate(producer: Producer, topic: string, partitions: number, gen: Generator<AdEvent>, rate: number, seconds: number, stopFlag: { stop: boolean }): Promise<number> {
+  const tickMs = 20;
+  const perTick = Math.round((rate * tickMs) / 1000);
+  const start = Date.now();
+  let sent = 0;
+  for (let tick = 0; !stopFlag.stop && Date.now() - start < seconds * 1000; tick++) {
+    const batch: AdEvent[] = [];
+    for (let i = 0; i < perTick; i++) batch.push(gen.next().value as AdEvent);
+    await producer.send({ topic, acks: -1, messages: records(batch, partitions, 500, Date.now()) });
+    sent += batch.length;
+    const wait = start + (tick + 1) * tickMs - Date.now();
+    if (wait > 0) await sleep(wait);
+  }
+  return sent;
+}
+
+const pct = (xs: number[], p: number) => {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+
+export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBenchResult> {
+  const kafka = new Kafka({ clientId: 'adme-bench', brokers: [...o.stack.kafka.brokers], logLevel: logLevel.ERROR });
+  const topic = `adme.bench.rt.${Date.now().toString(36)}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: o.partitions }], waitForLeaders: true });
+  await admin.disconnect();
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5 });
+  await producer.connect();
+
+  // 1. Pre-produce; event time advances 20k events/s so windows close and are evicted during the run.
+  o.progress(`producing ${o.events} events to ${topic} (${o.partitions} partitions)…`);
+  const gen = eventStream(42, Date.UTC(2026, 10, 1), 20_000);
+  const p0 = Date.now();
+  const chunk = 50_000;
+  for (let done = 0; done < o.events; done += chunk) {
+    const batch: AdEvent[] = [];
+    for (let i = 0; i < Math.min(chunk, o.events - done); i++) batch.push(gen.next().value as AdEvent);
+    const recs = records(batch, o.partitions, 500, Date.now());
+    await Promise.all(Array.from({ length: Math.ceil(recs.length / 20) }, (_, i) => producer.send({ topic, acks: -1, messages: recs.slice(i * 20, i * 20 + 20) })));
+    if ((done / chunk) % 10 === 0) o.progress(`  produced ${done + batch.length}`);
+  }
+  const produceRate = Math.round(o.events / ((Date.now() - p0) / 1000));
+  o.progress(`produced at ${produceRate} events/s`);
+
+  o.progress('throughput with checkpoints + rollups (sinks on)…');
+  const on = await throughput(o, kafka, topic, 'on', true);
+  o.progress(`  ${on.eventsPerSecond} events/s in ${on.seconds.toFixed(1)} s`);
+  o.progress('throughput without checkpoints and rollups (sinks off, the baseline)…');
+  const off = await throughput(o, kafka, topic, 'off', false);
+  o.progress(`  ${off.eventsPerSecond} events/s in ${off.seconds.toFixed(1)} s`);
+
+  // 2. Latency at a fixed rate, against a live runtime that has caught up.
+  const ltopic = `${topic}.live`;
+  const a2 = kafka.admin();
+  await a2.connect();
+  await a2.createTopics({ topics: [{ topic: ltopic, numPartitions: o.partitions }], waitForLeaders: true });
+  await a2.disconnect();
+  const env = {
+    ADME_EVENTS_TOPIC: ltopic, ADME_DELTAS_TOPIC: `${ltopic}.deltas`, ADME_GROUP: `${ltopic}-g`, ADME_KEYSPACE: `${ltopic.replace(/\W/g, '_')}`,
+    ADME_MONGO_DB: `${ltopic.replace(/\W/g, '_')}`, ADME_PARTITIONS: String(o.partitions), ADME_SESSION_TIMEOUT_MS: '6000',
+  };
+  const live = await startRuntime(o, env);
+  await caughtUp(live, await highWatermarks(kafka, ltopic), o.partitions, 60_000);
+  const ages: number[] = [];
+  const consumer = kafka.consumer({ groupId: `${ltopic}-deltas-reader`, maxWaitTimeInMs: 20 });
+  await consumer.connect();
+  await consumer.subscribe({ topic: `${ltopic}.deltas`, fromBeginning: false });
+  let measuring = false;
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      if (!measuring || !message.value) return;
+      const d = decode<DeltaRecord>(message.value);
+      ages.push(Date.now() - d.oldestAt);
+    },
+  });
+  await sleep(3000); // the delta reader joins its group
+  o.progress(`latency: ${o.rate} events/s for ${o.latencySeconds} s…`);
+  const liveGen = eventStream(7, Date.now(), o.rate);
+  measuring = true;
+  const flag = { stop: false };
+  const l0 = Date.now();
+  const sent = await produceAtRate(producer, ltopic, o.partitions, liveGen, o.rate, o.latencySeconds, flag);
+  const achieved = Math.round(sent / ((Date.now() - l0) / 1000));
+  await sleep(1000);
+  measuring = false;
+
+  // 3. Recovery: keep producing, kill -9, restart at once, time to caught up.
+  o.progress('recovery: kill -9 under load, restart…');
+  const bg = produceAtRate(producer, ltopic, o.partitions, liveGen, Math.min(o.rate, 20_000), 60, flag);
+  await sleep(3000);
+  live.child.kill('SIGKILL');
+  await new Promise((r) => live.child.once('exit', r));
+  const r0 = Date.now();
+  const again = await startRuntime(o, env);
+  let assignedAt = 0;
+  for (;;) {
+    const h = await again.healthz().catch(() => undefined);
+    if (h && h.partitions.length === o.partitions && Object.values(h.positions).every((x) => x !== null)) {
+      assignedAt = Date.now();
+      break;
+    }
+    await sleep(50);
+  }
+  flag.stop = true;
+  await bg;
+  const r1 = await caughtUp(again, await highWatermarks(kafka, ltopic), o.partitions, 120_000);
+  await stop(again);
+  await consumer.disconnect();
+  await producer.disconnect();
+
+  return {
+    machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    events: o.events, partitions: o.partitions,
+    produce: { eventsPerSecond: produceRate },
+    sinksOn: on, sinksOff: off, checkpointTax: on.eventsPerSecond / off.eventsPerSecond,
+    latency: { rate: o.rate, achievedRate: achieved, deltas: ages.length, p50Ms: pct(ages, 50), p99Ms: pct(ages, 99), maxMs: Math.max(0, ...ages) },
+    recovery: { restartToAssignedMs: assignedAt - r0, restartToCaughtUpMs: r1 - r0, sessionTimeoutMs: 6000 },
+  };
+}
+
+export function runtimeBenchMarkdown(r: RuntimeBenchResult): string {
+  const f = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  const row = (name: string, t: ThroughputRun) => `| ${name} | ${f(t.eventsPerSecond)} | ${f(t.seconds, 1)} | ${f(t.runtimeCpuCores, 2)} | ${t.checkpoints} | ${f(t.checkpointBytesMax / 1024)} KiB | ${f(t.checkpointMsMean, 1)} ms | ${f(t.encodeMsMean, 1)} ms | ${t.rollupDocs} |`;
+  return [
+    `Machine: ${r.machine}. ${f(r.events)} events over ${r.partitions} partitions, pre-produced at ${f(r.produce.eventsPerSecond)} events/s.`,
+    '',
+    '| run | events/s | seconds | runtime CPU (cores) | checkpoints | max checkpoint | mean checkpoint write | mean snapshot encode | rollup docs |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    row('sinks on (checkpoints + rollups)', r.sinksOn),
+    row('sinks off (baseline)', r.sinksOff),
+    '',
+    `Checkpoint tax (sinks on ÷ sinks off): **${f(r.checkpointTax, 2)}** (target ≥ 0.85).`,
+    '',
+    `Accepted → delta at ${f(r.latency.rate)} events/s offered (${f(r.latency.achievedRate)} achieved), over ${r.latency.deltas} deltas: ` +
+      `p50 **${f(r.latency.p50Ms)} ms**, p99 **${f(r.latency.p99Ms)} ms**, max ${f(r.latency.maxMs)} ms (target p99 ≤ 250 ms).`,
+    '',
+    `Recovery after kill -9 under load: partitions assigned and restored ${f(r.recovery.restartToAssignedMs)} ms after the restart, ` +
+      `caught up after **${f(r.recovery.restartToCaughtUpMs)} ms** (session timeout ${r.recovery.sessionTimeoutMs} ms; target ≤ 5 s).`,
+  ].join('\n');
+}
