@@ -1,6 +1,7 @@
 import type { Command } from './args.js';
 import { START_COMMAND } from './start-command.js';
 import { STACK_COMMANDS } from './stack-commands.js';
+import { GATEWAY_COMMANDS } from './gateway-commands.js';
 
 /** Every `adme` command; the parser and `--help` are driven by this table. Each area adds its own list. */
-export const COMMANDS: readonly Command[] = [START_COMMAND, ...STACK_COMMANDS];
+export const COMMANDS: readonly Command[] = [START_COMMAND, ...STACK_COMMANDS, ...GATEWAY_COMMANDS];

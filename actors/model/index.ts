@@ -1,3 +1,5 @@
 /** Shared contracts of AdME: pure, no I/O, importable from the gateway, the actors and the browser. */
 export * from './event.js';
 export * from './records.js';
+export * from './validate.js';
+export * from './ingest.js';

@@ -1,0 +1,50 @@
+import { loadGatewayConfig, type GatewayConfig } from '../gateway/index.js';
+import { runGateway } from '../gateway/threads.js';
+import { loadStackConfig } from '../stack/index.js';
+import type { CliContext, Command } from './args.js';
+import { untilSignal } from './context.js';
+import { KEYS_COMMANDS } from './keys-commands.js';
+import { SIMULATE_COMMAND } from './simulate-command.js';
+
+/** The gateway's configuration for a CLI invocation: stack addresses, env vars, then flags. */
+export function gatewayConfig(ctx: CliContext): GatewayConfig {
+  const stack = loadStackConfig(ctx.projectDir);
+  return loadGatewayConfig({ brokers: stack.kafka.brokers, stateDir: stack.stateDir }, process.env, ctx.values);
+}
+
+const GATEWAY_COMMAND: Command = {
+  path: ['gateway'],
+  summary: 'Run the ingestion gateway (uWebSockets.js): POST /v1/events, WS /v1/ingest, /healthz, /readyz, /metrics.',
+  options: {
+    host: { type: 'string' }, port: { type: 'string' }, topic: { type: 'string' }, partitions: { type: 'string' },
+    'keys-file': { type: 'string' }, threads: { type: 'string' },
+  },
+  optionHelp: [
+    ['--host <addr>', 'listen address (ADME_HOST, default 127.0.0.1)'],
+    ['--port <n>', 'listen port, 0 for any free one (ADME_PORT, default 8080)'],
+    ['--topic <name>', 'events topic (ADME_EVENTS_TOPIC, default adme.events.v1)'],
+    ['--partitions <n>', 'partitions when the topic is created (ADME_PARTITIONS, default 12)'],
+    ['--keys-file <path>', 'API key file (ADME_KEYS_FILE, default keys.json in the state dir)'],
+    ['--threads <n>', 'uWS apps on worker threads sharing the port (ADME_GATEWAY_THREADS, default 1)'],
+  ],
+  run: async (ctx) => {
+    const cfg = gatewayConfig(ctx);
+    ctx.progress(`gateway: connecting to Kafka at ${cfg.brokers.join(',')}`);
+    const gw = await runGateway(cfg, (m) => ctx.progress(`gateway: ${m}`));
+    ctx.progress(`gateway: ready on http://${cfg.host}:${gw.port} with ${gw.threads} thread(s); Ctrl-C stops it`);
+    const onHup = () => {
+      ctx.progress('gateway: SIGHUP, reloading keys');
+      gw.reloadKeys();
+    };
+    process.on('SIGHUP', onHup);
+    const sig = await untilSignal();
+    process.off('SIGHUP', onHup);
+    ctx.progress(`gateway: ${sig}, draining`);
+    await gw.close();
+    ctx.progress('gateway: stopped');
+    return 0;
+  },
+};
+
+/** Every command of the ingestion gateway's area. */
+export const GATEWAY_COMMANDS: readonly Command[] = [GATEWAY_COMMAND, ...KEYS_COMMANDS, SIMULATE_COMMAND];
