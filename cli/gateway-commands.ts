@@ -1,7 +1,8 @@
 import { loadGatewayConfig, type GatewayConfig } from '../gateway/index.js';
 import { runGateway } from '../gateway/threads.js';
+import { benchGateway, markdown } from '../bench/gateway-bench.js';
 import { loadStackConfig } from '../stack/index.js';
-import type { CliContext, Command } from './args.js';
+import { positiveInt, type CliContext, type Command } from './args.js';
 import { untilSignal } from './context.js';
 import { KEYS_COMMANDS } from './keys-commands.js';
 import { SIMULATE_COMMAND } from './simulate-command.js';
@@ -46,5 +47,30 @@ const GATEWAY_COMMAND: Command = {
   },
 };
 
+const BENCH_GATEWAY_COMMAND: Command = {
+  path: ['bench', 'gateway'],
+  summary: 'Benchmark the gateway (HTTP x1/x100/x1000 msgpack and JSON, WebSocket 1 and 64 producers) with its ceilings; prints a markdown table.',
+  options: { duration: { type: 'string' }, connections: { type: 'string' }, threads: { type: 'string' }, only: { type: 'string' } },
+  optionHelp: [
+    ['--duration <s>', 'seconds per scenario (ADME_BENCH_DURATION, default 10)'],
+    ['--connections <n>', 'autocannon connections (ADME_BENCH_CONNECTIONS, default 50)'],
+    ['--threads <n>', 'gateway threads (default ADME_GATEWAY_THREADS or 1)'],
+    ['--only <regex>', 'run only the scenarios whose name matches'],
+  ],
+  run: async (ctx) => {
+    const stack = loadStackConfig(ctx.projectDir);
+    const v = ctx.values;
+    const r = await benchGateway({
+      stack, projectDir: ctx.projectDir, progress: ctx.progress,
+      durationS: positiveInt('duration', v.duration ?? process.env.ADME_BENCH_DURATION, 10),
+      connections: positiveInt('connections', v.connections ?? process.env.ADME_BENCH_CONNECTIONS, 50),
+      threads: positiveInt('threads', v.threads ?? process.env.ADME_GATEWAY_THREADS, 1),
+      only: typeof v.only === 'string' ? new RegExp(v.only) : undefined,
+    });
+    console.log(markdown(r));
+    return 0;
+  },
+};
+
 /** Every command of the ingestion gateway's area. */
-export const GATEWAY_COMMANDS: readonly Command[] = [GATEWAY_COMMAND, ...KEYS_COMMANDS, SIMULATE_COMMAND];
+export const GATEWAY_COMMANDS: readonly Command[] = [GATEWAY_COMMAND, ...KEYS_COMMANDS, SIMULATE_COMMAND, BENCH_GATEWAY_COMMAND];
