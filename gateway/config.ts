@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_EVENT_LIMITS, EVENTS_TOPIC, type EventLimits } from '../actors/model/index.js';
 import { GatewayConfigError } from './errors.js';
@@ -33,7 +34,7 @@ export interface GatewayConfig {
   /** Default per-key rate, events/s, and bucket size (keys may carry their own). */
   readonly keyRate: number;
   readonly keyBurst: number;
-  /** uWS apps (one per worker thread) sharing the port. */
+  /** uWS apps (one per worker thread) sharing the port; default one per core. */
   readonly threads: number;
 }
 
@@ -97,6 +98,6 @@ export function loadGatewayConfig(base: GatewayBase, env: Env = process.env, fla
     wsMaxBackpressure: int(env, flags, 'ADME_WS_MAX_BACKPRESSURE', undefined, 1024 * 1024, 1024),
     keyRate,
     keyBurst: int(env, flags, 'ADME_KEY_BURST', undefined, keyRate * 2, 1),
-    threads: int(env, flags, 'ADME_GATEWAY_THREADS', 'threads', 1, 1, 64),
+    threads: int(env, flags, 'ADME_GATEWAY_THREADS', 'threads', availableParallelism(), 1, 64),
   };
 }

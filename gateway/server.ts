@@ -9,7 +9,7 @@ import { GatewayError, KafkaUnavailableError } from './errors.js';
 import { answer, BadFrameError, bodyKind, checkFrame, checkHttpBatch, encodeMsgpack, errorAnswer, type CheckedBatch } from './ingest.js';
 import { EventProducer } from './kafka.js';
 import { KeyStore, keyFromRequest, type KeyRecord } from './keys.js';
-import { GatewayMetrics } from './metrics.js';
+import { GatewayMetrics, renderMetrics, type MetricsSnapshot } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
 import { App, closeListenSocket, listenPort, type HttpResponse, type WebSocket, type us_listen_socket } from './uws.js';
 import { WsFlow } from './ws-flow.js';
@@ -26,6 +26,8 @@ export interface RunningGateway {
   readonly metrics: GatewayMetrics;
   readonly producer: EventProducer;
   readonly keys: KeyStore;
+  /** This thread's metrics as plain data. */
+  snapshot(): MetricsSnapshot;
   close(): Promise<void>;
 }
 
@@ -52,7 +54,12 @@ const retryAfterOf = (err: GatewayError): number | undefined =>
   err.retryAfterMs === undefined ? undefined : Math.max(1, Math.ceil(err.retryAfterMs / 1000));
 
 /** Starts the gateway with its own Kafka producer; resolves once it listens. */
-export async function startGateway(cfg: GatewayConfig, log: (message: string) => void = () => undefined): Promise<RunningGateway> {
+export interface GatewayHooks {
+  /** Every thread's metrics, for `/metrics` when several threads serve (threads.ts); default: this one's. */
+  readonly collectMetrics?: (own: MetricsSnapshot) => Promise<MetricsSnapshot[]>;
+}
+
+export async function startGateway(cfg: GatewayConfig, log: (message: string) => void = () => undefined, hooks: GatewayHooks = {}): Promise<RunningGateway> {
   const metrics = new GatewayMetrics();
   const retryAfterMs = cfg.retryAfterS * 1000;
   const producer = new EventProducer({
@@ -303,11 +310,23 @@ export async function startGateway(cfg: GatewayConfig, log: (message: string) =>
     });
     void producer.reachable().then((ok) => reply(res, state, ok ? 200 : 503, ok ? { status: 'ready' } : { code: 'GW_KAFKA_UNAVAILABLE', message: 'Kafka is not reachable', retriable: true }, ok ? undefined : cfg.retryAfterS));
   });
+  const snapshot = () => metrics.snapshot({
+    adme_gateway_kafka_available: producer.available ? 1 : 0,
+    adme_gateway_events_waiting: batcher.waiting,
+  });
   app.get('/metrics', (res) => {
-    res.writeHeader('content-type', 'text/plain; version=0.0.4').end(metrics.render({
-      adme_gateway_kafka_available: producer.available ? 1 : 0,
-      adme_gateway_events_waiting: batcher.waiting,
-    }));
+    const own = snapshot();
+    if (!hooks.collectMetrics) {
+      res.writeHeader('content-type', 'text/plain; version=0.0.4').end(renderMetrics([own]));
+      return;
+    }
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    void hooks.collectMetrics(own).catch(() => [own]).then((all) => {
+      if (!aborted) res.cork(() => res.writeHeader('content-type', 'text/plain; version=0.0.4').end(renderMetrics(all)));
+    });
   });
   app.any('/*', (res) => {
     reply(res, { aborted: false }, 404, { code: 'GW_NOT_FOUND', message: 'no such endpoint', retriable: false });
@@ -321,7 +340,7 @@ export async function startGateway(cfg: GatewayConfig, log: (message: string) =>
 
   let closing: Promise<void> | undefined;
   return {
-    port, metrics, producer, keys,
+    port, metrics, producer, keys, snapshot,
     close: () => (closing ??= (async () => {
       closeListenSocket(listenSocket);
       await batcher.drain();

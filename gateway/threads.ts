@@ -1,21 +1,30 @@
 /**
  * One uWS app per worker thread, all listening on the same port (uWS sets SO_REUSEPORT, so the kernel
- * spreads connections over the threads), each with its own Kafka producer and micro-batcher.
- * With one thread (the default, see docs/gateway.md for the measurement) the app runs on the main thread.
+ * spreads connections over the threads), each with its own Kafka producer and micro-batcher. The default
+ * is one thread per core (docs/gateway.md has the measurement); with one thread the app runs on the main
+ * thread. `/metrics`, served by whichever thread takes the connection, sums every thread's metrics.
  */
 import { Worker } from 'node:worker_threads';
 import type { GatewayConfig } from './config.js';
+import type { MetricsSnapshot } from './metrics.js';
 import { startGateway } from './server.js';
 
-/** Messages from a gateway worker thread to the main thread. */
+/** Every message that crosses between the main thread and a gateway worker. */
 export type WorkerMessage =
   | { readonly type: 'listening'; readonly port: number }
   | { readonly type: 'log'; readonly message: string }
   | { readonly type: 'failed'; readonly message: string }
-  | { readonly type: 'closed' };
+  | { readonly type: 'closed' }
+  /** A worker serving /metrics asks for every thread's snapshot. */
+  | { readonly type: 'metrics-request'; readonly id: number }
+  | { readonly type: 'metrics-snapshot'; readonly id: number; readonly snapshot: MetricsSnapshot };
 
-/** Messages from the main thread to a worker. */
-export type MainMessage = { readonly type: 'close' } | { readonly type: 'reload-keys' };
+export type MainMessage =
+  | { readonly type: 'close' }
+  | { readonly type: 'reload-keys' }
+  | { readonly type: 'metrics-snapshot-request'; readonly id: number }
+  /** `id` is the asking worker's own request id. */
+  | { readonly type: 'metrics-response'; readonly id: number; readonly snapshots: MetricsSnapshot[] };
 
 export interface GatewayHandle {
   readonly port: number;
@@ -31,6 +40,9 @@ export async function runGateway(cfg: GatewayConfig, log: (message: string) => v
   }
   if (cfg.port === 0) throw new Error('--threads > 1 needs a fixed --port (threads share it)');
   const workers: Worker[] = [];
+  // Metrics gathering: request id -> who asked and the snapshots so far.
+  let nextId = 0;
+  const gathering = new Map<number, { from: Worker; requestId: number; snapshots: MetricsSnapshot[] }>();
   const ports = await Promise.all(Array.from({ length: cfg.threads }, (_, i) => new Promise<number>((resolve, reject) => {
     const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: { cfg, index: i } });
     workers.push(w);
@@ -38,6 +50,19 @@ export async function runGateway(cfg: GatewayConfig, log: (message: string) => v
       if (m.type === 'listening') resolve(m.port);
       else if (m.type === 'log') log(`[thread ${i}] ${m.message}`);
       else if (m.type === 'failed') reject(new Error(`gateway thread ${i}: ${m.message}`));
+      else if (m.type === 'metrics-request') {
+        const id = nextId++;
+        gathering.set(id, { from: w, requestId: m.id, snapshots: [] });
+        for (const other of workers) other.postMessage({ type: 'metrics-snapshot-request', id } satisfies MainMessage);
+      } else if (m.type === 'metrics-snapshot') {
+        const g = gathering.get(m.id);
+        if (!g) return;
+        g.snapshots.push(m.snapshot);
+        if (g.snapshots.length === workers.length) {
+          gathering.delete(m.id);
+          g.from.postMessage({ type: 'metrics-response', id: g.requestId, snapshots: g.snapshots } satisfies MainMessage);
+        }
+      }
     });
     w.on('error', reject);
   })));

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { GatewayConfigError } from '../../../gateway/errors.js';
 import { loadGatewayConfig } from '../../../gateway/config.js';
@@ -7,7 +8,7 @@ const base = { brokers: ['127.0.0.1:1'], stateDir: '/state' };
 describe('gateway config', () => {
   it('has documented defaults', () => {
     const c = loadGatewayConfig(base, {});
-    expect([c.host, c.port, c.topic, c.partitions, c.keysFile, c.threads, c.maxBodyBytes, c.limits.maxBatch, c.wsWindow]).toEqual(['127.0.0.1', 8080, 'adme.events.v1', 12, '/state/keys.json', 1, 1048576, 1000, 16]);
+    expect([c.host, c.port, c.topic, c.partitions, c.keysFile, c.threads, c.maxBodyBytes, c.limits.maxBatch, c.wsWindow]).toEqual(['127.0.0.1', 8080, 'adme.events.v1', 12, '/state/keys.json', availableParallelism(), 1048576, 1000, 16]);
   });
 
   it('flags win over env vars', () => {
