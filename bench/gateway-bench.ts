@@ -8,7 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { isNack } from '../actors/model/index.js';
@@ -100,6 +100,7 @@ const round = (n: number, d = 0) => Math.round(n * 10 ** d) / 10 ** d;
 /** Runs every scenario; returns the rows and the Kafka producer-tool ceiling. */
 export async function benchGateway(o: BenchOptions): Promise<{ rows: Row[]; kafkaTool: string; machine: string }> {
   const want = (name: string) => !o.only || o.only.test(name);
+  const loadBefore = loadavg()[0]!;
   const kafka = (await status(o.stack, ['kafka']))[0]!;
   if (kafka.pid === undefined) throw new Error('Kafka is not running locally (adme stack up kafka); the benchmark reads its CPU from /proc');
   const keysFile = join(mkdtempSync(join(tmpdir(), 'adme-bench-')), 'keys.json');
@@ -239,7 +240,7 @@ export async function benchGateway(o: BenchOptions): Promise<{ rows: Row[]; kafk
   }
 
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  const machine = `${cpus().length} cores (${cpu}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}; gateway threads ${o.threads}; autocannon ${o.connections} connections, ${o.durationS} s per run`;
+  const machine = `${cpus().length} cores (${cpu}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.versions.node}; gateway threads ${o.threads}; autocannon ${o.connections} connections, ${o.durationS} s per run; 1-min load average ${loadBefore.toFixed(2)} before, ${loadavg()[0]!.toFixed(2)} after`;
   const out = join(o.stack.stateDir, 'bench');
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, `gateway-threads${o.threads}.json`), JSON.stringify({ machine, rows, kafkaTool }, null, 2));

@@ -184,7 +184,7 @@ export async function startGateway(cfg: GatewayConfig, log: (message: string) =>
           release();
           fail(err, batch.total);
         },
-      );
+      ).catch((err: unknown) => log(`http: ${(err as Error).message}`));
     });
   });
 
@@ -244,7 +244,7 @@ export async function startGateway(cfg: GatewayConfig, log: (message: string) =>
       if (user.closed) return;
       wsSend(ws, r);
       if (!user.closed) for (const next of user.flow.done()) processFrame(ws, next);
-    });
+    }).catch((err: unknown) => log(`ws: ${(err as Error).message}`)); // never an unhandled rejection
   };
 
   app.ws<WsUser>('/v1/ingest', {
