@@ -132,11 +132,18 @@ export class EventProducer {
   /** For /readyz: the broker answers a metadata request now. */
   async reachable(): Promise<boolean> {
     if (!this.up) return false;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await this.admin?.fetchTopicMetadata({ topics: [this.opts.topic] });
+      // kafkajs retries for seconds when the broker is gone; a readiness probe answers within 2 s.
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('metadata request timed out')), 2000);
+      });
+      await Promise.race([this.admin?.fetchTopicMetadata({ topics: [this.opts.topic] }), timeout]);
       return true;
     } catch {
       return false;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -1,10 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { WS_CLOSE, isNack, partitionFor, type AdEvent } from '../../actors/model/index.js';
 import { TrafficModel } from '../../bench/gateway-traffic.js';
 import { WsProducer, postEvents } from '../../bench/gateway-client.js';
 import { encodeMsgpack, revokeKey, readKeyFile } from '../../gateway/index.js';
-import { waitFor } from '../support/env.js';
+import { ADME_BIN, waitFor } from '../support/env.js';
 import { byUser, readEvents, testGateway, type TestGateway } from './gateway-helpers.js';
 
 describe('ingestion gateway against real Kafka', () => {
@@ -97,6 +98,17 @@ describe('ingestion gateway against real Kafka', () => {
     const id = readKeyFile(t.keysFile).keys.at(-1)!.id;
     revokeKey(t.keysFile, id);
     await waitFor('the revoked key to be refused', async () => (await postEvents(t.url, temp, [e])).status === 401, 10_000);
+  });
+
+  it('adme keys create prints the secret alone on the last line of stdout; list never shows it', async () => {
+    const out = execFileSync(process.execPath, [ADME_BIN, 'keys', 'create', '--scope', 'ingest', '--label', 'cli', '--keys-file', t.keysFile], { encoding: 'utf8' });
+    const secret = out.trimEnd().split('\n').at(-1)!;
+    expect(secret).toMatch(/^adme_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/);
+    t.gw.keys.reload();
+    expect((await postEvents(t.url, secret, [{ userId: 'cli', type: 'click', ts: Date.now(), lat: 0, lon: 0 }])).status).toBe(200);
+    const list = execFileSync(process.execPath, [ADME_BIN, 'keys', 'list', '--json', '--keys-file', t.keysFile], { encoding: 'utf8' });
+    expect(list).not.toContain(secret.slice(18));
+    expect((JSON.parse(list) as { label?: string; scopes: string[] }[]).filter((k) => k.label === 'cli').map((k) => k.scopes)).toEqual([['ingest']]);
   });
 
   it('429 with Retry-After once a key is over its rate', async () => {
