@@ -136,6 +136,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateReport> {
   const total = o.count ?? Number.POSITIVE_INFINITY;
   const deadline = o.durationS === undefined ? Number.POSITIVE_INFINITY : Date.now() + o.durationS * 1000;
   let sent = 0;
+  let reserved = 0; // events some lane is about to send: --count is never exceeded
   let accepted = 0;
   let requests = 0;
   const byStatus: Record<string, number> = {};
@@ -148,9 +149,10 @@ export async function simulate(o: SimulateOptions): Promise<SimulateReport> {
   const lane = async (i: number): Promise<void> => {
     for (;;) {
       // Pace: this batch may go once the rate allows sent + batch events by now.
-      const n = Math.min(o.batch, total - sent);
+      const n = Math.min(o.batch, total - reserved);
       if (n <= 0 || Date.now() >= deadline) return;
-      const due = t0 + ((sent + n) / o.rate) * 1000;
+      reserved += n;
+      const due = t0 + (reserved / o.rate) * 1000;
       const wait = due - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       if (Date.now() >= deadline) return;

@@ -66,7 +66,12 @@ export async function startGateway(cfg: GatewayConfig, log: (message: string) =>
     brokers: cfg.brokers, clientId: cfg.kafkaClientId, topic: cfg.topic, partitions: cfg.partitions,
     produceTimeoutMs: cfg.produceTimeoutMs, retryAfterMs, log,
   });
-  await producer.start();
+  try {
+    await producer.start();
+  } catch (err) {
+    await producer.close();
+    throw err;
+  }
   const keys = new KeyStore(cfg.keysFile, (err) => log(`keys: ${err.message} (keeping the previous keys)`));
   keys.watch();
   if (keys.size === 0) log(`no API keys in ${cfg.keysFile}: create one with "adme keys create --scope ingest"`);

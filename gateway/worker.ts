@@ -25,8 +25,9 @@ port.on('message', (m: MainMessage) => {
   } else if (gw) {
     void gw.close().then(() => {
       post({ type: 'closed' });
+      // The thread ends by itself once uWS has closed its last connection (idle keep-alives time out);
+      // process.exit() here would tear the uv loop down under uWS's poll handle and abort the process.
       port.close();
-      process.exit(0); // ends this worker thread only, even if a native handle lingers
     });
   }
 });
@@ -45,5 +46,8 @@ startGateway(cfg, (message) => post({ type: 'log', message }), {
     gw = started;
     post({ type: 'listening', port: started.port });
   },
-  (err: unknown) => post({ type: 'failed', message: (err as Error).message }),
+  (err: unknown) => {
+    post({ type: 'failed', message: (err as Error).message });
+    port.close();
+  },
 );
