@@ -137,7 +137,9 @@ export async function startGateway(cfg: GatewayConfig, log: (message: string) =>
       reply(res, state, status, body, retryAfterOf(e));
     };
     try {
-      key = admit(keyFromRequest(req.getHeader('authorization'), req.getQuery('key')));
+      // Only the header: a key in a URL ends up in proxy and access logs. The query form is for browser
+      // WebSocket upgrades, which cannot set headers.
+      key = admit(keyFromRequest(req.getHeader('authorization'), undefined));
       bodyKind(contentType); // 415 before reading the body
       if (declared > cfg.maxBodyBytes) throw new GatewayError('GW_BODY_TOO_LARGE', `body is ${declared} bytes, the limit is ${cfg.maxBodyBytes}`);
       if (metrics.bytesInFlight + declared > cfg.maxInflightBytes) throw new GatewayError('GW_OVERLOADED', 'the gateway has too many bytes in flight; retry later', [], retryAfterMs);

@@ -79,6 +79,8 @@ describe('ingestion gateway against real Kafka', () => {
     const e: AdEvent = { userId: 'x', type: 'click', ts: Date.now(), lat: 0, lon: 0 };
     expect((await postEvents(t.url, undefined, [e])).status).toBe(401);
     expect((await postEvents(t.url, `${key.slice(0, -2)}xx`, [e])).status).toBe(401);
+    const inQuery = await fetch(`${t.url}/v1/events?key=${key}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(e) });
+    expect(inQuery.status).toBe(401); // the query form is for WebSocket upgrades only
     const viewer = t.key(['view']);
     const forbidden = await postEvents(t.url, viewer, [e]);
     expect(forbidden.status).toBe(403);
