@@ -36,7 +36,7 @@ export default tseslint.config(
   },
   {
     files: ['gateway/**/*.ts'],
-    rules: { 'no-restricted-imports': restrict([group(['**/actors/**', '!**/actors/model/**'], 'the gateway talks to actors through Kafka; import actors/model only.'), group(['**/runtime/*/**'], 'import the runtime through runtime/index.js')]) },
+    rules: { 'no-restricted-imports': restrict([group(['**/actors/**', '!**/actors/model', '!**/actors/model/**'], 'the gateway talks to actors through Kafka; import actors/model only.'), group(['**/runtime/*/**'], 'import the runtime through runtime/index.js')]) },
   },
   {
     files: ['viz/**/*.ts', 'viz/**/*.tsx'],

@@ -3,3 +3,5 @@ export * from './event.js';
 export * from './records.js';
 export * from './aggregate.js';
 export * from './codec.js';
+export * from './validate.js';
+export * from './ingest.js';

@@ -1,0 +1,103 @@
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_EVENT_LIMITS, EVENTS_TOPIC, type EventLimits } from '../actors/model/index.js';
+import { GatewayConfigError } from './errors.js';
+
+/** Everything the ingestion gateway needs; every value has a default and an env var (docs/gateway.md). */
+export interface GatewayConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly brokers: readonly string[];
+  readonly kafkaClientId: string;
+  readonly topic: string;
+  /** Partition count of the topic when the gateway creates it; the partitioner uses the topic's real count. */
+  readonly partitions: number;
+  readonly keysFile: string;
+  readonly limits: EventLimits;
+  readonly maxBodyBytes: number;
+  /** Micro-batcher: flush after this many ms... */
+  readonly lingerMs: number;
+  /** ...or as soon as this many events wait. */
+  readonly flushEvents: number;
+  /** A Kafka record (many events of one partition) is split before it exceeds this many bytes. */
+  readonly maxRecordBytes: number;
+  /** Bytes of accepted-but-unacknowledged requests above which new requests get 503 GW_OVERLOADED. */
+  readonly maxInflightBytes: number;
+  /** kafkajs request timeout for a produce, ms. */
+  readonly produceTimeoutMs: number;
+  /** Retry-After sent with 503, seconds. */
+  readonly retryAfterS: number;
+  /** WebSocket: frames in flight (sent, not acked) a client may have; twice this closes the socket. */
+  readonly wsWindow: number;
+  /** WebSocket: bytes of unread acks after which the socket is closed (4009). */
+  readonly wsMaxBackpressure: number;
+  /** Default per-key rate, events/s, and bucket size (keys may carry their own). */
+  readonly keyRate: number;
+  readonly keyBurst: number;
+  /** uWS apps (one per worker thread) sharing the port; default one per core. */
+  readonly threads: number;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+type Flags = Readonly<Record<string, string | boolean | undefined>>;
+
+function pick(env: Env, flags: Flags, name: string, flag: string | undefined): { raw: string; from: string } | undefined {
+  const f = flag === undefined ? undefined : flags[flag];
+  if (typeof f === 'string') return { raw: f, from: `--${flag}` };
+  const e = env[name];
+  if (e !== undefined && e !== '') return { raw: e, from: name };
+  return undefined;
+}
+
+function int(env: Env, flags: Flags, name: string, flag: string | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const v = pick(env, flags, name, flag);
+  if (!v) return fallback;
+  const n = Number(v.raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new GatewayConfigError(v.from, `must be an integer ${min}-${max}, got "${v.raw}"`);
+  return n;
+}
+
+function text(env: Env, flags: Flags, name: string, flag: string | undefined, fallback: string): string {
+  return pick(env, flags, name, flag)?.raw ?? fallback;
+}
+
+/** The environment the CLI resolved: Kafka brokers and the per-clone state folder. */
+export interface GatewayBase {
+  readonly brokers: readonly string[];
+  readonly stateDir: string;
+}
+
+/** Reads the gateway's configuration: flags win over env vars, which win over defaults. */
+export function loadGatewayConfig(base: GatewayBase, env: Env = process.env, flags: Flags = {}): GatewayConfig {
+  const topic = text(env, flags, 'ADME_EVENTS_TOPIC', 'topic', EVENTS_TOPIC);
+  if (!/^[a-zA-Z0-9._-]{1,249}$/.test(topic)) throw new GatewayConfigError('ADME_EVENTS_TOPIC', `not a valid Kafka topic name: "${topic}"`);
+  const keyRate = int(env, flags, 'ADME_KEY_RATE', undefined, 100_000, 1);
+  const maxBatch = int(env, flags, 'ADME_MAX_BATCH', undefined, DEFAULT_EVENT_LIMITS.maxBatch, 1, 100_000);
+  return {
+    host: text(env, flags, 'ADME_HOST', 'host', '127.0.0.1'),
+    port: int(env, flags, 'ADME_PORT', 'port', 8080, 0, 65535),
+    brokers: base.brokers,
+    kafkaClientId: text(env, flags, 'ADME_KAFKA_CLIENT_ID', undefined, 'adme-gateway'),
+    topic,
+    partitions: int(env, flags, 'ADME_PARTITIONS', 'partitions', 12, 1, 10_000),
+    keysFile: text(env, flags, 'ADME_KEYS_FILE', 'keys-file', join(base.stateDir, 'keys.json')),
+    limits: {
+      ...DEFAULT_EVENT_LIMITS,
+      maxBatch,
+      tsPastMs: int(env, flags, 'ADME_TS_PAST_S', undefined, DEFAULT_EVENT_LIMITS.tsPastMs / 1000, 1) * 1000,
+      tsFutureMs: int(env, flags, 'ADME_TS_FUTURE_S', undefined, DEFAULT_EVENT_LIMITS.tsFutureMs / 1000, 0) * 1000,
+    },
+    maxBodyBytes: int(env, flags, 'ADME_MAX_BODY_BYTES', undefined, 1024 * 1024, 1024, 64 * 1024 * 1024),
+    lingerMs: int(env, flags, 'ADME_LINGER_MS', undefined, 2, 0, 1000),
+    flushEvents: int(env, flags, 'ADME_FLUSH_EVENTS', undefined, 5000, 1),
+    maxRecordBytes: int(env, flags, 'ADME_MAX_RECORD_BYTES', undefined, 900_000, 1024),
+    maxInflightBytes: int(env, flags, 'ADME_MAX_INFLIGHT_BYTES', undefined, 64 * 1024 * 1024, 1024),
+    produceTimeoutMs: int(env, flags, 'ADME_PRODUCE_TIMEOUT_MS', undefined, 5000, 100),
+    retryAfterS: int(env, flags, 'ADME_RETRY_AFTER_S', undefined, 1, 1),
+    wsWindow: int(env, flags, 'ADME_WS_WINDOW', undefined, 16, 1, 4096),
+    wsMaxBackpressure: int(env, flags, 'ADME_WS_MAX_BACKPRESSURE', undefined, 1024 * 1024, 1024),
+    keyRate,
+    keyBurst: int(env, flags, 'ADME_KEY_BURST', undefined, keyRate * 2, 1),
+    threads: int(env, flags, 'ADME_GATEWAY_THREADS', 'threads', availableParallelism(), 1, 64),
+  };
+}

@@ -1,0 +1,156 @@
+/**
+ * The gateway's Kafka side: creates the events topic if missing, produces with an idempotent producer
+ * (acks=all), and keeps an availability flag. After a failed produce the gateway answers 503 at once
+ * (nothing is sent) until a probe reaches the broker again; the producer is then rebuilt, so a retry
+ * never reuses the failed producer's sequence numbers.
+ */
+import { Kafka, logLevel, type Admin, type Producer, type logCreator } from 'kafkajs';
+import type { ProduceRecord } from './batcher.js';
+import { KafkaUnavailableError } from './errors.js';
+
+export interface EventProducerOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly topic: string;
+  readonly partitions: number;
+  readonly produceTimeoutMs: number;
+  readonly retryAfterMs: number;
+  readonly log: (message: string) => void;
+  /** ms between probes while Kafka is unavailable. */
+  readonly probeEveryMs?: number;
+}
+
+export class EventProducer {
+  private readonly kafka: Kafka;
+  private admin: Admin | undefined;
+  private producer: Producer | undefined;
+  private partitionCount = 0;
+  private up = false;
+  private probing: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(private readonly opts: EventProducerOptions) {
+    // kafkajs logs every retry as an error; the gateway reports availability changes itself.
+    const quiet: logCreator = () => ({ level, log }) => {
+      if (level <= logLevel.ERROR && !/^Response |Connection error|ECONNREFUSED|retry|Request .* timed out|disconnected|Broker not connected|connect ECONN/i.test(log.message)) {
+        opts.log(`kafkajs: ${log.message}`);
+      }
+    };
+    this.kafka = new Kafka({
+      clientId: opts.clientId,
+      brokers: [...opts.brokers],
+      logLevel: logLevel.ERROR,
+      logCreator: quiet,
+      connectionTimeout: 1000,
+      requestTimeout: opts.produceTimeoutMs,
+      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
+    });
+  }
+
+  get available(): boolean {
+    return this.up;
+  }
+
+  get partitions(): number {
+    return this.partitionCount;
+  }
+
+  /** Creates the topic when missing (with the configured partition count) and connects the producer. */
+  async start(): Promise<void> {
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
+    const created = await this.admin.createTopics({ topics: [{ topic: this.opts.topic, numPartitions: this.opts.partitions, replicationFactor: 1 }], waitForLeaders: true });
+    const meta = await this.admin.fetchTopicMetadata({ topics: [this.opts.topic] });
+    this.partitionCount = meta.topics[0]?.partitions.length ?? 0;
+    if (this.partitionCount === 0) throw new Error(`topic ${this.opts.topic} has no partitions`);
+    this.opts.log(`topic ${this.opts.topic}: ${created ? 'created with' : 'exists,'} ${this.partitionCount} partitions`);
+    await this.connectProducer();
+    this.up = true;
+  }
+
+  private async connectProducer(): Promise<void> {
+    const producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // Bounded retries: the gateway must answer (503) rather than hold requests forever.
+      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
+    });
+    await producer.connect();
+    this.producer = producer;
+  }
+
+  /** Produces the records; resolves once Kafka acknowledged all of them (acks=all). */
+  async send(records: ProduceRecord[]): Promise<void> {
+    const producer = this.producer;
+    if (!this.up || !producer) throw new KafkaUnavailableError('Kafka is unavailable; nothing was written', this.opts.retryAfterMs);
+    try {
+      await producer.send({
+        topic: this.opts.topic,
+        acks: -1,
+        timeout: this.opts.produceTimeoutMs,
+        messages: records.map((r) => ({ partition: r.partition, value: r.value })),
+      });
+    } catch (err) {
+      this.markDown(err as Error);
+      throw new KafkaUnavailableError(`Kafka did not acknowledge the events: ${(err as Error).message}`, this.opts.retryAfterMs, err);
+    }
+  }
+
+  private markDown(err: Error): void {
+    if (!this.up) return;
+    this.up = false;
+    this.opts.log(`Kafka unavailable (${err.message}); answering 503 until it is back`);
+    const old = this.producer;
+    this.producer = undefined;
+    void old?.disconnect().catch(() => undefined);
+    this.scheduleProbe();
+  }
+
+  private scheduleProbe(): void {
+    if (this.closed || this.probing) return;
+    this.probing = setTimeout(() => {
+      this.probing = undefined;
+      void this.probe().then((ok) => {
+        if (!ok) this.scheduleProbe();
+      });
+    }, this.opts.probeEveryMs ?? 500);
+  }
+
+  private async probe(): Promise<boolean> {
+    try {
+      await this.admin?.fetchTopicMetadata({ topics: [this.opts.topic] });
+      await this.connectProducer();
+      this.up = true;
+      this.opts.log('Kafka is back; accepting events');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** For /readyz: the broker answers a metadata request now. */
+  async reachable(): Promise<boolean> {
+    if (!this.up) return false;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      // kafkajs retries for seconds when the broker is gone; a readiness probe answers within 2 s.
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('metadata request timed out')), 2000);
+      });
+      await Promise.race([this.admin?.fetchTopicMetadata({ topics: [this.opts.topic] }), timeout]);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.probing) clearTimeout(this.probing);
+    await this.producer?.disconnect().catch(() => undefined);
+    await this.admin?.disconnect().catch(() => undefined);
+  }
+}

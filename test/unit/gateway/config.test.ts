@@ -1,0 +1,24 @@
+import { availableParallelism } from 'node:os';
+import { describe, expect, it } from 'vitest';
+import { GatewayConfigError } from '../../../gateway/errors.js';
+import { loadGatewayConfig } from '../../../gateway/config.js';
+
+const base = { brokers: ['127.0.0.1:1'], stateDir: '/state' };
+
+describe('gateway config', () => {
+  it('has documented defaults', () => {
+    const c = loadGatewayConfig(base, {});
+    expect([c.host, c.port, c.topic, c.partitions, c.keysFile, c.threads, c.maxBodyBytes, c.limits.maxBatch, c.wsWindow]).toEqual(['127.0.0.1', 8080, 'adme.events.v1', 12, '/state/keys.json', availableParallelism(), 1048576, 1000, 16]);
+  });
+
+  it('flags win over env vars', () => {
+    const c = loadGatewayConfig(base, { ADME_PORT: '9000', ADME_HOST: '0.0.0.0', ADME_PARTITIONS: '3' }, { port: '9001' });
+    expect([c.port, c.host, c.partitions]).toEqual([9001, '0.0.0.0', 3]);
+  });
+
+  it('names the variable or flag of a bad value', () => {
+    expect(() => loadGatewayConfig(base, { ADME_PORT: '70000' })).toThrow(new GatewayConfigError('ADME_PORT', 'must be an integer 0-65535, got "70000"'));
+    expect(() => loadGatewayConfig(base, {}, { partitions: 'x' })).toThrow('--partitions: must be an integer');
+    expect(() => loadGatewayConfig(base, { ADME_EVENTS_TOPIC: 'bad topic' })).toThrow('ADME_EVENTS_TOPIC');
+  });
+});
