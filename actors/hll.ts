@@ -10,13 +10,16 @@ export const SPARSE_LIMIT = 256;
 const ALPHA = 0.7213 / (1 + 1.079 / M);
 
 export class Hll {
-  /** Exact distinct hashes while small. */
+  /**
+   * Exact distinct hashes while small, stored as int32 (`h | 0`): small integers live inside the Set,
+   * where unsigned 32-bit values above 2^31 would each be a heap object for the GC to trace.
+   */
   private sparse: Set<number> | null = new Set();
   private dense: Uint8Array | null = null;
 
   add(hash: number): void {
     if (this.sparse) {
-      this.sparse.add(hash >>> 0);
+      this.sparse.add(hash | 0);
       if (this.sparse.size > SPARSE_LIMIT) this.toDense();
       return;
     }
@@ -66,19 +69,22 @@ export class Hll {
     return Math.round(raw);
   }
 
-  /** Compact form for checkpoints: the hashes (exact) or the registers. */
-  toSnapshot(): number[] | Uint8Array {
-    return this.sparse ? [...this.sparse] : this.dense!.slice();
+  /**
+   * Compact form for checkpoints: the hashes (exact, Uint32Array) or the registers (Uint8Array). Typed
+   * arrays encode as raw bytes in msgpack: a copy, not a number-by-number walk.
+   */
+  toSnapshot(): Uint32Array | Uint8Array {
+    return this.sparse ? Uint32Array.from(this.sparse) : this.dense!.slice();
   }
 
-  static fromSnapshot(s: readonly number[] | Uint8Array): Hll {
+  static fromSnapshot(s: Uint32Array | Uint8Array | readonly number[]): Hll {
     const h = new Hll();
     if (s instanceof Uint8Array) {
       if (s.length !== M) throw new RangeError(`HLL snapshot has ${s.length} registers, expected ${M}`);
       h.sparse = null;
       h.dense = s.slice();
     } else {
-      for (const v of s) h.sparse!.add(v >>> 0);
+      for (const v of s) h.sparse!.add(v | 0);
       if (h.sparse!.size > SPARSE_LIMIT) h.toDense();
     }
     return h;

@@ -5,6 +5,7 @@
  */
 import { EVENT_TYPES, decode, encode, openWindowId, rollupId, typeCounts, versionOf, type AdEvent, type DeltaRecord, type OpenWindowDoc, type RollupDoc } from './model/index.js';
 import { Hll } from './hll.js';
+import { IdSet } from './id-set.js';
 import { NTYPES, type AggregationConfig, type LateEvent, type PartialBatch } from './preaggregate.js';
 
 export interface CellWindow {
@@ -14,7 +15,7 @@ export interface CellWindow {
   value: number;
   readonly users: Hll;
   /** Client ids (53-bit hashes) counted in this cell-window: the de-duplication memory. */
-  ids: Set<number> | null;
+  ids: IdSet | null;
 }
 
 export interface ShardState {
@@ -75,12 +76,11 @@ export function applyBatch(s: ShardState, b: PartialBatch): void {
   const dup0 = s.totals.duplicates;
   for (const e of b.idEvents) {
     const cw = cellWindow(s, e.window, e.cell);
-    if (!cw.ids) cw.ids = new Set();
-    if (cw.ids.has(e.id)) {
+    if (!cw.ids) cw.ids = new IdSet();
+    if (!cw.ids.add(e.id)) {
       s.totals.duplicates++;
       continue;
     }
-    cw.ids.add(e.id);
     cw.counts[e.type]!++;
     cw.value += e.value;
     cw.users.add(e.user);
@@ -186,17 +186,24 @@ export function finalsWritten(s: ShardState, finalKeys: readonly string[]): numb
   return finalKeys.length;
 }
 
-/** The delta of cells changed since the previous one, or null when nothing changed. */
-export function takeDelta(s: ShardState, c: AggregationConfig, partition: number, epoch: number, seq: number, now: number): DeltaRecord | null {
+/**
+ * The delta of (at most `maxCells`) cells changed since the previous one, or null when nothing changed.
+ * Cells beyond `maxCells` stay dirty for the next delta, so one record stays well under Kafka's
+ * message size limit however much changed (a catch-up after downtime changes a lot at once).
+ */
+export function takeDelta(s: ShardState, c: AggregationConfig, partition: number, epoch: number, seq: number, now: number, maxCells = 4096): DeltaRecord | null {
   if (s.deltaDirty.size === 0) return null;
-  const n = s.deltaDirty.size;
+  const n = Math.min(s.deltaDirty.size, maxCells);
   const windows = new Float64Array(n);
   const cells: string[] = [];
   const counts = new Uint32Array(n * NTYPES);
   const values = new Float64Array(n);
   const users = new Uint32Array(n);
   let i = 0;
+  const taken: string[] = [];
   for (const key of s.deltaDirty) {
+    if (i >= n) break;
+    taken.push(key);
     const cw = s.cells.get(key);
     if (!cw) continue;
     windows[i] = cw.window;
@@ -206,9 +213,9 @@ export function takeDelta(s: ShardState, c: AggregationConfig, partition: number
     users[i] = cw.users.estimate();
     i++;
   }
-  s.deltaDirty.clear();
+  for (const key of taken) s.deltaDirty.delete(key);
   const oldestAt = s.deltaOldestAt === Infinity ? now : s.deltaOldestAt;
-  s.deltaOldestAt = Infinity;
+  if (s.deltaDirty.size === 0) s.deltaOldestAt = Infinity;
   return {
     v: 1, partition, epoch, seq, at: now, oldestAt, precision: c.precision, windowMs: c.windowMs,
     windows: windows.subarray(0, i), cells, counts: counts.subarray(0, i * NTYPES), values: values.subarray(0, i), users: users.subarray(0, i),
@@ -234,7 +241,7 @@ export interface MetaPart {
 export interface WindowPart {
   readonly v: 1;
   readonly window: number;
-  readonly cells: [string, number[], number, number[] | Uint8Array, number[] | null][];
+  readonly cells: [string, number[], number, Uint32Array | Uint8Array, Float64Array | null][];
 }
 
 export const windowPartName = (window: number) => `w:${window}`;
@@ -243,7 +250,7 @@ export function encodeWindow(s: ShardState, window: number): Uint8Array {
   const cells: WindowPart['cells'] = [];
   for (const key of s.windows.get(window) ?? []) {
     const cw = s.cells.get(key)!;
-    cells.push([cw.cell, cw.counts, cw.value, cw.users.toSnapshot(), cw.ids ? [...cw.ids] : null]);
+    cells.push([cw.cell, cw.counts, cw.value, cw.users.toSnapshot(), cw.ids ? cw.ids.values() : null]);
   }
   return encode({ v: 1, window, cells } satisfies WindowPart);
 }
@@ -302,7 +309,7 @@ export function restoreCheckpoint(nextOffset: number, parts: ReadonlyMap<string,
     for (const [cell, counts, value, users, ids] of wp.cells) {
       if (counts.length !== EVENT_TYPES.length) throw new Error(`checkpoint cell ${cell} has ${counts.length} counts`);
       const key = keyOf(wp.window, cell);
-      s.cells.set(key, { window: wp.window, cell, counts: [...counts], value, users: Hll.fromSnapshot(users), ids: ids ? new Set(ids) : null });
+      s.cells.set(key, { window: wp.window, cell, counts: [...counts], value, users: Hll.fromSnapshot(users), ids: ids ? IdSet.from(ids) : null });
       keys.add(key);
       s.rollupDirty.add(key);
       s.deltaDirty.add(key);

@@ -1,6 +1,7 @@
 /** Wiring of an `adme runtime` process: pool, stores, consumer group, shard actors, HTTP metrics. */
 import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   CassandraCheckpointStore, FencedError, KafkaGroupSource, KafkaRecordSink, MongoDocStore, ShardHost, WorkerPool,
   ensureTopics, kafkaClient, systemClock,
@@ -31,7 +32,8 @@ export async function startRuntime(c: RuntimeConfig, log: (m: string) => void): 
   ]);
   await docs.ensureIndexes(OPEN_ROLLUPS_COLLECTION, [{ key: { window: 1 }, name: 'window' }]);
   await docs.ensureIndexes(LATE_EVENTS_COLLECTION, [{ key: { partition: 1, offset: 1 }, name: 'partition_offset' }]);
-  const deltas = await KafkaRecordSink.open({ brokers: c.brokers, clientId: `adme-runtime-deltas-${process.pid}` });
+  // Deltas are a view stream (readers detect gaps by seq): acks=1, coalesced, for latency.
+  const deltas = await KafkaRecordSink.open({ brokers: c.brokers, clientId: `adme-runtime-deltas-${process.pid}`, durable: false });
   const pool = new WorkerPool({ threads: c.threads });
   const metrics = new ShardMetrics();
   const source = new KafkaGroupSource({
@@ -74,6 +76,14 @@ export async function startRuntime(c: RuntimeConfig, log: (m: string) => void): 
       highWatermarks = m;
     }).catch(() => undefined);
   }, 2000);
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  metrics.gauge('adme_runtime_event_loop_delay_seconds', 'Event-loop delay of the actor thread since the previous scrape (quantile=0.5|0.99|1).', (g) => {
+    g.set({ quantile: '0.5' }, loopDelay.percentile(50) / 1e9);
+    g.set({ quantile: '0.99' }, loopDelay.percentile(99) / 1e9);
+    g.set({ quantile: '1' }, loopDelay.max / 1e9);
+    loopDelay.reset();
+  });
   metrics.gauge('adme_runtime_partitions_owned', 'Partitions this process owns.', (g) => g.set({}, host.partitions.length));
   metrics.gauge('adme_runtime_partition_lag', 'Records in the log not yet processed, by partition.', (g) => {
     g.reset();
@@ -118,6 +128,7 @@ export async function startRuntime(c: RuntimeConfig, log: (m: string) => void): 
     port, metrics, host, fatal,
     stop: async () => {
       clearInterval(lagTimer);
+      loopDelay.disable();
       await host.stop();
       await Promise.allSettled([pool.close(), deltas.close(), checkpoints.close(), docs.close()]);
       await new Promise<void>((r) => server.close(() => r()));

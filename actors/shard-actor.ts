@@ -11,7 +11,7 @@
  * Cassandra, and a restore re-sends everything it holds: exactly-once effect through crashes.
  */
 import { FencedError, type Clock, type DocStore, type LogRecord, type RecordSink, type BatchResult, type CheckpointStore, type Shard, type WorkerPool } from '../runtime/index.js';
-import { LATE_EVENTS_COLLECTION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, encode, type RollupDoc } from './model/index.js';
+import { LATE_EVENTS_COLLECTION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, encode, type DeltaRecord, type RollupDoc } from './model/index.js';
 import { applyBatch, captureCheckpoint, emptyState, finalsWritten, lateDocs, restoreCheckpoint, rollupWrites, takeDelta, type ShardState } from './logic.js';
 import type { AggregationConfig, PartialBatch, PreaggregateInput } from './preaggregate.js';
 import type { ShardMetrics } from './metrics.js';
@@ -91,7 +91,8 @@ export class ShardActor implements Shard {
     const got = await this.d.checkpoints.acquire(this.shardId, this.d.owner);
     this.epoch = got.epoch;
     this.state = restoreCheckpoint(got.nextOffset, got.parts);
-    this.lastCheckpointAt = this.lastRollupAt = this.d.clock.now();
+    // Spread the partitions' checkpoints over the interval, so they do not all encode at once.
+    this.lastCheckpointAt = this.lastRollupAt = this.d.clock.now() - Math.floor(Math.random() * this.d.settings.checkpointEveryMs);
     this.d.metrics.epoch(partition, this.epoch);
     this.d.log(`partition ${partition}: restored epoch ${this.epoch} at offset ${this.state.nextOffset} ` +
       `(${this.state.cells.size} cells in ${this.state.windows.size} windows, ${[...got.parts.values()].reduce((a, b) => a + b.byteLength, 0)} B checkpoint, ${this.d.clock.now() - t0} ms)`);
@@ -166,15 +167,23 @@ export class ShardActor implements Shard {
 
   private sendDelta(now: number): void {
     if (this.deltaInFlight) return;
-    const delta = takeDelta(this.state, this.d.config, this.d.partition, this.epoch, this.deltaSeq + 1, now);
-    if (!delta) return;
-    this.deltaSeq++;
+    const records: { partition: number; value: Buffer }[] = [];
+    const deltas: DeltaRecord[] = [];
+    // A big change (a catch-up) goes out as several records, each under Kafka's message size limit.
+    for (let d = takeDelta(this.state, this.d.config, this.d.partition, this.epoch, this.deltaSeq + 1, now); d; d = takeDelta(this.state, this.d.config, this.d.partition, this.epoch, this.deltaSeq + 1, now)) {
+      this.deltaSeq++;
+      const bytes = encode(d);
+      deltas.push(d);
+      records.push({ partition: this.d.partition, value: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) });
+    }
+    if (records.length === 0) return;
     this.lastDeltaAt = now;
     this.deltaInFlight = true;
-    const bytes = encode(delta);
-    this.d.deltas.send(this.d.deltasTopic, [{ partition: this.d.partition, value: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) }])
-      .then(() => this.d.metrics.delta(this.d.partition, delta.cells.length, bytes.byteLength, Date.now() - delta.oldestAt))
-      .catch((err: unknown) => this.d.log(`partition ${this.d.partition}: delta ${delta.seq} not sent: ${(err as Error).message}`))
+    this.d.deltas.send(this.d.deltasTopic, records)
+      .then(() => {
+        for (const d of deltas) this.d.metrics.delta(this.d.partition, d.cells.length, 0, Date.now() - d.oldestAt);
+      })
+      .catch((err: unknown) => this.d.log(`partition ${this.d.partition}: deltas ${deltas[0]!.seq}-${deltas[deltas.length - 1]!.seq} not sent: ${(err as Error).message}`))
       .finally(() => {
         this.deltaInFlight = false;
       });

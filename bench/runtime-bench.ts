@@ -112,7 +112,10 @@ interface Proc {
 }
 
 async function startRuntime(o: RuntimeBenchOptions, env: Record<string, string>): Promise<Proc> {
-  const child = spawn(process.execPath, [join(o.projectDir, 'bin', 'adme.js'), 'runtime', '--no-stack', '--port', '0'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Extra node flags for the runtime process only (e.g. --cpu-prof while profiling a scenario).
+  const nodeArgs = (process.env.ADME_BENCH_RUNTIME_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, join(o.projectDir, 'bin', 'adme.js'), 'runtime', '--no-stack', '--port', '0'],
+    { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const log: string[] = [];
   const on = (b: Buffer) => log.push(...b.toString().split('\n').filter(Boolean));
   child.stdout?.on('data', on);
@@ -227,6 +230,12 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5 });
   await producer.connect();
 
+  const skip = process.env.ADME_BENCH_SKIP_THROUGHPUT === '1';
+  const empty: ThroughputRun = { seconds: 0, eventsPerSecond: 0, runtimeCpuCores: 0, checkpointBytesMax: 0, checkpointMsMean: 0, encodeMsMean: 0, checkpoints: 0, rollupDocs: 0 };
+  let produceRate = 0;
+  let on = empty;
+  let off = empty;
+  if (!skip) {
   // 1. Pre-produce; event time advances 20k events/s so windows close and are evicted during the run.
   o.progress(`producing ${o.events} events to ${topic} (${o.partitions} partitions)…`);
   const gen = eventStream(42, Date.UTC(2026, 10, 1), 20_000);
@@ -239,15 +248,16 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
     await Promise.all(Array.from({ length: Math.ceil(recs.length / 20) }, (_, i) => producer.send({ topic, acks: -1, messages: recs.slice(i * 20, i * 20 + 20) })));
     if ((done / chunk) % 10 === 0) o.progress(`  produced ${done + batch.length}`);
   }
-  const produceRate = Math.round(o.events / ((Date.now() - p0) / 1000));
+  produceRate = Math.round(o.events / ((Date.now() - p0) / 1000));
   o.progress(`produced at ${produceRate} events/s`);
 
   o.progress('throughput with checkpoints + rollups (sinks on)…');
-  const on = await throughput(o, kafka, topic, 'on', true);
+  on = await throughput(o, kafka, topic, 'on', true);
   o.progress(`  ${on.eventsPerSecond} events/s in ${on.seconds.toFixed(1)} s`);
   o.progress('throughput without checkpoints and rollups (sinks off, the baseline)…');
-  const off = await throughput(o, kafka, topic, 'off', false);
+  off = await throughput(o, kafka, topic, 'off', false);
   o.progress(`  ${off.eventsPerSecond} events/s in ${off.seconds.toFixed(1)} s`);
+  }
 
   // 2. Latency at a fixed rate, against a live runtime that has caught up.
   const ltopic = `${topic}.live`;
@@ -277,6 +287,7 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
   o.progress(`latency: ${o.rate} events/s for ${o.latencySeconds} s…`);
   const liveGen = eventStream(7, Date.now(), o.rate);
   measuring = true;
+  await live.metrics(); // resets the event-loop delay window
   const flag = { stop: false };
   const l0 = Date.now();
   const sent = await produceAtRate(producer, ltopic, o.partitions, liveGen, o.rate, o.latencySeconds, flag);
@@ -284,6 +295,23 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
   await sleep(1000);
   measuring = false;
 
+  const lm = await live.metrics();
+  o.progress(`event loop delay: ${lm.split('\n').filter((l) => l.startsWith('adme_runtime_event_loop_delay_seconds{')).join(' ')}`);
+  const foldBuckets = lm.split('\n').filter((l) => l.startsWith('adme_runtime_fold_age_seconds_bucket'));
+  const ageBuckets = lm.split('\n').filter((l) => l.startsWith('adme_runtime_delta_age_seconds_bucket'));
+  o.progress(`fold age buckets: ${foldBuckets.map((l) => l.replace(/.*le="([^"]+)"} /, '$1:')).join(' ')}`);
+  o.progress(`delta age buckets: ${ageBuckets.map((l) => l.replace(/.*le="([^"]+)"} /, '$1:')).join(' ')}`);
+  if (process.env.ADME_BENCH_RUNTIME_NODE_ARGS) {
+    // Profiling the live runtime: stop it gracefully so it writes its profile; no recovery run.
+    await stop(live);
+    await consumer.disconnect();
+    await producer.disconnect();
+    return {
+      machine: '', events: o.events, partitions: o.partitions, produce: { eventsPerSecond: produceRate }, sinksOn: on, sinksOff: off, checkpointTax: 0,
+      latency: { rate: o.rate, achievedRate: achieved, deltas: ages.length, p50Ms: pct(ages, 50), p99Ms: pct(ages, 99), maxMs: Math.max(0, ...ages) },
+      recovery: { restartToAssignedMs: 0, restartToCaughtUpMs: 0, sessionTimeoutMs: 0 },
+    };
+  }
   // 3. Recovery: keep producing, kill -9, restart at once, time to caught up.
   o.progress('recovery: kill -9 under load, restart…');
   const bg = produceAtRate(producer, ltopic, o.partitions, liveGen, Math.min(o.rate, 20_000), 60, flag);
@@ -312,7 +340,7 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
     machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
     events: o.events, partitions: o.partitions,
     produce: { eventsPerSecond: produceRate },
-    sinksOn: on, sinksOff: off, checkpointTax: on.eventsPerSecond / off.eventsPerSecond,
+    sinksOn: on, sinksOff: off, checkpointTax: off.eventsPerSecond ? on.eventsPerSecond / off.eventsPerSecond : 0,
     latency: { rate: o.rate, achievedRate: achieved, deltas: ages.length, p50Ms: pct(ages, 50), p99Ms: pct(ages, 99), maxMs: Math.max(0, ...ages) },
     recovery: { restartToAssignedMs: assignedAt - r0, restartToCaughtUpMs: r1 - r0, sessionTimeoutMs: 6000 },
   };

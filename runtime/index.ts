@@ -10,7 +10,7 @@ export { retry, type RetryOptions } from './core/retry.js';
 export { Counter, Gauge, Histogram, Registry } from './core/metrics.js';
 export { WorkerPool, compiledModuleUrl, type PoolOptions } from './pool/pool.js';
 export type { Acquired, BatchResult, CheckpointStore, DocStore, InsertResult, LogRecord, PartitionHandlers, PartitionSource, RecordSink, UpsertResult, VersionedDoc } from './ports/ports.js';
-export { KafkaGroupSource, KafkaRecordSink, ensureTopics, kafkaClient, type GroupSourceOptions, type KafkaOptions } from './adapters/kafka.js';
+export { KafkaGroupSource, KafkaRecordSink, ensureTopics, kafkaClient, type GroupSourceOptions, type KafkaOptions, type RecordSinkOptions } from './adapters/kafka.js';
 export { CassandraCheckpointStore, cassandraClient, ensureKeyspace, type CassandraOptions } from './adapters/cassandra.js';
 export { MongoDocStore } from './adapters/mongo.js';
 export { ShardHost, type Shard, type ShardHostOptions } from './shards.js';

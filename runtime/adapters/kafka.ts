@@ -105,19 +105,64 @@ export class KafkaGroupSource implements PartitionSource {
   }
 }
 
-/** Idempotent producer (acks=all) writing to explicit partitions. */
-export class KafkaRecordSink implements RecordSink {
-  private constructor(private readonly producer: Producer) {}
+export interface RecordSinkOptions extends KafkaOptions {
+  /**
+   * Idempotent with acks=all (records that must not be lost or duplicated), or acks=1 without
+   * idempotence (a view stream whose readers detect gaps themselves, where latency matters more).
+   */
+  readonly durable: boolean;
+}
 
-  static async open(o: KafkaOptions): Promise<KafkaRecordSink> {
-    const producer = kafkaClient(o).producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false });
+/**
+ * A producer writing to explicit partitions that coalesces: kafkajs has no linger, and an idempotent
+ * kafkajs producer effectively sends one request at a time, so many small `send`s queue up behind each
+ * other. Here every `send` made while a request is in flight joins the next request.
+ */
+export class KafkaRecordSink implements RecordSink {
+  private queue: { topic: string; records: readonly { partition: number; value: Buffer }[]; done: (err?: unknown) => void }[] = [];
+  private sending = false;
+
+  private constructor(private readonly producer: Producer, private readonly acks: number) {}
+
+  static async open(o: RecordSinkOptions): Promise<KafkaRecordSink> {
+    const producer = kafkaClient(o).producer(o.durable
+      ? { idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false }
+      : { idempotent: false, allowAutoTopicCreation: false });
     await producer.connect();
-    return new KafkaRecordSink(producer);
+    return new KafkaRecordSink(producer, o.durable ? -1 : 1);
   }
 
-  async send(topic: string, records: readonly { partition: number; value: Buffer }[]): Promise<void> {
-    if (records.length === 0) return;
-    await this.producer.send({ topic, acks: -1, messages: records.map((r) => ({ partition: r.partition, value: r.value })) });
+  send(topic: string, records: readonly { partition: number; value: Buffer }[]): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ topic, records, done: (err) => (err === undefined ? resolve() : reject(err instanceof Error ? err : new Error(String(err)))) });
+      void this.pump();
+    });
+  }
+
+  private async pump(): Promise<void> {
+    if (this.sending) return;
+    this.sending = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue;
+        this.queue = [];
+        const byTopic = new Map<string, { partition: number; value: Buffer }[]>();
+        for (const q of batch) {
+          let l = byTopic.get(q.topic);
+          if (!l) byTopic.set(q.topic, (l = []));
+          l.push(...q.records);
+        }
+        try {
+          await this.producer.sendBatch({ acks: this.acks, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+          for (const q of batch) q.done();
+        } catch (err) {
+          for (const q of batch) q.done(err);
+        }
+      }
+    } finally {
+      this.sending = false;
+    }
   }
 
   async close(): Promise<void> {

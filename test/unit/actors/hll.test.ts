@@ -36,7 +36,8 @@ describe('Hll', () => {
   it('snapshots round-trip in both representations', () => {
     const small = new Hll();
     [5, 9, 1].forEach((x) => small.add(x));
-    expect([...(small.toSnapshot() as number[])].sort((a, b) => a - b)).toEqual([1, 5, 9]);
+    expect([...small.toSnapshot()].sort((a, b) => a - b)).toEqual([1, 5, 9]);
+    expect(small.toSnapshot()).toBeInstanceOf(Uint32Array);
     expect(Hll.fromSnapshot(small.toSnapshot()).estimate()).toBe(3);
     const big = new Hll();
     for (let i = 0; i < 2000; i++) big.add(hash32(`b${i}`));
@@ -54,5 +55,22 @@ describe('hashes', () => {
   });
   it('hash53 stays a safe integer', () => {
     for (let i = 0; i < 1000; i++) expect(Number.isSafeInteger(hash53(`id-${i}`))).toBe(true);
+  });
+});
+
+describe('IdSet', () => {
+  it('remembers 53-bit ids exactly, growing as needed', async () => {
+    const { IdSet } = await import('../../../actors/id-set.js');
+    const { hash53: h } = await import('../../../actors/hash.js');
+    const s = new IdSet();
+    const ids = Array.from({ length: 20_000 }, (_, i) => h(`client-${i}`));
+    for (const id of ids) expect(s.add(id)).toBe(true);
+    expect(s.size).toBe(20_000);
+    for (const id of ids.slice(0, 100)) expect(s.add(id)).toBe(false);
+    expect(s.has(h('client-19999'))).toBe(true);
+    expect(s.has(h('client-20000'))).toBe(false);
+    expect(s.add(0)).toBe(true);
+    expect(s.has(0)).toBe(true);
+    expect([...IdSet.from(s.values()).values()].sort()).toEqual([...s.values()].sort());
   });
 });
