@@ -3,7 +3,7 @@
  * windows behind the watermark, produce rollup documents and delta records, snapshot and restore.
  * No I/O and no clock: the actor (shard-actor.ts) decides when, this decides what.
  */
-import { EVENT_TYPES, decode, encode, openWindowId, rollupId, typeCounts, versionOf, type AdEvent, type DeltaRecord, type OpenWindowDoc, type RollupDoc } from './model/index.js';
+import { EVENT_TYPES, FINAL_PREFIX_PRECISION, decode, encode, finalBlockId, openWindowId, versionOf, type AdEvent, type DeltaRecord, type FinalBlock, type OpenWindowDoc, type RollupBlock } from './model/index.js';
 import { Hll } from './hll.js';
 import { IdSet } from './id-set.js';
 import { NTYPES, type AggregationConfig, type LateEvent, type PartialBatch } from './preaggregate.js';
@@ -103,8 +103,8 @@ export function isClosed(cw: CellWindow, s: ShardState, c: AggregationConfig): b
 }
 
 export interface RollupWrites {
-  /** Final documents of closed windows (insert once). */
-  readonly finals: RollupDoc[];
+  /** Final blocks of closed windows, one per geohash prefix (insert once). */
+  readonly finals: FinalBlock[];
   readonly finalKeys: string[];
   /** Whole-window documents of open windows with changes. */
   readonly open: OpenWindowDoc[];
@@ -114,14 +114,27 @@ export interface RollupWrites {
   readonly obsoleteOpenIds: string[];
 }
 
+/** Columns of a set of cell-windows. */
+function columns(cws: readonly CellWindow[]): Pick<RollupBlock, 'cells' | 'counts' | 'values' | 'users'> {
+  const counts = new Uint32Array(cws.length * NTYPES);
+  const values = new Float64Array(cws.length);
+  const users = new Uint32Array(cws.length);
+  cws.forEach((cw, i) => {
+    for (let t = 0; t < NTYPES; t++) counts[i * NTYPES + t] = cw.counts[t]!;
+    values[i] = cw.value;
+    users[i] = cw.users.estimate();
+  });
+  return { cells: cws.map((cw) => cw.cell).join(','), counts: new Uint8Array(counts.buffer), values: new Uint8Array(values.buffer), users: new Uint8Array(users.buffer) };
+}
+
 /**
  * What to write to MongoDB as of the state's offset: every closed window still in memory becomes final
- * documents; every open window with changes is rewritten whole.
+ * blocks (one per geohash prefix); every open window with changes is rewritten whole.
  */
 export function rollupWrites(s: ShardState, c: AggregationConfig, partition: number, epoch: number): RollupWrites {
-  const finals: RollupDoc[] = [];
   const finalKeys: string[] = [];
   const closedWindows = new Set<number>();
+  const finalGroups = new Map<string, { window: number; prefix: string; cws: CellWindow[] }>();
   const openWindows = new Map<number, CellWindow[]>();
   const dirtyWindows = new Set<number>();
   for (const key of s.rollupDirty) {
@@ -132,34 +145,24 @@ export function rollupWrites(s: ShardState, c: AggregationConfig, partition: num
     if (isClosed(cw, s, c)) {
       finalKeys.push(key);
       closedWindows.add(cw.window);
-      finals.push({
-        _id: rollupId(c.windowMs, cw.window, cw.cell, partition),
-        cell: cw.cell, window: cw.window, windowMs: c.windowMs, partition,
-        ...typeCounts(cw.counts), total: cw.counts.reduce((a, b) => a + b, 0), value: cw.value, users: cw.users.estimate(),
-      });
+      const prefix = cw.cell.slice(0, FINAL_PREFIX_PRECISION);
+      const gk = `${cw.window}:${prefix}`;
+      let g = finalGroups.get(gk);
+      if (!g) finalGroups.set(gk, (g = { window: cw.window, prefix, cws: [] }));
+      g.cws.push(cw);
     } else if (dirtyWindows.has(cw.window)) {
       let l = openWindows.get(cw.window);
       if (!l) openWindows.set(cw.window, (l = []));
       l.push(cw);
     }
   }
+  const finals: FinalBlock[] = [...finalGroups.values()].map((g) => ({
+    _id: finalBlockId(c.windowMs, g.window, g.prefix, partition), window: g.window, windowMs: c.windowMs, partition, prefix: g.prefix, ...columns(g.cws),
+  }));
   const version = versionOf(epoch, s.nextOffset);
-  const open: OpenWindowDoc[] = [];
-  for (const [window, cws] of openWindows) {
-    const counts = new Uint32Array(cws.length * NTYPES);
-    const values = new Float64Array(cws.length);
-    const users = new Uint32Array(cws.length);
-    cws.forEach((cw, i) => {
-      for (let t = 0; t < NTYPES; t++) counts[i * NTYPES + t] = cw.counts[t]!;
-      values[i] = cw.value;
-      users[i] = cw.users.estimate();
-    });
-    open.push({
-      _id: openWindowId(c.windowMs, window, partition), window, windowMs: c.windowMs, partition, version,
-      cells: cws.map((cw) => cw.cell).join(','),
-      counts: new Uint8Array(counts.buffer), values: new Uint8Array(values.buffer), users: new Uint8Array(users.buffer),
-    });
-  }
+  const open: OpenWindowDoc[] = [...openWindows].map(([window, cws]) => ({
+    _id: openWindowId(c.windowMs, window, partition), window, windowMs: c.windowMs, partition, version, ...columns(cws),
+  }));
   const openKeys = [...s.rollupDirty].filter((k) => {
     const cw = s.cells.get(k);
     return cw !== undefined && dirtyWindows.has(cw.window);

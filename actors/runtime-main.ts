@@ -27,8 +27,8 @@ export async function startRuntime(c: RuntimeConfig, log: (m: string) => void): 
   const checkpoints = await CassandraCheckpointStore.open({ contactPoints: c.cassandra.contactPoints, localDataCenter: c.cassandra.localDc, keyspace: c.cassandra.keyspace });
   const docs = await MongoDocStore.open(c.mongo.url, c.mongo.database);
   await docs.ensureIndexes(ROLLUPS_COLLECTION, [
-    { key: { window: 1, cell: 1 }, name: 'window_cell' },
-    { key: { cell: 1, window: 1 }, name: 'cell_window' },
+    { key: { window: 1, prefix: 1 }, name: 'window_prefix' },
+    { key: { prefix: 1, window: 1 }, name: 'prefix_window' },
   ]);
   await docs.ensureIndexes(OPEN_ROLLUPS_COLLECTION, [{ key: { window: 1 }, name: 'window' }]);
   await docs.ensureIndexes(LATE_EVENTS_COLLECTION, [{ key: { partition: 1, offset: 1 }, name: 'partition_offset' }]);

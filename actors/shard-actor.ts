@@ -11,7 +11,7 @@
  * Cassandra, and a restore re-sends everything it holds: exactly-once effect through crashes.
  */
 import { FencedError, type Clock, type DocStore, type LogRecord, type RecordSink, type BatchResult, type CheckpointStore, type Shard, type WorkerPool } from '../runtime/index.js';
-import { LATE_EVENTS_COLLECTION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, encode, type DeltaRecord, type RollupDoc } from './model/index.js';
+import { LATE_EVENTS_COLLECTION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, encode, type DeltaRecord, type FinalBlock } from './model/index.js';
 import { applyBatch, captureCheckpoint, emptyState, finalsWritten, lateDocs, restoreCheckpoint, rollupWrites, takeDelta, type ShardState } from './logic.js';
 import type { AggregationConfig, PartialBatch, PreaggregateInput } from './preaggregate.js';
 import type { ShardMetrics } from './metrics.js';
@@ -228,7 +228,7 @@ export class ShardActor implements Shard {
         this.lastCheckpointAt = now;
         if (w) {
           // Finals first: once they are in, the open document of their window is obsolete.
-          const ins = await this.d.docs.insertIdempotent(ROLLUPS_COLLECTION, w.finals as unknown as (RollupDoc & Record<string, unknown>)[]);
+          const ins = await this.d.docs.insertIdempotent(ROLLUPS_COLLECTION, w.finals as unknown as (FinalBlock & Record<string, unknown>)[]);
           finalsWritten(s, w.finalKeys);
           await this.d.docs.deleteIds(OPEN_ROLLUPS_COLLECTION, w.obsoleteOpenIds);
           const up = await this.d.docs.upsertVersioned(OPEN_ROLLUPS_COLLECTION, w.open.map(({ _id, version, ...fields }) => ({ _id, version, fields })));

@@ -135,7 +135,7 @@ export class KafkaRecordSink implements RecordSink {
   send(topic: string, records: readonly { partition: number; value: Buffer }[]): Promise<void> {
     if (records.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ topic, records, done: (err) => (err === undefined ? resolve() : reject(err instanceof Error ? err : new Error(String(err)))) });
+      this.queue.push({ topic, records, done: (err) => (err === undefined ? resolve() : reject(err instanceof Error ? err : new Error("record sink send failed", { cause: err }))) });
       void this.pump();
     });
   }

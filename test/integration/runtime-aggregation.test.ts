@@ -95,8 +95,7 @@ describe('runtime: a known set of events → exact rollups and restored state', 
     expect(duplicates).toBe(retried.length);
     expect(lateCount).toBe(late.length);
     expect(events).toBe(truth.total); // duplicates are not counted as events
-    const col = mongo.db(config.mongo.database).collection(ROLLUPS_COLLECTION);
-    const finals = countsOfRollups(await col.find({}).toArray());
+    const finals = countsOfRollups(await allRollupRows(mongo.db(config.mongo.database), true));
     const merged = new Map(restored);
     for (const [k, n] of finals.counts) {
       // A final window may also still be in state if it closed after its last write; never twice-counted.

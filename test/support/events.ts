@@ -2,7 +2,7 @@
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Binary, Db } from 'mongodb';
 import { geohashEncode } from '../../actors/geohash.js';
-import { EVENT_TYPES, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, TYPE_INDEX, encode, openWindowRows, partitionFor, type AdEvent, type EventBatchRecord, type EventType } from '../../actors/model/index.js';
+import { EVENT_TYPES, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, TYPE_INDEX, blockRows, encode, partitionFor, type AdEvent, type EventBatchRecord, type EventType } from '../../actors/model/index.js';
 
 /** mulberry32: a small seeded PRNG, so every test run sends the same events. */
 export function rng(seed: number): () => number {
@@ -123,16 +123,13 @@ export function countsOfRollups(docs: readonly Record<string, unknown>[]): Truth
 
 export const typeIndex = (t: EventType) => TYPE_INDEX[t];
 
-/** Every rollup in a database, final and open, as flat rows. */
-export async function allRollupRows(db: Db): Promise<Record<string, unknown>[]> {
+/** Every rollup in a database, final and open blocks (or only the finals), as flat rows. */
+export async function allRollupRows(db: Db, finalsOnly = false): Promise<Record<string, unknown>[]> {
   const finals = await db.collection(ROLLUPS_COLLECTION).find({}).toArray();
-  const open = await db.collection(OPEN_ROLLUPS_COLLECTION).find({}).toArray();
+  const open = finalsOnly ? [] : await db.collection(OPEN_ROLLUPS_COLLECTION).find({}).toArray();
   const bytes = (b: unknown) => (b as Binary).buffer;
-  return [
-    ...finals,
-    ...open.flatMap((d) => openWindowRows({
+  return [...finals, ...open].flatMap((d) => blockRows({
       window: d.window as number, windowMs: d.windowMs as number, partition: d.partition as number, cells: d.cells as string,
       counts: bytes(d.counts), values: bytes(d.values), users: bytes(d.users),
-    })),
-  ];
+    }) as unknown as Record<string, unknown>[]);
 }

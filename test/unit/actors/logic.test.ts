@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { applyBatch, captureCheckpoint, emptyState, finalsWritten, isClosed, lateDocs, restoreCheckpoint, rollupWrites, takeDelta, watermark, type ShardState } from '../../../actors/logic.js';
-import { encode, openWindowRows, type AdEvent, type EventBatchRecord } from '../../../actors/model/index.js';
+import { blockRows, encode, type AdEvent, type EventBatchRecord } from '../../../actors/model/index.js';
 import { preaggregate, type AggregationConfig, type PreaggregateInput } from '../../../actors/preaggregate.js';
 
 const C: AggregationConfig = { precision: 6, windowMs: 10_000, allowedLatenessMs: 30_000 };
@@ -96,11 +96,11 @@ describe('rollups, eviction and deltas', () => {
     const s = emptyState();
     feed(s, [[ev(1_000), ev(2_000, { ...{ lat: 40.7128, lon: -74.006 } }), ev(41_000)]]);
     const w = rollupWrites(s, C, 3, 7);
-    expect(w.finals.map((d) => d._id).sort()).toEqual(['10000:0:dr5reg:3', '10000:0:u09tvw:3']);
-    expect(w.finals.find((d) => d.cell === 'u09tvw')).toMatchObject({ click: 1, total: 1, users: 1, window: 0, partition: 3 });
+    expect(w.finals.map((d) => d._id).sort()).toEqual(['10000:0:dr5:3', '10000:0:u09:3']);
+    expect(blockRows(w.finals.find((d) => d.prefix === 'u09')!)).toEqual([expect.objectContaining({ cell: 'u09tvw', click: 1, total: 1, users: 1, window: 0, partition: 3 })]);
     expect(w.open).toHaveLength(1);
     expect(w.open[0]).toMatchObject({ _id: '10000:40000:3', window: 40_000, cells: 'u09tvw', version: '000000000007:0000000000000001' });
-    expect(openWindowRows(w.open[0]!)).toEqual([expect.objectContaining({ cell: 'u09tvw', click: 1, total: 1, window: 40_000 })]);
+    expect(blockRows(w.open[0]!)).toEqual([expect.objectContaining({ cell: 'u09tvw', click: 1, total: 1, window: 40_000 })]);
     expect(w.obsoleteOpenIds).toEqual(['10000:0:3']);
     expect(finalsWritten(s, w.finalKeys)).toBe(2);
     expect([...s.cells.keys()]).toEqual(['40000:u09tvw']);
