@@ -67,23 +67,26 @@ function cellWindow(s: ShardState, window: number, cell: string): CellWindow {
 
 /** Folds a batch in (the batch must start at `s.nextOffset`, which the actor ensures). */
 export function applyBatch(s: ShardState, b: PartialBatch): void {
-  for (const row of b.rows) {
-    const cw = cellWindow(s, row.window, row.cell);
-    for (let t = 0; t < NTYPES; t++) cw.counts[t]! += row.counts[t]!;
-    cw.value += row.value;
-    for (const u of row.users) cw.users.add(u);
+  const r = b.rows;
+  for (let i = 0; i < r.n; i++) {
+    const cw = cellWindow(s, r.windows[i]!, r.cells[i]!);
+    const base = i * NTYPES;
+    for (let t = 0; t < NTYPES; t++) cw.counts[t]! += r.counts[base + t]!;
+    cw.value += r.values[i]!;
+    for (let u = r.userStarts[i]!; u < r.userStarts[i + 1]!; u++) cw.users.add(r.users[u]!);
   }
   const dup0 = s.totals.duplicates;
-  for (const e of b.idEvents) {
-    const cw = cellWindow(s, e.window, e.cell);
+  const e = b.idEvents;
+  for (let i = 0; i < e.n; i++) {
+    const cw = cellWindow(s, e.windows[i]!, e.cells[i]!);
     if (!cw.ids) cw.ids = new IdSet();
-    if (!cw.ids.add(e.id)) {
+    if (!cw.ids.add(e.ids[i]!)) {
       s.totals.duplicates++;
       continue;
     }
-    cw.counts[e.type]!++;
-    cw.value += e.value;
-    cw.users.add(e.user);
+    cw.counts[e.types[i]!]!++;
+    cw.value += e.values[i]!;
+    cw.users.add(e.users[i]!);
   }
   if (b.late.length > 0) s.pendingLate.push(...b.late);
   s.totals.events += b.events - b.late.length - (s.totals.duplicates - dup0);

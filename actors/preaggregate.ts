@@ -17,24 +17,31 @@ export interface AggregationConfig {
 
 export const NTYPES = EVENT_TYPES.length;
 
-/** Events without a client id, folded together. */
-export interface PartialRow {
-  readonly window: number;
-  readonly cell: string;
-  readonly counts: number[];
-  value: number;
-  /** Distinct user hashes of this batch in this row. */
-  readonly users: number[];
+/**
+ * Events without a client id, folded per (window, cell): columnar typed arrays, so handing them back to
+ * the actor thread is a copy of a few buffers, not the cloning (and later collection) of an object per row.
+ */
+export interface PartialRows {
+  readonly n: number;
+  readonly windows: Float64Array;
+  readonly cells: string[];
+  /** n × NTYPES */
+  readonly counts: Uint32Array;
+  readonly values: Float64Array;
+  /** Row i's distinct user hashes are users[userStarts[i] .. userStarts[i + 1]). */
+  readonly userStarts: Uint32Array;
+  readonly users: Int32Array;
 }
 
-/** Events with a client id stay individual: de-duplication needs the shard's memory of ids. */
-export interface IdEvent {
-  readonly window: number;
-  readonly cell: string;
-  readonly type: number;
-  readonly value: number;
-  readonly user: number;
-  readonly id: number;
+/** Events with a client id stay individual (de-duplication needs the shard's memory of ids), columnar. */
+export interface IdEvents {
+  readonly n: number;
+  readonly windows: Float64Array;
+  readonly cells: string[];
+  readonly types: Uint8Array;
+  readonly values: Float64Array;
+  readonly users: Int32Array;
+  readonly ids: Float64Array;
 }
 
 export interface LateEvent {
@@ -52,8 +59,8 @@ export interface PartialBatch {
   readonly nextOffset: number;
   readonly maxTs: number;
   readonly events: number;
-  readonly rows: PartialRow[];
-  readonly idEvents: IdEvent[];
+  readonly rows: PartialRows;
+  readonly idEvents: IdEvents;
   readonly late: LateEvent[];
   readonly invalid: InvalidRecord[];
   /** Earliest gateway receive time in the batch (for accepted → delta latency). */
@@ -83,8 +90,8 @@ function badEvent(e: unknown): string | undefined {
 export function preaggregate(input: PreaggregateInput): PartialBatch {
   const { precision, windowMs, allowedLatenessMs } = input.config;
   let maxTs = input.maxTs;
-  const rows = new Map<string, PartialRow & { userSet: Set<number> }>();
-  const idEvents: IdEvent[] = [];
+  const rows = new Map<string, { window: number; cell: string; counts: number[]; value: number; userSet: Set<number> }>();
+  const ids: { window: number; cell: string; type: number; value: number; user: number; id: number }[] = [];
   const late: LateEvent[] = [];
   const invalid: InvalidRecord[] = [];
   let events = 0;
@@ -130,21 +137,53 @@ export function preaggregate(input: PreaggregateInput): PartialBatch {
       const value = typeof ev.value === 'number' && Number.isFinite(ev.value) ? ev.value : 0;
       const user = hash32(ev.userId);
       if (typeof ev.id === 'string' && ev.id.length > 0) {
-        idEvents.push({ window, cell, type, value, user, id: hash53(ev.id) });
+        ids.push({ window, cell, type, value, user, id: hash53(ev.id) });
         continue;
       }
       const key = `${window}:${cell}`;
       let row = rows.get(key);
       if (!row) {
-        row = { window, cell, counts: new Array<number>(NTYPES).fill(0), value: 0, users: [], userSet: new Set() };
+        row = { window, cell, counts: new Array<number>(NTYPES).fill(0), value: 0, userSet: new Set() };
         rows.set(key, row);
       }
       row.counts[type]!++;
       row.value += value;
-      row.userSet.add(user);
+      row.userSet.add(user | 0);
     }
   }
-  const out: PartialRow[] = [];
-  for (const row of rows.values()) out.push({ window: row.window, cell: row.cell, counts: row.counts, value: row.value, users: [...row.userSet] });
-  return { nextOffset, maxTs, events, rows: out, idEvents, late, invalid, oldestAt: oldestAt === Infinity ? 0 : oldestAt };
+  return { nextOffset, maxTs, events, rows: columnRows([...rows.values()]), idEvents: columnIds(ids), late, invalid, oldestAt: oldestAt === Infinity ? 0 : oldestAt };
+}
+
+function columnRows(list: readonly { window: number; cell: string; counts: number[]; value: number; userSet: Set<number> }[]): PartialRows {
+  const n = list.length;
+  const windows = new Float64Array(n);
+  const counts = new Uint32Array(n * NTYPES);
+  const values = new Float64Array(n);
+  const userStarts = new Uint32Array(n + 1);
+  let total = 0;
+  for (const r of list) total += r.userSet.size;
+  const users = new Int32Array(total);
+  let u = 0;
+  list.forEach((r, i) => {
+    windows[i] = r.window;
+    for (let t = 0; t < NTYPES; t++) counts[i * NTYPES + t] = r.counts[t]!;
+    values[i] = r.value;
+    userStarts[i] = u;
+    for (const h of r.userSet) users[u++] = h;
+  });
+  userStarts[n] = u;
+  return { n, windows, cells: list.map((r) => r.cell), counts, values, userStarts, users };
+}
+
+function columnIds(list: readonly { window: number; cell: string; type: number; value: number; user: number; id: number }[]): IdEvents {
+  const n = list.length;
+  return {
+    n,
+    windows: Float64Array.from(list, (e) => e.window),
+    cells: list.map((e) => e.cell),
+    types: Uint8Array.from(list, (e) => e.type),
+    values: Float64Array.from(list, (e) => e.value),
+    users: Int32Array.from(list, (e) => e.user | 0),
+    ids: Float64Array.from(list, (e) => e.id),
+  };
 }
