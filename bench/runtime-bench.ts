@@ -165,6 +165,23 @@ async function caughtUp(p: Proc, hw: Map<number, number>, partitions: number, ti
   throw new Error(`runtime did not catch up within ${timeoutMs} ms`);
 }
 
+/** Waits until the group's committed offsets (written after checkpoint + rollups) reach `hw`. */
+async function committedUpTo(kafka: Kafka, groupId: string, topic: string, hw: Map<number, number>, timeoutMs: number): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const [t] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      if (t && t.partitions.every((p) => Number(p.offset) >= (hw.get(p.partition) ?? 0))) return Date.now();
+      await sleep(200);
+    }
+    throw new Error(`checkpoints did not reach the end within ${timeoutMs} ms`);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 async function throughput(o: RuntimeBenchOptions, kafka: Kafka, topic: string, name: string, sinks: boolean): Promise<ThroughputRun> {
   const hw = await highWatermarks(kafka, topic);
   const env = {
@@ -180,7 +197,12 @@ async function throughput(o: RuntimeBenchOptions, kafka: Kafka, topic: string, n
   }
   const t0 = Date.now();
   const cpu0 = cpuUs(p.child.pid!);
-  const t1 = await caughtUp(p, hw, o.partitions, 600_000);
+  let t1 = await caughtUp(p, hw, o.partitions, 600_000);
+  if (sinks) {
+    // Caught up is not done: the run ends when every event is durable — checkpointed, its rollups
+    // written — which the offsets committed after each checkpoint-and-rollups round tell.
+    t1 = await committedUpTo(kafka, env.ADME_GROUP, topic, hw, 600_000);
+  }
   const cpu1 = cpuUs(p.child.pid!);
   const m = await p.metrics();
   await stop(p);
