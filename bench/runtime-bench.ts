@@ -13,7 +13,8 @@ import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
-import { decode, encode, partitionFor, type AdEvent, type DeltaRecord, type EventBatchRecord } from '../actors/model/index.js';
+import { decode, packEventRecords, type AdEvent, type DeltaRecord } from '../actors/model/index.js';
+import { rng } from './gateway-traffic.js';
 import type { StackConfig } from '../stack/index.js';
 
 export interface RuntimeBenchOptions {
@@ -65,13 +66,7 @@ const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 /** Deterministic events: users moving around a few dozen hot spots, time advancing with the index. */
 function* eventStream(seed: number, startTs: number, eventsPerSecondOfEventTime: number): Generator<AdEvent> {
-  let a = seed >>> 0;
-  const r = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = rng(seed);
   const spots = Array.from({ length: 40 }, (_, i) => ({ lat: -40 + ((i * 37) % 80) + r(), lon: -170 + ((i * 71) % 340) + r() }));
   const types = ['impression', 'impression', 'impression', 'impression', 'impression', 'impression', 'click', 'session_start', 'install', 'purchase'] as const;
   for (let i = 0; ; i++) {
@@ -87,20 +82,7 @@ function* eventStream(seed: number, startTs: number, eventsPerSecondOfEventTime:
 
 /** Packs events into records (per partition, `perRecord` each) the way the gateway does. */
 function records(events: readonly AdEvent[], partitions: number, perRecord: number, at: number): { partition: number; value: Buffer }[] {
-  const by = new Map<number, AdEvent[]>();
-  for (const e of events) {
-    const p = partitionFor(e.userId, partitions);
-    let l = by.get(p);
-    if (!l) by.set(p, (l = []));
-    l.push(e);
-  }
-  const out: { partition: number; value: Buffer }[] = [];
-  for (const [partition, list] of by) {
-    for (let i = 0; i < list.length; i += perRecord) {
-      out.push({ partition, value: Buffer.from(encode({ v: 1, at, events: list.slice(i, i + perRecord) } satisfies EventBatchRecord)) });
-    }
-  }
-  return out;
+  return packEventRecords(events, partitions, perRecord, at).map((r) => ({ partition: r.partition, value: Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength) }));
 }
 
 interface Proc {

@@ -4,6 +4,7 @@
  * the partition is chosen by {@link partitionFor}(userId), so a user's events stay in order on one
  * partition. Records carry no key: the gateway picks the partition explicitly.
  */
+import { encode } from './codec.js';
 import type { AdEvent } from './event.js';
 
 export const EVENTS_TOPIC = 'adme.events.v1';
@@ -50,4 +51,25 @@ const utf8 = new TextEncoder();
 /** The partition of a user's events: the one a Java producer keyed by userId would pick. */
 export function partitionFor(userId: string, partitions: number): number {
   return (murmur2(utf8.encode(userId)) & 0x7fffffff) % partitions;
+}
+
+/**
+ * Packs events the way the contract wants them: grouped by partition (in order), `perRecord` events per
+ * record value. For producers other than the gateway (tests, benchmarks, backfills).
+ */
+export function packEventRecords(events: readonly AdEvent[], partitions: number, perRecord: number, at: number): { partition: number; value: Uint8Array }[] {
+  const byPartition = new Map<number, AdEvent[]>();
+  for (const e of events) {
+    const p = partitionFor(e.userId, partitions);
+    let l = byPartition.get(p);
+    if (!l) byPartition.set(p, (l = []));
+    l.push(e);
+  }
+  const out: { partition: number; value: Uint8Array }[] = [];
+  for (const [partition, list] of byPartition) {
+    for (let i = 0; i < list.length; i += perRecord) {
+      out.push({ partition, value: encode({ v: 1, at, events: list.slice(i, i + perRecord) } satisfies EventBatchRecord) });
+    }
+  }
+  return out;
 }

@@ -2,19 +2,10 @@
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Binary, Db } from 'mongodb';
 import { geohashEncode } from '../../actors/geohash.js';
-import { EVENT_TYPES, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, TYPE_INDEX, blockRows, encode, partitionFor, type AdEvent, type EventBatchRecord, type EventType } from '../../actors/model/index.js';
+import { EVENT_TYPES, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, TYPE_INDEX, blockRows, packEventRecords, type AdEvent, type EventType } from '../../actors/model/index.js';
+import { rng } from '../../bench/gateway-traffic.js';
 
-/** mulberry32: a small seeded PRNG, so every test run sends the same events. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng };
 
 const CITIES = [
   { lat: 48.8566, lon: 2.3522 }, // Paris
@@ -63,20 +54,7 @@ export function kafkaFor(brokers: readonly string[]): Kafka {
 
 /** Sends events the way the gateway does: per partition, `perRecord` events in one record. */
 export async function produceEvents(producer: Producer, topic: string, partitions: number, events: readonly AdEvent[], perRecord = 200): Promise<void> {
-  const byPartition = new Map<number, AdEvent[]>();
-  for (const e of events) {
-    const p = partitionFor(e.userId, partitions);
-    let l = byPartition.get(p);
-    if (!l) byPartition.set(p, (l = []));
-    l.push(e);
-  }
-  const messages: { partition: number; value: Buffer }[] = [];
-  for (const [partition, list] of byPartition) {
-    for (let i = 0; i < list.length; i += perRecord) {
-      const rec: EventBatchRecord = { v: 1, at: Date.now(), events: list.slice(i, i + perRecord) };
-      messages.push({ partition, value: Buffer.from(encode(rec)) });
-    }
-  }
+  const messages = packEventRecords(events, partitions, perRecord, Date.now()).map((r) => ({ partition: r.partition, value: Buffer.from(r.value) }));
   for (let i = 0; i < messages.length; i += 100) {
     await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 100) });
   }
