@@ -40,7 +40,7 @@ export default tseslint.config(
   },
   {
     files: ['viz/**/*.ts', 'viz/**/*.tsx'],
-    rules: { 'no-restricted-imports': restrict([group(['node:*', '**/runtime/**', '**/gateway/**', '**/bench/**', '**/actors/**', '!**/actors/model/**'], 'viz/ imports actors/model types only.')]) },
+    rules: { 'no-restricted-imports': restrict([group(['node:*', '**/runtime/**', '**/gateway/**', '**/bench/**', '**/actors/**', '!**/actors/model', '!**/actors/model/**'], 'viz/ imports actors/model types only.')]) },
   },
   {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
