@@ -102,9 +102,27 @@ export class ShardHost {
     }, this.o.tickMs);
   }
 
-  private ensure(partition: number): ActorRef<ShardMsg> {
+  private readonly spawning = new Map<number, Promise<ActorRef<ShardMsg>>>();
+
+  /**
+   * The partition's live actor, spawning one if needed. A previous incarnation still stopping (its
+   * final checkpoint after a revocation) is awaited first: one actor per partition per process, always.
+   */
+  private ensure(partition: number): Promise<ActorRef<ShardMsg>> {
     const existing = this.actors.get(partition);
-    if (existing && !existing.ref.stopped) return existing.ref;
+    if (existing && !existing.ref.stopped) return Promise.resolve(existing.ref);
+    let p = this.spawning.get(partition);
+    if (!p) {
+      p = (async () => {
+        if (existing) await existing.ref.done;
+        return this.spawn(partition);
+      })().finally(() => this.spawning.delete(partition));
+      this.spawning.set(partition, p);
+    }
+    return p;
+  }
+
+  private spawn(partition: number): ActorRef<ShardMsg> {
     let current: ShardActorAdapter | undefined;
     const ref = this.system.spawn<ShardMsg>(`shard/${partition}`, () => {
       current = new ShardActorAdapter(this.o.createShard(partition));
@@ -130,7 +148,7 @@ export class ShardHost {
       this.o.log(`partition ${p}: lost (rebalance)`);
       await a.ref.stop();
     }));
-    for (const p of partitions) this.ensure(p);
+    await Promise.all(partitions.map((p) => this.ensure(p)));
   }
 
   private async flushAll(): Promise<void> {
@@ -139,7 +157,7 @@ export class ShardHost {
 
   private async route(partition: number, records: readonly LogRecord[], heartbeat: () => Promise<void>): Promise<BatchResult> {
     if (this.closed) return {};
-    const ref = this.ensure(partition);
+    const ref = await this.ensure(partition);
     if (process.env.ADME_DEBUG) this.o.log(`route p${partition} ${records.length} records from ${records[0]?.offset}`);
     // Waiting here is the backpressure: kafkajs fetches nothing more for this partition meanwhile.
     // Heartbeats keep the membership alive while a shard is stalled (e.g. its store is down).

@@ -51,10 +51,17 @@ export async function faultRun(prefix: string, count: number, extraEnv: Record<s
       const size = Math.ceil(events.length / chunks);
       await produceEvents(producer, topic, PARTITIONS, events.slice(i * size, (i + 1) * size), 100);
     },
-    converged: (timeoutMs = 90_000) => waitFor('rollups to equal the truth', async () => {
-      const got = countsOfRollups(await allRollupRows(mongo.db(db)));
-      return got.total === truth.total && sameCounts(got, truth) ? got : undefined;
-    }, timeoutMs, 500),
+    converged: async (timeoutMs = 90_000) => {
+      let last: Truth | undefined;
+      try {
+        return await waitFor('rollups to equal the truth', async () => {
+          last = countsOfRollups(await allRollupRows(mongo.db(db)));
+          return last.total === truth.total && sameCounts(last, truth) ? last : undefined;
+        }, timeoutMs, 500);
+      } catch (err) {
+        throw new Error(`${(err as Error).message}; ${describeDiff(last, truth)}`);
+      }
+    },
     close: async () => {
       await producer.disconnect();
       await mongo.db(db).dropDatabase().catch(() => undefined);
@@ -72,4 +79,13 @@ export function sameCounts(a: Truth, b: Truth): boolean {
 /** Final check with a readable diff when it fails. */
 export async function rollupsOf(run: FaultRun): Promise<Truth> {
   return countsOfRollups(await allRollupRows(run.mongo.db(run.db)));
+}
+
+/** A short account of how rollups differ from the truth, for a failing test's message. */
+export function describeDiff(got: Truth | undefined, want: Truth): string {
+  if (!got) return 'no rollups read';
+  const diffs: string[] = [];
+  for (const [k, v] of want.counts) if (got.counts.get(k) !== v) diffs.push(`${k}: want ${v} got ${got.counts.get(k) ?? 0}`);
+  for (const [k, v] of got.counts) if (!want.counts.has(k)) diffs.push(`${k}: want 0 got ${v}`);
+  return `total want ${want.total} got ${got.total}; ${diffs.length} keys differ, e.g. ${diffs.slice(0, 5).join(', ')}`;
 }

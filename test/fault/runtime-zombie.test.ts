@@ -13,7 +13,7 @@ afterEach(async () => {
 });
 
 describe('fault: a zombie owner', () => {
-  it('a process paused past its session timeout is fenced after resuming: its writes are rejected and it stops', async () => {
+  it('a process paused past its session timeout is fenced after resuming: its writes are rejected and it stops', { timeout: 240_000 }, async () => {
     run = await faultRun('fault_zombie', 20_000);
     const a = await startRuntimeProc('runtime-a', run.env);
     const b = await startRuntimeProc('runtime-b', run.env);
@@ -36,7 +36,9 @@ describe('fault: a zombie owner', () => {
     expect(a.log.some((l) => /another process owns it/.test(l))).toBe(true);
 
     for (let i = 14; i < 20; i++) await run.produceChunk(i, 20);
-    const got = await run.converged();
+    const got = await run.converged().catch((e: unknown) => {
+      throw new Error(`${(e as Error).message}\n--- runtime-b ---\n${b.log.slice(-25).join('\n')}`);
+    });
     expect(got.total).toBe(run.truth.total);
     expect(new Map([...got.counts].sort())).toEqual(new Map([...run.truth.counts].sort()));
   });
