@@ -31,9 +31,16 @@ describe('fault: a zombie owner', () => {
 
     a.signal('SIGCONT');
     // a still believes it owns its partitions: its next checkpoint is refused by the epoch fence.
-    expect(await a.exited).toBe(3);
-    expect(a.log.some((l) => /FENCED/.test(l) && /rejected, current owner epoch is \d+/.test(l))).toBe(true);
-    expect(a.log.some((l) => /another process owns it/.test(l))).toBe(true);
+    await waitFor('a\'s stale write to be fenced', () => a.log.some((l) => /FENCED/.test(l) && /rejected, current owner epoch is \d+/.test(l)), 60_000);
+    // Its stale actors stop. If that happens before kafkajs has rejoined the group, the process exits
+    // (code 3); if kafkajs rejoined first, the fence hits the revoked actors' last flush and the process
+    // carries on as a new member, with fresh epochs for what the group gives it. Both are safe.
+    const outcome = await Promise.race([a.exited, new Promise<string>((r) => setTimeout(() => r('running'), 5000))]);
+    if (outcome === 'running') expect(a.log.some((l) => /stopped \(revoked\)/.test(l))).toBe(true);
+    else {
+      expect(outcome).toBe(3);
+      expect(a.log.some((l) => /another process owns it/.test(l))).toBe(true);
+    }
 
     for (let i = 14; i < 20; i++) await run.produceChunk(i, 20);
     const got = await run.converged().catch((e: unknown) => {
