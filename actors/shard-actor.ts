@@ -123,10 +123,8 @@ export class ShardActor implements Shard {
     }
     this.d.metrics.stalled(this.d.partition, false);
 
-    if (process.env.ADME_DEBUG) this.d.log(`p${this.d.partition} handle ${fresh.length} from ${fresh[0]!.offset}`);
     const input = packRecords(fresh, this.state.maxTs, this.d.config);
     const partial = await this.d.pool.run<PartialBatch>(TASKS, 'preaggregateTask', input, [input.bytes.buffer as ArrayBuffer, input.ends.buffer as ArrayBuffer, input.offsets.buffer as ArrayBuffer]);
-    if (process.env.ADME_DEBUG) this.d.log(`p${this.d.partition} partial ${partial.events}`);
     const dup0 = this.state.totals.duplicates;
     applyBatch(this.state, partial);
     this.d.metrics.duplicate(this.d.partition, this.state.totals.duplicates - dup0);
@@ -234,7 +232,6 @@ export class ShardActor implements Shard {
           const up = await this.d.docs.upsertVersioned(OPEN_ROLLUPS_COLLECTION, w.open.map(({ _id, version, ...fields }) => ({ _id, version, fields })));
           if (up.stale > 0) this.d.metrics.rejectedWrites(partition, 'rollup', up.stale);
           this.d.metrics.rollups(partition, ins.inserted, ins.existing, up.written);
-          if (process.env.ADME_DEBUG) this.d.log(`p${partition} rollups: ${ins.inserted} finals (${ins.existing} existing), ${up.written} open windows (${up.stale} stale)`);
         }
         if (writeRollups) this.lastRollupAt = now;
         if (late.length > 0) {

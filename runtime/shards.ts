@@ -158,7 +158,6 @@ export class ShardHost {
   private async route(partition: number, records: readonly LogRecord[], heartbeat: () => Promise<void>): Promise<BatchResult> {
     if (this.closed) return {};
     const ref = await this.ensure(partition);
-    if (process.env.ADME_DEBUG) this.o.log(`route p${partition} ${records.length} records from ${records[0]?.offset}`);
     // Waiting here is the backpressure: kafkajs fetches nothing more for this partition meanwhile.
     // Heartbeats keep the membership alive while a shard is stalled (e.g. its store is down).
     const beat = setInterval(() => void heartbeat().catch(() => undefined), 1000);
