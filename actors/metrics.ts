@@ -53,7 +53,7 @@ export class ShardMetrics {
   rejectedWrites(partition: number, kind: 'checkpoint' | 'rollup', n: number): void {
     this.rejected.inc({ partition, kind }, n);
   }
-  delta(_partition: number, _cells: number, _bytes: number, ageMs: number): void {
+  delta(ageMs: number): void {
     this.deltaCount.inc();
     this.deltaAge.observe(ageMs / 1000);
   }
@@ -65,8 +65,5 @@ export class ShardMetrics {
   }
   stalled(partition: number, on: boolean): void {
     this.stalls.set({ partition }, on ? 1 : 0);
-  }
-  rejectedTotal(): number {
-    return this.rejected.get({});
   }
 }

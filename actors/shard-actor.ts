@@ -179,7 +179,7 @@ export class ShardActor implements Shard {
     this.deltaInFlight = true;
     this.d.deltas.send(this.d.deltasTopic, records)
       .then(() => {
-        for (const d of deltas) this.d.metrics.delta(this.d.partition, d.cells.length, 0, Date.now() - d.oldestAt);
+        for (const d of deltas) this.d.metrics.delta(Date.now() - d.oldestAt);
       })
       .catch((err: unknown) => this.d.log(`partition ${this.d.partition}: deltas ${deltas[0]!.seq}-${deltas[deltas.length - 1]!.seq} not sent: ${(err as Error).message}`))
       .finally(() => {

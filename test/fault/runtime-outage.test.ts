@@ -17,6 +17,8 @@ afterEach(async () => {
   run = undefined;
 });
 
+// Skipped only against an external Cassandra (CASSANDRA_CONTACT_POINTS): the test stops and starts the
+// server, which `adme stack` does only for the servers it runs itself.
 describe.skipIf(stack.cassandra.external)('fault: Cassandra outage', () => {
   it('Cassandra stopped for 15 s mid-stream: processing stalls under backpressure, then resumes — nothing lost, nothing doubled', async () => {
     // A small allowance of un-checkpointed events so the stall shows quickly.

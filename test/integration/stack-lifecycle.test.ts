@@ -17,6 +17,8 @@ async function statusOf(name: string): Promise<{ state: string; pid: number | nu
   return { state: row.state, pid: row.pid ?? null };
 }
 
+// Skipped only against external servers (MONGO_URL / KAFKA_BROKERS set): `adme stack down|up` leaves
+// those alone by design, so there is no lifecycle of ours to test.
 describe.skipIf(c.mongo.external || c.kafka.external)('stack lifecycle (adme CLI)', () => {
   afterAll(async () => {
     // Leave the stack as the suite found it: every server up.

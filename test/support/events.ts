@@ -2,7 +2,7 @@
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Binary, Db } from 'mongodb';
 import { geohashEncode } from '../../actors/geohash.js';
-import { EVENT_TYPES, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, TYPE_INDEX, blockRows, packEventRecords, type AdEvent, type EventType } from '../../actors/model/index.js';
+import { EVENT_TYPES, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockRows, packEventRecords, type AdEvent } from '../../actors/model/index.js';
 import { rng } from '../../bench/gateway-traffic.js';
 
 export { rng };
@@ -99,7 +99,6 @@ export function countsOfRollups(docs: readonly Record<string, unknown>[]): Truth
   return { counts, total };
 }
 
-export const typeIndex = (t: EventType) => TYPE_INDEX[t];
 
 /** Every rollup in a database, final and open blocks (or only the finals), as flat rows. */
 export async function allRollupRows(db: Db, finalsOnly = false): Promise<Record<string, unknown>[]> {
