@@ -1,7 +1,9 @@
 /** Configuration of an `adme runtime` process: every value has a default and an env variable. */
 import { BASE_PRECISION, DELTAS_TOPIC, EVENTS_TOPIC } from './model/index.js';
+import type { ShardSettings } from './shard-actor.js';
 
-export interface RuntimeConfig {
+/** Everything a runtime process is configured with; the shard cadences are the actors' own settings. */
+export interface RuntimeConfig extends ShardSettings {
   readonly brokers: readonly string[];
   readonly cassandra: { readonly contactPoints: readonly string[]; readonly localDc: string; readonly keyspace: string };
   readonly mongo: { readonly url: string; readonly database: string };
@@ -12,12 +14,6 @@ export interface RuntimeConfig {
   readonly precision: number;
   readonly windowMs: number;
   readonly allowedLatenessMs: number;
-  readonly checkpointEveryMs: number;
-  readonly checkpointEveryEvents: number;
-  readonly maxUncheckpointedEvents: number;
-  readonly rollupEveryMs: number;
-  readonly deltaEveryMs: number;
-  readonly sinks: boolean;
   readonly threads: number | undefined;
   readonly host: string;
   readonly port: number;

@@ -53,10 +53,7 @@ export async function startRuntime(c: RuntimeConfig, log: (m: string) => void): 
       const s = new ShardActor({
         partition, topic: c.topic, deltasTopic: c.deltasTopic, owner,
         config: { precision: c.precision, windowMs: c.windowMs, allowedLatenessMs: c.allowedLatenessMs },
-        settings: {
-          checkpointEveryMs: c.checkpointEveryMs, checkpointEveryEvents: c.checkpointEveryEvents, maxUncheckpointedEvents: c.maxUncheckpointedEvents,
-          rollupEveryMs: c.rollupEveryMs, deltaEveryMs: c.deltaEveryMs, sinks: c.sinks,
-        },
+        settings: c,
         checkpoints, docs, deltas, pool, clock: systemClock, metrics, log,
         commitForMonitoring: (p, o) => source.commitForMonitoring(p, o),
       });

@@ -5,7 +5,7 @@
  * /proc/<pid>/stat (utime + stime) of the server process and of Kafka over each run.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -16,6 +16,7 @@ import { createKey, encodeMsgpack } from '../gateway/index.js';
 import { kafkaClasspath, status, type StackConfig } from '../stack/index.js';
 import { findJava17 } from '../stack/tools.js';
 import { WsProducer } from './gateway-client.js';
+import { cpuUs } from './proc.js';
 import { TrafficModel } from './gateway-traffic.js';
 
 const require = createRequire(import.meta.url);
@@ -56,12 +57,6 @@ export interface Row {
   readonly kafkaCpuCores: number;
 }
 
-const TICK_US = 1_000_000 / 100; // USER_HZ is 100 on Linux
-function cpuUs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_US; // utime, stime (fields 14, 15)
-}
 
 const freePort = () => new Promise<number>((resolve) => {
   const s = createServer().listen(0, '127.0.0.1', () => {

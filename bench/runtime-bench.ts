@@ -9,13 +9,13 @@
  *  3. recovery: kill -9 under that load, restart, time until the new process has caught up.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { decode, packEventRecords, type AdEvent, type DeltaRecord } from '../actors/model/index.js';
 import { rng } from './gateway-traffic.js';
 import type { StackConfig } from '../stack/index.js';
+import { cpuUs } from './proc.js';
 
 export interface RuntimeBenchOptions {
   readonly stack: StackConfig;
@@ -51,13 +51,6 @@ export interface ThroughputRun {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const TICK_US = 10_000; // USER_HZ = 100
-
-function cpuUs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * TICK_US;
-}
 
 function metricValues(text: string, name: string): number[] {
   return text.split('\n').filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `)).map((l) => Number(l.slice(l.lastIndexOf(' ') + 1)));
