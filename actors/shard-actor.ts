@@ -71,10 +71,6 @@ export class ShardActor implements Shard {
     return this.state.nextOffset;
   }
 
-  get currentEpoch(): number {
-    return this.epoch;
-  }
-
   /** Live cell-windows held in memory. */
   get cellCount(): number {
     return this.state.cells.size;

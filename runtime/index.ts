@@ -5,7 +5,7 @@
 export { ActorRef, ActorSystem, DEFAULT_SUPERVISION, type Actor, type Reply, type SupervisionPolicy, type ActorOptions } from './core/actor.js';
 export { Mailbox } from './core/mailbox.js';
 export { ManualClock, systemClock, type Clock, type Cancel } from './core/clock.js';
-export { ActorStoppedError, FencedError, MailboxFullError, RuntimeError, isRetriable, toWireError, type WireError } from './core/errors.js';
+export { ActorStoppedError, FencedError, RuntimeError, isRetriable, toWireError, type WireError } from './core/errors.js';
 export { retry, type RetryOptions } from './core/retry.js';
 export { Counter, Gauge, Histogram, Registry } from './core/metrics.js';
 export { WorkerPool, compiledModuleUrl, type PoolOptions } from './pool/pool.js';

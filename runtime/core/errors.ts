@@ -24,14 +24,6 @@ export class RuntimeError extends Error {
   }
 }
 
-/** A mailbox refused a message because it is full (backpressure, never a drop). */
-export class MailboxFullError extends RuntimeError {
-  constructor(actor: string, capacity: number) {
-    super('RT_MAILBOX_FULL', `mailbox of ${actor} is full (${capacity} messages)`, true);
-    this.name = 'MailboxFullError';
-  }
-}
-
 /** A writer lost its ownership: a newer owner holds a higher epoch. Never retried. */
 export class FencedError extends RuntimeError {
   constructor(readonly resource: string, readonly ownEpoch: number, readonly currentEpoch: number | undefined) {
