@@ -5,3 +5,5 @@ export * from './aggregate.js';
 export * from './codec.js';
 export * from './validate.js';
 export * from './ingest.js';
+export * from './stream.js';
+export * from './query.js';
