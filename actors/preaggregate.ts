@@ -4,7 +4,7 @@
  * starting watermark give the same result, which is what makes replays after a crash count exactly once.
  */
 import { EVENT_TYPES, TYPE_INDEX, decode, type AdEvent, type EventBatchRecord } from './model/index.js';
-import { geohashEncode } from './geohash.js';
+import { geohashEncode } from './model/geohash.js';
 import { hash32, hash53 } from './hash.js';
 
 export interface AggregationConfig {

@@ -7,3 +7,4 @@ export * from './validate.js';
 export * from './ingest.js';
 export * from './stream.js';
 export * from './query.js';
+export * from './geohash.js';

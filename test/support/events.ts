@@ -1,7 +1,7 @@
 /** Deterministic test events, a packed producer, and the truth an aggregation must reproduce. */
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Binary, Db } from 'mongodb';
-import { geohashEncode } from '../../actors/geohash.js';
+import { geohashEncode } from '../../actors/model/geohash.js';
 import { EVENT_TYPES, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockRows, packEventRecords, type AdEvent } from '../../actors/model/index.js';
 import { rng } from '../../bench/gateway-traffic.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { geohashBounds, geohashCenter, geohashEncode } from '../../../actors/geohash.js';
+import { geohashBounds, geohashCenter, geohashEncode } from '../../../actors/model/geohash.js';
 
 describe('geohash', () => {
   // Reference values from the original geohash.org examples and well-known landmarks.
