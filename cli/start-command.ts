@@ -42,7 +42,7 @@ async function stopChild(p: ChildProcess): Promise<void> {
  */
 export const START_COMMAND: Command = {
   path: ['start'],
-  summary: 'Run the whole pipeline locally: stack, runtime, gateway and simulated traffic, until Ctrl-C.',
+  summary: 'Run the whole pipeline locally: stack, runtime, gateway (with the live map) and simulated traffic, until Ctrl-C.',
   options: { rate: { type: 'string' }, port: { type: 'string' }, 'keep-stack': { type: 'boolean' } },
   optionHelp: [
     ['--rate <n>', 'simulated events/s (ADME_START_RATE, default 2000)'],
@@ -57,7 +57,8 @@ export const START_COMMAND: Command = {
     const stack = await stackUp(ctx);
     await printStatus(stack, false);
 
-    const key = await capture(ctx, ['keys', 'create', '--scope', 'ingest,view', '--label', 'adme start']);
+    const key = await capture(ctx, ['keys', 'create', '--scope', 'ingest', '--label', 'adme start simulator']);
+    const viewerKey = await capture(ctx, ['keys', 'create', '--scope', 'view', '--label', 'adme start viewer']);
     const children: ChildProcess[] = [];
     const env = { ...process.env, ADME_PORT: String(port) };
     children.push(child(ctx, 'runtime', ['runtime', '--no-stack'], env));
@@ -72,8 +73,10 @@ export const START_COMMAND: Command = {
     children.push(child(ctx, 'simulate', ['simulate', '--url', base, '--key', key, '--rate', String(rate), '--duration', '31536000'], env));
     console.log([
       '',
-      `AdME is running. Gateway ${base} (POST /v1/events, WS /v1/ingest, /metrics); runtime http://127.0.0.1:${process.env.ADME_RUNTIME_PORT ?? '9464'}/metrics.`,
-      `Simulated traffic: ${rate} events/s. Key (ingest + view): ${key}`,
+      `AdME is running. Open the live map: ${base}/?key=${viewerKey}`,
+      `Viewer key (view scope): ${viewerKey}`,
+      `Gateway ${base} (POST /v1/events, WS /v1/ingest, WS /v1/stream, /v1/summary…, /metrics); runtime http://127.0.0.1:${process.env.ADME_RUNTIME_PORT ?? '9464'}/metrics.`,
+      `Simulated traffic: ${rate} events/s with ingest key ${key}`,
       'Ctrl-C stops everything this command started.',
     ].join('\n'));
 

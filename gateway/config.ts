@@ -1,6 +1,8 @@
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { DEFAULT_EVENT_LIMITS, EVENTS_TOPIC, type EventLimits } from '../actors/model/index.js';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_EVENT_LIMITS, DELTAS_TOPIC, EVENTS_TOPIC, LIVE_WINDOWS_S, type EventLimits } from '../actors/model/index.js';
 import { GatewayConfigError } from './errors.js';
 
 /** Everything the ingestion gateway needs; every value has a default and an env var (docs/gateway.md). */
@@ -36,6 +38,24 @@ export interface GatewayConfig {
   readonly keyBurst: number;
   /** uWS apps (one per worker thread) sharing the port; default one per core. */
   readonly threads: number;
+  /** The live view (`WS /v1/stream`, docs/api.md): actor deltas in, frames to viewers out. */
+  readonly stream: {
+    readonly deltasTopic: string;
+    /** The actors' window length, ms (must match the runtime's ADME_WINDOW_MS). */
+    readonly windowMs: number;
+    /** Event time kept in memory and replayed from Kafka at start, ms (≥ the longest live window). */
+    readonly horizonMs: number;
+    readonly minFrameMs: number;
+    readonly heartbeatMs: number;
+    readonly maxBuffered: number;
+  };
+  /** The query API's MongoDB (undefined: the query endpoints answer 503). */
+  readonly mongoUrl: string | undefined;
+  readonly mongoDb: string;
+  readonly queryMaxRows: number;
+  readonly queryCacheMs: number;
+  /** The built viewer (viz/dist) served at `/`. */
+  readonly vizDir: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -65,6 +85,14 @@ function text(env: Env, flags: Flags, name: string, flag: string | undefined, fa
 export interface GatewayBase {
   readonly brokers: readonly string[];
   readonly stateDir: string;
+  readonly mongoUrl?: string;
+}
+
+/** viz/dist of this checkout, found from this module's place (it runs from gateway/ or dist/gateway/). */
+function defaultVizDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return join(dir, 'viz', 'dist');
 }
 
 /** Reads the gateway's configuration: flags win over env vars, which win over defaults. */
@@ -72,6 +100,9 @@ export function loadGatewayConfig(base: GatewayBase, env: Env = process.env, fla
   const topic = text(env, flags, 'ADME_EVENTS_TOPIC', 'topic', EVENTS_TOPIC);
   if (!/^[a-zA-Z0-9._-]{1,249}$/.test(topic)) throw new GatewayConfigError('ADME_EVENTS_TOPIC', `not a valid Kafka topic name: "${topic}"`);
   const keyRate = int(env, flags, 'ADME_KEY_RATE', undefined, 100_000, 1);
+  const windowMs = int(env, flags, 'ADME_WINDOW_MS', undefined, 10_000, 1000, 3_600_000);
+  const horizonMs = int(env, flags, 'ADME_LIVE_HORIZON_S', undefined, Math.max(...LIVE_WINDOWS_S), 1, 86_400) * 1000;
+  if (horizonMs < Math.max(...LIVE_WINDOWS_S) * 1000) throw new GatewayConfigError('ADME_LIVE_HORIZON_S', `must be at least the longest live window, ${Math.max(...LIVE_WINDOWS_S)} s`);
   const maxBatch = int(env, flags, 'ADME_MAX_BATCH', undefined, DEFAULT_EVENT_LIMITS.maxBatch, 1, 100_000);
   return {
     host: text(env, flags, 'ADME_HOST', 'host', '127.0.0.1'),
@@ -99,5 +130,18 @@ export function loadGatewayConfig(base: GatewayBase, env: Env = process.env, fla
     keyRate,
     keyBurst: int(env, flags, 'ADME_KEY_BURST', undefined, keyRate * 2, 1),
     threads: int(env, flags, 'ADME_GATEWAY_THREADS', 'threads', availableParallelism(), 1, 64),
+    stream: {
+      deltasTopic: text(env, flags, 'ADME_DELTAS_TOPIC', undefined, DELTAS_TOPIC),
+      windowMs,
+      horizonMs,
+      minFrameMs: int(env, flags, 'ADME_STREAM_MIN_FRAME_MS', undefined, 100, 10, 10_000),
+      heartbeatMs: int(env, flags, 'ADME_STREAM_HEARTBEAT_MS', undefined, 1000, 100, 60_000),
+      maxBuffered: int(env, flags, 'ADME_STREAM_MAX_BUFFERED', undefined, 4 * 1024 * 1024, 1024),
+    },
+    mongoUrl: text(env, flags, 'ADME_MONGO_URL', undefined, base.mongoUrl ?? '') || undefined,
+    mongoDb: text(env, flags, 'ADME_MONGO_DB', undefined, 'adme'),
+    queryMaxRows: int(env, flags, 'ADME_QUERY_MAX_ROWS', undefined, 2_000_000, 1),
+    queryCacheMs: int(env, flags, 'ADME_QUERY_CACHE_MS', undefined, 1000, 0, 60_000),
+    vizDir: text(env, flags, 'ADME_VIZ_DIR', undefined, defaultVizDir()),
   };
 }

@@ -8,12 +8,16 @@ import type { GatewayConfig } from './config.js';
 import { GatewayError, KafkaUnavailableError } from './errors.js';
 import { answer, BadFrameError, bodyKind, checkFrame, checkHttpBatch, encodeMsgpack, errorAnswer, type CheckedBatch } from './ingest.js';
 import { EventProducer } from './kafka.js';
-import { KeyStore, keyFromRequest, type KeyRecord } from './keys.js';
+import { KeyStore, keyFromRequest, type KeyRecord, type Scope } from './keys.js';
 import { GatewayMetrics, renderMetrics, type MetricsSnapshot } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
 import { App, closeListenSocket, listenPort, type HttpResponse, type WebSocket, type us_listen_socket } from './uws.js';
 import { WsFlow } from './ws-flow.js';
 import { WS_CLOSE } from '../actors/model/index.js';
+import { DeltaFeed } from './live/feed.js';
+import { StreamHub, type Viewer } from './live/hub.js';
+import { QueryApi, QUERY_PATHS } from './query/api.js';
+import { loadStatic, NOT_BUILT } from './static.js';
 
 const STATUS_TEXT: Readonly<Record<number, string>> = {
   200: '200 OK', 400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found',
@@ -29,6 +33,13 @@ export interface RunningGateway {
   /** This thread's metrics as plain data. */
   snapshot(): MetricsSnapshot;
   close(): Promise<void>;
+}
+
+/** A `/v1/stream` socket: its viewer in the hub, once open. */
+interface StreamUser {
+  viewer: Viewer | undefined;
+  readonly key: KeyRecord;
+  open: boolean;
 }
 
 interface WsUser {
@@ -91,14 +102,14 @@ export async function startGateway(cfg: GatewayConfig, log: (message: string) =>
   const sockets = new Set<WebSocket<WsUser>>();
 
   /** Throws the answer for a request that may not be taken now (auth, scope, overload, Kafka down). */
-  const admit = (key: string | undefined): KeyRecord => {
+  const admit = (key: string | undefined, scope: Scope = 'ingest'): KeyRecord => {
     const auth = keys.authenticate(key);
     if (!auth.ok) {
       throw new GatewayError('GW_UNAUTHENTICATED', auth.reason === 'missing'
         ? 'an API key is required: Authorization: Bearer <key>'
         : 'unknown or revoked API key');
     }
-    if (!auth.key.scopes.includes('ingest')) throw new GatewayError('GW_FORBIDDEN', `key ${auth.key.id} has no ingest scope (it has: ${auth.key.scopes.join(', ')})`);
+    if (!auth.key.scopes.includes(scope)) throw new GatewayError('GW_FORBIDDEN', `key ${auth.key.id} has no ${scope} scope (it has: ${auth.key.scopes.join(', ')})`);
     return auth.key;
   };
 
@@ -320,6 +331,18 @@ export async function startGateway(cfg: GatewayConfig, log: (message: string) =>
   const snapshot = () => metrics.snapshot({
     adme_gateway_kafka_available: producer.available ? 1 : 0,
     adme_gateway_events_waiting: batcher.waiting,
+    adme_stream_viewers: hub.viewerCount,
+    adme_stream_frames_total: hub.stats.frames,
+    adme_stream_frame_bytes_total: hub.stats.bytes,
+    adme_stream_snapshots_total: hub.stats.snapshots,
+    adme_stream_frame_encodings_total: hub.stats.encodings,
+    adme_stream_busy_skips_total: hub.stats.skippedBusy,
+    adme_stream_bad_messages_total: hub.stats.badMessages,
+    adme_stream_deltas_total: hub.store.stats.deltas,
+    adme_stream_delta_gaps_total: hub.store.stats.gaps,
+    adme_stream_owner_changes_total: hub.store.stats.ownerChanges,
+    adme_stream_zombie_deltas_total: hub.store.stats.zombie,
+    adme_stream_live_rows: hub.store.size,
   });
   app.get('/metrics', (res) => {
     const own = snapshot();
@@ -334,6 +357,118 @@ export async function startGateway(cfg: GatewayConfig, log: (message: string) =>
     void hooks.collectMetrics(own).catch(() => [own]).then((all) => {
       if (!aborted) res.cork(() => res.writeHeader('content-type', 'text/plain; version=0.0.4').end(renderMetrics(all)));
     });
+  });
+
+  // ---- the live view and the query API (docs/api.md) ----------------------------------------------
+  const queries = new QueryApi({ mongoUrl: cfg.mongoUrl, database: cfg.mongoDb, windowMs: cfg.stream.windowMs, maxRows: cfg.queryMaxRows, cacheMs: cfg.queryCacheMs });
+  const hub: StreamHub = new StreamHub(cfg.stream, (partition, why) => {
+    if (why !== 'gap') return; // an owner change re-sends its whole state itself
+    log(`live view: delta gap on partition ${partition}; repairing it from the MongoDB rollups`);
+    const st = hub.store;
+    void queries.partitionRows(partition, st.firstKept, st.newest + cfg.stream.windowMs).then((rows) => {
+      for (const r of rows) st.repair(partition, r.window, r.cell, r.sum);
+      hub.resnapshotAll();
+    }, (err: unknown) => log(`live view: repair of partition ${partition} failed: ${(err as Error).message}`));
+  });
+  const feed = new DeltaFeed({
+    brokers: cfg.brokers, clientId: `${cfg.kafkaClientId}-view`, topic: cfg.stream.deltasTopic, partitions: cfg.partitions,
+    replayMs: cfg.stream.horizonMs + cfg.stream.windowMs, log,
+    onDeltas: (ds) => {
+      try {
+        hub.applyDeltas(ds);
+      } catch (err) {
+        log(`live view: ${(err as Error).message}`);
+      }
+    },
+  });
+  feed.start();
+  const clock = setInterval(() => hub.tick(Date.now()), Math.max(5, Math.floor(cfg.stream.minFrameMs / 4)));
+  const viewerSockets = new Set<WebSocket<StreamUser>>();
+
+  app.ws<StreamUser>('/v1/stream', {
+    maxPayloadLength: 64 * 1024,
+    idleTimeout: 120,
+    sendPingsAutomatically: true,
+    maxBackpressure: cfg.stream.maxBuffered * 4,
+    upgrade: (res, req, context) => {
+      const state = { aborted: false };
+      res.onAborted(() => {
+        state.aborted = true;
+      });
+      let key: KeyRecord;
+      try {
+        key = admit(keyFromRequest(req.getHeader('authorization'), req.getQuery('key')), 'view');
+      } catch (err) {
+        metrics.request((err as GatewayError).status);
+        const { status, body } = errorAnswer(err as GatewayError);
+        reply(res, state, status, body);
+        return;
+      }
+      res.upgrade({ viewer: undefined, key, open: true } satisfies StreamUser, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
+    },
+    open: (ws) => {
+      viewerSockets.add(ws);
+      const user = ws.getUserData();
+      user.viewer = hub.open({
+        send: (frame) => user.open && (ws.send(frame, true), true),
+        buffered: () => (user.open ? ws.getBufferedAmount() : 0),
+      });
+    },
+    message: (ws, message, isBinary) => {
+      const v = ws.getUserData().viewer;
+      if (!v) return;
+      if (!isBinary) {
+        ws.end(WS_CLOSE.BAD_FRAME, 'stream messages must be binary msgpack (docs/api.md)');
+        return;
+      }
+      hub.message(v, new Uint8Array(message.slice(0)));
+    },
+    close: (ws) => {
+      const user = ws.getUserData();
+      user.open = false;
+      if (user.viewer) hub.close(user.viewer);
+      user.viewer = undefined;
+      viewerSockets.delete(ws);
+    },
+  });
+
+  for (const path of QUERY_PATHS) {
+    app.get(path, (res, req) => {
+      const state = { aborted: false };
+      res.onAborted(() => {
+        state.aborted = true;
+      });
+      try {
+        admit(keyFromRequest(req.getHeader('authorization'), req.getQuery('key')), 'view');
+      } catch (err) {
+        const e = err as GatewayError;
+        metrics.request(e.status);
+        const { status, body } = errorAnswer(e);
+        reply(res, state, status, body);
+        return;
+      }
+      void queries.answer(path, req.getQuery() ?? '').then((a) => {
+        metrics.request(a.status);
+        reply(res, state, a.status, a.body);
+      });
+    });
+  }
+
+  const files = loadStatic(cfg.vizDir);
+  if (files.size === 0) log(`no viewer build in ${cfg.vizDir}: / explains how to build it`);
+  app.get('/*', (res, req) => {
+    const f = files.get(req.getUrl());
+    if (f) {
+      res.cork(() => {
+        res.writeHeader('content-type', f.type);
+        res.writeHeader('cache-control', f.immutable ? 'public, max-age=31536000, immutable' : 'no-cache');
+        res.end(f.body);
+      });
+    } else if (req.getUrl() === '/' || req.getUrl() === '/index.html') {
+      res.writeStatus('503 Service Unavailable').writeHeader('content-type', 'text/html; charset=utf-8').end(NOT_BUILT);
+    } else {
+      reply(res, { aborted: false }, 404, { code: 'GW_NOT_FOUND', message: 'no such endpoint', retriable: false });
+    }
   });
   app.any('/*', (res) => {
     reply(res, { aborted: false }, 404, { code: 'GW_NOT_FOUND', message: 'no such endpoint', retriable: false });
@@ -350,6 +485,10 @@ export async function startGateway(cfg: GatewayConfig, log: (message: string) =>
     port, metrics, producer, keys, snapshot,
     close: () => (closing ??= (async () => {
       closeListenSocket(listenSocket);
+      clearInterval(clock);
+      for (const ws of [...viewerSockets]) ws.end(WS_CLOSE.GOING_AWAY, 'gateway shutting down');
+      await feed.stop();
+      await queries.close();
       await batcher.drain();
       for (const ws of [...sockets]) {
         ws.getUserData().closed = true;

@@ -125,7 +125,7 @@ export function parseClientMsg(raw: unknown): ClientMsg {
     case 'subscribe': {
       const b = m.bbox;
       if (!Array.isArray(b) || b.length !== 4 || !b.every(isNum)) throw new StreamMessageError('subscribe.bbox must be [west, south, east, north] in degrees');
-      const [w, s, e, n] = b as number[];
+      const [w, s, e, n] = b;
       if (w! < -180 || w! > 180 || e! < -180 || e! > 180) throw new StreamMessageError(`subscribe.bbox longitudes must be within -180..180, got ${w}, ${e}`);
       if (s! < -90 || n! > 90 || s! > n!) throw new StreamMessageError(`subscribe.bbox latitudes must satisfy -90 <= south <= north <= 90, got ${s}, ${n}`);
       const p = m.precision;

@@ -1,0 +1,90 @@
+/**
+ * Reads every partition of `adme.deltas.v1` for one gateway thread. Each reader is its own consumer
+ * group (a fresh id), so every gateway sees all deltas; it starts `replayMs` back in time (offsets by
+ * timestamp) so the live windows are complete from the first viewer on — deltas carry absolute values,
+ * so replaying them rebuilds exactly the current state. No offsets are committed.
+ */
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel, type Consumer, type logCreator } from 'kafkajs';
+import { decode, type DeltaRecord } from '../../actors/model/index.js';
+
+export interface DeltaFeedOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly topic: string;
+  /** Partitions when the topic has to be created (the runtime uses the events topic's count). */
+  readonly partitions: number;
+  readonly replayMs: number;
+  readonly log: (message: string) => void;
+  readonly onDeltas: (deltas: DeltaRecord[]) => void;
+}
+
+export class DeltaFeed {
+  private consumer: Consumer | undefined;
+  private stopped = false;
+  badRecords = 0;
+
+  constructor(private readonly o: DeltaFeedOptions) {}
+
+  /** Starts in the background, retrying every few seconds until Kafka answers; never throws. */
+  start(): void {
+    const attempt = (n: number): void => {
+      if (this.stopped) return;
+      this.connect().catch((err: unknown) => {
+        if (n === 0 || n % 10 === 0) this.o.log(`live view: cannot read ${this.o.topic} yet (${(err as Error).message}); retrying`);
+        void this.consumer?.disconnect().catch(() => undefined);
+        this.consumer = undefined;
+        setTimeout(() => attempt(n + 1), 3000).unref();
+      });
+    };
+    attempt(0);
+  }
+
+  private async connect(): Promise<void> {
+    const quiet: logCreator = () => ({ level, log }) => {
+      if (level <= logLevel.ERROR && !/Connection error|ECONNREFUSED|retry|timed out|disconnected|not connected|The group is rebalancing/i.test(log.message)) this.o.log(`kafkajs: ${log.message}`);
+    };
+    const kafka = new Kafka({ clientId: this.o.clientId, brokers: [...this.o.brokers], logLevel: logLevel.ERROR, logCreator: quiet, connectionTimeout: 1000, retry: { retries: 5 } });
+    const admin = kafka.admin();
+    await admin.connect();
+    let offsets: { partition: number; offset: string }[];
+    try {
+      if (!(await admin.listTopics()).includes(this.o.topic)) {
+        await admin.createTopics({ topics: [{ topic: this.o.topic, numPartitions: this.o.partitions, replicationFactor: 1 }], waitForLeaders: true }).catch(() => undefined); // created meanwhile by a runtime
+      }
+      const byTime = await admin.fetchTopicOffsetsByTimestamp(this.o.topic, Date.now() - this.o.replayMs);
+      const latest = new Map((await admin.fetchTopicOffsets(this.o.topic)).map((p) => [p.partition, p.high]));
+      // -1: no record at or after that time; start at the end.
+      offsets = byTime.map((p) => ({ partition: p.partition, offset: p.offset === '-1' ? latest.get(p.partition) ?? '0' : p.offset }));
+    } finally {
+      await admin.disconnect();
+    }
+    if (this.stopped) return;
+    const consumer = kafka.consumer({ groupId: `adme-view-${randomUUID()}`, maxWaitTimeInMs: 20, sessionTimeout: 30_000, allowAutoTopicCreation: false });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.o.topic, fromBeginning: false });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        const deltas: DeltaRecord[] = [];
+        for (const m of batch.messages) {
+          if (!m.value) continue;
+          try {
+            deltas.push(decode<DeltaRecord>(m.value));
+          } catch (err) {
+            if (this.badRecords++ === 0) this.o.log(`live view: skipping an undecodable record at ${batch.partition}/${m.offset}: ${(err as Error).message}`);
+          }
+        }
+        if (deltas.length > 0) this.o.onDeltas(deltas);
+      },
+    });
+    for (const p of offsets) consumer.seek({ topic: this.o.topic, partition: p.partition, offset: p.offset });
+    this.o.log(`live view: reading ${this.o.topic} from ${Math.round(this.o.replayMs / 1000)} s ago`);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.consumer?.disconnect().catch(() => undefined);
+  }
+}

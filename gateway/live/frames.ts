@@ -1,0 +1,111 @@
+/**
+ * Frames for viewers (actors/model/stream.ts), built from a {@link View}. A frame's body (everything
+ * but `seq` and `sub`) depends only on the view, the viewport, the types and the log positions, so
+ * viewers that ask for the same thing share one encoding; {@link withHeader} then adds each viewer's
+ * `seq` and `sub` by rewriting the msgpack map header, a copy of the bytes instead of a new encoding.
+ */
+import { encode, EVENT_TYPES, geohashCenter, inBbox, TYPE_INDEX, type Bbox, type EventType } from '../../actors/model/index.js';
+import type { View, ViewCell } from './store.js';
+
+const NTYPES = EVENT_TYPES.length;
+const ZEROS = new Float64Array(NTYPES + 1);
+
+/** What a viewer looks at. */
+export interface Viewport {
+  readonly bbox: Bbox;
+  readonly types: readonly EventType[] | undefined;
+}
+
+export interface FrameTimes {
+  readonly at: number;
+  readonly dataAt: number;
+  /** Event-time range of the view. */
+  readonly from: number;
+  readonly to: number;
+}
+
+/** The columns of a snapshot (`since` undefined) or of the delta since log position `since`. */
+export function frameBody(view: View, vp: Viewport, times: FrameTimes, since?: number): Uint8Array {
+  let rows: ViewCell[];
+  let oldestAt = Infinity;
+  if (since === undefined) {
+    rows = [];
+    for (const c of view.cells.values()) if (inBbox(vp.bbox, c.lat, c.lon)) rows.push(c);
+  } else {
+    const ch = view.changesSince(since);
+    oldestAt = ch.oldestAt;
+    rows = [];
+    for (const key of ch.cells) {
+      const c = view.cells.get(key);
+      if (c) {
+        if (inBbox(vp.bbox, c.lat, c.lon)) rows.push(c);
+      } else {
+        // Left the window: a row of zeros removes it (from viewers that may have it).
+        const { lat, lon } = geohashCenter(key);
+        if (inBbox(vp.bbox, lat, lon)) rows.push({ cell: key, lat, lon, sum: ZEROS });
+      }
+    }
+  }
+  const typeIdx = (vp.types ?? EVENT_TYPES).map((t) => TYPE_INDEX[t]);
+  const n = rows.length;
+  const cells: string[] = new Array<string>(n);
+  const lat = new Float32Array(n);
+  const lon = new Float32Array(n);
+  const total = new Uint32Array(n);
+  const counts = new Uint32Array(n * NTYPES);
+  const value = new Float64Array(n);
+  let kept = 0;
+  for (const r of rows) {
+    let t = 0;
+    for (const i of typeIdx) t += r.sum[i]!;
+    if (since === undefined && t === 0) continue; // a snapshot lists only cells with events of the types
+    cells[kept] = r.cell;
+    lat[kept] = r.lat;
+    lon[kept] = r.lon;
+    total[kept] = t;
+    for (let i = 0; i < NTYPES; i++) counts[kept * NTYPES + i] = r.sum[i]!;
+    value[kept] = r.sum[NTYPES]!;
+    kept++;
+  }
+  cells.length = kept;
+  return encode({
+    type: since === undefined ? 'snapshot' : 'delta',
+    at: times.at,
+    oldestAt: Number.isFinite(oldestAt) ? oldestAt : 0,
+    dataAt: times.dataAt,
+    from: times.from,
+    to: times.to,
+    windowS: view.windowS,
+    precision: view.precision,
+    cells,
+    lat: lat.subarray(0, kept),
+    lon: lon.subarray(0, kept),
+    total: total.subarray(0, kept),
+    counts: counts.subarray(0, kept * NTYPES),
+    value: value.subarray(0, kept),
+  });
+}
+
+/** A msgpack map `body` with `seq` and `sub` added in front (body must be an encoded map). */
+export function withHeader(body: Uint8Array, seq: number, sub: number): Buffer {
+  let entries: number;
+  let skip: number;
+  const b0 = body[0]!;
+  if ((b0 & 0xf0) === 0x80) {
+    entries = b0 & 0x0f;
+    skip = 1;
+  } else if (b0 === 0xde) {
+    entries = (body[1]! << 8) | body[2]!;
+    skip = 3;
+  } else {
+    throw new Error('frame body is not a msgpack map');
+  }
+  const head = encode({ seq, sub });
+  const total = entries + 2;
+  const out = Buffer.allocUnsafe(3 + head.byteLength - 1 + body.byteLength - skip);
+  out[0] = 0xde;
+  out.writeUInt16BE(total, 1);
+  out.set(head.subarray(1), 3); // the two pairs, without their own map header
+  out.set(body.subarray(skip), 3 + head.byteLength - 1);
+  return out;
+}

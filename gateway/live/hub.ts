@@ -1,0 +1,161 @@
+/**
+ * The viewers of `WS /v1/stream` and their frames (protocol: actors/model/stream.ts). Transport-free:
+ * a viewer is a `send` function and a `buffered` probe, so the pacing rules are tested without sockets.
+ *
+ * Pacing is the viewer's: a frame goes out only when the viewer has credit (it grants one after drawing),
+ * at most one per `minFrameMs`, and it always carries the newest merged state since the previous frame —
+ * a slow viewer gets fewer, fresher frames, and nothing queues up for it. The clock ({@link tick}) runs
+ * every few tens of ms; all frames of one tick with the same content share one encoding.
+ */
+import { decode, parseClientMsg, StreamMessageError, encode, type DeltaRecord, type SubscribeMsg } from '../../actors/model/index.js';
+import { frameBody, withHeader, type Viewport } from './frames.js';
+import { LiveStore, type View } from './store.js';
+
+export interface HubOptions {
+  readonly windowMs: number;
+  readonly horizonMs: number;
+  /** At most one frame per viewer per this many ms (100 = 10 frames/s). */
+  readonly minFrameMs: number;
+  /** An empty frame (freshness, liveness) after this long without changes, ms. */
+  readonly heartbeatMs: number;
+  /** Bytes queued in a viewer's socket above which it gets no frame this tick. */
+  readonly maxBuffered: number;
+}
+
+export interface ViewerPort {
+  /** Sends one binary frame; false when the socket is gone. */
+  send(frame: Uint8Array): boolean;
+  /** Bytes the socket has not written yet. */
+  buffered(): number;
+}
+
+export class Viewer {
+  sub = 0;
+  seq = 0;
+  credit = 0;
+  view: View | undefined;
+  viewport: Viewport | undefined;
+  /** Log position of the view this viewer has seen up to. */
+  pos = 0;
+  needSnapshot = true;
+  lastSentAt = 0;
+  /** Cache key of the viewport and types. */
+  vpKey = '';
+  constructor(readonly port: ViewerPort) {}
+}
+
+export class StreamHub {
+  readonly store: LiveStore;
+  private readonly viewers = new Set<Viewer>();
+  readonly stats = { frames: 0, bytes: 0, snapshots: 0, skippedBusy: 0, badMessages: 0, encodings: 0 };
+
+  constructor(private readonly o: HubOptions, private readonly onResync: (partition: number, why: 'gap' | 'owner-change') => void = () => undefined) {
+    this.store = new LiveStore({ windowMs: o.windowMs, horizonMs: o.horizonMs });
+  }
+
+  get viewerCount(): number {
+    return this.viewers.size;
+  }
+
+  /** Folds actor deltas in; a gap or an owner change makes every viewer start over with a snapshot. */
+  applyDeltas(deltas: readonly DeltaRecord[]): void {
+    for (const d of deltas) {
+      const outcome = this.store.apply(d);
+      if (outcome === 'gap' || outcome === 'owner-change') {
+        this.resnapshotAll();
+        this.onResync(d.partition, outcome);
+      }
+    }
+  }
+
+  resnapshotAll(): void {
+    for (const v of this.viewers) v.needSnapshot = true;
+  }
+
+  open(port: ViewerPort): Viewer {
+    const v = new Viewer(port);
+    this.viewers.add(v);
+    return v;
+  }
+
+  close(v: Viewer): void {
+    if (v.view) this.store.release(v.view);
+    v.view = undefined;
+    this.viewers.delete(v);
+  }
+
+  /** Handles one binary message; a bad one is answered with an error frame and changes nothing. */
+  message(v: Viewer, bytes: Uint8Array): void {
+    let msg;
+    try {
+      msg = parseClientMsg(decode<unknown>(bytes));
+    } catch (err) {
+      this.stats.badMessages++;
+      const message = err instanceof StreamMessageError ? err.message : `not msgpack: ${(err as Error).message}`;
+      v.port.send(encode({ type: 'error', code: 'STREAM_BAD_MESSAGE', message }));
+      return;
+    }
+    if (msg.type === 'credit') v.credit = Math.min(8, v.credit + (msg.n ?? 1));
+    else if (msg.type === 'resync') v.needSnapshot = true;
+    else this.subscribe(v, msg);
+  }
+
+  private subscribe(v: Viewer, m: SubscribeMsg): void {
+    const windowS = m.windowS ?? 60;
+    if (!v.view || v.view.windowS !== windowS || v.view.precision !== m.precision) {
+      const next = this.store.acquire(windowS, m.precision);
+      if (v.view) this.store.release(v.view);
+      v.view = next;
+    }
+    v.viewport = { bbox: m.bbox, types: m.types };
+    v.vpKey = `${m.bbox.join(',')}|${m.types?.join(',') ?? '*'}`;
+    v.sub++;
+    v.credit = m.credit ?? 1;
+    v.needSnapshot = true;
+    v.lastSentAt = 0; // the answer to a subscribe is not held back by the frame rate
+  }
+
+  /** The frame clock: sends every frame that is due. */
+  tick(now: number): void {
+    const cache = new Map<string, Uint8Array>();
+    const store = this.store;
+    const readers = new Map<View, number>();
+    for (const v of this.viewers) {
+      const view = v.view;
+      if (!view || !v.viewport) continue;
+      const due = v.credit > 0 && now - v.lastSentAt >= this.o.minFrameMs;
+      const snapshot = v.needSnapshot || view.snapshotCheaper(v.pos);
+      const end = view.logEnd;
+      const hasNews = snapshot || end > v.pos;
+      if (due && (hasNews || now - v.lastSentAt >= this.o.heartbeatMs)) {
+        if (v.port.buffered() > this.o.maxBuffered) {
+          this.stats.skippedBusy++;
+        } else {
+          const key = `${view.windowS}:${view.precision}|${v.vpKey}|${snapshot ? 'S' : v.pos}|${end}`;
+          let body = cache.get(key);
+          if (!body) {
+            const from = Number.isFinite(store.newest) ? view.firstWindow(store.newest) : 0;
+            const to = Number.isFinite(store.newest) ? store.newest + this.o.windowMs : 0;
+            body = frameBody(view, v.viewport, { at: now, dataAt: store.dataAt, from, to }, snapshot ? undefined : v.pos);
+            cache.set(key, body);
+            this.stats.encodings++;
+          }
+          const frame = withHeader(body, ++v.seq, v.sub);
+          if (v.port.send(frame)) {
+            this.stats.frames++;
+            this.stats.bytes += frame.byteLength;
+            if (snapshot) this.stats.snapshots++;
+            v.credit--;
+            v.pos = end;
+            v.needSnapshot = false;
+            v.lastSentAt = now;
+          }
+        }
+      }
+      // A viewer due for a snapshot reads no log: it does not hold entries back.
+      readers.set(view, Math.min(readers.get(view) ?? Infinity, v.needSnapshot ? view.logEnd : v.pos));
+    }
+    // Log entries every viewer of a view has read are dropped.
+    for (const [view, pos] of readers) view.trim(pos);
+  }
+}

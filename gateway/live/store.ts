@@ -1,0 +1,260 @@
+/**
+ * The gateway's live state: every actor delta of the last `horizonMs` merged per (10 s window, cell),
+ * and the views viewers subscribe to. Pure: no I/O, no clock (the caller passes times).
+ *
+ *   deltas (absolute values per partition, window, cell) ──▶ base cells: sum over partitions
+ *                                                           └─▶ views (live window × precision): sums over
+ *                                                               the window's 10 s windows and the cell's
+ *                                                               sub-cells, plus a change log viewers read
+ *
+ * A delta carries absolute values, so applying one means replacing that partition's previous values and
+ * pushing the difference into the sums: re-applying a delta is harmless. Each partition's (epoch, seq) is
+ * tracked: an older epoch is a zombie's and is ignored, a newer one is an owner change, a jump in seq is
+ * a gap (a lost delta); the caller resends snapshots for both.
+ */
+import { EVENT_TYPES, geohashCenter, type DeltaRecord } from '../../actors/model/index.js';
+
+const NTYPES = EVENT_TYPES.length;
+/** Per partition values of a base cell: NTYPES counts then the value sum. */
+const SLOTS = NTYPES + 1;
+
+interface BaseCell {
+  /** Sums over partitions: NTYPES counts, then the value. */
+  readonly sum: Float64Array;
+  readonly byPartition: Map<number, Float64Array>;
+}
+
+/** One cell of a view (a geohash at the view's precision), summed over the view's windows. */
+export interface ViewCell {
+  readonly cell: string;
+  readonly lat: number;
+  readonly lon: number;
+  /** NTYPES counts, then the value. */
+  readonly sum: Float64Array;
+}
+
+export type DeltaOutcome = 'applied' | 'zombie' | 'gap' | 'owner-change';
+
+/**
+ * A live window (the newest `windowS` seconds of event time) at one geohash precision, shared by every
+ * viewer that subscribed to it. `log` lists the cells as they change; a viewer remembers how far it read.
+ */
+export class View {
+  readonly cells = new Map<string, ViewCell>();
+  /** Changed cells in order; position p is `logStart + index`. */
+  private log: string[] = [];
+  private logOldest: number[] = [];
+  private logStart = 0;
+  viewers = 0;
+
+  constructor(readonly windowS: number, readonly precision: number, private readonly windowMs: number) {}
+
+  /** Windows w with `first <= w <= newest` are in the view. */
+  firstWindow(newest: number): number {
+    return newest - (this.windowS * 1000 / this.windowMs - 1) * this.windowMs;
+  }
+
+  get logEnd(): number {
+    return this.logStart + this.log.length;
+  }
+
+  add(cell: string, diff: Float64Array, oldestAt: number): void {
+    const key = cell.slice(0, this.precision);
+    let c = this.cells.get(key);
+    if (!c) {
+      const { lat, lon } = geohashCenter(key);
+      c = { cell: key, lat, lon, sum: new Float64Array(SLOTS) };
+      this.cells.set(key, c);
+    }
+    let nonZero = false;
+    for (let i = 0; i < SLOTS; i++) {
+      // Sums of integers stay exact in a double; the value sum may leave a tiny residue, rounded away.
+      const v = c.sum[i]! + diff[i]!;
+      c.sum[i] = Math.abs(v) < 1e-9 ? 0 : v;
+      if (i < NTYPES && c.sum[i] !== 0) nonZero = true;
+    }
+    if (!nonZero) this.cells.delete(key);
+    this.log.push(key);
+    this.logOldest.push(oldestAt);
+  }
+
+  /** Distinct cells changed from position `from` to the end, and the earliest accept time among them. */
+  changesSince(from: number): { cells: Set<string>; oldestAt: number } {
+    const cells = new Set<string>();
+    let oldestAt = Infinity;
+    for (let i = Math.max(0, from - this.logStart); i < this.log.length; i++) {
+      cells.add(this.log[i]!);
+      if (this.logOldest[i]! < oldestAt) oldestAt = this.logOldest[i]!;
+    }
+    return { cells, oldestAt };
+  }
+
+  /** True when reading from `from` costs more than a snapshot (or the log before it was dropped). */
+  snapshotCheaper(from: number): boolean {
+    return from < this.logStart || this.logEnd - from > 2 * this.cells.size + 64;
+  }
+
+  /** Drops log entries every viewer has read (positions below `upTo`). */
+  trim(upTo: number): void {
+    const n = Math.min(upTo - this.logStart, this.log.length);
+    if (n <= 0) return;
+    this.log = this.log.slice(n);
+    this.logOldest = this.logOldest.slice(n);
+    this.logStart += n;
+  }
+}
+
+export interface LiveStoreOptions {
+  /** The actors' window length, ms (deltas of another length are rejected). */
+  readonly windowMs: number;
+  /** How much event time is kept, ms (≥ the longest live window). */
+  readonly horizonMs: number;
+}
+
+export class LiveStore {
+  /** Start of the newest window seen (event time), −Infinity before any delta. */
+  newest = -Infinity;
+  /** Emit time of the newest delta applied, epoch ms (0 = none). */
+  dataAt = 0;
+  private readonly windows = new Map<number, Map<string, BaseCell>>();
+  private readonly partitions = new Map<number, { epoch: number; seq: number }>();
+  private readonly views = new Map<string, View>();
+  readonly stats = { deltas: 0, zombie: 0, gaps: 0, ownerChanges: 0, tooOld: 0 };
+
+  constructor(readonly opts: LiveStoreOptions) {}
+
+  /** Oldest window start kept. */
+  get firstKept(): number {
+    return this.newest - this.opts.horizonMs + this.opts.windowMs;
+  }
+
+  /** Number of (window, cell) rows held. */
+  get size(): number {
+    let n = 0;
+    for (const w of this.windows.values()) n += w.size;
+    return n;
+  }
+
+  /** The view for (windowS, precision), built from the base cells on first use. */
+  acquire(windowS: number, precision: number): View {
+    const key = `${windowS}:${precision}`;
+    let v = this.views.get(key);
+    if (!v) {
+      v = new View(windowS, precision, this.opts.windowMs);
+      const first = v.firstWindow(this.newest);
+      for (const [w, cells] of this.windows) {
+        if (w < first) continue;
+        for (const [cell, base] of cells) v.add(cell, base.sum, Infinity);
+      }
+      v.trim(v.logEnd); // a new view starts with an empty log: viewers begin with a snapshot
+      this.views.set(key, v);
+    }
+    v.viewers++;
+    return v;
+  }
+
+  release(v: View): void {
+    if (--v.viewers <= 0) this.views.delete(`${v.windowS}:${v.precision}`);
+  }
+
+  apply(d: DeltaRecord): DeltaOutcome {
+    if (d.windowMs !== this.opts.windowMs) throw new Error(`delta of partition ${d.partition} has ${d.windowMs} ms windows, the gateway expects ${this.opts.windowMs}`);
+    const known = this.partitions.get(d.partition);
+    let outcome: DeltaOutcome = 'applied';
+    if (known && d.epoch < known.epoch) {
+      this.stats.zombie++;
+      return 'zombie';
+    }
+    if (known && d.epoch > known.epoch) outcome = 'owner-change';
+    else if (known && d.seq > known.seq + 1) outcome = 'gap';
+    // seq <= known.seq (a re-sent delta) carries absolute values too: applying it again is harmless.
+    this.partitions.set(d.partition, { epoch: d.epoch, seq: Math.max(d.seq, known && known.epoch === d.epoch ? known.seq : 0) });
+    if (outcome === 'gap') this.stats.gaps++;
+    if (outcome === 'owner-change') this.stats.ownerChanges++;
+    this.stats.deltas++;
+    if (d.at > this.dataAt) this.dataAt = d.at;
+
+    let maxWindow = -Infinity;
+    for (let i = 0; i < d.windows.length; i++) if (d.windows[i]! > maxWindow) maxWindow = d.windows[i]!;
+    if (maxWindow > this.newest) this.advance(maxWindow);
+
+    const first = this.firstKept;
+    const next = new Float64Array(SLOTS);
+    const diff = new Float64Array(SLOTS);
+    for (let i = 0; i < d.cells.length; i++) {
+      const w = d.windows[i]!;
+      if (w < first) {
+        this.stats.tooOld++;
+        continue;
+      }
+      const cell = d.cells[i]!;
+      for (let t = 0; t < NTYPES; t++) next[t] = d.counts[i * NTYPES + t]!;
+      next[NTYPES] = d.values[i]!;
+      this.set(d.partition, w, cell, next, diff, d.oldestAt);
+    }
+    return outcome;
+  }
+
+  /** Replaces a partition's values of (window, cell) and passes the difference on to the views. */
+  set(partition: number, window: number, cell: string, next: Float64Array, diff = new Float64Array(SLOTS), oldestAt = Infinity): void {
+    let cells = this.windows.get(window);
+    if (!cells) this.windows.set(window, (cells = new Map<string, BaseCell>()));
+    let base = cells.get(cell);
+    if (!base) cells.set(cell, (base = { sum: new Float64Array(SLOTS), byPartition: new Map() }));
+    let prev = base.byPartition.get(partition);
+    if (!prev) base.byPartition.set(partition, (prev = new Float64Array(SLOTS)));
+    let changed = false;
+    for (let s = 0; s < SLOTS; s++) {
+      diff[s] = next[s]! - prev[s]!;
+      if (diff[s] !== 0) changed = true;
+      prev[s] = next[s]!;
+      base.sum[s]! += diff[s]!;
+    }
+    if (!changed) return;
+    for (const v of this.views.values()) if (window >= v.firstWindow(this.newest)) v.add(cell, diff, oldestAt);
+  }
+
+  /**
+   * A partition's values from another source (MongoDB rollups, after a gap): each count and the value
+   * only ever grow within a window, so the larger of the two is the newer.
+   */
+  repair(partition: number, window: number, cell: string, values: Float64Array): void {
+    if (window < this.firstKept) return;
+    const prev = this.windows.get(window)?.get(cell)?.byPartition.get(partition);
+    const next = new Float64Array(SLOTS);
+    let larger = false;
+    for (let s = 0; s < SLOTS; s++) {
+      next[s] = Math.max(prev ? prev[s]! : 0, values[s]!);
+      if (next[s]! > (prev ? prev[s]! : 0)) larger = true;
+    }
+    if (larger) this.set(partition, window, cell, next);
+  }
+
+  /** Moves the newest window forward: windows leave the views and, past the horizon, the store. */
+  private advance(newest: number): void {
+    const old = this.newest;
+    this.newest = newest;
+    const negative = new Float64Array(SLOTS);
+    for (const v of this.views.values()) {
+      const was = Number.isFinite(old) ? v.firstWindow(old) : Infinity;
+      const now = v.firstWindow(newest);
+      for (const [w, cells] of this.windows) {
+        if (w < was || w >= now) continue; // only windows that were in the view and no longer are
+        for (const [cell, base] of cells) {
+          for (let s = 0; s < SLOTS; s++) negative[s] = -base.sum[s]!;
+          v.add(cell, negative, Infinity);
+        }
+      }
+    }
+    const first = this.firstKept;
+    for (const w of [...this.windows.keys()]) if (w < first) this.windows.delete(w);
+  }
+
+  /** Sums over windows [from, to) of every base cell, optionally at a coarser precision (for /v1/summary). */
+  *rows(from: number, to: number): Generator<{ window: number; cell: string; sum: Float64Array }> {
+    for (const [window, cells] of this.windows) {
+      if (window < from || window >= to) continue;
+      for (const [cell, base] of cells) yield { window, cell, sum: base.sum };
+    }
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * The HTTP query API over the MongoDB rollups: `/v1/rollups`, `/v1/top`, `/v1/summary`,
+ * `/v1/hotspots` (docs/api.md). Transport-free: `answer(path, query)` gives a status and a JSON body.
+ * Identical requests within `cacheMs` share one read (a dashboard polling from many tabs costs one).
+ */
+import { MongoClient, type Db } from 'mongodb';
+import type { QueryError } from '../../actors/model/index.js';
+import { hotspotsAnswer, rollupsAnswer, summaryAnswer, topAnswer } from './answers.js';
+import { bbox, int, num, parseQuery, QueryParamError, range, types } from './params.js';
+import { readRollups, TooManyRowsError, type StoredRow } from './rollups.js';
+
+export interface QueryApiOptions {
+  readonly mongoUrl: string | undefined;
+  readonly database: string;
+  readonly windowMs: number;
+  /** Stored rows one request may read. */
+  readonly maxRows: number;
+  readonly cacheMs: number;
+}
+
+export interface Answer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+const HOUR = 3_600_000;
+export const QUERY_PATHS = ['/v1/rollups', '/v1/top', '/v1/summary', '/v1/hotspots'] as const;
+
+const fail = (status: number, code: QueryError['code'], message: string, retriable = false): Answer => ({ status, body: { code, message, retriable } satisfies QueryError });
+
+export class QueryApi {
+  private client: MongoClient | undefined;
+  private db: Db | undefined;
+  private readonly cache = new Map<string, { at: number; answer: Promise<Answer> }>();
+
+  constructor(private readonly o: QueryApiOptions) {
+    if (o.mongoUrl) {
+      // The driver connects on first use and reconnects by itself; a request while MongoDB is down gets 503.
+      this.client = new MongoClient(o.mongoUrl, { serverSelectionTimeoutMS: 3000, maxPoolSize: 4 });
+      this.db = this.client.db(o.database);
+    }
+  }
+
+  answer(path: string, qs: string, now = Date.now()): Promise<Answer> {
+    const key = `${path}?${qs}`;
+    const hit = this.cache.get(key);
+    if (hit && now - hit.at < this.o.cacheMs) return hit.answer;
+    const answer = this.compute(path, qs, now);
+    this.cache.set(key, { at: now, answer });
+    if (this.cache.size > 256) for (const [k, v] of this.cache) if (now - v.at >= this.o.cacheMs) this.cache.delete(k);
+    return answer;
+  }
+
+  private async compute(path: string, qs: string, now: number): Promise<Answer> {
+    const db = this.db;
+    if (!db) return fail(503, 'QUERY_UNAVAILABLE', 'this gateway has no MongoDB configured (ADME_MONGO_URL)', false);
+    const q = parseQuery(qs);
+    const w = this.o.windowMs;
+    try {
+      const read = (from: number, to: number, box = bbox(q)) => readRollups(db, { from, to, windowMs: w, bbox: box, maxRows: this.o.maxRows });
+      switch (path) {
+        case '/v1/rollups': {
+          const { from, to } = range(q, now, 10 * 60_000, 24 * HOUR);
+          const stepS = int(q, 'step', 60, w / 1000, 86_400);
+          if ((stepS * 1000) % w !== 0) throw new QueryParamError('step', `must be a multiple of ${w / 1000} s, got ${stepS}`);
+          const precision = int(q, 'precision', 5, 1, 6);
+          const t = types(q);
+          return { status: 200, body: rollupsAnswer(await read(from, to), { from, to, precision, stepMs: stepS * 1000, types: t }) };
+        }
+        case '/v1/top': {
+          const { from, to } = range(q, now, 5 * 60_000, 24 * HOUR);
+          const precision = int(q, 'precision', 5, 1, 6);
+          const limit = int(q, 'limit', 10, 1, 1000);
+          const t = types(q);
+          return { status: 200, body: topAnswer(await read(from, to), { from, to, precision, types: t, limit }) };
+        }
+        case '/v1/summary': {
+          const { from, to } = range(q, now, 5 * 60_000, 24 * HOUR);
+          return { status: 200, body: summaryAnswer(await read(from, to), { from, to, windowMs: w }) };
+        }
+        case '/v1/hotspots': {
+          // Windows still open are partial: the current period ends at the last closed window.
+          const at = int(q, 'at', now - (now % w), 0, Number.MAX_SAFE_INTEGER);
+          const windowS = int(q, 'windowS', 60, w / 1000, 3600);
+          const baselineS = int(q, 'baselineS', 900, w / 1000, 86_400);
+          const precision = int(q, 'precision', 5, 1, 6);
+          const minEvents = int(q, 'minEvents', 20, 1, 1_000_000_000);
+          const factor = num(q, 'factor', 3, 1);
+          const limit = int(q, 'limit', 10, 1, 1000);
+          const rows = await read(at - (windowS + baselineS) * 1000, at);
+          return { status: 200, body: hotspotsAnswer(rows, { at, windowS, baselineS, precision, minEvents, factor, limit }) };
+        }
+        default:
+          return fail(404, 'QUERY_BAD_PARAM', `no such query endpoint ${path}`);
+      }
+    } catch (err) {
+      if (err instanceof QueryParamError) return fail(400, 'QUERY_BAD_PARAM', err.message);
+      if (err instanceof TooManyRowsError) return fail(413, 'QUERY_TOO_LARGE', err.message);
+      return fail(503, 'QUERY_UNAVAILABLE', `MongoDB: ${(err as Error).message}`, true);
+    }
+  }
+
+  /** Every stored row of one partition in [from, to): the live view's repair after a lost delta. */
+  async partitionRows(partition: number, from: number, to: number): Promise<StoredRow[]> {
+    if (!this.db) return [];
+    return readRollups(this.db, { from, to, windowMs: this.o.windowMs, partition });
+  }
+
+  async close(): Promise<void> {
+    await this.client?.close();
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Reading the actors' rollups back from MongoDB (actors/model/aggregate.ts): final blocks of closed
+ * windows (`rollups`, one per window × partition × 3-character prefix) and the open window of each
+ * partition (`rollups_open`). For a (window, partition) that has final blocks the open document is
+ * obsolete (the actor inserts every final block before it deletes the open one), so it is skipped.
+ */
+import type { Db } from 'mongodb';
+import {
+  EVENT_TYPES, FINAL_PREFIX_PRECISION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockRows, geohashEncode, inBbox,
+  geohashCenter, type Bbox, type FinalBlock, type OpenWindowDoc,
+} from '../../actors/model/index.js';
+
+const NTYPES = EVENT_TYPES.length;
+
+/** One stored (window, partition, base cell): NTYPES counts then the value sum in `sum`. */
+export interface StoredRow {
+  readonly window: number;
+  readonly partition: number;
+  readonly cell: string;
+  readonly sum: Float64Array;
+}
+
+/** The 3-character prefixes covering a bbox, or undefined when there are too many to list. */
+export function prefixesFor(b: Bbox, max = 512): string[] | undefined {
+  const [w, s, e, n] = b;
+  const step = 180 / 128; // a precision-3 cell is 1.40625° × 1.40625°
+  const lons: number[] = [];
+  const spanLon = w <= e ? e - w : 360 - (w - e);
+  for (let x = 0; x <= spanLon + step; x += step) lons.push(((w + Math.min(x, spanLon) + 540) % 360) - 180);
+  const out = new Set<string>();
+  for (let y = s; y <= n + step; y += step) {
+    for (const lon of lons) {
+      out.add(geohashEncode(Math.min(y, n), lon, FINAL_PREFIX_PRECISION));
+      if (out.size > max) return undefined;
+    }
+  }
+  return [...out];
+}
+
+export interface ReadOptions {
+  readonly from: number;
+  readonly to: number;
+  readonly windowMs: number;
+  readonly bbox?: Bbox | undefined;
+  readonly partition?: number;
+  /** Stop with {@link TooManyRowsError} beyond this many rows. */
+  readonly maxRows?: number;
+}
+
+export class TooManyRowsError extends Error {
+  readonly code = 'QUERY_TOO_LARGE';
+}
+
+/** Every stored row of windows in [from, to) (and in the bbox, by cell centre). */
+export async function readRollups(db: Db, o: ReadOptions): Promise<StoredRow[]> {
+  const window = { $gte: o.from - (o.from % o.windowMs), $lt: o.to };
+  const prefixes = o.bbox ? prefixesFor(o.bbox) : undefined;
+  const part = o.partition === undefined ? {} : { partition: o.partition };
+  const [finals, opens] = await Promise.all([
+    db.collection<FinalBlock>(ROLLUPS_COLLECTION).find({ window, windowMs: o.windowMs, ...part, ...(prefixes ? { prefix: { $in: prefixes } } : {}) }).toArray(),
+    db.collection<OpenWindowDoc>(OPEN_ROLLUPS_COLLECTION).find({ window, windowMs: o.windowMs, ...part }).toArray(),
+  ]);
+  // A window with finals is closed for that partition; finals are filtered by prefix, so ask the
+  // index which (window, partition) pairs have any when a bbox narrowed the read.
+  const closed = new Set(finals.map((f) => `${f.window}:${f.partition}`));
+  if (prefixes && opens.length > 0) {
+    const more = await db.collection<FinalBlock>(ROLLUPS_COLLECTION)
+      .find({ window, windowMs: o.windowMs, ...part }, { projection: { window: 1, partition: 1 } }).toArray();
+    for (const f of more) closed.add(`${f.window}:${f.partition}`);
+  }
+  const out: StoredRow[] = [];
+  const take = (block: FinalBlock | OpenWindowDoc) => {
+    for (const r of blockRows(block)) {
+      if (o.bbox) {
+        const c = geohashCenter(r.cell);
+        if (!inBbox(o.bbox, c.lat, c.lon)) continue;
+      }
+      const sum = new Float64Array(NTYPES + 1);
+      EVENT_TYPES.forEach((t, i) => {
+        sum[i] = r[t];
+      });
+      sum[NTYPES] = r.value;
+      out.push({ window: r.window, partition: r.partition, cell: r.cell, sum });
+      if (o.maxRows !== undefined && out.length > o.maxRows) throw new TooManyRowsError(`more than ${o.maxRows} stored rows match; narrow the time range or the bbox`);
+    }
+  };
+  for (const f of finals) take(f);
+  for (const d of opens) if (!closed.has(`${d.window}:${d.partition}`)) take(d);
+  return out;
+}
