@@ -25,7 +25,7 @@ export interface FrameTimes {
 }
 
 /** The columns of a snapshot (`since` undefined) or of the delta since log position `since`. */
-export function frameBody(view: View, vp: Viewport, times: FrameTimes, since?: number): Uint8Array {
+export function frameBody(view: View, vp: Viewport, times: FrameTimes, since?: number): { bytes: Uint8Array; rows: number } {
   let rows: ViewCell[];
   let oldestAt = Infinity;
   if (since === undefined) {
@@ -68,7 +68,7 @@ export function frameBody(view: View, vp: Viewport, times: FrameTimes, since?: n
     kept++;
   }
   cells.length = kept;
-  return encode({
+  const bytes = encode({
     type: since === undefined ? 'snapshot' : 'delta',
     at: times.at,
     oldestAt: Number.isFinite(oldestAt) ? oldestAt : 0,
@@ -84,28 +84,26 @@ export function frameBody(view: View, vp: Viewport, times: FrameTimes, since?: n
     counts: counts.subarray(0, kept * NTYPES),
     value: value.subarray(0, kept),
   });
+  return { bytes, rows: kept };
+}
+
+/** Entry count and header length of an encoded msgpack map (msgpackr writes objects as map16). */
+function mapHeader(b: Uint8Array): { entries: number; skip: number } {
+  const b0 = b[0]!;
+  if ((b0 & 0xf0) === 0x80) return { entries: b0 & 0x0f, skip: 1 };
+  if (b0 === 0xde) return { entries: (b[1]! << 8) | b[2]!, skip: 3 };
+  throw new Error('frame body is not a msgpack map');
 }
 
 /** A msgpack map `body` with `seq` and `sub` added in front (body must be an encoded map). */
 export function withHeader(body: Uint8Array, seq: number, sub: number): Buffer {
-  let entries: number;
-  let skip: number;
-  const b0 = body[0]!;
-  if ((b0 & 0xf0) === 0x80) {
-    entries = b0 & 0x0f;
-    skip = 1;
-  } else if (b0 === 0xde) {
-    entries = (body[1]! << 8) | body[2]!;
-    skip = 3;
-  } else {
-    throw new Error('frame body is not a msgpack map');
-  }
   const head = encode({ seq, sub });
-  const total = entries + 2;
-  const out = Buffer.allocUnsafe(3 + head.byteLength - 1 + body.byteLength - skip);
+  const h = mapHeader(head);
+  const b = mapHeader(body);
+  const out = Buffer.allocUnsafe(3 + head.byteLength - h.skip + body.byteLength - b.skip);
   out[0] = 0xde;
-  out.writeUInt16BE(total, 1);
-  out.set(head.subarray(1), 3); // the two pairs, without their own map header
-  out.set(body.subarray(skip), 3 + head.byteLength - 1);
+  out.writeUInt16BE(h.entries + b.entries, 1);
+  out.set(head.subarray(h.skip), 3);
+  out.set(body.subarray(b.skip), 3 + head.byteLength - h.skip);
   return out;
 }

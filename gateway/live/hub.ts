@@ -117,7 +117,7 @@ export class StreamHub {
 
   /** The frame clock: sends every frame that is due. */
   tick(now: number): void {
-    const cache = new Map<string, Uint8Array>();
+    const cache = new Map<string, { bytes: Uint8Array; rows: number }>();
     const store = this.store;
     const readers = new Map<View, number>();
     for (const v of this.viewers) {
@@ -140,8 +140,12 @@ export class StreamHub {
             cache.set(key, body);
             this.stats.encodings++;
           }
-          const frame = withHeader(body, ++v.seq, v.sub);
-          if (v.port.send(frame)) {
+          if (!snapshot && body.rows === 0 && now - v.lastSentAt < this.o.heartbeatMs) {
+            v.pos = end; // every change was outside the viewport: nothing to send yet
+          } else {
+            const frame = withHeader(body.bytes, v.seq + 1, v.sub);
+            if (!v.port.send(frame)) continue;
+            v.seq++;
             this.stats.frames++;
             this.stats.bytes += frame.byteLength;
             if (snapshot) this.stats.snapshots++;
