@@ -38,3 +38,21 @@ if (Math.max(config, ...sources) > built) {
   say('compiling TypeScript (tsc)…');
   execSync('npx tsc -p tsconfig.build.json', { cwd: root, stdio: 'inherit' });
 }
+
+// The viewer (viz/), served by the gateway from viz/dist/: rebuilt when any of its sources is newer.
+function newestFile(dir, skip) {
+  let max = 0;
+  if (!existsSync(dir)) return 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (p === skip) continue;
+    max = Math.max(max, e.isDirectory() ? newestFile(p, skip) : statSync(p).mtimeMs);
+  }
+  return max;
+}
+const vizDist = join(root, 'viz', 'dist');
+const vizSources = Math.max(newestFile(join(root, 'viz'), vizDist), newest(join(root, 'actors', 'model')), mtime(lock));
+if (!existsSync(join(vizDist, 'index.html')) || vizSources > mtime(join(vizDist, 'index.html'))) {
+  say('building the viewer (vite)…');
+  execSync('npx vite build --config viz/vite.config.mjs --logLevel warn', { cwd: root, stdio: 'inherit' });
+}

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import type { RollupsAnswer } from '../../../actors/model/query.js';
+import { bucketsOf, replayOf, totalsOf } from '../../../viz/src/timetravel.js';
+
+const counts = (impression: number, click = 0) => ({ impression, click, install: 0, purchase: 0, session_start: 0, custom: 0 });
+
+describe('time travel', () => {
+  const answer: RollupsAnswer = {
+    from: 0, to: 180_000, precision: 3, stepMs: 60_000, types: [],
+    rows: [
+      { window: 0, cell: 'u09', lat: 48, lon: 2, total: 120, counts: counts(100, 20), value: 0 },
+      { window: 60_000, cell: 'u09', lat: 48, lon: 2, total: 6, counts: counts(6), value: 1.5 },
+      { window: 0, cell: 'xn7', lat: 35, lon: 139, total: 30, counts: counts(30), value: 0 },
+    ],
+  };
+
+  it('groups rows by bucket with rates over the step', () => {
+    const r = replayOf(answer);
+    expect([...r.keys()]).toEqual([0, 60_000]);
+    expect(r.get(0)!.map((c) => [c.cell, c.rate])).toEqual([['u09', 2], ['xn7', 0.5]]);
+    expect([...r.get(0)![0]!.counts]).toEqual([100, 20, 0, 0, 0, 0]);
+    expect(r.get(60_000)![0]!.value).toBe(1.5);
+  });
+
+  it('buckets cover the range from the floored start; totals per bucket', () => {
+    const b = bucketsOf(30_000, 180_000, 60_000);
+    expect(b).toEqual([0, 60_000, 120_000]);
+    expect(totalsOf(replayOf(answer), b)).toEqual([150, 6, 0]);
+  });
+});

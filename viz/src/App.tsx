@@ -1,0 +1,218 @@
+/** The page: key prompt, then the live map with its controls, dashboard and time travel. */
+import { FlyToInterpolator, WebMercatorViewport, type Layer, type MapViewState, type PickingInfo } from '@deck.gl/core';
+import DeckGL, { type DeckGLRef } from '@deck.gl/react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { EVENT_TYPES, type EventType } from '../../actors/model/event.js';
+import { precisionForZoom, type CellsFrame } from '../../actors/model/stream.js';
+import { ApiError } from './api.js';
+import { loadCountries, type Countries } from './basemap.js';
+import { Filters, KeyPrompt, Legend, StatusBar } from './Controls.js';
+import { Dashboard, type Place } from './Dashboard.js';
+import type { SummaryShown } from './hooks.js';
+import { baseMapLayer, cellLayer, heatLayer, type MapMode } from './layers.js';
+import { bboxOf, sameBbox, type ConnState } from './protocol.js';
+import { CellMap, columnsOf, type Cell, type CellColumns } from './state.js';
+import { StreamClient, streamUrl, type Subscription } from './stream.js';
+import { TimeTravel } from './TimeTravel.js';
+import { forgetKey, saveKey, takeKey } from './key.js';
+import { hooks } from './test-hooks.js';
+
+const INITIAL_VIEW: MapViewState = { longitude: 10, latitude: 25, zoom: 1, pitch: 0, bearing: 0 };
+/** Coalesce viewport changes (drags, fly-to) into one subscribe. */
+const SUBSCRIBE_DEBOUNCE_MS = 250;
+
+export function App() {
+  const [key, setKey] = useState<string | null>(() => takeKey());
+  const [keyError, setKeyError] = useState<string | undefined>();
+  const onBadKey = useCallback((message: string) => {
+    forgetKey();
+    setKeyError(message);
+    setKey(null);
+  }, []);
+  if (!key) return <KeyPrompt error={keyError} onKey={(k) => { saveKey(k); setKeyError(undefined); setKey(k); }} />;
+  return <Viewer viewerKey={key} onBadKey={onBadKey} />;
+}
+
+interface Shown {
+  readonly cells: readonly Cell[];
+  readonly at: number;
+  readonly stepS: number;
+}
+
+function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly onBadKey: (message: string) => void }) {
+  const [viewState, setViewState] = useState<MapViewState>(INITIAL_VIEW);
+  const [size, setSize] = useState({ width: 0, height: 0 });
+  const [mode, setMode] = useState<MapMode>('heatmap');
+  const [types, setTypes] = useState<EventType[]>([...EVENT_TYPES]);
+  const [windowS, setWindowS] = useState(60);
+  const [conn, setConn] = useState<{ state: ConnState; detail: string }>({ state: 'connecting', detail: '' });
+  const [countries, setCountries] = useState<Countries | undefined>();
+  const [baseError, setBaseError] = useState<string | undefined>();
+  const [live, setLive] = useState<{ cols: CellColumns; version: number; dataAt: number; frameAgeMs: number | undefined }>({ cols: columnsOf([]), version: 0, dataAt: 0, frameAgeMs: undefined });
+  const [replaying, setReplaying] = useState(false);
+  const [replay, setReplay] = useState<Shown | null>(null);
+  const [hover, setHover] = useState<PickingInfo<Cell> | null>(null);
+  const [streamError, setStreamError] = useState<string | undefined>();
+
+  const mapRef = useRef<HTMLDivElement>(null);
+  const deckRef = useRef<DeckGLRef>(null);
+  const cellMap = useRef(new CellMap());
+  const stream = useRef<StreamClient | null>(null);
+
+  useEffect(() => {
+    loadCountries().then(setCountries, (err: unknown) => setBaseError(String(err)));
+  }, []);
+
+  // Map size, for the subscription box.
+  useEffect(() => {
+    const el = mapRef.current;
+    if (!el) return;
+    const ro = new ResizeObserver(() => setSize({ width: el.clientWidth, height: el.clientHeight }));
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
+
+  const precision = precisionForZoom(viewState.zoom);
+  const bbox = useMemo(() => {
+    if (size.width === 0 || size.height === 0) return undefined;
+    const vp = new WebMercatorViewport({ ...viewState, width: size.width, height: size.height });
+    return bboxOf(vp.getBounds());
+  }, [viewState, size]);
+  const [subBbox, setSubBbox] = useState(bbox);
+  useEffect(() => {
+    const t = setTimeout(() => setSubBbox((prev) => (bbox && prev && sameBbox(prev, bbox) ? prev : bbox)), SUBSCRIBE_DEBOUNCE_MS);
+    return () => clearTimeout(t);
+  }, [bbox]);
+  const typesParam = useMemo(() => (types.length === EVENT_TYPES.length ? undefined : types), [types]);
+
+  // The stream: one client per key; frames go into the cell map, then one set of columns per frame.
+  useEffect(() => {
+    const map = cellMap.current;
+    const client = new StreamClient(streamUrl(viewerKey), {
+      onFrame(frame: CellsFrame) {
+        try {
+          map.apply(frame);
+        } catch (err) {
+          setStreamError(String(err));
+          return;
+        }
+        hooks.frames++;
+        hooks.lastFrame = { type: frame.type, seq: frame.seq, sub: frame.sub, rows: frame.cells.length, at: frame.at, dataAt: frame.dataAt, windowS: frame.windowS, precision: frame.precision };
+        hooks.cells = map.size;
+        hooks.cellTotal = map.total();
+        setLive((prev) => ({
+          cols: map.columns(),
+          version: prev.version + 1,
+          dataAt: frame.dataAt || prev.dataAt,
+          frameAgeMs: frame.oldestAt > 0 ? frame.at - frame.oldestAt : prev.frameAgeMs,
+        }));
+      },
+      onState(state, detail) {
+        hooks.connection = state;
+        setConn({ state, detail });
+      },
+      onServerError: setStreamError,
+    });
+    stream.current = client;
+    client.start();
+    return () => {
+      client.stop();
+      stream.current = null;
+      map.clear();
+    };
+  }, [viewerKey]);
+
+  useEffect(() => {
+    if (!subBbox) return;
+    const sub: Subscription = { bbox: subBbox, precision, windowS, ...(typesParam ? { types: typesParam } : {}) };
+    stream.current?.subscribe(sub);
+  }, [subBbox, precision, windowS, typesParam]);
+
+  const onAuthError = useCallback((err: unknown) => {
+    if (err instanceof ApiError && (err.status === 401 || err.status === 403)) onBadKey(`The key was refused: ${err.message}`);
+  }, [onBadKey]);
+  const onSummaryShown = useCallback((s: SummaryShown) => {
+    hooks.summaryShown = s;
+  }, []);
+  const onFly = useCallback((p: Place) => {
+    setViewState((vs) => ({ ...vs, longitude: p.lon, latitude: p.lat, zoom: Math.max(vs.zoom, 7), transitionDuration: 1500, transitionInterpolator: new FlyToInterpolator() }));
+  }, []);
+  const onReplayActive = useCallback((active: boolean) => {
+    setReplaying(active);
+    if (!active) setReplay(null);
+  }, []);
+
+  // Replay columns are rebuilt when the scrubber moves; live ones once per applied frame.
+  const replayCols = useMemo(() => (replay ? columnsOf(replay.cells) : undefined), [replay]);
+  const cols = replaying && replayCols ? replayCols : live.cols;
+  const version = replaying && replay ? -replay.at : live.version;
+
+  const layers: Layer[] = [];
+  if (countries) layers.push(baseMapLayer(countries));
+  layers.push(mode === 'heatmap' ? heatLayer(cols, version) : cellLayer(cols.cells, version, setHover));
+
+  hooks.mode = mode;
+  hooks.project = (lon, lat) => {
+    const vp = deckRef.current?.deck?.getViewports()[0];
+    const rect = mapRef.current?.getBoundingClientRect();
+    if (!vp || !rect) throw new Error('the map is not drawn yet');
+    const [x, y] = vp.project([lon, lat]);
+    return [rect.left + x!, rect.top + y!];
+  };
+
+  const onAfterRender = useCallback(() => {
+    const frames = hooks.frames;
+    requestAnimationFrame(() => {
+      // On screen now (onAfterRender can come before the frame is presented): ask for the next frame.
+      stream.current?.drawn();
+      requestAnimationFrame(() => {
+        hooks.renders++;
+        hooks.renderedFrames = frames;
+        if (countries && frames > 0) hooks.ready = true;
+      });
+    });
+  }, [countries]);
+
+  return (
+    <div className="app">
+      <header>
+        <h1>AdME</h1>
+        <Filters types={types} onTypes={setTypes} windowS={windowS} onWindow={setWindowS} mode={mode} onMode={setMode} />
+        <StatusBar state={conn.state} detail={conn.detail} dataAt={live.dataAt} frameAgeMs={live.frameAgeMs} cells={cols.length} replaying={replaying} />
+      </header>
+      <main>
+        <div className="map" ref={mapRef}>
+          <DeckGL
+            ref={deckRef}
+            viewState={viewState}
+            onViewStateChange={({ viewState: vs }) => setViewState(vs)}
+            controller={{ dragRotate: false, touchRotate: false }}
+            layers={layers}
+            deviceProps={{ type: 'webgl', webgl: { antialias: false } }}
+            onAfterRender={onAfterRender}
+            getTooltip={null}
+          />
+          <Legend precision={precision} />
+          {hover?.object && mode === 'cells' && <CellTooltip cell={hover.object} x={hover.x} y={hover.y} windowS={replaying && replay ? replay.stepS : windowS} />}
+          {(baseError ?? streamError) && <div className="map-error">⚠ {baseError ?? streamError}</div>}
+        </div>
+        <Dashboard viewerKey={viewerKey} types={types} onFly={onFly} onSummaryShown={onSummaryShown} onAuthError={onAuthError} />
+      </main>
+      {subBbox && <TimeTravel viewerKey={viewerKey} bbox={subBbox} precision={precision} types={typesParam} active={replaying} onActive={onReplayActive} onShow={setReplay} />}
+    </div>
+  );
+}
+
+function CellTooltip({ cell, x, y, windowS }: { readonly cell: Cell; readonly x: number; readonly y: number; readonly windowS: number }) {
+  return (
+    <div className="tooltip" style={{ left: x + 12, top: y + 12 }} data-testid="cell-tooltip">
+      <b>{cell.cell}</b> · {cell.rate.toFixed(2)} events/s ({cell.total.toLocaleString('en-US')} in {windowS} s)
+      <table>
+        <tbody>
+          {EVENT_TYPES.map((t, i) => <tr key={t}><td>{t}</td><td>{cell.counts[i]!.toLocaleString('en-US')}</td></tr>)}
+          <tr><td>value</td><td>{cell.value.toFixed(2)}</td></tr>
+        </tbody>
+      </table>
+    </div>
+  );
+}

@@ -1,0 +1,51 @@
+/**
+ * What the page exposes on `window.__adme` for the browser test (test/browser/live-map.test.ts): exactly
+ * what is displayed, and helpers to find and sample screen positions. Types only, no DOM: the test
+ * (compiled without DOM types) imports them.
+ */
+import type { ConnState } from './protocol.js';
+
+export interface FrameSummary {
+  readonly type: 'snapshot' | 'delta';
+  readonly seq: number;
+  readonly sub: number;
+  readonly rows: number;
+  readonly at: number;
+  readonly dataAt: number;
+  readonly windowS: number;
+  readonly precision: number;
+}
+
+/** The dashboard numbers as displayed, and the query that produced them. */
+export interface SummaryShown {
+  readonly query: string;
+  readonly from: number;
+  readonly to: number;
+  readonly events: number;
+  readonly eventsPerSecond: number;
+  readonly counts: Readonly<Record<string, number>>;
+  readonly clickThroughRate: number | null;
+  readonly conversionRate: number | null;
+}
+
+export interface AdmeHooks {
+  /** Live frames applied to the cell map. */
+  frames: number;
+  lastFrame: FrameSummary | null;
+  /** Cells in the live map now, and the sum of their totals. */
+  cells: number;
+  cellTotal: number;
+  connection: ConnState;
+  /** The base map is loaded, a live frame has been applied and drawn. */
+  ready: boolean;
+  /** Value of `frames` when deck last finished drawing (after onAfterRender and two animation frames). */
+  renderedFrames: number;
+  /** Drawn renders so far (each after onAfterRender + two animation frames). */
+  renders: number;
+  mode: 'heatmap' | 'cells';
+  summaryShown: SummaryShown | null;
+  /** Page CSS pixel of a longitude/latitude in the current map view. */
+  project(lon: number, lat: number): [number, number];
+  /** Decodes a PNG (base64, e.g. a page screenshot) and returns RGBA at page pixels. */
+  samplePng(base64: string, points: readonly (readonly [number, number])[]): Promise<[number, number, number, number][]>;
+}
