@@ -4,7 +4,7 @@
  * partition (`rollups_open`). For a (window, partition) that has final blocks the open document is
  * obsolete (the actor inserts every final block before it deletes the open one), so it is skipped.
  */
-import type { Db } from 'mongodb';
+import { Binary, type Db } from 'mongodb';
 import {
   EVENT_TYPES, FINAL_PREFIX_PRECISION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockRows, geohashEncode, inBbox,
   geohashCenter, type Bbox, type FinalBlock, type OpenWindowDoc,
@@ -69,7 +69,10 @@ export async function readRollups(db: Db, o: ReadOptions): Promise<StoredRow[]> 
     for (const f of more) closed.add(`${f.window}:${f.partition}`);
   }
   const out: StoredRow[] = [];
-  const take = (block: FinalBlock | OpenWindowDoc) => {
+  const take = (doc: FinalBlock | OpenWindowDoc) => {
+    // The driver hands binary fields over as BSON Binary: blockRows wants their bytes.
+    const bytes = (b: unknown) => (b instanceof Binary ? b.buffer : (b as Uint8Array));
+    const block = { window: doc.window, windowMs: doc.windowMs, partition: doc.partition, cells: doc.cells, counts: bytes(doc.counts), values: bytes(doc.values), users: bytes(doc.users) };
     for (const r of blockRows(block)) {
       if (o.bbox) {
         const c = geohashCenter(r.cell);

@@ -1,0 +1,168 @@
+import { MongoClient } from 'mongodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EVENT_TYPES, encode, geohashCenter, inBbox, type Bbox, type DeltaRecord, type RollupsAnswer, type SummaryAnswer } from '../../actors/model/index.js';
+import { loadRuntimeConfig } from '../../actors/runtime-config.js';
+import { startRuntime, type RuntimeHandle } from '../../actors/runtime-main.js';
+import { ensureTopics, kafkaClient } from '../../runtime/index.js';
+import { stackConfig, uniqueName, waitFor } from '../support/env.js';
+import { allRollupRows, countsOfRollups, kafkaFor, makeEvents, produceEvents, truthOf } from '../support/events.js';
+import { metricSum } from '../support/runtime-proc.js';
+import { TestViewer } from '../support/viewer.js';
+import { testGateway, type TestGateway } from './gateway-helpers.js';
+
+const stack = stackConfig();
+const PARTITIONS = 4;
+const WORLD: Bbox = [-180, -90, 180, 90];
+const PARIS: Bbox = [1.5, 48, 3.5, 49.5];
+
+describe('live view: WS /v1/stream and the query API against the real pipeline', () => {
+  const name = uniqueName('live');
+  const db = name.replace(/[^A-Za-z0-9_]/g, '_');
+  const config = loadRuntimeConfig({ brokers: stack.kafka.brokers, contactPoints: stack.cassandra.contactPoints, localDc: stack.cassandra.localDc, mongoUrl: stack.mongo.url }, {
+    ADME_EVENTS_TOPIC: `${name}.events`, ADME_DELTAS_TOPIC: `${name}.deltas`, ADME_GROUP: `${name}-group`,
+    ADME_KEYSPACE: name.replace(/[^a-z0-9_]/g, '_'), ADME_MONGO_DB: db,
+    ADME_PARTITIONS: String(PARTITIONS), ADME_RUNTIME_PORT: '0', ADME_THREADS: '2', ADME_CHECKPOINT_MS: '300', ADME_ROLLUP_MS: '300',
+  });
+  // 45 s of event time: the first windows close (watermark = max − 30 s) and become final blocks, the
+  // rest stay open; all of them are inside a 60 s live window.
+  const start = Date.UTC(2026, 0, 1, 12);
+  const events = makeEvents({ count: 8000, seed: 11, startTs: start, spanMs: 45_000, withIds: 0.2 });
+  const truth = truthOf(events, config.precision, config.windowMs);
+  const mongo = new MongoClient(stack.mongo.url);
+  let rt: RuntimeHandle | undefined;
+  let gw: TestGateway;
+  let key: string;
+  const viewers: TestViewer[] = [];
+
+  /** Truth per cell (at `precision`), over windows [from, to) and inside `bbox`. */
+  const truthCells = (from: number, to: number, precision: number, bbox: Bbox) => {
+    const out = new Map<string, number[]>();
+    for (const [k, n] of truth.counts) {
+      const [w, cell, type] = k.split(':') as [string, string, string];
+      if (Number(w) < from || Number(w) >= to) continue;
+      const c = cell.slice(0, precision);
+      const counts = out.get(c) ?? new Array<number>(EVENT_TYPES.length).fill(0);
+      counts[EVENT_TYPES.indexOf(type as (typeof EVENT_TYPES)[number])]! += n;
+      out.set(c, counts);
+    }
+    return new Map([...out].filter(([c]) => {
+      const centre = geohashCenter(c);
+      return inBbox(bbox, centre.lat, centre.lon);
+    }));
+  };
+
+  beforeAll(async () => {
+    await mongo.connect();
+    await ensureTopics(kafkaClient({ brokers: stack.kafka.brokers, clientId: 'adme-test' }), [{ topic: config.topic, partitions: PARTITIONS }, { topic: config.deltasTopic, partitions: PARTITIONS }]);
+    rt = await startRuntime(config, (m) => { if (process.env.ADME_TEST_VERBOSE) console.error(m); });
+    gw = await testGateway({ ADME_EVENTS_TOPIC: config.topic, ADME_DELTAS_TOPIC: config.deltasTopic, ADME_MONGO_URL: stack.mongo.url, ADME_MONGO_DB: db, ADME_QUERY_CACHE_MS: '0' }, PARTITIONS);
+    key = gw.key(['view']);
+    // Viewers subscribe before any event: they see the map fill up through deltas.
+    for (let i = 0; i < 3; i++) viewers.push(await TestViewer.open(gw.url, key));
+    viewers[0]!.send({ type: 'subscribe', bbox: WORLD, precision: 6, windowS: 60 });
+    viewers[1]!.send({ type: 'subscribe', bbox: PARIS, precision: 5, windowS: 60 });
+    viewers[2]!.drop.add(3); // loses its third frame
+    viewers[2]!.send({ type: 'subscribe', bbox: WORLD, precision: 4, windowS: 60 });
+    const producer = kafkaFor(stack.kafka.brokers).producer({ idempotent: true });
+    await producer.connect();
+    await produceEvents(producer, config.topic, PARTITIONS, events);
+    await producer.disconnect();
+  });
+
+  afterAll(async () => {
+    for (const v of viewers) await v.close();
+    await gw?.gw.close();
+    await rt?.stop();
+    await mongo.db(db).dropDatabase().catch(() => undefined);
+    await mongo.close();
+  });
+
+  it('a viewer\'s snapshot + deltas converge to exactly the rollups of the same window', async () => {
+    await waitFor('rollups to reach the truth', async () => countsOfRollups(await allRollupRows(mongo.db(db))).total === truth.total, 60_000, 500);
+    const v = viewers[0]!;
+    await v.until(`the viewer to count ${truth.total} events`, (x) => x.total === truth.total);
+    const last = v.cellFrames().at(-1)!;
+    expect(last.from).toBe(start + 40_000 - 50_000);
+    expect(last.to).toBe(start + 50_000);
+    // The same numbers from the query API over MongoDB, per cell and type.
+    const res = await fetch(`${gw.url}/v1/rollups?from=${last.from}&to=${last.to}&precision=6&step=10`, { headers: { authorization: `Bearer ${key}` } });
+    expect(res.status).toBe(200);
+    const api = new Map<string, number[]>();
+    for (const r of ((await res.json()) as RollupsAnswer).rows) {
+      const c = api.get(r.cell) ?? new Array<number>(EVENT_TYPES.length).fill(0);
+      EVENT_TYPES.forEach((t, i) => {
+        c[i]! += r.counts[t];
+      });
+      api.set(r.cell, c);
+    }
+    const fromApi = Object.fromEntries(api);
+    const fromViewer = Object.fromEntries([...v.cells].map(([c, x]) => [c, x.counts]));
+    expect(fromViewer).toEqual(fromApi);
+    expect(fromViewer).toEqual(Object.fromEntries(truthCells(last.from, last.to, 6, WORLD)));
+  });
+
+  it('viewport filtering sends nothing outside the bbox, and the inside converges too', async () => {
+    const v = viewers[1]!;
+    const want = truthCells(start - 60_000, start + 60_000, 5, PARIS);
+    const wantTotal = [...want.values()].reduce((a, c) => a + c.reduce((x, y) => x + y, 0), 0);
+    expect(wantTotal).toBeGreaterThan(0);
+    await v.until(`the Paris viewer to count ${wantTotal}`, (x) => x.total === wantTotal);
+    const rows = v.cellFrames().flatMap((f) => f.cells.map((c, i) => ({ c, lat: f.lat[i]!, lon: f.lon[i]! })));
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.filter((r) => !inBbox(PARIS, r.lat, r.lon))).toEqual([]);
+    expect(Object.fromEntries([...v.cells].map(([c, x]) => [c, x.counts]))).toEqual(Object.fromEntries(want));
+  });
+
+  it('a lost frame makes the viewer ask for a resync, and the snapshot it gets converges', async () => {
+    const v = viewers[2]!;
+    await v.until(`the precision-4 viewer to count ${truth.total}`, (x) => x.total === truth.total);
+    expect(v.resyncs).toBe(1);
+    const frames = v.cellFrames();
+    expect(frames[0]!.type).toBe('snapshot');
+    expect(frames.map((f) => f.seq).includes(3)).toBe(false);
+    // The frame after the lost one revealed the gap; a snapshot followed it.
+    const gapAt = frames.findIndex((f) => f.seq > 3);
+    expect(frames.slice(gapAt + 1).some((f) => f.type === 'snapshot')).toBe(true);
+  });
+
+  it('a gap in the actors\' deltas resends snapshots, repaired from MongoDB; a zombie\'s delta is ignored', async () => {
+    const v = viewers[0]!;
+    const framesBefore = v.cellFrames().length;
+    const empty = (epoch: number, seq: number): DeltaRecord => ({
+      v: 1, partition: 0, epoch, seq, at: Date.now(), oldestAt: Date.now(), precision: 6, windowMs: config.windowMs,
+      windows: new Float64Array(0), cells: [], counts: new Uint32Array(0), values: new Float64Array(0), users: new Uint32Array(0),
+    });
+    const zombie: DeltaRecord = { ...empty(0, 99), windows: Float64Array.of(start + 40_000), cells: ['u09tvw'], counts: Uint32Array.of(1000, 0, 0, 0, 0, 0), values: Float64Array.of(0), users: Uint32Array.of(1) };
+    const producer = kafkaFor(stack.kafka.brokers).producer();
+    await producer.connect();
+    // A new owner (epoch far ahead), then a jump in its sequence, then the old owner's late write.
+    for (const d of [empty(1_000_000, 1), empty(1_000_000, 5), zombie]) await producer.send({ topic: config.deltasTopic, messages: [{ partition: 0, value: Buffer.from(encode(d)) }] });
+    await producer.disconnect();
+    const metrics = async () => (await fetch(`${gw.url}/metrics`)).text();
+    await waitFor('the gap to be seen', async () => metricSum(await metrics(), 'adme_stream_delta_gaps_total') === 1, 20_000);
+    await waitFor('the zombie delta to be ignored', async () => metricSum(await metrics(), 'adme_stream_zombie_deltas_total') === 1, 20_000);
+    await v.until('a snapshot after the gap', (x) => x.cellFrames().slice(framesBefore).some((f) => f.type === 'snapshot'));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(v.total).toBe(truth.total);
+  });
+
+  it('the query API answers the truth and names bad parameters', async () => {
+    const get = (path: string) => fetch(`${gw.url}${path}`, { headers: { authorization: `Bearer ${key}` } });
+    const s = (await (await get(`/v1/summary?from=${start}&to=${start + 60_000}`)).json()) as SummaryAnswer;
+    expect(s.events).toBe(truth.total);
+    const byType = Object.fromEntries(EVENT_TYPES.map((t) => [t, [...truth.counts].filter(([k]) => k.endsWith(`:${t}`)).reduce((a, [, n]) => a + n, 0)]));
+    expect(s.counts).toEqual(byType);
+    expect(s.clickThroughRate).toBe(byType.click! / byType.impression!);
+    expect(s.series).toHaveLength(6);
+    expect(s.series.reduce((a, [, n]) => a + n, 0)).toBe(truth.total);
+    const bad = await get('/v1/rollups?bbox=1,2,3&precision=6');
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({ code: 'QUERY_BAD_PARAM', message: 'bbox: expected west,south,east,north in degrees, got "1,2,3"', retriable: false });
+    const noKey = await fetch(`${gw.url}/v1/summary`);
+    expect(noKey.status).toBe(401);
+    const ingestOnly = await fetch(`${gw.url}/v1/summary`, { headers: { authorization: `Bearer ${gw.key(['ingest'])}` } });
+    expect(ingestOnly.status).toBe(403);
+    const r = (await (await get(`/v1/rollups?from=${start}&to=${start + 60_000}&precision=3&step=60`)).json()) as { rows: { total: number }[] };
+    expect(r.rows.reduce((a, x) => a + x.total, 0)).toBe(truth.total);
+  });
+});
