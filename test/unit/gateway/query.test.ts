@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { EVENT_TYPES, geohashEncode } from '../../../actors/model/index.js';
+import { hotspotsAnswer, rollupsAnswer, summaryAnswer, topAnswer } from '../../../gateway/query/answers.js';
+import { bbox, parseQuery, QueryParamError, range, types } from '../../../gateway/query/params.js';
+import { prefixesFor, type StoredRow } from '../../../gateway/query/rollups.js';
+
+const N = EVENT_TYPES.length;
+/** A stored row: [impressions, clicks, installs, purchases] and a value. */
+const row = (window: number, cell: string, c: number[], value = 0, partition = 0): StoredRow => {
+  const sum = new Float64Array(N + 1);
+  c.forEach((n, i) => {
+    sum[i] = n;
+  });
+  sum[N] = value;
+  return { window, partition, cell, sum };
+};
+
+describe('query parameters', () => {
+  it('parses times, ranges, bbox and types, and names what is wrong', () => {
+    const q = parseQuery('from=2026-01-01T00:00:00Z&to=1767225660000&bbox=1,2,3,4&types=click,purchase');
+    expect(range(q, 0, 1, 3_600_000)).toEqual({ from: 1767225600000, to: 1767225660000 });
+    expect(bbox(q)).toEqual([1, 2, 3, 4]);
+    expect(types(q)).toEqual(['click', 'purchase']);
+    expect(range(parseQuery(''), 100_000, 60_000, 3_600_000)).toEqual({ from: 40_000, to: 100_000 });
+    expect(() => range(parseQuery('from=yesterday'), 0, 1, 1)).toThrow(new QueryParamError('from', 'expected epoch milliseconds or an ISO 8601 date, got "yesterday"'));
+    expect(() => range(parseQuery('from=10&to=5'), 0, 1, 100)).toThrow('from: must be before to (from=10, to=5)');
+    expect(() => range(parseQuery('from=0&to=7200000'), 0, 1, 3_600_000)).toThrow('from: the range is 7200 s; at most 3600 s per request');
+    expect(() => bbox(parseQuery('bbox=0,50,10,40'))).toThrow('bbox: latitudes must satisfy -90 <= south <= north <= 90, got "0,50,10,40"');
+    expect(() => types(parseQuery('types=click,view'))).toThrow('types: unknown event type "view"');
+  });
+
+  it('covers a bbox with 3-character prefixes, across the antimeridian too', () => {
+    const paris = prefixesFor([2.2, 48.8, 2.5, 48.9])!;
+    expect(paris).toEqual([geohashEncode(48.85, 2.35, 3)]);
+    const fiji = prefixesFor([179, -18, -179, -17])!;
+    expect(fiji).toContain(geohashEncode(-17.5, 179.5, 3));
+    expect(fiji).toContain(geohashEncode(-17.5, -179.5, 3));
+    expect(prefixesFor([-180, -90, 180, 90])).toBeUndefined(); // too many: no prefix filter
+  });
+});
+
+describe('query answers', () => {
+  const rows = [
+    row(0, 'u09tvw', [10, 2, 1, 0], 5, 0), row(0, 'u09tvw', [5, 1, 0, 1], 2.5, 1), row(0, 'u09tvx', [1, 0, 0, 0]),
+    row(10_000, 'u09tvw', [4, 0, 0, 0]), row(10_000, 'xn76ur', [0, 3, 0, 0]),
+  ];
+
+  it('rollups: sums partitions and sub-cells per bucket, only the asked types in total', () => {
+    const a = rollupsAnswer(rows, { from: 0, to: 20_000, precision: 4, stepMs: 10_000, types: ['click'] });
+    expect(a.rows.map((r) => [r.window, r.cell, r.total, r.counts.impression, r.value])).toEqual([
+      [0, 'u09t', 3, 16, 7.5], [10_000, 'xn76', 3, 0, 0],
+    ]);
+    expect(rollupsAnswer(rows, { from: 0, to: 20_000, precision: 6, stepMs: 20_000, types: [...EVENT_TYPES] }).rows.map((r) => [r.cell, r.total]))
+      .toEqual([['u09tvw', 24], ['u09tvx', 1], ['xn76ur', 3]]);
+  });
+
+  it('top: busiest first, limited', () => {
+    expect(topAnswer(rows, { from: 0, to: 20_000, precision: 6, types: [...EVENT_TYPES], limit: 2 }).rows.map((r) => [r.cell, r.total])).toEqual([['u09tvw', 24], ['xn76ur', 3]]);
+  });
+
+  it('summary: totals, rates and a series with empty windows as zeros', () => {
+    const s = summaryAnswer(rows, { from: 0, to: 30_000, windowMs: 10_000 });
+    expect(s).toMatchObject({ events: 28, eventsPerSecond: 28 / 30, value: 7.5, clickThroughRate: 6 / 20, conversionRate: 2 / 6 });
+    expect(s.counts).toEqual({ impression: 20, click: 6, install: 1, purchase: 1, session_start: 0, custom: 0 });
+    expect(s.series).toEqual([[0, 21], [10_000, 7], [20_000, 0]]);
+    expect(summaryAnswer([], { from: 0, to: 10_000, windowMs: 10_000 })).toMatchObject({ events: 0, clickThroughRate: null, conversionRate: null });
+  });
+
+  it('hotspots: cells far above their own baseline, and busy new cells', () => {
+    const hist = [
+      ...Array.from({ length: 90 }, (_, i) => row(i * 10_000, 'u09tvw', [10, 0, 0, 0])), // steady 1/s
+      ...Array.from({ length: 90 }, (_, i) => row(i * 10_000, 'gcpvj0', [10, 0, 0, 0])),
+      ...Array.from({ length: 6 }, (_, i) => row(900_000 + i * 10_000, 'u09tvw', [10, 0, 0, 0])), // still 1/s
+      ...Array.from({ length: 6 }, (_, i) => row(900_000 + i * 10_000, 'gcpvj0', [50, 0, 0, 0])), // 5/s
+      row(950_000, 'xn76ur', [30, 0, 0, 0]), // new: 0.5/s vs none
+    ];
+    const h = hotspotsAnswer(hist, { at: 960_000, windowS: 60, baselineS: 900, precision: 6, minEvents: 20, factor: 3, limit: 10 });
+    expect(h.rows.map((r) => [r.cell, r.current, r.rate, r.baselineRate, r.ratio])).toEqual([
+      ['xn76ur', 30, 0.5, 0, 450], ['gcpvj0', 300, 5, 1, 5],
+    ]);
+  });
+});
