@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { loadGatewayConfig, type GatewayConfig } from '../gateway/index.js';
 import { runGateway } from '../gateway/threads.js';
 import { benchGateway, markdown } from '../bench/gateway-bench.js';
+import { runStreamBench, streamBenchMarkdown } from '../bench/stream-bench.js';
 import { loadStackConfig } from '../stack/index.js';
 import { positiveInt, type CliContext, type Command } from './args.js';
 import { untilSignal } from './context.js';
@@ -73,5 +74,29 @@ const BENCH_GATEWAY_COMMAND: Command = {
   },
 };
 
+const BENCH_STREAM_COMMAND: Command = {
+  path: ['bench', 'stream'],
+  summary: 'Benchmark the live view: viewers on WS /v1/stream while the pipeline ingests, against a uWS publish ceiling; prints a markdown table.',
+  options: { viewers: { type: 'string' }, rate: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' } },
+  optionHelp: [
+    ['--viewers <n>', 'viewer sockets (ADME_BENCH_VIEWERS, default 1000)'],
+    ['--rate <n>', 'simulated events/s through the gateway (ADME_BENCH_RATE, default 50000)'],
+    ['--duration <s>', 'seconds measured per run (ADME_BENCH_DURATION, default 20)'],
+    ['--warmup <s>', 'seconds before measuring (ADME_BENCH_WARMUP, default 10)'],
+  ],
+  run: async (ctx) => {
+    const v = ctx.values;
+    const r = await runStreamBench({
+      stack: loadStackConfig(ctx.projectDir), projectDir: ctx.projectDir, progress: ctx.progress,
+      viewers: positiveInt('viewers', v.viewers ?? process.env.ADME_BENCH_VIEWERS, 1000),
+      rate: positiveInt('rate', v.rate ?? process.env.ADME_BENCH_RATE, 50_000),
+      durationS: positiveInt('duration', v.duration ?? process.env.ADME_BENCH_DURATION, 20),
+      warmupS: positiveInt('warmup', v.warmup ?? process.env.ADME_BENCH_WARMUP, 10),
+    });
+    console.log(streamBenchMarkdown(r));
+    return 0;
+  },
+};
+
 /** Every command of the ingestion gateway's area. */
-export const GATEWAY_COMMANDS: readonly Command[] = [GATEWAY_COMMAND, ...KEYS_COMMANDS, SIMULATE_COMMAND, BENCH_GATEWAY_COMMAND];
+export const GATEWAY_COMMANDS: readonly Command[] = [GATEWAY_COMMAND, ...KEYS_COMMANDS, SIMULATE_COMMAND, BENCH_GATEWAY_COMMAND, BENCH_STREAM_COMMAND];

@@ -382,7 +382,7 @@ export async function startGateway(cfg: GatewayConfig, log: (message: string) =>
     },
   });
   feed.start();
-  const clock = setInterval(() => hub.tick(Date.now()), Math.max(5, Math.floor(cfg.stream.minFrameMs / 4)));
+  const clock = setInterval(() => hub.tick(Date.now()), cfg.stream.minFrameMs);
   const viewerSockets = new Set<WebSocket<StreamUser>>();
 
   app.ws<StreamUser>('/v1/stream', {

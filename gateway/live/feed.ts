@@ -60,7 +60,7 @@ export class DeltaFeed {
       await admin.disconnect();
     }
     if (this.stopped) return;
-    const consumer = kafka.consumer({ groupId: `adme-view-${randomUUID()}`, maxWaitTimeInMs: 20, sessionTimeout: 30_000, allowAutoTopicCreation: false });
+    const consumer = kafka.consumer({ groupId: `adme-view-${randomUUID()}`, maxWaitTimeInMs: 100, sessionTimeout: 30_000, allowAutoTopicCreation: false });
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topic: this.o.topic, fromBeginning: false });

@@ -3,9 +3,9 @@
  * a viewer is a `send` function and a `buffered` probe, so the pacing rules are tested without sockets.
  *
  * Pacing is the viewer's: a frame goes out only when the viewer has credit (it grants one after drawing),
- * at most one per `minFrameMs`, and it always carries the newest merged state since the previous frame —
- * a slow viewer gets fewer, fresher frames, and nothing queues up for it. The clock ({@link tick}) runs
- * every few tens of ms; all frames of one tick with the same content share one encoding.
+ * at most one per tick of the frame clock (every `minFrameMs`), and it always carries the newest merged
+ * state since the previous frame — a slow viewer gets fewer, fresher frames, and nothing queues up for
+ * it. All frames of one tick with the same content share one encoding.
  */
 import { decode, parseClientMsg, StreamMessageError, encode, type DeltaRecord, type SubscribeMsg } from '../../actors/model/index.js';
 import { frameBody, withHeader, type Viewport } from './frames.js';
@@ -14,7 +14,7 @@ import { LiveStore, type View } from './store.js';
 export interface HubOptions {
   readonly windowMs: number;
   readonly horizonMs: number;
-  /** At most one frame per viewer per this many ms (100 = 10 frames/s). */
+  /** The frame clock's period: at most one frame per viewer per tick (100 ms = 10 frames/s). */
   readonly minFrameMs: number;
   /** An empty frame (freshness, liveness) after this long without changes, ms. */
   readonly heartbeatMs: number;
@@ -112,10 +112,13 @@ export class StreamHub {
     v.sub++;
     v.credit = m.credit ?? 1;
     v.needSnapshot = true;
-    v.lastSentAt = 0; // the answer to a subscribe is not held back by the frame rate
   }
 
-  /** The frame clock: sends every frame that is due. */
+  /**
+   * The frame clock, called every `minFrameMs`: each viewer with credit gets at most one frame per tick.
+   * Ticking in step (rather than timing each viewer) keeps viewers in lockstep, so those looking at the
+   * same thing read the same log range and share one encoding.
+   */
   tick(now: number): void {
     const cache = new Map<string, { bytes: Uint8Array; rows: number }>();
     const store = this.store;
@@ -123,7 +126,7 @@ export class StreamHub {
     for (const v of this.viewers) {
       const view = v.view;
       if (!view || !v.viewport) continue;
-      const due = v.credit > 0 && now - v.lastSentAt >= this.o.minFrameMs;
+      const due = v.credit > 0;
       const snapshot = v.needSnapshot || view.snapshotCheaper(v.pos);
       const end = view.logEnd;
       const hasNews = snapshot || end > v.pos;

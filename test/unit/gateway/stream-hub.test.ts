@@ -30,7 +30,7 @@ const rows = (f: CellsFrame) => Object.fromEntries(f.cells.map((c, i) => [c, f.t
 const hubOf = () => new StreamHub({ windowMs: W, horizonMs: 900_000, minFrameMs: 100, heartbeatMs: 1000, maxBuffered: 1 << 20 });
 
 describe('StreamHub', () => {
-  it('answers a subscribe with a snapshot, then sends only with credit, at most one frame per 100 ms, newest state only', () => {
+  it('answers a subscribe with a snapshot, then sends only with credit, at most one frame per tick, newest state only', () => {
     const hub = hubOf();
     hub.applyDeltas([delta(1, [['u09tvw', 5], ['gcpvj0', 2]])]);
     const a = fakeViewer(hub);
@@ -54,13 +54,15 @@ describe('StreamHub', () => {
     expect(rows(d)).toEqual({ u09tvw: 9 }); // the newest value, one row
     expect(Array.from(d.counts.subarray(0, N))).toEqual([9, 0, 0, 0, 0, 0]);
 
-    // Credit, but less than 100 ms since the previous frame: wait.
+    // Plenty of credit: still one frame per tick.
     hub.applyDeltas([delta(4, [['gcpvj0', 3]])]);
-    a.say({ type: 'credit' });
-    hub.tick(1300);
-    expect(a.frames).toHaveLength(2);
+    a.say({ type: 'credit', n: 5 });
     hub.tick(1350);
+    hub.applyDeltas([delta(5, [['gcpvj0', 4]])]);
+    expect(a.frames).toHaveLength(3);
     expect(rows(a.frames[2] as CellsFrame)).toEqual({ gcpvj0: 3 });
+    hub.tick(1450);
+    expect(rows(a.frames[3] as CellsFrame)).toEqual({ gcpvj0: 4 });
   });
 
   it('sends nothing outside the viewport, and sums the subscribed types only', () => {

@@ -1,0 +1,251 @@
+/**
+ * `adme bench stream`: the live view under load. The runtime, the gateway and the simulator run as
+ * their own processes and ingest `rate` events/s through the whole pipeline; this process holds
+ * `viewers` WebSocket viewers on `WS /v1/stream` that grant a credit as soon as a frame is decoded (a
+ * page that draws instantly). Then, in the same run and under the same ingest load, the same viewers
+ * connect to the ceiling: a bare uWS app publishing a real frame of the measured size at 10 frames/s
+ * (bench/stream-ceiling-server.ts). Gateway CPU is read from /proc over the measured interval.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { decode, encode, type ServerFrame } from '../actors/model/index.js';
+import { createKey } from '../gateway/index.js';
+import type { StackConfig } from '../stack/index.js';
+import { cpuUs } from './proc.js';
+
+export interface StreamBenchOptions {
+  readonly stack: StackConfig;
+  readonly projectDir: string;
+  readonly viewers: number;
+  /** Simulated events/s through the gateway. */
+  readonly rate: number;
+  readonly warmupS: number;
+  readonly durationS: number;
+  readonly progress: (line: string) => void;
+}
+
+export interface StreamRun {
+  readonly name: string;
+  readonly viewers: number;
+  readonly framesPerSecond: number;
+  readonly framesPerViewerPerSecond: number;
+  readonly bytesPerFrame: number;
+  /** Frame receive time − the accept time of its oldest new event (ms); ceiling: none. */
+  readonly ageP50Ms: number | null;
+  readonly ageP99Ms: number | null;
+  /** Frame receive time − the frame's `at` (ms): time in the socket. */
+  readonly transitP99Ms: number | null;
+  readonly serverCpuCores: number;
+  readonly serverCpuUsPerFrame: number;
+  readonly serverRssMiB: number;
+  readonly ingestedPerSecond: number;
+}
+
+export interface StreamBenchResult {
+  readonly machine: string;
+  readonly rate: number;
+  readonly stream: StreamRun;
+  readonly ceiling: StreamRun;
+  readonly ratio: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (xs: number[], p: number) => {
+  if (xs.length === 0) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+
+interface Child {
+  readonly proc: ChildProcess;
+  readonly log: string[];
+}
+
+function child(args: string[], env: Record<string, string>): Child {
+  const proc = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const log: string[] = [];
+  const on = (b: Buffer) => log.push(...b.toString().split('\n').filter(Boolean));
+  proc.stdout?.on('data', on);
+  proc.stderr?.on('data', on);
+  return { proc, log };
+}
+
+async function waitLog(c: Child, what: string, re: RegExp, timeoutMs = 90_000): Promise<RegExpExecArray> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    for (const l of c.log) {
+      const m = re.exec(l);
+      if (m) return m;
+    }
+    if (c.proc.exitCode !== null) break;
+    await sleep(100);
+  }
+  throw new Error(`${what} did not start:\n${c.log.slice(-15).join('\n')}`);
+}
+
+function stop(c: Child): Promise<void> {
+  return new Promise((resolve) => {
+    if (c.proc.exitCode !== null || c.proc.signalCode !== null) return resolve();
+    c.proc.once('exit', () => resolve());
+    c.proc.kill('SIGTERM');
+    setTimeout(() => c.proc.kill('SIGKILL'), 15_000).unref();
+  });
+}
+
+/** `n` sockets; in stream mode each subscribes to the world at zoom ~2 and returns a credit per frame. */
+class ViewerFleet {
+  frames = 0;
+  bytes = 0;
+  ages: number[] = [];
+  transits: number[] = [];
+  sample: Buffer | undefined;
+  private sockets: WebSocket[] = [];
+
+  async open(url: string, n: number, subscribe: boolean): Promise<void> {
+    const batch = 50;
+    for (let i = 0; i < n; i += batch) {
+      await Promise.all(Array.from({ length: Math.min(batch, n - i) }, () => new Promise<void>((resolve, reject) => {
+        const ws = new WebSocket(url);
+        ws.binaryType = 'nodebuffer';
+        ws.once('open', () => {
+          if (subscribe) ws.send(encode({ type: 'subscribe', bbox: [-180, -85, 180, 85], precision: 3, windowS: 60, credit: 1 }));
+          resolve();
+        });
+        ws.once('error', reject);
+        ws.on('message', (data: Buffer) => {
+          const f = decode<ServerFrame>(data);
+          const now = Date.now();
+          this.frames++;
+          this.bytes += data.byteLength;
+          if (f.type === 'delta' || f.type === 'snapshot') {
+            const cf = f;
+            if (cf.oldestAt > 0) this.ages.push(now - cf.oldestAt);
+            this.transits.push(now - cf.at);
+            if (cf.type === 'delta' && cf.cells.length > 0) this.sample = data;
+          }
+          if (subscribe) ws.send(encode({ type: 'credit' }));
+        });
+        this.sockets.push(ws);
+      })));
+    }
+  }
+
+  reset(): void {
+    this.frames = 0;
+    this.bytes = 0;
+    this.ages = [];
+    this.transits = [];
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.sockets.map((ws) => new Promise<void>((resolve) => {
+      if (ws.readyState === WebSocket.CLOSED) return resolve();
+      ws.once('close', () => resolve());
+      ws.terminate();
+    })));
+    this.sockets = [];
+  }
+}
+
+export async function runStreamBench(o: StreamBenchOptions): Promise<StreamBenchResult> {
+  const id = `${Date.now().toString(36)}`;
+  const name = `bench_stream_${id}`;
+  const dir = mkdtempSync(join(tmpdir(), 'adme-stream-bench-'));
+  const keysFile = join(dir, 'keys.json');
+  const key = createKey(keysFile, ['ingest', 'view'], { label: 'stream bench', rate: 10_000_000, burst: 10_000_000 }).secret;
+  const env = {
+    ADME_EVENTS_TOPIC: `${name}.events`, ADME_DELTAS_TOPIC: `${name}.deltas`, ADME_GROUP: `${name}-group`, ADME_KEYSPACE: name,
+    ADME_MONGO_DB: name, ADME_KEYS_FILE: keysFile,
+  };
+  const bin = join(o.projectDir, 'bin', 'adme.js');
+  const children: Child[] = [];
+  const fleet = new ViewerFleet();
+  try {
+    o.progress('stream bench: starting the runtime and the gateway');
+    const rt = child([bin, 'runtime', '--no-stack', '--port', '0'], env);
+    children.push(rt);
+    await waitLog(rt, 'runtime', /listening on http:\/\/[\d.]+:(\d+)/);
+    const gw = child([bin, 'gateway', '--port', '0'], env);
+    children.push(gw);
+    const port = Number((await waitLog(gw, 'gateway', /ready on http:\/\/[\d.]+:(\d+)/))[1]);
+    const base = `http://127.0.0.1:${port}`;
+    o.progress(`stream bench: simulating ${o.rate} events/s through ${base}`);
+    const total = o.warmupS * 2 + o.durationS * 2 + 60;
+    const sim = child([bin, 'simulate', '--url', base, '--key', key, '--rate', String(o.rate), '--batch', '500', '--duration', String(total)], env);
+    children.push(sim);
+    const ingested = async () => {
+      const text = await (await fetch(`${base}/metrics`)).text();
+      let n = 0;
+      for (const l of text.split('\n')) if (l.startsWith('adme_gateway_events_accepted_total')) n += Number(l.slice(l.lastIndexOf(' ') + 1));
+      return n;
+    };
+
+    const measure = async (runName: string, pid: number, url: string, subscribe: boolean): Promise<StreamRun> => {
+      o.progress(`stream bench: ${runName}: opening ${o.viewers} viewers`);
+      await fleet.open(url, o.viewers, subscribe);
+      o.progress(`stream bench: ${runName}: warming up ${o.warmupS} s`);
+      await sleep(o.warmupS * 1000);
+      fleet.reset();
+      const cpu0 = cpuUs(pid);
+      const in0 = await ingested();
+      const t0 = performance.now();
+      o.progress(`stream bench: ${runName}: measuring ${o.durationS} s`);
+      await sleep(o.durationS * 1000);
+      const wallS = (performance.now() - t0) / 1000;
+      const cpu = cpuUs(pid) - cpu0;
+      const in1 = await ingested();
+      const rss = rssMiB(pid);
+      const run: StreamRun = {
+        name: runName, viewers: o.viewers,
+        framesPerSecond: fleet.frames / wallS,
+        framesPerViewerPerSecond: fleet.frames / wallS / o.viewers,
+        bytesPerFrame: fleet.frames > 0 ? fleet.bytes / fleet.frames : 0,
+        ageP50Ms: subscribe ? pct(fleet.ages, 50) : null,
+        ageP99Ms: subscribe ? pct(fleet.ages, 99) : null,
+        transitP99Ms: subscribe ? pct(fleet.transits, 99) : null,
+        serverCpuCores: cpu / 1e6 / wallS,
+        serverCpuUsPerFrame: fleet.frames > 0 ? cpu / fleet.frames : 0,
+        serverRssMiB: rss,
+        ingestedPerSecond: (in1 - in0) / wallS,
+      };
+      await fleet.close();
+      o.progress(`stream bench: ${runName}: ${Math.round(run.framesPerSecond)} frames/s, ${Math.round(run.bytesPerFrame)} B/frame`);
+      return run;
+    };
+
+    const stream = await measure('gateway /v1/stream', gw.proc.pid!, `ws://127.0.0.1:${port}/v1/stream?key=${key}`, true);
+    if (!fleet.sample) throw new Error('no delta frame with cells arrived: is the pipeline producing deltas?');
+    const frameFile = join(dir, 'frame.bin');
+    writeFileSync(frameFile, fleet.sample);
+    const ceilingServer = child([join(o.projectDir, 'dist', 'bench', 'stream-ceiling-server.js'), '0', frameFile, '10'], {});
+    children.push(ceilingServer);
+    const cport = Number((await waitLog(ceilingServer, 'ceiling server', /listening (\d+)/))[1]);
+    const ceiling = await measure('uWS publish ceiling', ceilingServer.proc.pid!, `ws://127.0.0.1:${cport}/`, false);
+    return {
+      machine: `${cpus().length} × ${cpus()[0]?.model.trim() ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+      rate: o.rate, stream, ceiling, ratio: stream.framesPerSecond / ceiling.framesPerSecond,
+    };
+  } finally {
+    await fleet.close();
+    for (const c of children.reverse()) await stop(c);
+  }
+}
+
+export function streamBenchMarkdown(r: StreamBenchResult): string {
+  const f = (n: number | null, d = 0) => (n === null ? '–' : n.toFixed(d));
+  const row = (x: StreamRun) => `| ${x.name} | ${x.viewers} | ${f(x.framesPerSecond)} | ${f(x.framesPerViewerPerSecond, 2)} | ${f(x.bytesPerFrame)} | ${f(x.ageP50Ms)} / ${f(x.ageP99Ms)} | ${f(x.transitP99Ms)} | ${f(x.serverCpuCores, 2)} | ${f(x.serverCpuUsPerFrame, 1)} | ${f(x.serverRssMiB)} | ${f(x.ingestedPerSecond)} |`;
+  return [
+    `Machine: ${r.machine}. Simulated ingest: ${r.rate} events/s through the gateway.`,
+    '',
+    '| run | viewers | frames/s | frames/s per viewer | bytes/frame | age p50 / p99 ms | in-socket p99 ms | server CPU cores | server µs/frame | server RSS MiB | ingested events/s |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    row(r.stream),
+    row(r.ceiling),
+    '',
+    `Ratio to the ceiling (delivered frames/s): **${(r.ratio * 100).toFixed(0)}%**.`,
+  ].join('\n');
+}
