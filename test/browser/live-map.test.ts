@@ -1,0 +1,166 @@
+/**
+ * The viewer against the real pipeline: events posted to the gateway → Kafka → runtime → deltas →
+ * WS /v1/stream → the page in headless Chromium. Checks that Paris and Tokyo are drawn in heat colours
+ * and an empty ocean is not, that the live cells add up to the events sent, and that the dashboard
+ * shows exactly what GET /v1/summary answers for the same range.
+ */
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EVENT_TYPES, type AdEvent, type SummaryAnswer } from '../../actors/model/index.js';
+import { loadRuntimeConfig } from '../../actors/runtime-config.js';
+import { startRuntime, type RuntimeHandle } from '../../actors/runtime-main.js';
+import { ensureTopics, kafkaClient } from '../../runtime/index.js';
+import type { AdmeHooks } from '../../viz/src/hooks.js';
+import { launchBrowser, type TestBrowser } from '../support/browser.js';
+import { ROOT, stackConfig, uniqueName, waitFor } from '../support/env.js';
+import { rng } from '../support/events.js';
+import { testGateway, type TestGateway } from '../integration/gateway-helpers.js';
+
+const stack = stackConfig();
+const PARTITIONS = 4;
+const PARIS = { lat: 48.8566, lon: 2.3522 };
+const TOKYO = { lat: 35.68, lon: 139.69 };
+/** Mid South Pacific: nothing there. */
+const OCEAN = { lat: -30, lon: -140 };
+const PER_CITY = 1500;
+
+/** `window` as the page functions below see it (this file is compiled without DOM types). */
+type PageWindow = { __adme: AdmeHooks };
+
+/** A heat colour of the scale (dark red to pale yellow), not the dark blue base map. */
+const isHeat = ([r, , b]: readonly number[]) => r! >= 110 && r! - b! >= 60;
+
+function cityEvents(seed: number, now: number): AdEvent[] {
+  const r = rng(seed);
+  const out: AdEvent[] = [];
+  for (const [ci, city] of [PARIS, TOKYO].entries()) {
+    for (let i = 0; i < PER_CITY; i++) {
+      const type = EVENT_TYPES[Math.min(EVENT_TYPES.length - 1, Math.floor(r() * r() * EVENT_TYPES.length))]!;
+      out.push({
+        userId: `u${ci}-${Math.floor(r() * 300)}`, type, ...(type === 'custom' ? { name: 'level_up' } : {}),
+        ts: now - 20_000 + Math.floor(r() * 15_000),
+        lat: city.lat + (r() - 0.5) * 0.2, lon: city.lon + (r() - 0.5) * 0.2,
+        ...(type === 'purchase' ? { value: Math.round(r() * 10000) / 100 } : {}),
+      });
+    }
+  }
+  return out;
+}
+
+describe('viewer: live map and dashboard in headless Chromium', () => {
+  const name = uniqueName('viz');
+  const db = name.replace(/[^A-Za-z0-9_]/g, '_');
+  const config = loadRuntimeConfig({ brokers: stack.kafka.brokers, contactPoints: stack.cassandra.contactPoints, localDc: stack.cassandra.localDc, mongoUrl: stack.mongo.url }, {
+    ADME_EVENTS_TOPIC: `${name}.events`, ADME_DELTAS_TOPIC: `${name}.deltas`, ADME_GROUP: `${name}-group`,
+    ADME_KEYSPACE: name.replace(/[^a-z0-9_]/g, '_'), ADME_MONGO_DB: db,
+    ADME_PARTITIONS: String(PARTITIONS), ADME_RUNTIME_PORT: '0', ADME_THREADS: '2', ADME_CHECKPOINT_MS: '300', ADME_ROLLUP_MS: '300',
+  });
+  let rt: RuntimeHandle | undefined;
+  let gw: TestGateway | undefined;
+  let browser: TestBrowser | undefined;
+  let page: Page;
+  let viewKey: string;
+  let events: AdEvent[];
+  const pageLog: string[] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(join(ROOT, 'viz', 'dist', 'index.html'))) throw new Error('viz/dist is not built: run "node scripts/ensure.mjs" (npm test does)');
+    await ensureTopics(kafkaClient({ brokers: stack.kafka.brokers, clientId: 'adme-test' }), [{ topic: config.topic, partitions: PARTITIONS }, { topic: config.deltasTopic, partitions: PARTITIONS }]);
+    rt = await startRuntime(config, (m) => { if (process.env.ADME_TEST_VERBOSE) console.error(m); });
+    gw = await testGateway({ ADME_EVENTS_TOPIC: config.topic, ADME_DELTAS_TOPIC: config.deltasTopic, ADME_MONGO_URL: stack.mongo.url, ADME_MONGO_DB: db, ADME_QUERY_CACHE_MS: '0' }, PARTITIONS);
+    viewKey = gw.key(['view']);
+    const ingestKey = gw.key(['ingest']);
+
+    browser = await launchBrowser();
+    page = await browser.context.newPage();
+    page.on('console', (m) => pageLog.push(`${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => pageLog.push(`pageerror: ${e.message}`));
+    await page.goto(`${gw.url}/?key=${encodeURIComponent(viewKey)}`, { timeout: 60_000 });
+
+    events = cityEvents(5, Date.now());
+    for (let i = 0; i < events.length; i += 1000) {
+      const res = await fetch(`${gw.url}/v1/events`, {
+        method: 'POST', headers: { authorization: `Bearer ${ingestKey}`, 'content-type': 'application/json' }, body: JSON.stringify(events.slice(i, i + 1000)),
+      });
+      expect(res.status, await res.clone().text()).toBe(200);
+    }
+  }, 240_000);
+
+  afterAll(async () => {
+    if (pageLog.length > 0 && process.env.ADME_TEST_VERBOSE) console.error(pageLog.join('\n'));
+    await browser?.close();
+    await gw?.gw.close();
+    await rt?.stop();
+  });
+
+  it('streams every event into the live map, keeps the key out of the address bar, says "live"', async () => {
+    expect(new URL(page.url()).searchParams.has('key')).toBe(false);
+    const state = await waitFor('the page to draw every event sent', async () => {
+      const s = await page.evaluate(() => ({ ready: (globalThis as unknown as PageWindow).__adme.ready, cellTotal: (globalThis as unknown as PageWindow).__adme.cellTotal, cells: (globalThis as unknown as PageWindow).__adme.cells, connection: (globalThis as unknown as PageWindow).__adme.connection, frames: (globalThis as unknown as PageWindow).__adme.frames }));
+      return s.ready && s.cellTotal === events.length ? s : undefined;
+    }, 90_000, 250).catch((err: Error) => {
+      throw new Error(`${err.message}\npage log:\n${pageLog.slice(-20).join('\n')}`);
+    });
+    expect(state.connection).toBe('live');
+    expect(state.cells).toBe(2); // geohash precision 2 at the world view: one cell per city
+    expect(await page.getByTestId('connection').textContent()).toContain('live');
+    expect(await page.getByTestId('data-age').textContent()).toMatch(/data age \d/);
+  });
+
+  it('draws Paris and Tokyo in heat colours and leaves the empty ocean dark; saves a screenshot', async () => {
+    // The newest frame drawn, then two more renders so the heatmap's weights are on screen.
+    const frames = await page.evaluate(() => (globalThis as unknown as PageWindow).__adme.frames);
+    const renders = await waitFor('the last frame drawn', () => page.evaluate((f) => ((globalThis as unknown as PageWindow).__adme.renderedFrames >= f ? (globalThis as unknown as PageWindow).__adme.renders : undefined), frames), 30_000, 100);
+    await waitFor('two more renders', () => page.evaluate((r) => (globalThis as unknown as PageWindow).__adme.renders >= r + 2 || undefined, renders), 10_000, 100).catch(() => undefined);
+
+    const shot = await page.screenshot({ type: 'png' });
+    const dir = join(ROOT, '.adme', 'artifacts');
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, `live-map-${Date.now()}.png`);
+    await page.screenshot({ path: file, type: 'png' });
+    console.log(`[viz test] screenshot: ${file}`);
+
+    const around = (p: readonly [number, number], r: number) => {
+      const out: [number, number][] = [];
+      for (let dx = -r; dx <= r; dx += r) for (let dy = -r; dy <= r; dy += r) out.push([p[0] + dx, p[1] + dy]);
+      return out;
+    };
+    const at = async (c: { lat: number; lon: number }) => page.evaluate(([lon, lat]) => (globalThis as unknown as PageWindow).__adme.project(lon, lat), [c.lon, c.lat] as const);
+    const paris = await at(PARIS);
+    const tokyo = await at(TOKYO);
+    const ocean = await at(OCEAN);
+    const pixels = await page.evaluate(([b64, pts]) => (globalThis as unknown as PageWindow).__adme.samplePng(b64, pts), [shot.toString('base64'), [...around(paris, 3), ...around(tokyo, 3), ...around(ocean, 6)]] as const);
+    const parisPx = pixels.slice(0, 9);
+    const tokyoPx = pixels.slice(9, 18);
+    const oceanPx = pixels.slice(18);
+    const rgbs = (px: readonly number[][]) => px.map((p) => `rgb(${p.slice(0, 3).join(',')})`).join(' ');
+    expect(parisPx.filter(isHeat).length, `Paris at ${paris.join(',')}: ${rgbs(parisPx)} (screenshot ${file})`).toBeGreaterThanOrEqual(7);
+    expect(tokyoPx.filter(isHeat).length, `Tokyo at ${tokyo.join(',')}: ${rgbs(tokyoPx)} (screenshot ${file})`).toBeGreaterThanOrEqual(7);
+    expect(oceanPx.filter(isHeat), `ocean at ${ocean.join(',')}: ${rgbs(oceanPx)} (screenshot ${file})`).toEqual([]);
+    // The ocean is the page's dark blue, not black (the canvas drew, and drew nothing there).
+    for (const [r, g, b] of oceanPx) expect(b > r && b >= 20 && g < 60, rgbs(oceanPx)).toBe(true);
+  });
+
+  it('the dashboard shows exactly what GET /v1/summary answers for the range the page used', async () => {
+    const shown = await waitFor('the dashboard to count every event', () => page.evaluate((n) => {
+      const s = (globalThis as unknown as PageWindow).__adme.summaryShown;
+      return s && s.events === n ? s : undefined;
+    }, events.length), 60_000, 250);
+    const res = await fetch(`${gw!.url}${shown.query}`, { headers: { authorization: `Bearer ${viewKey}` } });
+    expect(res.status).toBe(200);
+    const answer = (await res.json()) as SummaryAnswer;
+    expect(answer.from).toBe(shown.from);
+    expect(answer.to).toBe(shown.to);
+    expect({ events: shown.events, eventsPerSecond: shown.eventsPerSecond, counts: shown.counts, ctr: shown.clickThroughRate, cvr: shown.conversionRate })
+      .toEqual({ events: answer.events, eventsPerSecond: answer.eventsPerSecond, counts: answer.counts, ctr: answer.clickThroughRate, cvr: answer.conversionRate });
+    // The DOM carries the same numbers (data-value) the hooks report.
+    expect(await page.getByTestId('summary-events').getAttribute('data-value')).toBe(String(answer.events));
+    for (const t of EVENT_TYPES) {
+      expect(await page.getByTestId(`summary-count-${t}`).getAttribute('data-value')).toBe(String(answer.counts[t]));
+      expect(answer.counts[t]).toBe(events.filter((e) => e.type === t).length);
+    }
+    expect(await page.getByTestId('summary-ctr').getAttribute('data-value')).toBe(answer.clickThroughRate === null ? '' : String(answer.clickThroughRate));
+  });
+});
