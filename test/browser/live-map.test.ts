@@ -110,10 +110,13 @@ describe('viewer: live map and dashboard in headless Chromium', () => {
   });
 
   it('draws Paris and Tokyo in heat colours and leaves the empty ocean dark; saves a screenshot', async () => {
-    // The newest frame drawn, then two more renders so the heatmap's weights are on screen.
-    const frames = await page.evaluate(() => (globalThis as unknown as PageWindow).__adme.frames);
-    const renders = await waitFor('the last frame drawn', () => page.evaluate((f) => ((globalThis as unknown as PageWindow).__adme.renderedFrames >= f ? (globalThis as unknown as PageWindow).__adme.renders : undefined), frames), 30_000, 100);
-    await waitFor('two more renders', () => page.evaluate((r) => (globalThis as unknown as PageWindow).__adme.renders >= r + 2 || undefined, renders), 10_000, 100).catch(() => undefined);
+    // The newest map drawn, then two more renders so the heatmap's weights are surely on screen.
+    const version = await page.evaluate(() => (globalThis as unknown as PageWindow).__adme.mapVersion);
+    const renders = await waitFor('the newest map drawn', () => page.evaluate((v) => {
+      const a = (globalThis as unknown as PageWindow).__adme;
+      return a.renderedVersion >= v ? a.renders : undefined;
+    }, version), 30_000, 100);
+    await waitFor('two more renders', () => page.evaluate((r) => (globalThis as unknown as PageWindow).__adme.renders >= r + 2 || undefined, renders), 5000, 100).catch(() => undefined);
 
     const shot = await page.screenshot({ type: 'png' });
     const dir = join(ROOT, '.adme', 'artifacts');

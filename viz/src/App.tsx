@@ -5,7 +5,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { EVENT_TYPES, type EventType } from '../../actors/model/event.js';
 import { precisionForZoom, type CellsFrame } from '../../actors/model/stream.js';
 import { ApiError } from './api.js';
-import { loadCountries, type Countries } from './basemap.js';
+import { FINE_FROM_ZOOM, loadCountries, type Countries, type Detail } from './basemap.js';
 import { Filters, KeyPrompt, Legend, StatusBar } from './Controls.js';
 import { Dashboard, type Place } from './Dashboard.js';
 import type { SummaryShown } from './hooks.js';
@@ -46,7 +46,7 @@ function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly 
   const [types, setTypes] = useState<EventType[]>([...EVENT_TYPES]);
   const [windowS, setWindowS] = useState(60);
   const [conn, setConn] = useState<{ state: ConnState; detail: string }>({ state: 'connecting', detail: '' });
-  const [countries, setCountries] = useState<Countries | undefined>();
+  const [shapes, setShapes] = useState<Partial<Record<Detail, Countries>>>({});
   const [baseError, setBaseError] = useState<string | undefined>();
   const [live, setLive] = useState<{ cols: CellColumns; version: number; dataAt: number; frameAgeMs: number | undefined }>({ cols: columnsOf([]), version: 0, dataAt: 0, frameAgeMs: undefined });
   const [replaying, setReplaying] = useState(false);
@@ -59,9 +59,15 @@ function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly 
   const cellMap = useRef(new CellMap());
   const stream = useRef<StreamClient | null>(null);
 
+  const detail: Detail = viewState.zoom >= FINE_FROM_ZOOM ? 'fine' : 'coarse';
+  const loadingShapes = useRef(new Set<Detail>());
   useEffect(() => {
-    loadCountries().then(setCountries, (err: unknown) => setBaseError(String(err)));
-  }, []);
+    if (loadingShapes.current.has(detail)) return;
+    loadingShapes.current.add(detail);
+    loadCountries(detail).then((c) => setShapes((s) => ({ ...s, [detail]: c })), (err: unknown) => setBaseError(String(err)));
+  }, [detail]);
+  // Until the fine shapes arrive, the coarse ones stand in.
+  const countries = shapes[detail] ?? shapes.coarse;
 
   // Map size, for the subscription box.
   useEffect(() => {
@@ -94,18 +100,24 @@ function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly 
           map.apply(frame);
         } catch (err) {
           setStreamError(String(err));
-          return;
+          return false;
         }
         hooks.frames++;
         hooks.lastFrame = { type: frame.type, seq: frame.seq, sub: frame.sub, rows: frame.cells.length, at: frame.at, dataAt: frame.dataAt, windowS: frame.windowS, precision: frame.precision };
-        hooks.cells = map.size;
-        hooks.cellTotal = map.total();
+        // A heartbeat (empty delta) only refreshes the freshness numbers: nothing to redraw.
+        const changed = frame.type === 'snapshot' || frame.cells.length > 0;
+        if (changed) {
+          hooks.mapVersion++;
+          hooks.cells = map.size;
+          hooks.cellTotal = map.total();
+        }
         setLive((prev) => ({
-          cols: map.columns(),
-          version: prev.version + 1,
+          cols: changed ? map.columns() : prev.cols,
+          version: changed ? prev.version + 1 : prev.version,
           dataAt: frame.dataAt || prev.dataAt,
           frameAgeMs: frame.oldestAt > 0 ? frame.at - frame.oldestAt : prev.frameAgeMs,
         }));
+        return changed;
       },
       onState(state, detail) {
         hooks.connection = state;
@@ -147,9 +159,10 @@ function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly 
   const cols = replaying && replayCols ? replayCols : live.cols;
   const version = replaying && replay ? -replay.at : live.version;
 
-  const layers: Layer[] = [];
-  if (countries) layers.push(baseMapLayer(countries));
-  layers.push(mode === 'heatmap' ? heatLayer(cols, version) : cellLayer(cols.cells, version, setHover));
+  // Layers are rebuilt only when their data changes: every deck redraw is costly on a software renderer.
+  const baseLayer = useMemo(() => (countries ? baseMapLayer(countries) : undefined), [countries]);
+  const dataLayer = useMemo(() => (mode === 'heatmap' ? heatLayer(cols, version) : cellLayer(cols.cells, version, setHover)), [mode, cols, version]);
+  const layers: Layer[] = baseLayer ? [baseLayer, dataLayer] : [dataLayer];
 
   hooks.mode = mode;
   hooks.project = (lon, lat) => {
@@ -160,18 +173,19 @@ function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly 
     return [rect.left + x!, rect.top + y!];
   };
 
+  const hasBaseMap = countries !== undefined;
   const onAfterRender = useCallback(() => {
-    const frames = hooks.frames;
+    const version = hooks.mapVersion;
     requestAnimationFrame(() => {
       // On screen now (onAfterRender can come before the frame is presented): ask for the next frame.
       stream.current?.drawn();
       requestAnimationFrame(() => {
         hooks.renders++;
-        hooks.renderedFrames = frames;
-        if (countries && frames > 0) hooks.ready = true;
+        hooks.renderedVersion = version;
+        if (hasBaseMap && version > 0) hooks.ready = true;
       });
     });
-  }, [countries]);
+  }, [hasBaseMap]);
 
   return (
     <div className="app">

@@ -107,7 +107,7 @@ function Sparkline({ series }: { readonly series: readonly (readonly [number, nu
   return (
     <svg className="spark" width={w} height={h} aria-label="events per second, last 15 minutes">
       <polyline points={pts} fill="none" stroke="#fd8d3c" strokeWidth={1.5} />
-      <text x={w - 2} y={10} textAnchor="end">{(max / 10).toFixed(1)}/s</text>
+      <text x={2} y={10}>peak {(max / 10).toFixed(1)}/s</text>
     </svg>
   );
 }

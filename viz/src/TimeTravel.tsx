@@ -104,10 +104,10 @@ export function TimeTravel({ viewerKey, bbox, precision, types, active, onActive
   return (
     <footer className={`timetravel ${active ? 'active' : ''}`}>
       {!active ? (
-        <button type="button" onClick={() => onActive(true)}>⏪ Time travel</button>
+        <button type="button" onClick={() => onActive(true)}>Time travel</button>
       ) : (
         <>
-          <button type="button" onClick={() => setPlaying((p) => !p)} disabled={!loaded}>{playing ? '⏸ Pause' : '▶ Play'}</button>
+          <button type="button" onClick={() => setPlaying((p) => !p)} disabled={!loaded}>{playing ? 'Pause' : 'Play'}</button>
           <div className="scrub">
             <svg className="histogram" viewBox={`0 0 ${Math.max(1, loaded?.totals.length ?? 1)} 1`} preserveAspectRatio="none">
               {(loaded?.totals ?? []).map((n, i) => (

@@ -29,8 +29,10 @@ export interface SummaryShown {
 }
 
 export interface AdmeHooks {
-  /** Live frames applied to the cell map. */
+  /** Live frames applied to the cell map (heartbeats included). */
   frames: number;
+  /** Counts the frames that changed the map (snapshots and non-empty deltas). */
+  mapVersion: number;
   lastFrame: FrameSummary | null;
   /** Cells in the live map now, and the sum of their totals. */
   cells: number;
@@ -38,8 +40,8 @@ export interface AdmeHooks {
   connection: ConnState;
   /** The base map is loaded, a live frame has been applied and drawn. */
   ready: boolean;
-  /** Value of `frames` when deck last finished drawing (after onAfterRender and two animation frames). */
-  renderedFrames: number;
+  /** `mapVersion` on screen: as of deck's last onAfterRender, reported two animation frames later. */
+  renderedVersion: number;
   /** Drawn renders so far (each after onAfterRender + two animation frames). */
   renders: number;
   mode: 'heatmap' | 'cells';

@@ -9,8 +9,11 @@ import { FrameGate, OFFLINE_AFTER_ATTEMPTS, backoffMs, type ConnState } from './
 export type Subscription = Omit<SubscribeMsg, 'type' | 'credit'>;
 
 export interface StreamHandlers {
-  /** A frame to apply and draw; call {@link StreamClient.drawn} once it is on screen. */
-  onFrame(frame: CellsFrame): void;
+  /**
+   * A frame to apply. True = it changed the map: call {@link StreamClient.drawn} once it is on screen;
+   * false = nothing to draw (a heartbeat): the credit goes back at once.
+   */
+  onFrame(frame: CellsFrame): boolean;
   onState(state: ConnState, detail: string): void;
   /** The server refused a message (the connection stays open). */
   onServerError?(message: string): void;
@@ -100,9 +103,12 @@ export class StreamClient {
     if (verdict === 'apply') {
       this.attempts = 0;
       this.setState('live', 'streaming');
-      this.handlers.onFrame(frame);
-      clearTimeout(this.watchdog);
-      this.watchdog = setTimeout(() => this.giveCredit(), CREDIT_WATCHDOG_MS);
+      if (this.handlers.onFrame(frame)) {
+        clearTimeout(this.watchdog);
+        this.watchdog = setTimeout(() => this.giveCredit(), CREDIT_WATCHDOG_MS);
+        return;
+      }
+      this.giveCredit();
       return;
     }
     // Nothing to draw: hand the credit back at once (with the resync when a frame was lost).

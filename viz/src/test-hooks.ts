@@ -19,12 +19,13 @@ async function samplePng(base64: string, points: readonly (readonly [number, num
 
 export const hooks: AdmeHooks = {
   frames: 0,
+  mapVersion: 0,
   lastFrame: null,
   cells: 0,
   cellTotal: 0,
   connection: 'connecting',
   ready: false,
-  renderedFrames: 0,
+  renderedVersion: 0,
   renders: 0,
   mode: 'heatmap',
   summaryShown: null,
