@@ -13,7 +13,7 @@ import { baseMapLayer, cellLayer, heatLayer, type MapMode } from './layers.js';
 import { bboxOf, sameBbox, type ConnState } from './protocol.js';
 import { CellMap, columnsOf, type Cell, type CellColumns } from './state.js';
 import { StreamClient, streamUrl, type Subscription } from './stream.js';
-import { TimeTravel } from './TimeTravel.js';
+import { TimeTravel, type ReplayShown } from './TimeTravel.js';
 import { forgetKey, saveKey, takeKey } from './key.js';
 import { hooks } from './test-hooks.js';
 
@@ -33,12 +33,6 @@ export function App() {
   return <Viewer viewerKey={key} onBadKey={onBadKey} />;
 }
 
-interface Shown {
-  readonly cells: readonly Cell[];
-  readonly at: number;
-  readonly stepS: number;
-}
-
 function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly onBadKey: (message: string) => void }) {
   const [viewState, setViewState] = useState<MapViewState>(INITIAL_VIEW);
   const [size, setSize] = useState({ width: 0, height: 0 });
@@ -50,7 +44,7 @@ function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly 
   const [baseError, setBaseError] = useState<string | undefined>();
   const [live, setLive] = useState<{ cols: CellColumns; version: number; dataAt: number; frameAgeMs: number | undefined }>({ cols: columnsOf([]), version: 0, dataAt: 0, frameAgeMs: undefined });
   const [replaying, setReplaying] = useState(false);
-  const [replay, setReplay] = useState<Shown | null>(null);
+  const [replay, setReplay] = useState<ReplayShown | null>(null);
   const [hover, setHover] = useState<PickingInfo<Cell> | null>(null);
   const [streamError, setStreamError] = useState<string | undefined>();
 
@@ -153,6 +147,10 @@ function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly 
     setReplaying(active);
     if (!active) setReplay(null);
   }, []);
+  const onReplayShow = useCallback((shown: ReplayShown | null) => {
+    hooks.replay = shown ? { at: shown.at, cells: shown.cells.length, total: shown.cells.reduce((n, c) => n + c.total, 0) } : null;
+    setReplay(shown);
+  }, []);
 
   // Replay columns are rebuilt when the scrubber moves; live ones once per applied frame.
   const replayCols = useMemo(() => (replay ? columnsOf(replay.cells) : undefined), [replay]);
@@ -212,7 +210,7 @@ function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly 
         </div>
         <Dashboard viewerKey={viewerKey} types={types} onFly={onFly} onSummaryShown={onSummaryShown} onAuthError={onAuthError} />
       </main>
-      {subBbox && <TimeTravel viewerKey={viewerKey} bbox={subBbox} precision={precision} types={typesParam} active={replaying} onActive={onReplayActive} onShow={setReplay} />}
+      {subBbox && <TimeTravel viewerKey={viewerKey} bbox={subBbox} precision={precision} types={typesParam} active={replaying} onActive={onReplayActive} onShow={onReplayShow} />}
     </div>
   );
 }

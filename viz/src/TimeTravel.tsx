@@ -1,18 +1,26 @@
 /**
- * Time travel: a scrubber over the last hours that replays stored rollups (`/v1/rollups`, 60 s buckets,
- * the viewport's box and precision) on the map, with play/pause and a button back to the live stream.
+ * Time travel: a scrubber over the last hours that replays stored rollups on the map (60 s buckets, the
+ * viewport's box and precision, the selected types), with play/pause and a button back to the live
+ * stream. Each bucket is one `/v1/rollups` request, cached while the viewport and filters stay; the
+ * histogram under the scrubber comes from the summary's 10 s series over the same box.
  */
-import { useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { EventType } from '../../actors/model/event.js';
-import type { RollupsAnswer } from '../../actors/model/query.js';
+import type { RollupsAnswer, SummaryAnswer } from '../../actors/model/query.js';
 import type { Bbox } from '../../actors/model/stream.js';
 import { getJson, queryString } from './api.js';
 import type { Cell } from './state.js';
-import { bucketsOf, replayOf, totalsOf, type Replay } from './timetravel.js';
+import { bucketTotals, bucketsOf, replayOf } from './timetravel.js';
 
 const STEP_MS = 60_000;
 const HOURS = [1, 2, 6, 12, 24] as const;
 const PLAY_EVERY_MS = 300;
+
+export interface ReplayShown {
+  readonly cells: readonly Cell[];
+  readonly at: number;
+  readonly stepS: number;
+}
 
 interface Props {
   readonly viewerKey: string;
@@ -21,113 +29,128 @@ interface Props {
   readonly types: readonly EventType[] | undefined;
   readonly active: boolean;
   readonly onActive: (active: boolean) => void;
-  /** The bucket to draw (its cells and start time), or null to draw the live stream. */
-  readonly onShow: (shown: { cells: readonly Cell[]; at: number; stepS: number } | null) => void;
+  /** The bucket to draw, or null to draw the live stream. */
+  readonly onShow: (shown: ReplayShown | null) => void;
 }
 
-interface Loaded {
-  readonly buckets: number[];
-  readonly replay: Replay;
-  readonly totals: number[];
-}
+const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
 export function TimeTravel({ viewerKey, bbox, precision, types, active, onActive, onShow }: Props) {
   const [hours, setHours] = useState<number>(2);
-  const [loaded, setLoaded] = useState<Loaded | undefined>();
-  const [error, setError] = useState<string | undefined>();
+  const [range, setRange] = useState<{ buckets: number[]; totals: number[] } | undefined>();
   const [index, setIndex] = useState(0);
   const [playing, setPlaying] = useState(false);
-  const hasLoaded = useRef(false);
+  const [error, setError] = useState<string | undefined>();
+  const [shownAt, setShownAt] = useState<number | undefined>();
   const typesKey = types?.join(',');
   const bboxKey = bbox.join(',');
+  /** Buckets loaded (or loading) for the current box, precision and types. */
+  const cache = useRef(new Map<number, Promise<readonly Cell[]>>());
 
-  // (Re)load while active, when the range, viewport or filters change; debounced for map drags.
-  useEffect(() => {
-    if (!active) return;
-    const ctl = new AbortController();
-    const timer = setTimeout(() => {
-      const to = Math.floor(Date.now() / STEP_MS) * STEP_MS + STEP_MS;
-      const from = to - hours * 3_600_000;
-      setError(undefined);
-      getJson<RollupsAnswer>(queryString('rollups', { bbox: bboxKey, from, to, precision, types: typesKey, step: STEP_MS / 1000 }), viewerKey, ctl.signal)
-        .then((answer) => {
-          const buckets = bucketsOf(answer.from, answer.to, answer.stepMs);
-          const replay = replayOf(answer);
-          // Keep the scrubber where it was when only the viewport changed; start at the end otherwise.
-          if (!hasLoaded.current) setIndex(buckets.length - 1);
-          hasLoaded.current = true;
-          setLoaded({ buckets, replay, totals: totalsOf(replay, buckets) });
-        })
-        .catch((err: unknown) => {
-          if (!ctl.signal.aborted) setError(err instanceof Error ? err.message : String(err));
-        });
-    }, 400);
-    return () => {
-      clearTimeout(timer);
-      ctl.abort();
-    };
-  }, [active, hours, bboxKey, precision, typesKey, viewerKey]);
-
+  // The range and its histogram: when time travel opens or the range length changes.
   useEffect(() => {
     if (!active) {
-      hasLoaded.current = false;
-      setLoaded(undefined);
+      setRange(undefined);
       setPlaying(false);
+      setShownAt(undefined);
+      return;
     }
-  }, [active]);
+    const ctl = new AbortController();
+    const to = Math.floor(Date.now() / STEP_MS) * STEP_MS + STEP_MS;
+    const from = to - hours * 3_600_000;
+    const buckets = bucketsOf(from, to, STEP_MS);
+    setRange({ buckets, totals: buckets.map(() => 0) });
+    setIndex(buckets.length - 1);
+    setError(undefined);
+    getJson<SummaryAnswer>(queryString('summary', { from, to, bbox: bboxKey }), viewerKey, ctl.signal)
+      .then((s) => setRange({ buckets, totals: bucketTotals(s.series, buckets, STEP_MS) }))
+      .catch((err: unknown) => { if (!ctl.signal.aborted) setError(errText(err)); });
+    return () => ctl.abort();
+    // The histogram is not refetched for every pan: it follows the box it opened with.
+  }, [active, hours, viewerKey]);
 
-  const at = loaded?.buckets[Math.min(index, loaded.buckets.length - 1)];
   useEffect(() => {
-    if (!active || !loaded || at === undefined) {
+    cache.current = new Map();
+  }, [bboxKey, precision, typesKey, viewerKey]);
+
+  const load = useCallback((at: number): Promise<readonly Cell[]> => {
+    let p = cache.current.get(at);
+    if (!p) {
+      const q = queryString('rollups', { bbox: bboxKey, from: at, to: at + STEP_MS, precision, types: typesKey, step: STEP_MS / 1000 });
+      p = getJson<RollupsAnswer>(q, viewerKey).then((a) => replayOf(a).get(at) ?? []);
+      const mine = cache.current;
+      p.catch(() => mine.delete(at)); // a failed bucket is asked again next time
+      mine.set(at, p);
+    }
+    return p;
+  }, [bboxKey, precision, typesKey, viewerKey]);
+
+  // Draw the bucket under the scrubber (debounced for drags); while playing, fetch the next one too.
+  const at = range?.buckets[Math.min(index, range.buckets.length - 1)];
+  useEffect(() => {
+    if (!active || at === undefined) {
       onShow(null);
       return;
     }
-    onShow({ cells: loaded.replay.get(at) ?? [], at, stepS: STEP_MS / 1000 });
-  }, [active, loaded, at, onShow]);
+    let live = true;
+    const timer = setTimeout(() => {
+      load(at).then((cells) => {
+        if (!live) return;
+        setError(undefined);
+        setShownAt(at);
+        onShow({ cells, at, stepS: STEP_MS / 1000 });
+      }, (err: unknown) => { if (live) setError(errText(err)); });
+      if (playing) void load(at + STEP_MS).catch(() => undefined);
+    }, playing ? 0 : 150);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [active, at, load, onShow, playing]);
 
+  // Playing: step on once the current bucket is drawn.
   useEffect(() => {
-    if (!playing || !loaded) return;
-    const timer = setInterval(() => {
-      setIndex((i) => {
-        if (i + 1 >= loaded.buckets.length) {
-          setPlaying(false);
-          return i;
-        }
-        return i + 1;
-      });
+    if (!playing || !range || shownAt !== at) return;
+    const timer = setTimeout(() => {
+      if (index + 1 >= range.buckets.length) setPlaying(false);
+      else setIndex(index + 1);
     }, PLAY_EVERY_MS);
-    return () => clearInterval(timer);
-  }, [playing, loaded]);
+    return () => clearTimeout(timer);
+  }, [playing, range, shownAt, at, index]);
 
-  const max = useMemo(() => Math.max(1, ...(loaded?.totals ?? [1])), [loaded]);
+  const max = useMemo(() => Math.max(1, ...(range?.totals ?? [1])), [range]);
 
-  return (
-    <footer className={`timetravel ${active ? 'active' : ''}`}>
-      {!active ? (
+  if (!active) {
+    return (
+      <footer className="timetravel">
         <button type="button" onClick={() => onActive(true)}>Time travel</button>
-      ) : (
-        <>
-          <button type="button" onClick={() => setPlaying((p) => !p)} disabled={!loaded}>{playing ? 'Pause' : 'Play'}</button>
-          <div className="scrub">
-            <svg className="histogram" viewBox={`0 0 ${Math.max(1, loaded?.totals.length ?? 1)} 1`} preserveAspectRatio="none">
-              {(loaded?.totals ?? []).map((n, i) => (
-                <rect key={i} x={i} width={0.9} y={1 - n / max} height={n / max} className={i === index ? 'now' : ''} />
-              ))}
-            </svg>
-            <input
-              type="range" min={0} max={Math.max(0, (loaded?.buckets.length ?? 1) - 1)} value={index}
-              onChange={(e) => { setPlaying(false); setIndex(Number(e.target.value)); }}
-              disabled={!loaded} aria-label="replay time"
-            />
-          </div>
-          <span className="when" data-testid="replay-time">{at !== undefined ? `${new Date(at).toLocaleTimeString()} (60 s)` : error ? '' : 'loading…'}</span>
-          <select value={hours} onChange={(e) => setHours(Number(e.target.value))} aria-label="replay range">
-            {HOURS.map((h) => <option key={h} value={h}>last {h} h</option>)}
-          </select>
-          <button type="button" className="live" onClick={() => onActive(false)}>● Live</button>
-          {error && <span className="error">⚠ {error}</span>}
-        </>
-      )}
+        <span className="muted">replay the stored rollups of the last hours on this map</span>
+      </footer>
+    );
+  }
+  return (
+    <footer className="timetravel active">
+      <button type="button" onClick={() => setPlaying((p) => !p)} disabled={!range}>{playing ? 'Pause' : 'Play'}</button>
+      <div className="scrub">
+        <svg className="histogram" viewBox={`0 0 ${Math.max(1, range?.totals.length ?? 1)} 1`} preserveAspectRatio="none" aria-hidden="true">
+          {(range?.totals ?? []).map((n, i) => (
+            <rect key={i} x={i} width={0.9} y={1 - n / max} height={n / max} className={i === index ? 'now' : ''} />
+          ))}
+        </svg>
+        <input
+          type="range" min={0} max={Math.max(0, (range?.buckets.length ?? 1) - 1)} value={index}
+          onChange={(e) => { setPlaying(false); setIndex(Number(e.target.value)); }}
+          disabled={!range} aria-label="replay time"
+        />
+      </div>
+      <span className="when" data-testid="replay-time" data-value={shownAt ?? ''}>
+        {shownAt !== undefined ? `${new Date(shownAt).toLocaleTimeString()} + 60 s` : 'loading…'}
+      </span>
+      <select value={hours} onChange={(e) => setHours(Number(e.target.value))} aria-label="replay range">
+        {HOURS.map((h) => <option key={h} value={h}>last {h} h</option>)}
+      </select>
+      <button type="button" className="live" onClick={() => onActive(false)}>● Live</button>
+      {error && <span className="error">⚠ {error}</span>}
     </footer>
   );
 }

@@ -45,6 +45,8 @@ export interface AdmeHooks {
   /** Drawn renders so far (each after onAfterRender + two animation frames). */
   renders: number;
   mode: 'heatmap' | 'cells';
+  /** The time-travel bucket on the map (start, cells, sum of totals), null when live. */
+  replay: { at: number; cells: number; total: number } | null;
   summaryShown: SummaryShown | null;
   /** Page CSS pixel of a longitude/latitude in the current map view. */
   project(lon: number, lat: number): [number, number];

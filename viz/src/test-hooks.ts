@@ -28,6 +28,7 @@ export const hooks: AdmeHooks = {
   renderedVersion: 0,
   renders: 0,
   mode: 'heatmap',
+  replay: null,
   summaryShown: null,
   project: () => {
     throw new Error('the map is not mounted yet');

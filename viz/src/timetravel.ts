@@ -1,6 +1,8 @@
 /**
  * Time travel over stored rollups: a `/v1/rollups` answer (rows per bucket × cell) turned into one
- * cell list per bucket, and the scrubber's arithmetic. Pure: unit tested in Node.
+ * cell list per bucket, and the scrubber's arithmetic. The scrubber reads one bucket at a time (long
+ * ranges read one stored block per 10 s window, docs/api.md) and draws its histogram from the
+ * summary's 10 s series. Pure: unit tested in Node.
  */
 import { EVENT_TYPES } from '../../actors/model/event.js';
 import type { RollupsAnswer } from '../../actors/model/query.js';
@@ -33,7 +35,14 @@ export function bucketsOf(from: number, to: number, stepMs: number): number[] {
   return out;
 }
 
-/** Events per bucket (for the scrubber's histogram). */
-export function totalsOf(replay: Replay, buckets: readonly number[]): number[] {
-  return buckets.map((b) => (replay.get(b) ?? []).reduce((n, c) => n + c.total, 0));
+/** Events per bucket from a 10 s series ([window start, events], as /v1/summary answers): the histogram. */
+export function bucketTotals(series: readonly (readonly [number, number])[], buckets: readonly number[], stepMs: number): number[] {
+  const out = new Array<number>(buckets.length).fill(0);
+  if (buckets.length === 0) return out;
+  const first = buckets[0]!;
+  for (const [t, n] of series) {
+    const i = Math.floor((t - first) / stepMs);
+    if (i >= 0 && i < out.length) out[i]! += n;
+  }
+  return out;
 }

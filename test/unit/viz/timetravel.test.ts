@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { RollupsAnswer } from '../../../actors/model/query.js';
-import { bucketsOf, replayOf, totalsOf } from '../../../viz/src/timetravel.js';
+import { bucketTotals, bucketsOf, replayOf } from '../../../viz/src/timetravel.js';
 
 const counts = (impression: number, click = 0) => ({ impression, click, install: 0, purchase: 0, session_start: 0, custom: 0 });
 
@@ -22,9 +22,11 @@ describe('time travel', () => {
     expect(r.get(60_000)![0]!.value).toBe(1.5);
   });
 
-  it('buckets cover the range from the floored start; totals per bucket', () => {
+  it('buckets cover the range from the floored start; the 10 s series sums into them', () => {
     const b = bucketsOf(30_000, 180_000, 60_000);
     expect(b).toEqual([0, 60_000, 120_000]);
-    expect(totalsOf(replayOf(answer), b)).toEqual([150, 6, 0]);
+    const series: [number, number][] = [[-10_000, 99], [0, 1], [50_000, 2], [60_000, 4], [170_000, 8], [180_000, 99]];
+    expect(bucketTotals(series, b, 60_000)).toEqual([3, 4, 8]);
+    expect(bucketTotals(series, [], 60_000)).toEqual([]);
   });
 });
