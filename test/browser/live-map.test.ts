@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Page } from 'playwright-core';
+import type { Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_TYPES, geohashCenter, geohashEncode, type AdEvent, type SummaryAnswer } from '../../actors/model/index.js';
 import { loadRuntimeConfig } from '../../actors/runtime-config.js';
@@ -71,6 +71,9 @@ describe('viewer: live map and dashboard in headless Chromium', () => {
   let viewKey: string;
   let events: AdEvent[];
   const pageLog: string[] = [];
+  let streamUp = true;
+  let streamRoute: WebSocketRoute | undefined;
+  let refused = 0;
 
   beforeAll(async () => {
     if (!existsSync(join(ROOT, 'viz', 'dist', 'index.html'))) throw new Error('viz/dist is not built: run "node scripts/ensure.mjs" (npm test does)');
@@ -84,6 +87,16 @@ describe('viewer: live map and dashboard in headless Chromium', () => {
     page = await browser.context.newPage();
     page.on('console', (m) => pageLog.push(`${m.type()}: ${m.text()}`));
     page.on('pageerror', (e) => pageLog.push(`pageerror: ${e.message}`));
+    // The stream goes through Playwright's WebSocket proxy, so a test can cut it (see the reconnect test).
+    await page.routeWebSocket(/\/v1\/stream/, (ws) => {
+      if (!streamUp) {
+        refused++;
+        void ws.close({ code: 1011, reason: 'test outage' });
+        return;
+      }
+      ws.connectToServer();
+      streamRoute = ws;
+    });
     await page.goto(`${gw.url}/?key=${encodeURIComponent(viewKey)}`, { timeout: 60_000 });
 
     events = cityEvents(5, Date.now());
@@ -221,5 +234,26 @@ describe('viewer: live map and dashboard in headless Chromium', () => {
     expect(await page.getByTestId('connection').textContent()).toContain('live'); // the stream stays connected
     await page.getByRole('button', { name: 'Live' }).click();
     await waitFor('back to live', () => page.evaluate(() => (globalThis as unknown as PageWindow).__adme.replay === null || undefined), 10_000, 100);
+  });
+
+  it('reconnects by itself with back-off when the stream drops, re-subscribes and shows the same map', async () => {
+    const state = () => page.evaluate(() => {
+      const a = (globalThis as unknown as PageWindow).__adme;
+      return { connection: a.connection, cellTotal: a.cellTotal, frames: a.frames };
+    });
+    // An outage: the open stream is cut and new ones are refused until streamUp is set again.
+    streamUp = false;
+    await streamRoute!.close({ code: 1011, reason: 'test outage' });
+    await waitFor('the page to say it is reconnecting', async () => (await state()).connection === 'reconnecting', 10_000, 50);
+    await waitFor('two refused attempts (0.5 s, then 1 s of back-off)', () => refused >= 2, 15_000, 50);
+    expect(await page.getByTestId('connection').textContent()).toContain('reconnecting');
+    const before = await state();
+    streamUp = true;
+    const after = await waitFor('the page to be live again with every event', async () => {
+      const s = await state();
+      return s.connection === 'live' && s.frames > before.frames && s.cellTotal === events.length ? s : undefined;
+    }, 30_000, 100);
+    expect(after.cellTotal).toBe(events.length);
+    expect(await page.getByTestId('connection').textContent()).toContain('live');
   });
 });
