@@ -86,7 +86,7 @@ export function Dashboard({ viewerKey, types, onFly, onSummaryShown, onAuthError
           {(hot.data?.rows ?? []).map((r) => (
             <li key={r.cell}>
               <button type="button" onClick={() => onFly(r)}>{r.cell}</button>
-              <span>{r.rate.toFixed(2)}/s, ×{Number.isFinite(r.ratio) ? r.ratio.toFixed(1) : '∞'} baseline</span>
+              <span>{r.rate.toFixed(2)}/s, ×{Number.isFinite(r.ratio) ? (r.ratio >= 100 ? Math.round(r.ratio).toLocaleString('en-US') : r.ratio.toFixed(1)) : '∞'} baseline</span>
             </li>
           ))}
           {hot.data && hot.data.rows.length === 0 && <li className="muted">none: every cell near its baseline</li>}
