@@ -256,4 +256,21 @@ describe('viewer: live map and dashboard in headless Chromium', () => {
     expect(after.cellTotal).toBe(events.length);
     expect(await page.getByTestId('connection').textContent()).toContain('live');
   });
+
+  it('without a key the page asks for one; a refused key brings the prompt back with the reason', async () => {
+    const other = await browser!.context.newPage();
+    try {
+      await other.goto(`${gw!.url}/`, { timeout: 30_000 });
+      const input = other.getByLabel('viewer key');
+      await input.waitFor({ timeout: 10_000 });
+      await input.fill('not-a-key');
+      await other.getByRole('button', { name: 'Open' }).click();
+      await other.getByText(/The key was refused/).waitFor({ timeout: 15_000 });
+      await input.fill(viewKey);
+      await other.getByRole('button', { name: 'Open' }).click();
+      await other.getByTestId('connection').getByText('live').waitFor({ timeout: 30_000 });
+    } finally {
+      await other.close();
+    }
+  });
 });
