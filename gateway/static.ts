@@ -38,4 +38,4 @@ export function loadStatic(dir: string): Map<string, StaticFile> {
 }
 
 export const NOT_BUILT = `<!doctype html><title>AdME</title><p>The viewer is not built (viz/dist is missing).
-Run <code>npm start</code>, or <code>npx vite build --config viz/vite.config.ts</code>, then restart the gateway.</p>`;
+Run <code>npm start</code>, or <code>npx vite build --config viz/vite.config.mjs</code>, then restart the gateway.</p>`;
