@@ -24,6 +24,8 @@ export interface StreamBenchOptions {
   readonly rate: number;
   readonly warmupS: number;
   readonly durationS: number;
+  /** Credits each viewer keeps outstanding (1, as the page: strictly one frame in flight). */
+  readonly credit: number;
   readonly progress: (line: string) => void;
 }
 
@@ -47,6 +49,9 @@ export interface StreamRun {
 export interface StreamBenchResult {
   readonly machine: string;
   readonly rate: number;
+  readonly credit: number;
+  /** Gateway CPU (cores) while ingesting with no viewer: subtracted to charge the stream its own cost. */
+  readonly ingestOnlyCpuCores: number;
   readonly stream: StreamRun;
   readonly ceiling: StreamRun;
   readonly ratio: number;
@@ -96,6 +101,8 @@ function stop(c: Child): Promise<void> {
   });
 }
 
+const CREDIT = Buffer.from(encode({ type: 'credit' }));
+
 /** `n` sockets; in stream mode each subscribes to the world at zoom ~2 and returns a credit per frame. */
 class ViewerFleet {
   frames = 0;
@@ -105,29 +112,31 @@ class ViewerFleet {
   sample: Buffer | undefined;
   private sockets: WebSocket[] = [];
 
-  async open(url: string, n: number, subscribe: boolean): Promise<void> {
+  async open(url: string, n: number, subscribe: boolean, credit: number): Promise<void> {
     const batch = 50;
     for (let i = 0; i < n; i += batch) {
       await Promise.all(Array.from({ length: Math.min(batch, n - i) }, () => new Promise<void>((resolve, reject) => {
         const ws = new WebSocket(url);
         ws.binaryType = 'nodebuffer';
         ws.once('open', () => {
-          if (subscribe) ws.send(encode({ type: 'subscribe', bbox: [-180, -85, 180, 85], precision: 3, windowS: 60, credit: 1 }));
+          if (subscribe) ws.send(encode({ type: 'subscribe', bbox: [-180, -85, 180, 85], precision: 3, windowS: 60, credit }));
           resolve();
         });
         ws.once('error', reject);
+        let n = 0;
         ws.on('message', (data: Buffer) => {
-          const f = decode<ServerFrame>(data);
-          const now = Date.now();
+          // The load generator shares the 2 cores with the servers: it returns the credit first, with
+          // pre-encoded bytes, and decodes one frame in 8 for the latency figures.
+          if (subscribe) ws.send(CREDIT);
           this.frames++;
           this.bytes += data.byteLength;
-          if (f.type === 'delta' || f.type === 'snapshot') {
-            const cf = f;
-            if (cf.oldestAt > 0) this.ages.push(now - cf.oldestAt);
-            this.transits.push(now - cf.at);
-            if (cf.type === 'delta' && cf.cells.length > 0) this.sample = data;
-          }
-          if (subscribe) ws.send(encode({ type: 'credit' }));
+          if (n++ % 8 !== 0) return;
+          const f = decode<ServerFrame>(data);
+          if (f.type === 'error') return;
+          const now = Date.now();
+          if (f.oldestAt > 0) this.ages.push(now - f.oldestAt);
+          this.transits.push(now - f.at);
+          if (f.cells.length > 0) this.sample = data; // snapshot or delta: the ceiling replays a real frame
         });
         this.sockets.push(ws);
       })));
@@ -174,7 +183,7 @@ export async function runStreamBench(o: StreamBenchOptions): Promise<StreamBench
     const port = Number((await waitLog(gw, 'gateway', /ready on http:\/\/[\d.]+:(\d+)/))[1]);
     const base = `http://127.0.0.1:${port}`;
     o.progress(`stream bench: simulating ${o.rate} events/s through ${base}`);
-    const total = o.warmupS * 2 + o.durationS * 2 + 60;
+    const total = o.warmupS * 3 + o.durationS * 3 + 90;
     const sim = child([bin, 'simulate', '--url', base, '--key', key, '--rate', String(o.rate), '--batch', '500', '--duration', String(total)], env);
     children.push(sim);
     const ingested = async () => {
@@ -184,9 +193,16 @@ export async function runStreamBench(o: StreamBenchOptions): Promise<StreamBench
       return n;
     };
 
+    o.progress(`stream bench: ingest only (no viewers): warming up ${o.warmupS} s, measuring ${o.durationS} s`);
+    await sleep(o.warmupS * 1000);
+    const idle0 = cpuUs(gw.proc.pid!);
+    const idleT0 = performance.now();
+    await sleep(o.durationS * 1000);
+    const ingestOnlyCpuCores = (cpuUs(gw.proc.pid!) - idle0) / 1e6 / ((performance.now() - idleT0) / 1000);
+
     const measure = async (runName: string, pid: number, url: string, subscribe: boolean): Promise<StreamRun> => {
       o.progress(`stream bench: ${runName}: opening ${o.viewers} viewers`);
-      await fleet.open(url, o.viewers, subscribe);
+      await fleet.open(url, o.viewers, subscribe, o.credit);
       o.progress(`stream bench: ${runName}: warming up ${o.warmupS} s`);
       await sleep(o.warmupS * 1000);
       fleet.reset();
@@ -218,7 +234,7 @@ export async function runStreamBench(o: StreamBenchOptions): Promise<StreamBench
     };
 
     const stream = await measure('gateway /v1/stream', gw.proc.pid!, `ws://127.0.0.1:${port}/v1/stream?key=${key}`, true);
-    if (!fleet.sample) throw new Error('no delta frame with cells arrived: is the pipeline producing deltas?');
+    if (!fleet.sample) throw new Error('no frame with cells arrived: is the pipeline producing deltas?');
     const frameFile = join(dir, 'frame.bin');
     writeFileSync(frameFile, fleet.sample);
     const ceilingServer = child([join(o.projectDir, 'dist', 'bench', 'stream-ceiling-server.js'), '0', frameFile, '10'], {});
@@ -227,7 +243,7 @@ export async function runStreamBench(o: StreamBenchOptions): Promise<StreamBench
     const ceiling = await measure('uWS publish ceiling', ceilingServer.proc.pid!, `ws://127.0.0.1:${cport}/`, false);
     return {
       machine: `${cpus().length} × ${cpus()[0]?.model.trim() ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
-      rate: o.rate, stream, ceiling, ratio: stream.framesPerSecond / ceiling.framesPerSecond,
+      rate: o.rate, credit: o.credit, ingestOnlyCpuCores, stream, ceiling, ratio: stream.framesPerSecond / ceiling.framesPerSecond,
     };
   } finally {
     await fleet.close();
@@ -239,7 +255,8 @@ export function streamBenchMarkdown(r: StreamBenchResult): string {
   const f = (n: number | null, d = 0) => (n === null ? '–' : n.toFixed(d));
   const row = (x: StreamRun) => `| ${x.name} | ${x.viewers} | ${f(x.framesPerSecond)} | ${f(x.framesPerViewerPerSecond, 2)} | ${f(x.bytesPerFrame)} | ${f(x.ageP50Ms)} / ${f(x.ageP99Ms)} | ${f(x.transitP99Ms)} | ${f(x.serverCpuCores, 2)} | ${f(x.serverCpuUsPerFrame, 1)} | ${f(x.serverRssMiB)} | ${f(x.ingestedPerSecond)} |`;
   return [
-    `Machine: ${r.machine}. Simulated ingest: ${r.rate} events/s through the gateway.`,
+    `Machine: ${r.machine}. Simulated ingest: ${r.rate} events/s through the gateway. Viewer credit window: ${r.credit}.`,
+    `Gateway CPU while ingesting with no viewer: ${r.ingestOnlyCpuCores.toFixed(2)} cores; the stream's own cost: ${(r.stream.serverCpuCores - r.ingestOnlyCpuCores).toFixed(2)} cores, ${((r.stream.serverCpuCores - r.ingestOnlyCpuCores) * 1e6 / Math.max(1, r.stream.framesPerSecond)).toFixed(1)} µs per frame.`,
     '',
     '| run | viewers | frames/s | frames/s per viewer | bytes/frame | age p50 / p99 ms | in-socket p99 ms | server CPU cores | server µs/frame | server RSS MiB | ingested events/s |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',

@@ -77,12 +77,13 @@ const BENCH_GATEWAY_COMMAND: Command = {
 const BENCH_STREAM_COMMAND: Command = {
   path: ['bench', 'stream'],
   summary: 'Benchmark the live view: viewers on WS /v1/stream while the pipeline ingests, against a uWS publish ceiling; prints a markdown table.',
-  options: { viewers: { type: 'string' }, rate: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' } },
+  options: { viewers: { type: 'string' }, rate: { type: 'string' }, duration: { type: 'string' }, warmup: { type: 'string' }, credit: { type: 'string' } },
   optionHelp: [
     ['--viewers <n>', 'viewer sockets (ADME_BENCH_VIEWERS, default 1000)'],
     ['--rate <n>', 'simulated events/s through the gateway (ADME_BENCH_RATE, default 50000)'],
     ['--duration <s>', 'seconds measured per run (ADME_BENCH_DURATION, default 20)'],
     ['--warmup <s>', 'seconds before measuring (ADME_BENCH_WARMUP, default 10)'],
+    ['--credit <n>', 'credits each viewer keeps outstanding, 1-8 (ADME_BENCH_CREDIT, default 1, as the page)'],
   ],
   run: async (ctx) => {
     const v = ctx.values;
@@ -92,6 +93,7 @@ const BENCH_STREAM_COMMAND: Command = {
       rate: positiveInt('rate', v.rate ?? process.env.ADME_BENCH_RATE, 50_000),
       durationS: positiveInt('duration', v.duration ?? process.env.ADME_BENCH_DURATION, 20),
       warmupS: positiveInt('warmup', v.warmup ?? process.env.ADME_BENCH_WARMUP, 10),
+      credit: Math.min(8, positiveInt('credit', v.credit ?? process.env.ADME_BENCH_CREDIT, 1)),
     });
     console.log(streamBenchMarkdown(r));
     return 0;

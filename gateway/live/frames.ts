@@ -24,15 +24,15 @@ export interface FrameTimes {
   readonly to: number;
 }
 
-/** The columns of a snapshot (`since` undefined) or of the delta since log position `since`. */
-export function frameBody(view: View, vp: Viewport, times: FrameTimes, since?: number): { bytes: Uint8Array; rows: number } {
+/** The columns of a snapshot (`since` undefined) or of the delta over log positions [since, end). */
+export function frameBody(view: View, vp: Viewport, times: FrameTimes, since?: number, end = view.logEnd): { bytes: Uint8Array; rows: number } {
   let rows: ViewCell[];
   let oldestAt = Infinity;
   if (since === undefined) {
     rows = [];
     for (const c of view.cells.values()) if (inBbox(vp.bbox, c.lat, c.lon)) rows.push(c);
   } else {
-    const ch = view.changesSince(since);
+    const ch = view.changesSince(since, end);
     oldestAt = ch.oldestAt;
     rows = [];
     for (const key of ch.cells) {

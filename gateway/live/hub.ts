@@ -39,6 +39,8 @@ export class Viewer {
   pos = 0;
   needSnapshot = true;
   lastSentAt = 0;
+  /** The frame-clock tick of the last frame sent (one frame per tick at most). */
+  lastTick = -1;
   /** Cache key of the viewport and types. */
   vpKey = '';
   constructor(readonly port: ViewerPort) {}
@@ -48,8 +50,18 @@ export class StreamHub {
   readonly store: LiveStore;
   private readonly viewers = new Set<Viewer>();
   readonly stats = { frames: 0, bytes: 0, snapshots: 0, skippedBusy: 0, badMessages: 0, encodings: 0 };
+  private tickNo = 0;
+  private tickAt = 0;
+  /** Frame bodies built during the current tick, by view, viewport, log range. */
+  private readonly cache = new Map<string, { bytes: Uint8Array; rows: number }>();
+  /** Each view's log end when the current tick ran. */
+  private readonly tickEnds = new Map<View, number>();
 
-  constructor(private readonly o: HubOptions, private readonly onResync: (partition: number, why: 'gap' | 'owner-change') => void = () => undefined) {
+  constructor(
+    private readonly o: HubOptions,
+    private readonly onResync: (partition: number, why: 'gap' | 'owner-change') => void = () => undefined,
+    private readonly clock: () => number = Date.now,
+  ) {
     this.store = new LiveStore({ windowMs: o.windowMs, horizonMs: o.horizonMs });
   }
 
@@ -98,6 +110,7 @@ export class StreamHub {
     if (msg.type === 'credit') v.credit = Math.min(8, v.credit + (msg.n ?? 1));
     else if (msg.type === 'resync') v.needSnapshot = true;
     else this.subscribe(v, msg);
+    this.serveLate(v, this.clock());
   }
 
   private subscribe(v: Viewer, m: SubscribeMsg): void {
@@ -120,49 +133,79 @@ export class StreamHub {
    * same thing read the same log range and share one encoding.
    */
   tick(now: number): void {
-    const cache = new Map<string, { bytes: Uint8Array; rows: number }>();
-    const store = this.store;
+    this.tickNo++;
+    this.tickAt = now;
+    this.cache.clear();
+    this.tickEnds.clear();
     const readers = new Map<View, number>();
     for (const v of this.viewers) {
       const view = v.view;
       if (!view || !v.viewport) continue;
-      const due = v.credit > 0;
-      const snapshot = v.needSnapshot || view.snapshotCheaper(v.pos);
-      const end = view.logEnd;
-      const hasNews = snapshot || end > v.pos;
-      if (due && (hasNews || now - v.lastSentAt >= this.o.heartbeatMs)) {
-        if (v.port.buffered() > this.o.maxBuffered) {
-          this.stats.skippedBusy++;
-        } else {
-          const key = `${view.windowS}:${view.precision}|${v.vpKey}|${snapshot ? 'S' : v.pos}|${end}`;
-          let body = cache.get(key);
-          if (!body) {
-            const from = Number.isFinite(store.newest) ? view.firstWindow(store.newest) : 0;
-            const to = Number.isFinite(store.newest) ? store.newest + this.o.windowMs : 0;
-            body = frameBody(view, v.viewport, { at: now, dataAt: store.dataAt, from, to }, snapshot ? undefined : v.pos);
-            cache.set(key, body);
-            this.stats.encodings++;
-          }
-          if (!snapshot && body.rows === 0 && now - v.lastSentAt < this.o.heartbeatMs) {
-            v.pos = end; // every change was outside the viewport: nothing to send yet
-          } else {
-            const frame = withHeader(body.bytes, v.seq + 1, v.sub);
-            if (!v.port.send(frame)) continue;
-            v.seq++;
-            this.stats.frames++;
-            this.stats.bytes += frame.byteLength;
-            if (snapshot) this.stats.snapshots++;
-            v.credit--;
-            v.pos = end;
-            v.needSnapshot = false;
-            v.lastSentAt = now;
-          }
-        }
-      }
+      if (!this.tickEnds.has(view)) this.tickEnds.set(view, view.logEnd);
+      this.serve(v, view, v.viewport, now, view.logEnd);
       // A viewer due for a snapshot reads no log: it does not hold entries back.
       readers.set(view, Math.min(readers.get(view) ?? Infinity, v.needSnapshot ? view.logEnd : v.pos));
     }
     // Log entries every viewer of a view has read are dropped.
     for (const [view, pos] of readers) view.trim(pos);
+  }
+
+  /**
+   * A credit that comes back after its viewer missed this tick is served at once with the frame the
+   * tick built for viewers at the same position (no new encoding; the data is at most one tick old),
+   * which also puts the viewer back in lockstep. Only a viewer nobody shares a position with costs an
+   * encoding of the current state.
+   */
+  private serveLate(v: Viewer, now: number): void {
+    const view = v.view;
+    if (!view || !v.viewport || v.lastTick === this.tickNo) return;
+    const tickEnd = this.tickEnds.get(view);
+    const shared = tickEnd !== undefined && tickEnd >= v.pos && this.cache.has(this.keyOf(v, view, this.isSnapshot(v, view), tickEnd));
+    this.serve(v, view, v.viewport, shared ? this.tickAt : now, shared ? tickEnd : view.logEnd);
+  }
+
+  private isSnapshot(v: Viewer, view: View): boolean {
+    return v.needSnapshot || view.snapshotCheaper(v.pos);
+  }
+
+  private keyOf(v: Viewer, view: View, snapshot: boolean, end: number): string {
+    return `${view.windowS}:${view.precision}|${v.vpKey}|${snapshot ? 'S' : v.pos}|${end}`;
+  }
+
+  /** Sends `v` the changes up to log position `end` (or a snapshot), if it has credit and news. */
+  private serve(v: Viewer, view: View, vp: Viewport, now: number, end: number): void {
+    if (v.credit <= 0 || v.lastTick === this.tickNo) return;
+    const snapshot = this.isSnapshot(v, view);
+    const heartbeat = now - v.lastSentAt >= this.o.heartbeatMs;
+    if (!snapshot && end <= v.pos && !heartbeat) return;
+    if (v.port.buffered() > this.o.maxBuffered) {
+      this.stats.skippedBusy++;
+      return;
+    }
+    const key = this.keyOf(v, view, snapshot, end);
+    let body = this.cache.get(key);
+    if (!body) {
+      const store = this.store;
+      const from = Number.isFinite(store.newest) ? view.firstWindow(store.newest) : 0;
+      const to = Number.isFinite(store.newest) ? store.newest + this.o.windowMs : 0;
+      body = frameBody(view, vp, { at: now, dataAt: store.dataAt, from, to }, snapshot ? undefined : v.pos, end);
+      this.cache.set(key, body);
+      this.stats.encodings++;
+    }
+    if (!snapshot && body.rows === 0 && !heartbeat) {
+      v.pos = end; // every change was outside the viewport: nothing to send yet
+      return;
+    }
+    const frame = withHeader(body.bytes, v.seq + 1, v.sub);
+    if (!v.port.send(frame)) return;
+    v.seq++;
+    this.stats.frames++;
+    this.stats.bytes += frame.byteLength;
+    if (snapshot) this.stats.snapshots++;
+    v.credit--;
+    v.pos = end;
+    v.needSnapshot = false;
+    v.lastSentAt = now;
+    v.lastTick = this.tickNo;
   }
 }

@@ -78,11 +78,11 @@ export class View {
     this.logOldest.push(oldestAt);
   }
 
-  /** Distinct cells changed from position `from` to the end, and the earliest accept time among them. */
-  changesSince(from: number): { cells: Set<string>; oldestAt: number } {
+  /** Distinct cells changed at log positions [from, end), and the earliest accept time among them. */
+  changesSince(from: number, end = this.logEnd): { cells: Set<string>; oldestAt: number } {
     const cells = new Set<string>();
     let oldestAt = Infinity;
-    for (let i = Math.max(0, from - this.logStart); i < this.log.length; i++) {
+    for (let i = Math.max(0, from - this.logStart); i < end - this.logStart; i++) {
       cells.add(this.log[i]!);
       if (this.logOldest[i]! < oldestAt) oldestAt = this.logOldest[i]!;
     }

@@ -27,15 +27,23 @@ function fakeViewer(hub: StreamHub, buffered = 0) {
 }
 
 const rows = (f: CellsFrame) => Object.fromEntries(f.cells.map((c, i) => [c, f.total[i]]));
-const hubOf = () => new StreamHub({ windowMs: W, horizonMs: 900_000, minFrameMs: 100, heartbeatMs: 1000, maxBuffered: 1 << 20 });
+/** A hub on a fake clock: `clock.now` is what a message handler sees; tests tick at explicit times. */
+const clock = { now: 0 };
+const hubOf = () => new StreamHub({ windowMs: W, horizonMs: 900_000, minFrameMs: 100, heartbeatMs: 1000, maxBuffered: 1 << 20 }, undefined, () => clock.now);
+function tickAt(hub: StreamHub, t: number): void {
+  clock.now = t;
+  hub.tick(t);
+}
 
 describe('StreamHub', () => {
   it('answers a subscribe with a snapshot, then sends only with credit, at most one frame per tick, newest state only', () => {
     const hub = hubOf();
     hub.applyDeltas([delta(1, [['u09tvw', 5], ['gcpvj0', 2]])]);
     const a = fakeViewer(hub);
-    a.say({ type: 'subscribe', bbox: WORLD, precision: 6, windowS: 10 });
-    hub.tick(1000);
+    clock.now = 990;
+    a.say({ type: 'subscribe', bbox: WORLD, precision: 6, windowS: 10 }); // answered at once
+    expect(a.frames).toHaveLength(1);
+    tickAt(hub, 1000);
     expect(a.frames).toHaveLength(1);
     const snap = a.frames[0] as CellsFrame;
     expect(snap).toMatchObject({ type: 'snapshot', seq: 1, sub: 1, from: 100_000, to: 110_000, windowS: 10, precision: 6, dataAt: 5001 });
@@ -44,10 +52,10 @@ describe('StreamHub', () => {
     // Two changes while the viewer has no credit: nothing is sent, nothing queues.
     hub.applyDeltas([delta(2, [['u09tvw', 6]])]);
     hub.applyDeltas([delta(3, [['u09tvw', 9]])]);
-    hub.tick(1200);
+    tickAt(hub, 1100);
     expect(a.frames).toHaveLength(1);
-    a.say({ type: 'credit' });
-    hub.tick(1250);
+    clock.now = 1150;
+    a.say({ type: 'credit' }); // it missed tick 1100: served at once, with that tick's state
     expect(a.frames).toHaveLength(2);
     const d = a.frames[1] as CellsFrame;
     expect(d).toMatchObject({ type: 'delta', seq: 2, sub: 1, oldestAt: 4002 });
@@ -56,12 +64,13 @@ describe('StreamHub', () => {
 
     // Plenty of credit: still one frame per tick.
     hub.applyDeltas([delta(4, [['gcpvj0', 3]])]);
-    a.say({ type: 'credit', n: 5 });
-    hub.tick(1350);
+    a.say({ type: 'credit', n: 5 }); // already served in this tick: waits
+    expect(a.frames).toHaveLength(2);
+    tickAt(hub, 1200);
     hub.applyDeltas([delta(5, [['gcpvj0', 4]])]);
-    expect(a.frames).toHaveLength(3);
+    tickAt(hub, 1200);
+    expect(a.frames).toHaveLength(4);
     expect(rows(a.frames[2] as CellsFrame)).toEqual({ gcpvj0: 3 });
-    hub.tick(1450);
     expect(rows(a.frames[3] as CellsFrame)).toEqual({ gcpvj0: 4 });
   });
 
@@ -70,14 +79,13 @@ describe('StreamHub', () => {
     const paris = fakeViewer(hub);
     paris.say({ type: 'subscribe', bbox: [2, 48, 3, 49.5], precision: 4, windowS: 10, types: ['impression'], credit: 8 });
     hub.applyDeltas([delta(1, [['u09tvw', 5], ['u09tvx', 1], ['xn76ur', 7]])]); // two in Paris, one in Tokyo
-    hub.tick(1000);
+    tickAt(hub, 1000);
     hub.applyDeltas([delta(2, [['xn76ur', 8]])]);
-    hub.tick(1200);
+    tickAt(hub, 1200); // only Tokyo changed: nothing is sent
     hub.applyDeltas([delta(3, [['u09tvw', 6]])]);
-    hub.tick(1400);
-    expect(paris.frames.map((f) => (f as CellsFrame).type)).toEqual(['snapshot', 'delta']);
-    expect(rows(paris.frames[0] as CellsFrame)).toEqual({ u09t: 6 });
-    expect(rows(paris.frames[1] as CellsFrame)).toEqual({ u09t: 7 });
+    tickAt(hub, 1400);
+    expect(paris.frames.map((f) => (f as CellsFrame).type)).toEqual(['snapshot', 'delta', 'delta']);
+    expect(paris.frames.map((f) => rows(f as CellsFrame))).toEqual([{}, { u09t: 6 }, { u09t: 7 }]);
   });
 
   it('shares one encoding between viewers asking for the same frame, each with its own seq', () => {
@@ -85,10 +93,9 @@ describe('StreamHub', () => {
     hub.applyDeltas([delta(1, [['u09tvw', 5]])]);
     const viewers = Array.from({ length: 50 }, () => fakeViewer(hub));
     for (const x of viewers) x.say({ type: 'subscribe', bbox: WORLD, precision: 3, windowS: 60, credit: 2 });
-    hub.tick(1000);
     hub.applyDeltas([delta(2, [['u09tvw', 6]])]);
-    hub.tick(1100);
-    expect(hub.stats.encodings).toBe(2);
+    tickAt(hub, 1100);
+    expect(hub.stats.encodings).toBe(2); // the snapshot when they subscribed, the delta at the tick
     expect(hub.stats.frames).toBe(100);
     expect(viewers.every((x) => x.frames.map((f) => (f as CellsFrame).seq).join() === '1,2')).toBe(true);
   });
@@ -100,15 +107,15 @@ describe('StreamHub', () => {
     const busy = fakeViewer(hub, 2 << 20);
     a.say({ type: 'subscribe', bbox: WORLD, precision: 6, windowS: 10, credit: 8 });
     busy.say({ type: 'subscribe', bbox: WORLD, precision: 6, windowS: 10, credit: 8 });
-    hub.tick(1000);
+    tickAt(hub, 1000);
     a.say({ type: 'resync' });
-    hub.tick(1100);
+    tickAt(hub, 1100);
     hub.applyDeltas([delta(5, [['u09tvw', 9]])]); // seq 2-4 lost
-    hub.tick(1200);
+    tickAt(hub, 1200);
     expect(a.frames.map((f) => (f as CellsFrame).type)).toEqual(['snapshot', 'snapshot', 'snapshot']);
     expect(rows(a.frames[2] as CellsFrame)).toEqual({ u09tvw: 9 });
     expect(busy.frames).toHaveLength(0);
-    expect(hub.stats.skippedBusy).toBe(3);
+    expect(hub.stats.skippedBusy).toBe(4); // when it subscribed and at each of the three ticks
   });
 
   it('answers a bad message with an error naming the problem and keeps the subscription', () => {
@@ -118,13 +125,16 @@ describe('StreamHub', () => {
     a.say({ type: 'subscribe', bbox: WORLD, precision: 9 });
     a.say({ type: 'zoom' });
     hub.message(a.v, Uint8Array.of(0x82, 0xa1)); // a map cut short
-    expect(a.frames.slice(0, 2)).toEqual([
+    expect(a.frames[0]).toMatchObject({ type: 'snapshot', sub: 1, precision: 6 });
+    expect(a.frames.slice(1, 3)).toEqual([
       { type: 'error', code: 'STREAM_BAD_MESSAGE', message: 'subscribe.precision must be an integer 1-6, got 9' },
       { type: 'error', code: 'STREAM_BAD_MESSAGE', message: 'unknown message type "zoom" (expected subscribe, credit or resync)' },
     ]);
-    expect((a.frames[2] as ErrorFrame).message).toMatch(/^not msgpack/);
-    hub.tick(1000);
-    expect(a.frames[3]).toMatchObject({ type: 'snapshot', sub: 1, precision: 6 });
+    expect((a.frames[3] as ErrorFrame).message).toMatch(/^not msgpack/);
+    a.say({ type: 'credit' });
+    tickAt(hub, 1000);
+    expect(a.frames).toHaveLength(4); // nothing new to send
+    expect(hub.viewerCount).toBe(1);
   });
 
   it('withHeader adds seq and sub to any encoded map', () => {
