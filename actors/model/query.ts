@@ -19,6 +19,7 @@ export interface CellRow {
 
 /** GET /v1/rollups?bbox=w,s,e,n&from=&to=&precision=&types=&step= — one row per (bucket, cell). */
 export interface RollupsAnswer {
+  readonly source?: AnswerSource;
   readonly from: number;
   readonly to: number;
   readonly precision: number;
@@ -30,6 +31,7 @@ export interface RollupsAnswer {
 
 /** GET /v1/top?from=&to=&precision=&types=&limit=&bbox= — the busiest cells, busiest first. */
 export interface TopAnswer {
+  readonly source?: AnswerSource;
   readonly from: number;
   readonly to: number;
   readonly precision: number;
@@ -39,6 +41,7 @@ export interface TopAnswer {
 
 /** GET /v1/summary?from=&to=&bbox= — totals for the dashboard. */
 export interface SummaryAnswer {
+  readonly source?: AnswerSource;
   readonly from: number;
   readonly to: number;
   /** Events of all types in [from, to). */
@@ -70,12 +73,19 @@ export interface HotspotRow {
 }
 
 export interface HotspotsAnswer {
+  readonly source?: AnswerSource;
   readonly at: number;
   readonly windowS: number;
   readonly baselineS: number;
   readonly precision: number;
   readonly rows: readonly HotspotRow[];
 }
+
+/**
+ * Every answer also says where its rows came from: `live` (the gateway's merged deltas, for ranges it holds
+ * completely: the last ADME_LIVE_HORIZON_S) or `rollups` (MongoDB).
+ */
+export type AnswerSource = 'live' | 'rollups';
 
 /** Every error answer of the query API. */
 export interface QueryError {

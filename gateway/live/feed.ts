@@ -22,6 +22,10 @@ export interface DeltaFeedOptions {
 export class DeltaFeed {
   private consumer: Consumer | undefined;
   private stopped = false;
+  /** Partitions still replaying towards the end they had at start (→ offset to reach). */
+  private behind: Map<number, number> | undefined;
+  /** Wall time the replay started from; undefined until connected. */
+  private replayFrom: number | undefined;
   badRecords = 0;
 
   constructor(private readonly o: DeltaFeedOptions) {}
@@ -52,10 +56,18 @@ export class DeltaFeed {
       if (!(await admin.listTopics()).includes(this.o.topic)) {
         await admin.createTopics({ topics: [{ topic: this.o.topic, numPartitions: this.o.partitions, replicationFactor: 1 }], waitForLeaders: true }).catch(() => undefined); // created meanwhile by a runtime
       }
-      const byTime = await admin.fetchTopicOffsetsByTimestamp(this.o.topic, Date.now() - this.o.replayMs);
-      const latest = new Map((await admin.fetchTopicOffsets(this.o.topic)).map((p) => [p.partition, p.high]));
+      const from = Date.now() - this.o.replayMs;
+      const byTime = await admin.fetchTopicOffsetsByTimestamp(this.o.topic, from);
+      const latest = new Map((await admin.fetchTopicOffsets(this.o.topic)).map((p) => [p.partition, Number(p.high)]));
       // -1: no record at or after that time; start at the end.
-      offsets = byTime.map((p) => ({ partition: p.partition, offset: p.offset === '-1' ? latest.get(p.partition) ?? '0' : p.offset }));
+      offsets = byTime.map((p) => ({ partition: p.partition, offset: p.offset === '-1' ? String(latest.get(p.partition) ?? 0) : p.offset }));
+      // The replay is complete once every partition reaches the end it has now.
+      this.behind = new Map();
+      for (const p of offsets) {
+        const high = latest.get(p.partition) ?? 0;
+        if (high > Number(p.offset)) this.behind.set(p.partition, high);
+      }
+      this.replayFrom = from;
     } finally {
       await admin.disconnect();
     }
@@ -77,10 +89,20 @@ export class DeltaFeed {
           }
         }
         if (deltas.length > 0) this.o.onDeltas(deltas);
+        const target = this.behind?.get(batch.partition);
+        if (target !== undefined && Number(batch.lastOffset()) + 1 >= target) this.behind!.delete(batch.partition);
       },
     });
     for (const p of offsets) consumer.seek({ topic: this.o.topic, partition: p.partition, offset: p.offset });
     this.o.log(`live view: reading ${this.o.topic} from ${Math.round(this.o.replayMs / 1000)} s ago`);
+  }
+
+  /**
+   * Wall time from which the deltas read are complete: the replay start, once every partition has
+   * caught up with the end it had at start; Infinity before (nothing may be answered from memory yet).
+   */
+  get completeFrom(): number {
+    return this.replayFrom !== undefined && this.behind?.size === 0 ? this.replayFrom : Infinity;
   }
 
   async stop(): Promise<void> {

@@ -21,6 +21,9 @@ const SLOTS = NTYPES + 1;
 interface BaseCell {
   /** Sums over partitions: NTYPES counts, then the value. */
   readonly sum: Float64Array;
+  /** Centre (for bbox filters of the query API). */
+  readonly lat: number;
+  readonly lon: number;
   readonly byPartition: Map<number, Float64Array>;
 }
 
@@ -200,7 +203,7 @@ export class LiveStore {
     let cells = this.windows.get(window);
     if (!cells) this.windows.set(window, (cells = new Map<string, BaseCell>()));
     let base = cells.get(cell);
-    if (!base) cells.set(cell, (base = { sum: new Float64Array(SLOTS), byPartition: new Map() }));
+    if (!base) cells.set(cell, (base = { sum: new Float64Array(SLOTS), byPartition: new Map(), ...geohashCenter(cell) }));
     let prev = base.byPartition.get(partition);
     if (!prev) base.byPartition.set(partition, (prev = new Float64Array(SLOTS)));
     let changed = false;
@@ -250,11 +253,11 @@ export class LiveStore {
     for (const w of [...this.windows.keys()]) if (w < first) this.windows.delete(w);
   }
 
-  /** Sums over windows [from, to) of every base cell, optionally at a coarser precision (for /v1/summary). */
-  *rows(from: number, to: number): Generator<{ window: number; cell: string; sum: Float64Array }> {
+  /** Every base cell of windows [from, to): sums over partitions (the query API's live source). */
+  *rows(from: number, to: number): Generator<{ window: number; cell: string; sum: Float64Array; lat: number; lon: number }> {
     for (const [window, cells] of this.windows) {
       if (window < from || window >= to) continue;
-      for (const [cell, base] of cells) yield { window, cell, sum: base.sum };
+      for (const [cell, base] of cells) yield { window, cell, sum: base.sum, lat: base.lat, lon: base.lon };
     }
   }
 }

@@ -29,11 +29,14 @@ function accumulate(rows: Iterable<StoredRow>, precision: number, bucketOf: (win
   return out;
 }
 
+/** Value sums (revenue) to a millionth: sums in another order (live store vs rollups) agree exactly. */
+const money = (v: number) => Math.round(v * 1e6) / 1e6;
+
 const totalOf = (sum: Float64Array, types: readonly EventType[]) => types.reduce((t, ty) => t + sum[TYPE_INDEX[ty]]!, 0);
 
 function cellRow(a: Acc, types: readonly EventType[]): CellRow {
   const { lat, lon } = geohashCenter(a.cell);
-  return { cell: a.cell, lat, lon, total: totalOf(a.sum, types), counts: typeCounts(a.sum), value: a.sum[NTYPES]! };
+  return { cell: a.cell, lat, lon, total: totalOf(a.sum, types), counts: typeCounts(a.sum), value: money(a.sum[NTYPES]!) };
 }
 
 export function rollupsAnswer(rows: Iterable<StoredRow>, q: { from: number; to: number; precision: number; stepMs: number; types: readonly EventType[] }): RollupsAnswer {
@@ -66,7 +69,7 @@ export function summaryAnswer(rows: Iterable<StoredRow>, q: { from: number; to: 
   const points: [number, number][] = [];
   for (let w = first; w < q.to; w += q.windowMs) points.push([w, series.get(w) ?? 0]);
   return {
-    from: q.from, to: q.to, events, eventsPerSecond: events / ((q.to - q.from) / 1000), counts, value: sum[NTYPES]!,
+    from: q.from, to: q.to, events, eventsPerSecond: events / ((q.to - q.from) / 1000), counts, value: money(sum[NTYPES]!),
     clickThroughRate: counts.impression > 0 ? counts.click / counts.impression : null,
     conversionRate: counts.click > 0 ? (counts.install + counts.purchase) / counts.click : null,
     series: points,

@@ -4,10 +4,16 @@
  * Identical requests within `cacheMs` share one read (a dashboard polling from many tabs costs one).
  */
 import { MongoClient, type Db } from 'mongodb';
-import type { QueryError } from '../../actors/model/index.js';
+import type { Bbox, QueryError } from '../../actors/model/index.js';
 import { hotspotsAnswer, rollupsAnswer, summaryAnswer, topAnswer } from './answers.js';
 import { bbox, int, num, parseQuery, QueryParamError, range, types } from './params.js';
 import { readRollups, TooManyRowsError, type StoredRow } from './rollups.js';
+
+/** The gateway's live store as a row source: exact for windows from `completeFrom()` on. */
+export interface LiveRows {
+  completeFrom(): number;
+  rows(from: number, to: number, bbox: Bbox | undefined): StoredRow[];
+}
 
 export interface QueryApiOptions {
   readonly mongoUrl: string | undefined;
@@ -16,6 +22,8 @@ export interface QueryApiOptions {
   /** Stored rows one request may read. */
   readonly maxRows: number;
   readonly cacheMs: number;
+  /** Answers ranges the live store holds completely from memory (fresher, and no MongoDB read). */
+  readonly live?: LiveRows;
 }
 
 export interface Answer {
@@ -57,7 +65,18 @@ export class QueryApi {
     const q = parseQuery(qs);
     const w = this.o.windowMs;
     try {
-      const read = (from: number, to: number, box = bbox(q)) => readRollups(db, { from, to, windowMs: w, bbox: box, maxRows: this.o.maxRows });
+      let source: 'live' | 'rollups' = 'rollups';
+      const want = q.source ?? 'auto';
+      if (want !== 'auto' && want !== 'rollups') throw new QueryParamError('source', `expected auto or rollups, got "${want}"`);
+      const read = async (from: number, to: number, box = bbox(q)): Promise<StoredRow[]> => {
+        const live = this.o.live;
+        if (live && want === 'auto' && from - (from % w) >= live.completeFrom()) {
+          source = 'live';
+          return live.rows(from - (from % w), to, box);
+        }
+        return readRollups(db, { from, to, windowMs: w, bbox: box, maxRows: this.o.maxRows });
+      };
+      const ok = (body: object): Answer => ({ status: 200, body: { ...body, source } });
       switch (path) {
         case '/v1/rollups': {
           const { from, to } = range(q, now, 10 * 60_000, 24 * HOUR);
@@ -65,30 +84,30 @@ export class QueryApi {
           if ((stepS * 1000) % w !== 0) throw new QueryParamError('step', `must be a multiple of ${w / 1000} s, got ${stepS}`);
           const precision = int(q, 'precision', 5, 1, 6);
           const t = types(q);
-          return { status: 200, body: rollupsAnswer(await read(from, to), { from, to, precision, stepMs: stepS * 1000, types: t }) };
+          return ok(rollupsAnswer(await read(from, to), { from, to, precision, stepMs: stepS * 1000, types: t }));
         }
         case '/v1/top': {
           const { from, to } = range(q, now, 5 * 60_000, 24 * HOUR);
           const precision = int(q, 'precision', 5, 1, 6);
           const limit = int(q, 'limit', 10, 1, 1000);
           const t = types(q);
-          return { status: 200, body: topAnswer(await read(from, to), { from, to, precision, types: t, limit }) };
+          return ok(topAnswer(await read(from, to), { from, to, precision, types: t, limit }));
         }
         case '/v1/summary': {
           const { from, to } = range(q, now, 5 * 60_000, 24 * HOUR);
-          return { status: 200, body: summaryAnswer(await read(from, to), { from, to, windowMs: w }) };
+          return ok(summaryAnswer(await read(from, to), { from, to, windowMs: w }));
         }
         case '/v1/hotspots': {
           // Windows still open are partial: the current period ends at the last closed window.
           const at = int(q, 'at', now - (now % w), 0, Number.MAX_SAFE_INTEGER);
           const windowS = int(q, 'windowS', 60, w / 1000, 3600);
-          const baselineS = int(q, 'baselineS', 900, w / 1000, 86_400);
+          const baselineS = int(q, 'baselineS', 600, w / 1000, 86_400);
           const precision = int(q, 'precision', 5, 1, 6);
           const minEvents = int(q, 'minEvents', 20, 1, 1_000_000_000);
           const factor = num(q, 'factor', 3, 1);
           const limit = int(q, 'limit', 10, 1, 1000);
           const rows = await read(at - (windowS + baselineS) * 1000, at);
-          return { status: 200, body: hotspotsAnswer(rows, { at, windowS, baselineS, precision, minEvents, factor, limit }) };
+          return ok(hotspotsAnswer(rows, { at, windowS, baselineS, precision, minEvents, factor, limit }));
         }
         default:
           return fail(404, 'QUERY_BAD_PARAM', `no such query endpoint ${path}`);

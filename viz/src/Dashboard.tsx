@@ -41,7 +41,7 @@ export function Dashboard({ viewerKey, types, onFly, onSummaryShown, onAuthError
     return getJson<TopAnswer>(queryString('top', { from, to, precision: TOP_PRECISION, types: typeParam, limit: 8 }), viewerKey, signal);
   }, 5000, [viewerKey, typeParam?.join(',')]);
 
-  const hot = usePoll(async (signal) => getJson<HotspotsAnswer>(queryString('hotspots', { precision: TOP_PRECISION, windowS: 60, baselineS: 900, limit: 5 }), viewerKey, signal), 5000, [viewerKey]);
+  const hot = usePoll(async (signal) => getJson<HotspotsAnswer>(queryString('hotspots', { precision: TOP_PRECISION, windowS: 60, baselineS: 600, limit: 5 }), viewerKey, signal), 5000, [viewerKey]);
 
   const s = summary.data?.answer;
   useEffect(() => {
