@@ -211,15 +211,16 @@ export class ShardActor implements Shard {
     this.inFlight = (async () => {
       try {
         const c0 = Date.now();
+        let written: number;
         try {
-          await this.d.checkpoints.save(this.shardId, this.epoch, nextOffset, capture.parts);
+          written = (await this.d.checkpoints.save(this.shardId, this.epoch, nextOffset, capture.parts)).bytesWritten;
         } catch (err) {
           checkpointFailed(s, capture);
           throw err;
         }
         // Before any eviction below: the next checkpoint builds on exactly what was committed.
         checkpointCommitted(s, capture);
-        this.d.metrics.checkpoint(partition, capture.bytes, Date.now() - c0, encodeMs);
+        this.d.metrics.checkpoint(partition, written, Date.now() - c0, encodeMs);
         this.eventsSinceCheckpoint -= events;
         this.lastCheckpointAt = now;
         if (w) {
