@@ -250,7 +250,7 @@ export function lateDocs(s: ShardState, partition: number): (Record<string, unkn
 // An evicted window's parts all leave the manifest at the next checkpoint.
 
 /** Superseded cell values a window's parts may hold, as a multiple of its live cells, before compaction. */
-export const COMPACT_RATIO = 1;
+const COMPACT_RATIO = 1;
 /** Parts (base and changes) a window may be held in before compaction. */
 export const MAX_WINDOW_PARTS = 16;
 
@@ -283,8 +283,8 @@ export interface WindowLayout {
 
 const NO_PARTS: WindowLayout = { parts: [], values: 0 };
 
-export const basePartName = (window: number) => `w:${window}`;
-export const changePartName = (window: number, seq: number) => `c:${window}:${seq}`;
+const basePartName = (window: number) => `w:${window}`;
+const changePartName = (window: number, seq: number) => `c:${window}:${seq}`;
 
 function encodeCells(s: ShardState, window: number, seq: number, keys: Iterable<string>): Uint8Array {
   const cells: WindowPart['cells'] = [];

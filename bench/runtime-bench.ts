@@ -63,7 +63,7 @@ function metricValues(text: string, name: string): number[] {
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 /** Deterministic events: users moving around a few dozen hot spots, time advancing with the index. */
-function* eventStream(seed: number, startTs: number, eventsPerSecondOfEventTime: number): Generator<AdEvent> {
+export function* eventStream(seed: number, startTs: number, eventsPerSecondOfEventTime: number): Generator<AdEvent> {
   const r = rng(seed);
   const spots = Array.from({ length: 40 }, (_, i) => ({ lat: -40 + ((i * 37) % 80) + r(), lon: -170 + ((i * 71) % 340) + r() }));
   const types = ['impression', 'impression', 'impression', 'impression', 'impression', 'impression', 'click', 'session_start', 'install', 'purchase'] as const;
