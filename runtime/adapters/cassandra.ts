@@ -1,5 +1,3 @@
-import { promisify } from 'node:util';
-import zlib from 'node:zlib';
 import cassandraDriver from 'cassandra-driver';
 import { Packr } from 'msgpackr';
 import { FencedError, RuntimeError } from '../core/errors.js';
@@ -7,11 +5,6 @@ import type { Acquired, CheckpointStore } from '../ports/ports.js';
 
 const { types } = cassandraDriver;
 const packr = new Packr({ useRecords: false });
-// Parts are stored deflated at level 1: about half the bytes for Cassandra to write, on libuv's thread
-// pool, off the event loop.
-const deflate = promisify(zlib.deflateRaw);
-const inflate = promisify(zlib.inflateRaw);
-const DEFLATED = 1;
 
 export interface CassandraOptions {
   readonly contactPoints: readonly string[];
@@ -37,10 +30,10 @@ export async function ensureKeyspace(client: cassandraDriver.Client, keyspace: s
   await client.execute(`CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': ${rf}}`);
 }
 
-/** Which stored rows make up each part: [epoch, seq, chunks, codec (absent: raw, 1: deflated)]. */
+/** Which stored rows make up each part: [epoch, seq, chunks]. */
 interface Manifest {
   readonly seq: number;
-  readonly parts: Record<string, [number, number, number, typeof DEFLATED?]>;
+  readonly parts: Record<string, [number, number, number]>;
 }
 
 /**
@@ -92,15 +85,14 @@ export class CassandraCheckpointStore implements CheckpointStore {
       const raw = head.get('manifest') as Buffer | null;
       const manifest: Manifest = raw ? (packr.unpack(raw) as Manifest) : { seq: 0, parts: {} };
       const parts = new Map<string, Uint8Array>();
-      await Promise.all(Object.entries(manifest.parts).map(async ([part, [e, seq, chunks, codec]]) => {
+      await Promise.all(Object.entries(manifest.parts).map(async ([part, [e, seq, chunks]]) => {
         const rows = await this.client.execute(`SELECT chunk, data FROM ${this.table} WHERE shard = ? AND part = ? AND epoch = ? AND seq = ?`,
           [shard, part, types.Long.fromNumber(e), types.Long.fromNumber(seq)]);
         const got = rows.rows.map((r) => ({ chunk: r.get('chunk') as number, data: r.get('data') as Buffer })).sort((a, b) => a.chunk - b.chunk);
         if (got.length !== chunks || got.some((g, i) => g.chunk !== i)) {
           throw new RuntimeError('RT_CHECKPOINT_CORRUPT', `${shard}: part ${part} has ${got.length} of ${chunks} chunks`, false);
         }
-        const stored = Buffer.concat(got.map((g) => g.data));
-        parts.set(part, codec === DEFLATED ? await inflate(stored) : stored);
+        parts.set(part, Buffer.concat(got.map((g) => g.data)));
       }));
       this.manifests.set(shard, manifest);
       return { epoch: next, nextOffset: Number(head.get('next_offset') ?? 0), parts };
@@ -117,21 +109,17 @@ export class CassandraCheckpointStore implements CheckpointStore {
     const manifest: Manifest = { seq, parts: {} };
     const writes: Promise<unknown>[] = [];
     let bytesWritten = 0;
-    const changed: [string, Uint8Array][] = [];
     for (const [part, bytes] of parts) {
-      if (bytes !== null) {
-        changed.push([part, bytes]);
+      if (bytes === null) {
+        const kept = prev.parts[part];
+        if (!kept) throw new RuntimeError('RT_CHECKPOINT_PART', `${shard}: part ${part} passed as unchanged but was never saved`, false);
+        manifest.parts[part] = kept;
         continue;
       }
-      const kept = prev.parts[part];
-      if (!kept) throw new RuntimeError('RT_CHECKPOINT_PART', `${shard}: part ${part} passed as unchanged but was never saved`, false);
-      manifest.parts[part] = kept;
-    }
-    const deflated = await Promise.all(changed.map(async ([part, bytes]) => [part, await deflate(bytes, { level: 1 })] as const));
-    for (const [part, buf] of deflated) {
-      const chunks = Math.max(1, Math.ceil(buf.byteLength / this.chunkBytes));
-      manifest.parts[part] = [epoch, seq, chunks, DEFLATED];
-      bytesWritten += buf.byteLength;
+      const chunks = Math.max(1, Math.ceil(bytes.byteLength / this.chunkBytes));
+      manifest.parts[part] = [epoch, seq, chunks];
+      bytesWritten += bytes.byteLength;
+      const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       for (let i = 0; i < chunks; i++) {
         writes.push(this.client.execute(`INSERT INTO ${this.table} (shard, part, epoch, seq, chunk, data) VALUES (?, ?, ?, ?, ?, ?)`,
           [shard, part, types.Long.fromNumber(epoch), types.Long.fromNumber(seq), i, buf.subarray(i * this.chunkBytes, (i + 1) * this.chunkBytes)]));
