@@ -317,12 +317,17 @@ function changedByWindow(s: ShardState): Map<number, string[]> {
   return byWindow;
 }
 
+/** Whether a window with `live` cells, held in `prev`, is rewritten whole rather than given a change part. */
+function compactionDue(prev: WindowLayout, changed: number, live: number): boolean {
+  if (prev.parts.length === 0 || changed === live) return true; // new window, or every cell changed: a base costs no more
+  const superseded = prev.values + changed - live;
+  return superseded >= COMPACT_RATIO * live || prev.parts.length >= MAX_WINDOW_PARTS;
+}
+
 /** The part recording a window's changed cells: a change part, or the window's new base when compaction is due. */
 function windowWrite(s: ShardState, window: number, seq: number, prev: WindowLayout, changed: readonly string[]): { name: string; bytes: Uint8Array; layout: WindowLayout } {
   const live = s.windows.get(window)!;
-  const compact = prev.parts.length === 0 || changed.length === live.size ||
-    prev.values + changed.length - live.size >= COMPACT_RATIO * live.size || prev.parts.length >= MAX_WINDOW_PARTS;
-  if (compact) {
+  if (compactionDue(prev, changed.length, live.size)) {
     const name = basePartName(window);
     return { name, bytes: encodeCells(s, window, seq, live), layout: { parts: [name], values: live.size } };
   }
