@@ -70,19 +70,41 @@ export class Hll {
   }
 
   /**
-   * Compact form for checkpoints: the hashes (exact, Uint32Array) or the registers (Uint8Array). Typed
-   * arrays encode as raw bytes in msgpack: a copy, not a number-by-number walk.
+   * Compact form for checkpoints, the smallest that holds the sketch exactly: the hashes while exact
+   * (Uint32Array); the set registers as (index, rank) pairs (Uint16Array, 4 bytes each) while fewer than
+   * a quarter of them are set — just past the switch to registers ~260 of 4096 are, so ~1 KiB instead
+   * of 4 KiB; or every register (Uint8Array). Typed arrays encode as raw bytes in msgpack: a copy, not a
+   * number-by-number walk.
    */
-  toSnapshot(): Uint32Array | Uint8Array {
-    return this.sparse ? Uint32Array.from(this.sparse) : this.dense!.slice();
+  toSnapshot(): Uint32Array | Uint16Array | Uint8Array {
+    if (this.sparse) return Uint32Array.from(this.sparse);
+    const regs = this.dense!;
+    let set = 0;
+    for (let i = 0; i < M; i++) if (regs[i] !== 0) set++;
+    if (set * 4 >= M) return regs.slice();
+    const pairs = new Uint16Array(set * 2);
+    for (let i = 0, j = 0; i < M; i++) {
+      if (regs[i] === 0) continue;
+      pairs[j++] = i;
+      pairs[j++] = regs[i]!;
+    }
+    return pairs;
   }
 
-  static fromSnapshot(s: Uint32Array | Uint8Array | readonly number[]): Hll {
+  static fromSnapshot(s: Uint32Array | Uint16Array | Uint8Array | readonly number[]): Hll {
     const h = new Hll();
     if (s instanceof Uint8Array) {
       if (s.length !== M) throw new RangeError(`HLL snapshot has ${s.length} registers, expected ${M}`);
       h.sparse = null;
       h.dense = s.slice();
+    } else if (s instanceof Uint16Array) {
+      if (s.length % 2 !== 0) throw new RangeError(`HLL snapshot has ${s.length} halves of (register, rank) pairs`);
+      h.sparse = null;
+      h.dense = new Uint8Array(M);
+      for (let j = 0; j < s.length; j += 2) {
+        if (s[j]! >= M) throw new RangeError(`HLL snapshot names register ${s[j]!}, expected < ${M}`);
+        h.dense[s[j]!] = s[j + 1]!;
+      }
     } else {
       for (const v of s) h.sparse!.add(v | 0);
       if (h.sparse!.size > SPARSE_LIMIT) h.toDense();

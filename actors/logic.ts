@@ -35,15 +35,20 @@ export interface ShardState {
   deltaOldestAt: number;
   /** Keys of the cells of each window held. */
   readonly windows: Map<number, Set<string>>;
-  /** Windows changed since the last checkpoint: only these are encoded and written again. */
-  readonly checkpointDirty: Set<number>;
+  /** Keys changed since the last checkpoint: only these cells are encoded and written again. */
+  readonly checkpointDirty: Set<string>;
+  /** Sequence number of the last checkpoint taken (names its change parts). */
+  checkpointSeq: number;
+  /** Per window, the parts holding its cells in the last committed checkpoint. */
+  checkpointLayout: Map<number, WindowLayout>;
 }
 
 export function emptyState(nextOffset = 0): ShardState {
   return {
     nextOffset, maxTs: -Infinity, cells: new Map(), pendingLate: [],
     totals: { events: 0, late: 0, duplicates: 0, invalid: 0 },
-    rollupDirty: new Set(), deltaDirty: new Set(), deltaOldestAt: Infinity, windows: new Map(), checkpointDirty: new Set(),
+    rollupDirty: new Set(), deltaDirty: new Set(), deltaOldestAt: Infinity, windows: new Map(),
+    checkpointDirty: new Set(), checkpointSeq: 0, checkpointLayout: new Map(),
   };
 }
 
@@ -59,7 +64,7 @@ function cellWindow(s: ShardState, window: number, cell: string): CellWindow {
     if (!keys) s.windows.set(window, (keys = new Set()));
     keys.add(key);
   }
-  s.checkpointDirty.add(window);
+  s.checkpointDirty.add(key);
   s.rollupDirty.add(key);
   s.deltaDirty.add(key);
   return cw;
@@ -180,12 +185,10 @@ export function finalsWritten(s: ShardState, finalKeys: readonly string[]): numb
     if (cw) {
       const keys = s.windows.get(cw.window);
       keys?.delete(key);
-      if (keys?.size === 0) {
-        s.windows.delete(cw.window);
-        s.checkpointDirty.delete(cw.window);
-      }
+      if (keys?.size === 0) s.windows.delete(cw.window);
     }
     s.cells.delete(key);
+    s.checkpointDirty.delete(key);
     s.rollupDirty.delete(key);
     s.deltaDirty.delete(key);
   }
@@ -234,66 +237,144 @@ export function lateDocs(s: ShardState, partition: number): (Record<string, unkn
 }
 
 // ---- checkpoints ---------------------------------------------------------------------------------
+//
+// A checkpoint is `meta` plus, per live window, a base part `w:<window>` (every cell of the window) and
+// change parts `c:<window>:<seq>` (only the cells changed before checkpoint <seq>, with their full current
+// values). Restore applies a window's parts in seq order, so a later value of a cell replaces an earlier
+// one. Each checkpoint therefore writes the cells changed since the previous one, not whole windows.
+//
+// Compaction keeps what a checkpoint holds proportional to the live state: when a window's parts hold as
+// many superseded cell values as live cells (COMPACT_RATIO), or it would take more than
+// MAX_WINDOW_PARTS parts (the manifest rides in the conditional write, so it must stay short), the window
+// is rewritten as one base part and its change parts leave the manifest; the store deletes their rows.
+// An evicted window's parts all leave the manifest at the next checkpoint.
+
+/** Superseded cell values a window's parts may hold, as a multiple of its live cells, before compaction. */
+const COMPACT_RATIO = 1;
+/** Parts (base and changes) a window may be held in before compaction. */
+export const MAX_WINDOW_PARTS = 16;
 
 /** Checkpoint part `meta`: everything but the cells. */
 export interface MetaPart {
   readonly v: 1;
+  /** Sequence number of this checkpoint (absent in checkpoints older than change parts: 0). */
+  readonly seq?: number;
   readonly maxTs: number | null;
   readonly totals: ShardState['totals'];
   readonly pendingLate: [number, number, AdEvent][];
 }
 
-/** Checkpoint part `w:<window>`: the cells of one window, [cell, counts, value, users, ids | null]. */
+/** A window part, base or change: cells of one window, [cell, counts, value, users, ids | null]. */
 export interface WindowPart {
   readonly v: 1;
   readonly window: number;
-  readonly cells: [string, number[], number, Uint32Array | Uint8Array, Float64Array | null][];
+  /** The checkpoint that wrote it: a window's parts are applied in this order (absent: 0). */
+  readonly seq?: number;
+  readonly cells: [string, number[], number, Uint32Array | Uint16Array | Uint8Array, Float64Array | null][];
 }
 
-export const windowPartName = (window: number) => `w:${window}`;
+/** The parts holding one window's cells. */
+export interface WindowLayout {
+  /** Part names, in the order they were written. */
+  readonly parts: readonly string[];
+  /** Cell values those parts hold, superseded ones included. */
+  readonly values: number;
+}
 
-export function encodeWindow(s: ShardState, window: number): Uint8Array {
+const NO_PARTS: WindowLayout = { parts: [], values: 0 };
+
+const basePartName = (window: number) => `w:${window}`;
+const changePartName = (window: number, seq: number) => `c:${window}:${seq}`;
+
+function encodeCells(s: ShardState, window: number, seq: number, keys: Iterable<string>): Uint8Array {
   const cells: WindowPart['cells'] = [];
-  for (const key of s.windows.get(window) ?? []) {
+  for (const key of keys) {
     const cw = s.cells.get(key)!;
     cells.push([cw.cell, cw.counts, cw.value, cw.users.toSnapshot(), cw.ids ? cw.ids.values() : null]);
   }
-  return encode({ v: 1, window, cells } satisfies WindowPart);
+  return encode({ v: 1, window, seq, cells } satisfies WindowPart);
 }
 
 export interface CheckpointCapture {
-  /** Every part of the state: bytes when changed, null when unchanged since the last checkpoint. */
+  /** Every part of the state: bytes when written now, null when unchanged since the last checkpoint. */
   readonly parts: Map<string, Uint8Array | null>;
-  /** Windows encoded this time: marked dirty again if the checkpoint fails. */
-  readonly encodedWindows: number[];
+  /** Cells changed since the last checkpoint: marked changed again if this one fails. */
+  readonly changedKeys: string[];
+  /** The layout of the state once this checkpoint is committed. */
+  readonly layout: Map<number, WindowLayout>;
   readonly bytes: number;
 }
 
+/** Keys changed since the last checkpoint, by window. */
+function changedByWindow(s: ShardState): Map<number, string[]> {
+  const byWindow = new Map<number, string[]>();
+  for (const key of s.checkpointDirty) {
+    const window = s.cells.get(key)!.window;
+    let keys = byWindow.get(window);
+    if (!keys) byWindow.set(window, (keys = []));
+    keys.push(key);
+  }
+  return byWindow;
+}
+
+/** Whether a window with `live` cells, held in `prev`, is rewritten whole rather than given a change part. */
+function compactionDue(prev: WindowLayout, changed: number, live: number): boolean {
+  if (prev.parts.length === 0 || changed === live) return true; // new window, or every cell changed: a base costs no more
+  const superseded = prev.values + changed - live;
+  return superseded >= COMPACT_RATIO * live || prev.parts.length >= MAX_WINDOW_PARTS;
+}
+
+/** The part recording a window's changed cells: a change part, or the window's new base when compaction is due. */
+function windowWrite(s: ShardState, window: number, seq: number, prev: WindowLayout, changed: readonly string[]): { name: string; bytes: Uint8Array; layout: WindowLayout } {
+  const live = s.windows.get(window)!;
+  if (compactionDue(prev, changed.length, live.size)) {
+    const name = basePartName(window);
+    return { name, bytes: encodeCells(s, window, seq, live), layout: { parts: [name], values: live.size } };
+  }
+  const name = changePartName(window, seq);
+  return { name, bytes: encodeCells(s, window, seq, changed), layout: { parts: [...prev.parts, name], values: prev.values + changed.length } };
+}
+
 /**
- * The state as checkpoint parts, encoding only the windows changed since the last checkpoint: the
- * cost follows the rate of change, not the size of the live state.
+ * The state as checkpoint parts: per window, its cells changed since the last checkpoint (or its new
+ * base when compaction is due); the other parts are passed unchanged. Cost follows the cells changed.
+ * Pass the result to checkpointCommitted or checkpointFailed once the store has answered.
  */
 export function captureCheckpoint(s: ShardState): CheckpointCapture {
-  const parts = new Map<string, Uint8Array | null>();
+  const seq = ++s.checkpointSeq;
   const meta = encode({
-    v: 1, maxTs: Number.isFinite(s.maxTs) ? s.maxTs : null, totals: { ...s.totals },
+    v: 1, seq, maxTs: Number.isFinite(s.maxTs) ? s.maxTs : null, totals: { ...s.totals },
     pendingLate: s.pendingLate.map((l) => [l.offset, l.index, l.event]),
   } satisfies MetaPart);
-  parts.set('meta', meta);
+  const parts = new Map<string, Uint8Array | null>([['meta', meta]]);
   let bytes = meta.byteLength;
-  const encodedWindows: number[] = [];
+  const layout = new Map<number, WindowLayout>();
+  const changed = changedByWindow(s);
   for (const window of s.windows.keys()) {
-    if (s.checkpointDirty.has(window)) {
-      const b = encodeWindow(s, window);
-      parts.set(windowPartName(window), b);
-      bytes += b.byteLength;
-      encodedWindows.push(window);
-    } else {
-      parts.set(windowPartName(window), null);
+    let next = s.checkpointLayout.get(window) ?? NO_PARTS;
+    const keys = changed.get(window);
+    if (keys) {
+      const w = windowWrite(s, window, seq, next, keys);
+      parts.set(w.name, w.bytes);
+      bytes += w.bytes.byteLength;
+      next = w.layout;
     }
+    for (const name of next.parts) if (!parts.has(name)) parts.set(name, null);
+    layout.set(window, next);
   }
-  for (const w of encodedWindows) s.checkpointDirty.delete(w);
-  return { parts, encodedWindows, bytes };
+  const changedKeys = [...s.checkpointDirty];
+  s.checkpointDirty.clear();
+  return { parts, changedKeys, layout, bytes };
+}
+
+/** The checkpoint is committed: the next one builds on its layout. */
+export function checkpointCommitted(s: ShardState, c: CheckpointCapture): void {
+  s.checkpointLayout = c.layout;
+}
+
+/** The checkpoint failed: its cells count as changed again, and the last committed layout stays. */
+export function checkpointFailed(s: ShardState, c: CheckpointCapture): void {
+  for (const key of c.changedKeys) if (s.cells.has(key)) s.checkpointDirty.add(key);
 }
 
 /** Rebuilds state from checkpoint parts; every cell is marked for re-sending (rollups, deltas). */
@@ -303,24 +384,28 @@ export function restoreCheckpoint(nextOffset: number, parts: ReadonlyMap<string,
   if (metaBytes) {
     const meta = decode<MetaPart>(metaBytes);
     if (meta.v !== 1) throw new Error(`unknown checkpoint meta version ${String(meta.v)}`);
+    s.checkpointSeq = meta.seq ?? 0;
     s.maxTs = meta.maxTs ?? -Infinity;
     s.totals = { ...meta.totals };
     s.pendingLate = meta.pendingLate.map(([offset, index, event]) => ({ offset, index, event }));
   }
-  for (const [name, bytes] of parts) {
-    if (name === 'meta') continue;
-    const wp = decode<WindowPart>(bytes);
-    if (wp.v !== 1) throw new Error(`unknown checkpoint window version ${String(wp.v)}`);
-    const keys = new Set<string>();
-    for (const [cell, counts, value, users, ids] of wp.cells) {
+  const windowParts = [...parts].filter(([name]) => name !== 'meta').map(([name, bytes]) => ({ name, part: decode<WindowPart>(bytes) }));
+  // A window's base, then its changes in the order they were written: the latest value of a cell wins.
+  windowParts.sort((a, b) => (a.part.seq ?? 0) - (b.part.seq ?? 0));
+  for (const { name, part } of windowParts) {
+    if (part.v !== 1) throw new Error(`unknown checkpoint window version ${String(part.v)}`);
+    let keys = s.windows.get(part.window);
+    if (!keys) s.windows.set(part.window, (keys = new Set()));
+    for (const [cell, counts, value, users, ids] of part.cells) {
       if (counts.length !== EVENT_TYPES.length) throw new Error(`checkpoint cell ${cell} has ${counts.length} counts`);
-      const key = keyOf(wp.window, cell);
-      s.cells.set(key, { window: wp.window, cell, counts: [...counts], value, users: Hll.fromSnapshot(users), ids: ids ? IdSet.from(ids) : null });
+      const key = keyOf(part.window, cell);
+      s.cells.set(key, { window: part.window, cell, counts: [...counts], value, users: Hll.fromSnapshot(users), ids: ids ? IdSet.from(ids) : null });
       keys.add(key);
       s.rollupDirty.add(key);
       s.deltaDirty.add(key);
     }
-    s.windows.set(wp.window, keys);
+    const l = s.checkpointLayout.get(part.window) ?? NO_PARTS;
+    s.checkpointLayout.set(part.window, { parts: [...l.parts, name], values: l.values + part.cells.length });
   }
   return s;
 }

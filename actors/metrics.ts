@@ -10,7 +10,8 @@ export class ShardMetrics {
   private readonly invalid = this.registry.counter('adme_runtime_invalid_events_total', 'Records or events that could not be decoded or validated.');
   private readonly checkpoints = this.registry.counter('adme_runtime_checkpoints_total', 'Checkpoints written.');
   private readonly checkpointFailures = this.registry.counter('adme_runtime_checkpoint_failures_total', 'Checkpoint or rollup writes that failed and will be retried.');
-  private readonly checkpointBytes = this.registry.gauge('adme_runtime_checkpoint_bytes', 'Size of the last checkpoint, by partition.');
+  private readonly checkpointBytes = this.registry.gauge('adme_runtime_checkpoint_bytes', 'Bytes the last checkpoint wrote to the store, by partition.');
+  private readonly checkpointBytesTotal = this.registry.counter('adme_runtime_checkpoint_bytes_total', 'Bytes checkpoints wrote to the store, by partition.');
   private readonly checkpointSeconds = this.registry.histogram('adme_runtime_checkpoint_duration_seconds', 'Time to write a checkpoint to Cassandra.', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
   private readonly encodeSeconds = this.registry.histogram('adme_runtime_checkpoint_encode_seconds', 'Time to snapshot and encode state on the actor thread.', [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1]);
   private readonly rollupDocs = this.registry.counter('adme_runtime_rollup_docs_total', 'Rollup documents written (kind=final|final_existing|open).');
@@ -39,6 +40,7 @@ export class ShardMetrics {
   checkpoint(partition: number, bytes: number, ms: number, encodeMs: number): void {
     this.checkpoints.inc({ partition });
     this.checkpointBytes.set({ partition }, bytes);
+    this.checkpointBytesTotal.inc({ partition }, bytes);
     this.checkpointSeconds.observe(ms / 1000);
     this.encodeSeconds.observe(encodeMs / 1000);
   }

@@ -12,7 +12,7 @@
  */
 import { FencedError, type Clock, type DocStore, type LogRecord, type RecordSink, type BatchResult, type CheckpointStore, type Shard, type WorkerPool } from '../runtime/index.js';
 import { LATE_EVENTS_COLLECTION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, encode, type DeltaRecord, type FinalBlock } from './model/index.js';
-import { applyBatch, captureCheckpoint, emptyState, finalsWritten, lateDocs, restoreCheckpoint, rollupWrites, takeDelta, type ShardState } from './logic.js';
+import { applyBatch, captureCheckpoint, checkpointCommitted, checkpointFailed, emptyState, finalsWritten, lateDocs, restoreCheckpoint, rollupWrites, takeDelta, type ShardState } from './logic.js';
 import type { AggregationConfig, PartialBatch, PreaggregateInput } from './preaggregate.js';
 import type { ShardMetrics } from './metrics.js';
 
@@ -211,13 +211,16 @@ export class ShardActor implements Shard {
     this.inFlight = (async () => {
       try {
         const c0 = Date.now();
+        let written: number;
         try {
-          await this.d.checkpoints.save(this.shardId, this.epoch, nextOffset, capture.parts);
+          written = (await this.d.checkpoints.save(this.shardId, this.epoch, nextOffset, capture.parts)).bytesWritten;
         } catch (err) {
-          for (const w of capture.encodedWindows) if (s.windows.has(w)) s.checkpointDirty.add(w);
+          checkpointFailed(s, capture);
           throw err;
         }
-        this.d.metrics.checkpoint(partition, capture.bytes, Date.now() - c0, encodeMs);
+        // Before any eviction below: the next checkpoint builds on exactly what was committed.
+        checkpointCommitted(s, capture);
+        this.d.metrics.checkpoint(partition, written, Date.now() - c0, encodeMs);
         this.eventsSinceCheckpoint -= events;
         this.lastCheckpointAt = now;
         if (w) {

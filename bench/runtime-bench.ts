@@ -35,7 +35,11 @@ export interface RuntimeBenchResult {
   readonly sinksOn: ThroughputRun;
   readonly sinksOff: ThroughputRun;
   readonly checkpointTax: number;
-  readonly latency: { readonly rate: number; readonly achievedRate: number; readonly deltas: number; readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number };
+  readonly latency: {
+    readonly rate: number; readonly achievedRate: number; readonly deltas: number; readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number;
+    /** Checkpoint bytes written per partition per second while the load ran. */
+    readonly checkpointBytesPerPartitionSecond: number;
+  };
   readonly recovery: { readonly restartToAssignedMs: number; readonly restartToCaughtUpMs: number; readonly sessionTimeoutMs: number };
 }
 
@@ -44,6 +48,7 @@ export interface ThroughputRun {
   readonly eventsPerSecond: number;
   readonly runtimeCpuCores: number;
   readonly checkpointBytesMax: number;
+  readonly checkpointBytesMean: number;
   readonly checkpointMsMean: number;
   readonly encodeMsMean: number;
   readonly checkpoints: number;
@@ -58,7 +63,7 @@ function metricValues(text: string, name: string): number[] {
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
 /** Deterministic events: users moving around a few dozen hot spots, time advancing with the index. */
-function* eventStream(seed: number, startTs: number, eventsPerSecondOfEventTime: number): Generator<AdEvent> {
+export function* eventStream(seed: number, startTs: number, eventsPerSecondOfEventTime: number): Generator<AdEvent> {
   const r = rng(seed);
   const spots = Array.from({ length: 40 }, (_, i) => ({ lat: -40 + ((i * 37) % 80) + r(), lon: -170 + ((i * 71) % 340) + r() }));
   const types = ['impression', 'impression', 'impression', 'impression', 'impression', 'impression', 'click', 'session_start', 'install', 'purchase'] as const;
@@ -183,13 +188,15 @@ async function throughput(o: RuntimeBenchOptions, kafka: Kafka, topic: string, n
   await stop(p);
   const seconds = (t1 - t0) / 1000;
   const cpN = sum(metricValues(m, 'adme_runtime_checkpoint_duration_seconds_count'));
+  const checkpoints = sum(metricValues(m, 'adme_runtime_checkpoints_total'));
   const encN = sum(metricValues(m, 'adme_runtime_checkpoint_encode_seconds_count'));
   return {
     seconds, eventsPerSecond: Math.round(o.events / seconds), runtimeCpuCores: (cpu1 - cpu0) / 1e6 / seconds,
     checkpointBytesMax: Math.max(0, ...metricValues(m, 'adme_runtime_checkpoint_bytes')),
+    checkpointBytesMean: checkpoints ? sum(metricValues(m, 'adme_runtime_checkpoint_bytes_total')) / checkpoints : 0,
     checkpointMsMean: cpN ? (sum(metricValues(m, 'adme_runtime_checkpoint_duration_seconds_sum')) / cpN) * 1000 : 0,
     encodeMsMean: encN ? (sum(metricValues(m, 'adme_runtime_checkpoint_encode_seconds_sum')) / encN) * 1000 : 0,
-    checkpoints: sum(metricValues(m, 'adme_runtime_checkpoints_total')),
+    checkpoints,
     rollupDocs: sum(metricValues(m, 'adme_runtime_rollup_docs_total')),
   };
 }
@@ -228,7 +235,7 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
   await producer.connect();
 
   const skip = process.env.ADME_BENCH_SKIP_THROUGHPUT === '1';
-  const empty: ThroughputRun = { seconds: 0, eventsPerSecond: 0, runtimeCpuCores: 0, checkpointBytesMax: 0, checkpointMsMean: 0, encodeMsMean: 0, checkpoints: 0, rollupDocs: 0 };
+  const empty: ThroughputRun = { seconds: 0, eventsPerSecond: 0, runtimeCpuCores: 0, checkpointBytesMax: 0, checkpointBytesMean: 0, checkpointMsMean: 0, encodeMsMean: 0, checkpoints: 0, rollupDocs: 0 };
   let produceRate = 0;
   let on = empty;
   let off = empty;
@@ -284,15 +291,21 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
   o.progress(`latency: ${o.rate} events/s for ${o.latencySeconds} s…`);
   const liveGen = eventStream(7, Date.now(), o.rate);
   measuring = true;
-  await live.metrics(); // resets the event-loop delay window
+  // Also resets the event-loop delay window.
+  const bytesBefore = sum(metricValues(await live.metrics(), 'adme_runtime_checkpoint_bytes_total'));
   const flag = { stop: false };
   const l0 = Date.now();
   const sent = await produceAtRate(producer, ltopic, o.partitions, liveGen, o.rate, o.latencySeconds, flag);
-  const achieved = Math.round(sent / ((Date.now() - l0) / 1000));
+  const liveSeconds = (Date.now() - l0) / 1000;
+  const achieved = Math.round(sent / liveSeconds);
   await sleep(1000);
   measuring = false;
 
   const lm = await live.metrics();
+  const latency = {
+    rate: o.rate, achievedRate: achieved, deltas: ages.length, p50Ms: pct(ages, 50), p99Ms: pct(ages, 99), maxMs: Math.max(0, ...ages),
+    checkpointBytesPerPartitionSecond: (sum(metricValues(lm, 'adme_runtime_checkpoint_bytes_total')) - bytesBefore) / o.partitions / (liveSeconds + 1),
+  };
   o.progress(`event loop delay: ${lm.split('\n').filter((l) => l.startsWith('adme_runtime_event_loop_delay_seconds{')).join(' ')}`);
   const foldBuckets = lm.split('\n').filter((l) => l.startsWith('adme_runtime_fold_age_seconds_bucket'));
   const ageBuckets = lm.split('\n').filter((l) => l.startsWith('adme_runtime_delta_age_seconds_bucket'));
@@ -305,7 +318,7 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
     await producer.disconnect();
     return {
       machine: '', events: o.events, partitions: o.partitions, produce: { eventsPerSecond: produceRate }, sinksOn: on, sinksOff: off, checkpointTax: 0,
-      latency: { rate: o.rate, achievedRate: achieved, deltas: ages.length, p50Ms: pct(ages, 50), p99Ms: pct(ages, 99), maxMs: Math.max(0, ...ages) },
+      latency,
       recovery: { restartToAssignedMs: 0, restartToCaughtUpMs: 0, sessionTimeoutMs: 0 },
     };
   }
@@ -338,26 +351,27 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
     events: o.events, partitions: o.partitions,
     produce: { eventsPerSecond: produceRate },
     sinksOn: on, sinksOff: off, checkpointTax: off.eventsPerSecond ? on.eventsPerSecond / off.eventsPerSecond : 0,
-    latency: { rate: o.rate, achievedRate: achieved, deltas: ages.length, p50Ms: pct(ages, 50), p99Ms: pct(ages, 99), maxMs: Math.max(0, ...ages) },
+    latency,
     recovery: { restartToAssignedMs: assignedAt - r0, restartToCaughtUpMs: r1 - r0, sessionTimeoutMs: 6000 },
   };
 }
 
 export function runtimeBenchMarkdown(r: RuntimeBenchResult): string {
   const f = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-  const row = (name: string, t: ThroughputRun) => `| ${name} | ${f(t.eventsPerSecond)} | ${f(t.seconds, 1)} | ${f(t.runtimeCpuCores, 2)} | ${t.checkpoints} | ${f(t.checkpointBytesMax / 1024)} KiB | ${f(t.checkpointMsMean, 1)} ms | ${f(t.encodeMsMean, 1)} ms | ${t.rollupDocs} |`;
+  const row = (name: string, t: ThroughputRun) => `| ${name} | ${f(t.eventsPerSecond)} | ${f(t.seconds, 1)} | ${f(t.runtimeCpuCores, 2)} | ${t.checkpoints} | ${f(t.checkpointBytesMean / 1024)} KiB | ${f(t.checkpointBytesMax / 1024)} KiB | ${f(t.checkpointMsMean, 1)} ms | ${f(t.encodeMsMean, 1)} ms | ${t.rollupDocs} |`;
   return [
     `Machine: ${r.machine}. ${f(r.events)} events over ${r.partitions} partitions, pre-produced at ${f(r.produce.eventsPerSecond)} events/s.`,
     '',
-    '| run | events/s | seconds | runtime CPU (cores) | checkpoints | max checkpoint | mean checkpoint write | mean snapshot encode | rollup docs |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| run | events/s | seconds | runtime CPU (cores) | checkpoints | mean checkpoint written | largest last checkpoint | mean checkpoint write | mean snapshot encode | rollup docs |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     row('sinks on (checkpoints + rollups)', r.sinksOn),
     row('sinks off (baseline)', r.sinksOff),
     '',
     `Checkpoint tax (sinks on ÷ sinks off): **${f(r.checkpointTax, 2)}** (target ≥ 0.85).`,
     '',
     `Accepted → delta at ${f(r.latency.rate)} events/s offered (${f(r.latency.achievedRate)} achieved), over ${r.latency.deltas} deltas: ` +
-      `p50 **${f(r.latency.p50Ms)} ms**, p99 **${f(r.latency.p99Ms)} ms**, max ${f(r.latency.maxMs)} ms (target p99 ≤ 250 ms).`,
+      `p50 **${f(r.latency.p50Ms)} ms**, p99 **${f(r.latency.p99Ms)} ms**, max ${f(r.latency.maxMs)} ms (target p99 ≤ 250 ms); ` +
+      `checkpoints wrote ${f(r.latency.checkpointBytesPerPartitionSecond / 1024)} KiB per partition per second.`,
     '',
     `Recovery after kill -9 under load: partitions assigned and restored ${f(r.recovery.restartToAssignedMs)} ms after the restart, ` +
       `caught up after **${f(r.recovery.restartToCaughtUpMs)} ms** (session timeout ${r.recovery.sessionTimeoutMs} ms; target ≤ 5 s).`,

@@ -63,3 +63,15 @@ export const RUNTIME_BENCH_COMMAND: Command = {
     return 0;
   },
 };
+
+export const CHECKPOINT_BENCH_COMMAND: Command = {
+  path: ['bench', 'checkpoint'],
+  summary: 'Measure what checkpoints of one partition write per round and hold (no servers; the runtime bench\'s catch-up and live loads).',
+  options: {},
+  optionHelp: [],
+  run: async () => {
+    const { runCheckpointBench, checkpointBenchMarkdown } = await import('../bench/checkpoint-bench.js');
+    console.log(checkpointBenchMarkdown(runCheckpointBench()));
+    return 0;
+  },
+};

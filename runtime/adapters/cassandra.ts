@@ -49,6 +49,8 @@ export class CassandraCheckpointStore implements CheckpointStore {
   private readonly chunkBytes: number;
   /** The last committed manifest per shard, as this owner knows it. */
   private readonly manifests = new Map<string, Manifest>();
+  /** The last row sequence number used per shard, committed or not. */
+  private readonly lastSeq = new Map<string, number>();
 
   private constructor(private readonly client: cassandraDriver.Client, keyspace: string, chunkBytes: number) {
     this.table = `${keyspace}.checkpoints`;
@@ -100,7 +102,10 @@ export class CassandraCheckpointStore implements CheckpointStore {
 
   async save(shard: string, epoch: number, nextOffset: number, parts: ReadonlyMap<string, Uint8Array | null>): Promise<{ bytesWritten: number }> {
     const prev = this.manifests.get(shard) ?? { seq: 0, parts: {} };
-    const seq = prev.seq + 1;
+    // Never reuse the sequence number of a failed save: its commit may have landed with the answer
+    // lost, and rewriting rows that a committed manifest names would change a committed state.
+    const seq = Math.max(prev.seq, this.lastSeq.get(shard) ?? 0) + 1;
+    this.lastSeq.set(shard, seq);
     const manifest: Manifest = { seq, parts: {} };
     const writes: Promise<unknown>[] = [];
     let bytesWritten = 0;

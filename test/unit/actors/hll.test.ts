@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { hash32, hash53 } from '../../../actors/hash.js';
 import { HLL_P, Hll, SPARSE_LIMIT } from '../../../actors/hll.js';
+import { decode, encode } from '../../../actors/model/index.js';
 
 describe('Hll', () => {
   it('is exact up to the sparse limit, duplicates ignored', () => {
@@ -45,6 +46,22 @@ describe('Hll', () => {
     expect(snap).toBeInstanceOf(Uint8Array);
     expect(Hll.fromSnapshot(snap).estimate()).toBe(big.estimate());
     expect(() => Hll.fromSnapshot(new Uint8Array(10))).toThrow('HLL snapshot has 10 registers, expected 4096');
+  });
+
+  it('a sketch just past the exact limit snapshots its set registers only, ~4× smaller than all of them', () => {
+    const h = new Hll();
+    for (let i = 0; i < 400; i++) h.add(hash32(`p${i}`));
+    const snap = decode<Uint16Array>(encode(h.toSnapshot())); // as a checkpoint carries it
+    expect(snap).toBeInstanceOf(Uint16Array);
+    expect(snap.byteLength).toBeLessThan(2 ** HLL_P / 2.5);
+    const back = Hll.fromSnapshot(snap);
+    expect(back.estimate()).toBe(h.estimate());
+    for (let i = 0; i < 600; i++) {
+      back.add(hash32(`q${i}`));
+      h.add(hash32(`q${i}`));
+    }
+    expect(back.toSnapshot()).toEqual(h.toSnapshot()); // the same registers: they go on identically
+    expect(() => Hll.fromSnapshot(new Uint16Array([5000, 1]))).toThrow('HLL snapshot names register 5000, expected < 4096');
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyBatch, captureCheckpoint, emptyState, finalsWritten, isClosed, lateDocs, restoreCheckpoint, rollupWrites, takeDelta, watermark, type ShardState } from '../../../actors/logic.js';
+import { MAX_WINDOW_PARTS, applyBatch, captureCheckpoint, checkpointCommitted, checkpointFailed, emptyState, finalsWritten, isClosed, lateDocs, restoreCheckpoint, rollupWrites, takeDelta, watermark, type CheckpointCapture, type ShardState } from '../../../actors/logic.js';
 import { blockRows, encode, type AdEvent, type EventBatchRecord } from '../../../actors/model/index.js';
 import { preaggregate, type AggregationConfig, type PreaggregateInput } from '../../../actors/preaggregate.js';
 
@@ -120,19 +120,34 @@ describe('rollups, eviction and deltas', () => {
 });
 
 describe('checkpoints', () => {
-  const committed = (c: ReturnType<typeof captureCheckpoint>, store: Map<string, Uint8Array>) => {
+  /** The store's side of a save: parts passed as null are kept (and must exist), parts left out are dropped. */
+  const commit = (c: CheckpointCapture, store: ReadonlyMap<string, Uint8Array>) => {
     const next = new Map<string, Uint8Array>();
-    for (const [k, v] of c.parts) next.set(k, v ?? store.get(k)!);
+    for (const [k, v] of c.parts) {
+      const bytes = v ?? store.get(k);
+      if (!bytes) throw new Error(`part ${k} passed as unchanged but never saved`);
+      next.set(k, bytes);
+    }
     return next;
   };
+  /** Takes a checkpoint of `s`, commits it over `store` and answers the new store. */
+  const checkpoint = (s: ShardState, store: ReadonlyMap<string, Uint8Array>) => {
+    const c = captureCheckpoint(s);
+    const next = commit(c, store);
+    checkpointCommitted(s, c);
+    return { c, store: next };
+  };
+  /** One event in each of `n` distinct cells of the window starting at `ts` (cells ≈ 1.1 km apart). */
+  const spread = (ts: number, n: number, from = 0, extra: Partial<AdEvent> = {}) =>
+    Array.from({ length: n }, (_, i) => ev(ts, { lat: 40 + (from + i) * 0.01, ...extra }));
+  const partNames = (c: CheckpointCapture, written: boolean) => [...c.parts].filter(([, v]) => (v !== null) === written).map(([k]) => k).sort();
 
   it('restore to the same state, every cell marked for re-send, the id memory kept', () => {
     const s = emptyState();
     feed(s, [[ev(1_000, { id: 'x' }), ev(45_000, { type: 'install' }), ev(2_000)]]);
     feed(s, [[ev(3_000, { userId: 'late?' })]]);
     for (let i = 0; i < 400; i++) feed(s, [[ev(46_000, { userId: `u${i}` })]]);
-    const parts = committed(captureCheckpoint(s), new Map());
-    const r = restoreCheckpoint(s.nextOffset, parts);
+    const r = restoreCheckpoint(s.nextOffset, checkpoint(s, new Map()).store);
     expect(cellsOf(r)).toEqual(cellsOf(s));
     expect([r.maxTs, r.totals, r.pendingLate]).toEqual([s.maxTs, s.totals, s.pendingLate]);
     expect(r.rollupDirty.size).toBe(r.cells.size);
@@ -143,28 +158,104 @@ describe('checkpoints', () => {
     expect(r.totals.duplicates).toBe(1);
   });
 
-  it('encode only the windows changed since the last checkpoint; unchanged ones are reused', () => {
+  it('write only the cells changed since the last checkpoint, as a change part of their window', () => {
     const s = emptyState();
-    feed(s, [[ev(1_000), ev(11_000), ev(21_000)]]);
-    const first = captureCheckpoint(s);
-    expect([...first.parts.keys()].sort()).toEqual(['meta', 'w:0', 'w:10000', 'w:20000']);
-    expect(first.encodedWindows.sort()).toEqual([0, 10_000, 20_000]);
-    const store = committed(first, new Map());
-    feed(s, [[ev(22_000)]]);
-    const second = captureCheckpoint(s);
-    expect(second.encodedWindows).toEqual([20_000]);
-    expect(second.parts.get('w:0')).toBeNull();
-    expect(second.parts.get('w:10000')).toBeNull();
-    const r = restoreCheckpoint(s.nextOffset, committed(second, store));
-    expect(cellsOf(r)).toEqual(cellsOf(s));
+    feed(s, [[ev(1_000), ev(11_000), ...spread(21_000, 50)]]);
+    const first = checkpoint(s, new Map());
+    expect(partNames(first.c, true)).toEqual(['meta', 'w:0', 'w:10000', 'w:20000']);
+    feed(s, [[ev(22_000, { type: 'purchase', value: 3 }), ...spread(23_000, 2, 100)]]);
+    const second = checkpoint(s, first.store);
+    expect(second.c.changedKeys).toHaveLength(3);
+    expect(second.c.changedKeys).toContain('20000:u09tvw');
+    expect(partNames(second.c, true)).toEqual(['c:20000:2', 'meta']);
+    expect(partNames(second.c, false)).toEqual(['w:0', 'w:10000', 'w:20000']);
+    expect(cellsOf(restoreCheckpoint(s.nextOffset, second.store))).toEqual(cellsOf(s));
   });
 
-  it('a window evicted after its final rollups leaves the checkpoint', () => {
+  it('base, change parts and compaction restore to exactly the same state, and to the same layout', () => {
     const s = emptyState();
-    feed(s, [[ev(1_000), ev(45_000)]]);
-    captureCheckpoint(s);
+    feed(s, [spread(1_000, 100, 0, { id: 'first' })]);
+    let { store } = checkpoint(s, new Map());
+    const seen: string[][] = [];
+    // Rounds touching 20 of the 100 cells each (users, ids, values): superseded values pile up until
+    // they reach the live cells (COMPACT_RATIO = 1) and the window is rewritten as one base.
+    for (let round = 0; round < 8; round++) {
+      feed(s, [spread(2_000 + round, 20, (round * 7) % 80, { userId: `r${round}`, id: `r${round}`, type: 'purchase', value: round })]);
+      const next = checkpoint(s, store);
+      store = next.store;
+      seen.push([...store.keys()].filter((k) => k !== 'meta').sort());
+      const r = restoreCheckpoint(s.nextOffset, store);
+      expect(cellsOf(r)).toEqual(cellsOf(s));
+      expect(r.checkpointLayout).toEqual(s.checkpointLayout);
+      expect(r.checkpointSeq).toBe(s.checkpointSeq);
+    }
+    expect(seen).toEqual([
+      ['c:0:2', 'w:0'], ['c:0:2', 'c:0:3', 'w:0'], ['c:0:2', 'c:0:3', 'c:0:4', 'w:0'], ['c:0:2', 'c:0:3', 'c:0:4', 'c:0:5', 'w:0'],
+      ['w:0'], // 100 live + 100 superseded values: compacted
+      ['c:0:7', 'w:0'], ['c:0:7', 'c:0:8', 'w:0'], ['c:0:7', 'c:0:8', 'c:0:9', 'w:0'],
+    ]);
+    // A restored state goes on from the same layout: its next checkpoint adds to the same parts.
+    const r = restoreCheckpoint(s.nextOffset, store);
+    feed(r, [[ev(1_500)]]);
+    expect(partNames(captureCheckpoint(r), false)).toEqual(['c:0:7', 'c:0:8', 'c:0:9', 'w:0']);
+  });
+
+  it('a window is compacted before it takes more than MAX_WINDOW_PARTS parts', () => {
+    const s = emptyState();
+    feed(s, [spread(1_000, 1000)]);
+    let { store } = checkpoint(s, new Map());
+    for (let round = 0; round < MAX_WINDOW_PARTS; round++) {
+      feed(s, [[ev(2_000)]]);
+      store = checkpoint(s, store).store;
+    }
+    expect([...store.keys()].filter((k) => k !== 'meta')).toEqual(['w:0']);
+    expect(cellsOf(restoreCheckpoint(s.nextOffset, store))).toEqual(cellsOf(s));
+  });
+
+  it('a failed checkpoint marks its cells changed again and builds on the last committed parts', () => {
+    const s = emptyState();
+    feed(s, [spread(1_000, 10)]);
+    const { store } = checkpoint(s, new Map());
+    feed(s, [spread(2_000, 10)]); // every cell changed: this one rewrites the base
+    const failed = captureCheckpoint(s);
+    expect(partNames(failed, true)).toEqual(['meta', 'w:0']);
+    checkpointFailed(s, failed);
+    expect(s.checkpointDirty.size).toBe(10);
+    feed(s, [spread(3_000, 1)]);
+    const retry = checkpoint(s, store); // throws if it named a part the store never committed
+    expect(retry.c.changedKeys).toHaveLength(10);
+    expect(cellsOf(restoreCheckpoint(s.nextOffset, retry.store))).toEqual(cellsOf(s));
+  });
+
+  it('a window evicted after its final rollups leaves the manifest with all its parts', () => {
+    const s = emptyState();
+    feed(s, [spread(1_000, 10)]);
+    let { store } = checkpoint(s, new Map());
+    feed(s, [spread(2_000, 1)]);
+    store = checkpoint(s, store).store;
+    feed(s, [[ev(45_000)]]); // closes window 0
+    store = checkpoint(s, store).store;
+    expect([...store.keys()].sort()).toEqual(['c:0:2', 'meta', 'w:0', 'w:40000']);
     finalsWritten(s, rollupWrites(s, C, 0, 1).finalKeys);
-    expect([...captureCheckpoint(s).parts.keys()]).toEqual(['meta', 'w:40000']);
+    const after = checkpoint(s, store);
+    expect([...after.c.parts.keys()].sort()).toEqual(['meta', 'w:40000']);
+    expect([...after.store.keys()].sort()).toEqual(['meta', 'w:40000']);
+    expect(cellsOf(restoreCheckpoint(s.nextOffset, after.store))).toEqual(cellsOf(s));
+  });
+
+  it('a checkpoint after k cells changed writes O(k) bytes, however large the window', () => {
+    const s = emptyState();
+    feed(s, [spread(1_000, 2000)]);
+    const first = checkpoint(s, new Map());
+    let store = first.store;
+    expect(first.c.bytes).toBeGreaterThan(2000 * 20);
+    for (const k of [1, 10, 100]) {
+      feed(s, [spread(2_000, k, 500)]);
+      const next = checkpoint(s, store);
+      store = next.store;
+      // meta (~60 B) + one part header + ≤ 40 B per cell of one user, no ids.
+      expect(next.c.bytes).toBeLessThan(120 + 40 * k);
+    }
   });
 
   it('refuses an unknown part version', () => {

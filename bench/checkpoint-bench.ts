@@ -1,0 +1,96 @@
+/**
+ * `adme bench checkpoint`: what checkpoints of one partition's state write and hold, without servers.
+ * The runtime bench's event model goes through the real pre-aggregation and fold; a checkpoint is taken
+ * every round and committed to an in-memory store, the way the Cassandra store does (parts passed as
+ * unchanged are kept, parts left out are dropped), and closed windows are evicted every 5 rounds, as
+ * the rollup cadence does. Deterministic: the numbers depend on the code, not on the machine's load.
+ */
+import { deflateRawSync } from 'node:zlib';
+import { applyBatch, captureCheckpoint, checkpointCommitted, emptyState, finalsWritten, restoreCheckpoint, rollupWrites } from '../actors/logic.js';
+import { encode, partitionFor, type AdEvent, type EventBatchRecord } from '../actors/model/index.js';
+import { preaggregate, type AggregationConfig } from '../actors/preaggregate.js';
+import { eventStream } from './runtime-bench.js';
+
+const CONFIG: AggregationConfig = { precision: 6, windowMs: 10_000, allowedLatenessMs: 30_000 };
+const PARTITIONS = 12;
+const ROLLUP_EVERY_ROUNDS = 5;
+
+export interface CheckpointScenario {
+  readonly name: string;
+  readonly rounds: number;
+  /** Bytes encoded per round (mean, max), and the same deflated as the Cassandra store writes them. */
+  readonly meanBytes: number;
+  readonly maxBytes: number;
+  readonly meanDeflatedBytes: number;
+  readonly meanEncodeMs: number;
+  /** At the end: bytes the committed checkpoint holds, its parts, the live cells, and the bytes of the
+   * live state written whole (a fresh checkpoint of the state restored from the store). */
+  readonly heldBytes: number;
+  readonly heldParts: number;
+  readonly liveCells: number;
+  readonly liveBytes: number;
+}
+
+/** Partition 0's share of `events` events of the stream, one checkpoint per `perRound` of them. */
+function scenario(name: string, events: Generator<AdEvent>, total: number, perRound: number): CheckpointScenario {
+  const s = emptyState();
+  let store = new Map<string, Uint8Array>();
+  const bytes: number[] = [];
+  let deflated = 0;
+  let encodeMs = 0;
+  let round: AdEvent[] = [];
+  for (let i = 0; i < total; i++) {
+    const e = events.next().value as AdEvent;
+    if (partitionFor(e.userId, PARTITIONS) !== 0) continue;
+    round.push(e);
+    if (round.length < perRound) continue;
+    const record = encode({ v: 1, at: 1, events: round } satisfies EventBatchRecord);
+    applyBatch(s, preaggregate({ bytes: record, ends: Uint32Array.of(record.length), offsets: Float64Array.of(s.nextOffset), maxTs: s.maxTs, config: CONFIG }));
+    round = [];
+    const t0 = performance.now();
+    const c = captureCheckpoint(s);
+    encodeMs += performance.now() - t0;
+    const next = new Map<string, Uint8Array>();
+    for (const [part, b] of c.parts) {
+      next.set(part, b ?? store.get(part)!);
+      if (b) deflated += deflateRawSync(b, { level: 1 }).byteLength;
+    }
+    store = next;
+    checkpointCommitted(s, c);
+    bytes.push(c.bytes);
+    if (bytes.length % ROLLUP_EVERY_ROUNDS === 0) finalsWritten(s, rollupWrites(s, CONFIG, 0, 1).finalKeys);
+  }
+  const n = bytes.length;
+  return {
+    name, rounds: n, meanBytes: bytes.reduce((a, b) => a + b, 0) / n, maxBytes: Math.max(...bytes), meanDeflatedBytes: deflated / n, meanEncodeMs: encodeMs / n,
+    heldBytes: [...store.values()].reduce((a, b) => a + b.byteLength, 0), heldParts: store.size, liveCells: s.cells.size,
+    liveBytes: wholeStateBytes(store, s.nextOffset),
+  };
+}
+
+/** Bytes of the state in `store` written as a first checkpoint would: every window one base part. */
+function wholeStateBytes(store: ReadonlyMap<string, Uint8Array>, nextOffset: number): number {
+  const s = restoreCheckpoint(nextOffset, store);
+  s.checkpointLayout.clear();
+  for (const key of s.cells.keys()) s.checkpointDirty.add(key);
+  return captureCheckpoint(s).bytes;
+}
+
+export function runCheckpointBench(): CheckpointScenario[] {
+  const start = Date.UTC(2026, 0, 1);
+  return [
+    // The runtime bench's catch-up: 2M events at 20k events/s of event time, ~12k per partition per round.
+    scenario('catch-up (2M events, 12k per partition per round)', eventStream(1, start, 20_000), 2_000_000, 12_000),
+    // Its live run: 50k events/s with event time = wall time, one round per second (~4.2k per partition).
+    scenario('live (50k events/s for 120 s, 1 round/s)', eventStream(7, start, 50_000), 50_000 * 120, 4_170),
+  ];
+}
+
+export function checkpointBenchMarkdown(rs: readonly CheckpointScenario[]): string {
+  const kib = (n: number) => `${(n / 1024).toLocaleString('en-US', { maximumFractionDigits: 1 })} KiB`;
+  return [
+    '| partition 0 of 12 | rounds | written per round (mean) | max | deflated (mean) | encode per round | held at the end | parts held | live cells | live state written whole |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rs.map((r) => `| ${r.name} | ${r.rounds} | ${kib(r.meanBytes)} | ${kib(r.maxBytes)} | ${kib(r.meanDeflatedBytes)} | ${r.meanEncodeMs.toFixed(1)} ms | ${kib(r.heldBytes)} | ${r.heldParts} | ${r.liveCells} | ${kib(r.liveBytes)} |`),
+  ].join('\n');
+}
