@@ -24,11 +24,15 @@ export interface FrameTimes {
   readonly to: number;
 }
 
-/** The columns of a snapshot (`since` undefined) or of the delta over log positions [since, end). */
-export function frameBody(view: View, vp: Viewport, times: FrameTimes, since?: number, end = view.logEnd): { bytes: Uint8Array; rows: number } {
+/**
+ * The columns of a snapshot (`snapshot`) or of the delta over log positions [since, end). A snapshot
+ * sent instead of a long delta still reports the oldest change since `since` in `oldestAt`.
+ */
+export function frameBody(view: View, vp: Viewport, times: FrameTimes, snapshot: boolean, since: number, end = view.logEnd): { bytes: Uint8Array; rows: number } {
   let rows: ViewCell[];
   let oldestAt = Infinity;
-  if (since === undefined) {
+  if (snapshot) {
+    oldestAt = since < 0 ? Infinity : view.oldestSince(since, end);
     rows = [];
     for (const c of view.cells.values()) if (inBbox(vp.bbox, c.lat, c.lon)) rows.push(c);
   } else {
@@ -58,7 +62,7 @@ export function frameBody(view: View, vp: Viewport, times: FrameTimes, since?: n
   for (const r of rows) {
     let t = 0;
     for (const i of typeIdx) t += r.sum[i]!;
-    if (since === undefined && t === 0) continue; // a snapshot lists only cells with events of the types
+    if (snapshot && t === 0) continue; // a snapshot lists only cells with events of the types
     cells[kept] = r.cell;
     lat[kept] = r.lat;
     lon[kept] = r.lon;
@@ -69,7 +73,7 @@ export function frameBody(view: View, vp: Viewport, times: FrameTimes, since?: n
   }
   cells.length = kept;
   const bytes = encode({
-    type: since === undefined ? 'snapshot' : 'delta',
+    type: snapshot ? 'snapshot' : 'delta',
     at: times.at,
     oldestAt: Number.isFinite(oldestAt) ? oldestAt : 0,
     dataAt: times.dataAt,

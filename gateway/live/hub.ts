@@ -169,7 +169,7 @@ export class StreamHub {
   }
 
   private keyOf(v: Viewer, view: View, snapshot: boolean, end: number): string {
-    return `${view.windowS}:${view.precision}|${v.vpKey}|${snapshot ? 'S' : v.pos}|${end}`;
+    return `${view.windowS}:${view.precision}|${v.vpKey}|${snapshot ? 'S' : ''}${v.needSnapshot ? -1 : v.pos}|${end}`;
   }
 
   /** Sends `v` the changes up to log position `end` (or a snapshot), if it has credit and news. */
@@ -188,7 +188,8 @@ export class StreamHub {
       const store = this.store;
       const from = Number.isFinite(store.newest) ? view.firstWindow(store.newest) : 0;
       const to = Number.isFinite(store.newest) ? store.newest + this.o.windowMs : 0;
-      body = frameBody(view, vp, { at: now, dataAt: store.dataAt, from, to }, snapshot ? undefined : v.pos, end);
+      // A viewer that (re)subscribed or resynced has no position that means anything: since = −1.
+      body = frameBody(view, vp, { at: now, dataAt: store.dataAt, from, to }, snapshot, v.needSnapshot ? -1 : v.pos, end);
       this.cache.set(key, body);
       this.stats.encodings++;
     }

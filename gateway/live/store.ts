@@ -84,12 +84,15 @@ export class View {
   /** Distinct cells changed at log positions [from, end), and the earliest accept time among them. */
   changesSince(from: number, end = this.logEnd): { cells: Set<string>; oldestAt: number } {
     const cells = new Set<string>();
+    for (let i = Math.max(0, from - this.logStart); i < end - this.logStart; i++) cells.add(this.log[i]!);
+    return { cells, oldestAt: this.oldestSince(from, end) };
+  }
+
+  /** The earliest accept time among changes at log positions [from, end) (Infinity: none). */
+  oldestSince(from: number, end = this.logEnd): number {
     let oldestAt = Infinity;
-    for (let i = Math.max(0, from - this.logStart); i < end - this.logStart; i++) {
-      cells.add(this.log[i]!);
-      if (this.logOldest[i]! < oldestAt) oldestAt = this.logOldest[i]!;
-    }
-    return { cells, oldestAt };
+    for (let i = Math.max(0, from - this.logStart); i < end - this.logStart; i++) if (this.logOldest[i]! < oldestAt) oldestAt = this.logOldest[i]!;
+    return oldestAt;
   }
 
   /** True when reading from `from` costs more than a snapshot (or the log before it was dropped). */
