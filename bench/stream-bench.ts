@@ -44,6 +44,10 @@ export interface StreamRun {
   readonly serverCpuUsPerFrame: number;
   readonly serverRssMiB: number;
   readonly ingestedPerSecond: number;
+  /** Frame-clock ticks per second per gateway thread (10 when the clock keeps time); ceiling: none. */
+  readonly ticksPerSecondPerThread: number | null;
+  /** Ticks per second per thread at which a view had changed since the previous tick. */
+  readonly newsTicksPerSecondPerThread: number | null;
 }
 
 export interface StreamBenchResult {
@@ -186,12 +190,14 @@ export async function runStreamBench(o: StreamBenchOptions): Promise<StreamBench
     const total = o.warmupS * 3 + o.durationS * 3 + 90;
     const sim = child([bin, 'simulate', '--url', base, '--key', key, '--rate', String(o.rate), '--batch', '500', '--duration', String(total)], env);
     children.push(sim);
-    const ingested = async () => {
+    const threads = Number((await waitLog(gw, 'gateway', /with (\d+) thread/))[1]);
+    const metric = async (name: string) => {
       const text = await (await fetch(`${base}/metrics`)).text();
       let n = 0;
-      for (const l of text.split('\n')) if (l.startsWith('adme_gateway_events_accepted_total')) n += Number(l.slice(l.lastIndexOf(' ') + 1));
+      for (const l of text.split('\n')) if (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) n += Number(l.slice(l.lastIndexOf(' ') + 1));
       return n;
     };
+    const ingested = () => metric('adme_gateway_events_accepted_total');
 
     o.progress(`stream bench: ingest only (no viewers): warming up ${o.warmupS} s, measuring ${o.durationS} s`);
     await sleep(o.warmupS * 1000);
@@ -208,12 +214,16 @@ export async function runStreamBench(o: StreamBenchOptions): Promise<StreamBench
       fleet.reset();
       const cpu0 = cpuUs(pid);
       const in0 = await ingested();
+      const ticks0 = await metric('adme_stream_ticks_total');
+      const news0 = await metric('adme_stream_news_ticks_total');
       const t0 = performance.now();
       o.progress(`stream bench: ${runName}: measuring ${o.durationS} s`);
       await sleep(o.durationS * 1000);
       const wallS = (performance.now() - t0) / 1000;
       const cpu = cpuUs(pid) - cpu0;
       const in1 = await ingested();
+      const ticks = (await metric('adme_stream_ticks_total')) - ticks0;
+      const news = (await metric('adme_stream_news_ticks_total')) - news0;
       const rss = rssMiB(pid);
       const run: StreamRun = {
         name: runName, viewers: o.viewers,
@@ -227,6 +237,8 @@ export async function runStreamBench(o: StreamBenchOptions): Promise<StreamBench
         serverCpuUsPerFrame: fleet.frames > 0 ? cpu / fleet.frames : 0,
         serverRssMiB: rss,
         ingestedPerSecond: (in1 - in0) / wallS,
+        ticksPerSecondPerThread: subscribe ? ticks / wallS / threads : null,
+        newsTicksPerSecondPerThread: subscribe ? news / wallS / threads : null,
       };
       await fleet.close();
       o.progress(`stream bench: ${runName}: ${Math.round(run.framesPerSecond)} frames/s, ${Math.round(run.bytesPerFrame)} B/frame`);
@@ -253,13 +265,13 @@ export async function runStreamBench(o: StreamBenchOptions): Promise<StreamBench
 
 export function streamBenchMarkdown(r: StreamBenchResult): string {
   const f = (n: number | null, d = 0) => (n === null ? '–' : n.toFixed(d));
-  const row = (x: StreamRun) => `| ${x.name} | ${x.viewers} | ${f(x.framesPerSecond)} | ${f(x.framesPerViewerPerSecond, 2)} | ${f(x.bytesPerFrame)} | ${f(x.ageP50Ms)} / ${f(x.ageP99Ms)} | ${f(x.transitP99Ms)} | ${f(x.serverCpuCores, 2)} | ${f(x.serverCpuUsPerFrame, 1)} | ${f(x.serverRssMiB)} | ${f(x.ingestedPerSecond)} |`;
+  const row = (x: StreamRun) => `| ${x.name} | ${x.viewers} | ${f(x.framesPerSecond)} | ${f(x.framesPerViewerPerSecond, 2)} | ${f(x.ticksPerSecondPerThread, 1)} / ${f(x.newsTicksPerSecondPerThread, 1)} | ${f(x.bytesPerFrame)} | ${f(x.ageP50Ms)} / ${f(x.ageP99Ms)} | ${f(x.transitP99Ms)} | ${f(x.serverCpuCores, 2)} | ${f(x.serverCpuUsPerFrame, 1)} | ${f(x.serverRssMiB)} | ${f(x.ingestedPerSecond)} |`;
   return [
     `Machine: ${r.machine}. Simulated ingest: ${r.rate} events/s through the gateway. Viewer credit window: ${r.credit}.`,
     `Gateway CPU while ingesting with no viewer: ${r.ingestOnlyCpuCores.toFixed(2)} cores; the stream's own cost: ${(r.stream.serverCpuCores - r.ingestOnlyCpuCores).toFixed(2)} cores, ${((r.stream.serverCpuCores - r.ingestOnlyCpuCores) * 1e6 / Math.max(1, r.stream.framesPerSecond)).toFixed(1)} µs per frame.`,
     '',
-    '| run | viewers | frames/s | frames/s per viewer | bytes/frame | age p50 / p99 ms | in-socket p99 ms | server CPU cores | server µs/frame | server RSS MiB | ingested events/s |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| run | viewers | frames/s | frames/s per viewer | clock ticks/s per thread, all / with news | bytes/frame | age p50 / p99 ms | in-socket p99 ms | server CPU cores | server µs/frame | server RSS MiB | ingested events/s |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     row(r.stream),
     row(r.ceiling),
     '',

@@ -333,6 +333,8 @@ export async function startGateway(cfg: GatewayConfig, log: (message: string) =>
     adme_gateway_kafka_available: producer.available ? 1 : 0,
     adme_gateway_events_waiting: batcher.waiting,
     adme_stream_viewers: hub.viewerCount,
+    adme_stream_ticks_total: hub.stats.ticks,
+    adme_stream_news_ticks_total: hub.stats.newsTicks,
     adme_stream_frames_total: hub.stats.frames,
     adme_stream_frame_bytes_total: hub.stats.bytes,
     adme_stream_snapshots_total: hub.stats.snapshots,
@@ -395,7 +397,18 @@ export async function startGateway(cfg: GatewayConfig, log: (message: string) =>
     },
   });
   feed.start();
-  const clock = setInterval(() => hub.tick(Date.now()), cfg.stream.minFrameMs);
+  // The frame clock keeps to multiples of minFrameMs: a tick delayed by a busy event loop does not push
+  // the next ones back (setInterval would drift), and ticks that could not run at all are skipped.
+  let clock: NodeJS.Timeout | undefined;
+  const period = cfg.stream.minFrameMs;
+  const scheduleTick = () => {
+    clock = setTimeout(() => {
+      if (closing) return;
+      hub.tick(Date.now());
+      scheduleTick();
+    }, period - (Date.now() % period));
+  };
+  scheduleTick();
   const viewerSockets = new Set<WebSocket<StreamUser>>();
 
   app.ws<StreamUser>('/v1/stream', {
@@ -498,7 +511,7 @@ export async function startGateway(cfg: GatewayConfig, log: (message: string) =>
     port, metrics, producer, keys, snapshot,
     close: () => (closing ??= (async () => {
       closeListenSocket(listenSocket);
-      clearInterval(clock);
+      clearTimeout(clock);
       for (const ws of [...viewerSockets]) ws.end(WS_CLOSE.GOING_AWAY, 'gateway shutting down');
       await feed.stop();
       await queries.close();

@@ -49,7 +49,7 @@ export class Viewer {
 export class StreamHub {
   readonly store: LiveStore;
   private readonly viewers = new Set<Viewer>();
-  readonly stats = { frames: 0, bytes: 0, snapshots: 0, skippedBusy: 0, badMessages: 0, encodings: 0 };
+  readonly stats = { ticks: 0, newsTicks: 0, frames: 0, bytes: 0, snapshots: 0, skippedBusy: 0, badMessages: 0, encodings: 0 };
   private tickNo = 0;
   private tickAt = 0;
   /** Frame bodies built during the current tick, by view, viewport, log range. */
@@ -134,18 +134,25 @@ export class StreamHub {
    */
   tick(now: number): void {
     this.tickNo++;
+    this.stats.ticks++;
     this.tickAt = now;
     this.cache.clear();
     this.tickEnds.clear();
     const readers = new Map<View, number>();
+    let news = false;
     for (const v of this.viewers) {
       const view = v.view;
       if (!view || !v.viewport) continue;
-      if (!this.tickEnds.has(view)) this.tickEnds.set(view, view.logEnd);
+      if (!this.tickEnds.has(view)) {
+        this.tickEnds.set(view, view.logEnd);
+        if (view.logEnd > view.lastTickEnd) news = true;
+        view.lastTickEnd = view.logEnd;
+      }
       this.serve(v, view, v.viewport, now, view.logEnd);
       // A viewer due for a snapshot reads no log: it does not hold entries back.
       readers.set(view, Math.min(readers.get(view) ?? Infinity, v.needSnapshot ? view.logEnd : v.pos));
     }
+    if (news) this.stats.newsTicks++;
     // Log entries every viewer of a view has read are dropped.
     for (const [view, pos] of readers) view.trim(pos);
   }

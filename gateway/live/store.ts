@@ -49,6 +49,8 @@ export class View {
   private logOldest: number[] = [];
   private logStart = 0;
   viewers = 0;
+  /** Log end at the previous frame-clock tick (for the "ticks with news" statistic). */
+  lastTickEnd = 0;
 
   constructor(readonly windowS: number, readonly precision: number, private readonly windowMs: number) {}
 
