@@ -48,7 +48,10 @@ export async function startRuntime(c: RuntimeConfig, log: (m: string) => void): 
   });
   const shards = new Map<number, ShardActor>();
   const host = new ShardHost({
-    source, clock: systemClock, tickMs: Math.min(c.deltaEveryMs, 100), mailboxCapacity: c.mailboxCapacity, log,
+    // Ticks at a fifth of the delta interval: a delta falls due at most one short tick late. Ticking at the
+    // interval itself missed every other delta by a millisecond of timer jitter (deltas every ~160 ms,
+    // not 100: the live view's frame rate follows this cadence, docs/BENCHMARKS.md).
+    source, clock: systemClock, tickMs: Math.max(5, Math.min(c.deltaEveryMs / 5, 100)), mailboxCapacity: c.mailboxCapacity, log,
     createShard: (partition) => {
       const s = new ShardActor({
         partition, topic: c.topic, deltasTopic: c.deltasTopic, owner,

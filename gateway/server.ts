@@ -345,6 +345,7 @@ export async function startGateway(cfg: GatewayConfig, log: (message: string) =>
     adme_stream_delta_gaps_total: hub.store.stats.gaps,
     adme_stream_owner_changes_total: hub.store.stats.ownerChanges,
     adme_stream_zombie_deltas_total: hub.store.stats.zombie,
+    adme_stream_stale_deltas_total: hub.store.stats.stale,
     adme_stream_live_rows: hub.store.size,
   });
   app.get('/metrics', (res) => {

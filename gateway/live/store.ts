@@ -10,7 +10,8 @@
  * A delta carries absolute values, so applying one means replacing that partition's previous values and
  * pushing the difference into the sums: re-applying a delta is harmless. Each partition's (epoch, seq) is
  * tracked: an older epoch is a zombie's and is ignored, a newer one is an owner change, a jump in seq is
- * a gap (a lost delta); the caller resends snapshots for both.
+ * a gap (a lost delta); the caller resends snapshots for both. A seq already seen is ignored: its values
+ * are not newer than those applied.
  */
 import { EVENT_TYPES, geohashCenter, type DeltaRecord } from '../../actors/model/index.js';
 
@@ -36,7 +37,7 @@ export interface ViewCell {
   readonly sum: Float64Array;
 }
 
-export type DeltaOutcome = 'applied' | 'zombie' | 'gap' | 'owner-change';
+export type DeltaOutcome = 'applied' | 'stale' | 'zombie' | 'gap' | 'owner-change';
 
 /**
  * A live window (the newest `windowS` seconds of event time) at one geohash precision, shared by every
@@ -127,7 +128,7 @@ export class LiveStore {
   private readonly windows = new Map<number, Map<string, BaseCell>>();
   private readonly partitions = new Map<number, { epoch: number; seq: number }>();
   private readonly views = new Map<string, View>();
-  readonly stats = { deltas: 0, zombie: 0, gaps: 0, ownerChanges: 0, tooOld: 0 };
+  readonly stats = { deltas: 0, stale: 0, zombie: 0, gaps: 0, ownerChanges: 0, tooOld: 0 };
 
   constructor(readonly opts: LiveStoreOptions) {}
 
@@ -174,9 +175,12 @@ export class LiveStore {
       return 'zombie';
     }
     if (known && d.epoch > known.epoch) outcome = 'owner-change';
-    else if (known && d.seq > known.seq + 1) outcome = 'gap';
-    // seq <= known.seq (a re-sent delta) carries absolute values too: applying it again is harmless.
-    this.partitions.set(d.partition, { epoch: d.epoch, seq: Math.max(d.seq, known && known.epoch === d.epoch ? known.seq : 0) });
+    else if (known && d.seq <= known.seq) {
+      // Already applied (a replay), or older than one applied (reordered): its values are not newer.
+      this.stats.stale++;
+      return 'stale';
+    } else if (known && d.seq > known.seq + 1) outcome = 'gap';
+    this.partitions.set(d.partition, { epoch: d.epoch, seq: d.seq });
     if (outcome === 'gap') this.stats.gaps++;
     if (outcome === 'owner-change') this.stats.ownerChanges++;
     this.stats.deltas++;

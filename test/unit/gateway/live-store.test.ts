@@ -32,7 +32,8 @@ describe('LiveStore', () => {
     s.apply(delta(0, 1, 1, [[100_000, 'u09tvw', 5, 1, 2.5], [100_000, 'u09tvx', 3, 0, 0]]));
     s.apply(delta(1, 1, 1, [[100_000, 'u09tvw', 2, 2, 1]]));
     s.apply(delta(0, 1, 2, [[100_000, 'u09tvw', 6, 1, 2.5]])); // absolute: 5 → 6
-    s.apply(delta(0, 1, 2, [[100_000, 'u09tvw', 6, 1, 2.5]])); // a re-sent delta changes nothing
+    expect(s.apply(delta(0, 1, 2, [[100_000, 'u09tvw', 6, 1, 2.5]]))).toBe('stale'); // replayed
+    expect(s.apply(delta(0, 1, 1, [[100_000, 'u09tvw', 5, 1, 2.5]]))).toBe('stale'); // older: would go back
     expect(sums(s, 10, 6)).toEqual({ u09tvw: [8, 3, 3.5], u09tvx: [3, 0, 0] });
     expect(sums(s, 10, 4)).toEqual({ u09t: [11, 3, 3.5] });
   });
