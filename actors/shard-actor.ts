@@ -52,7 +52,11 @@ export class ShardActor implements Shard {
   private epoch = 0;
   private fatal: Error | null = null;
   private inFlight: Promise<void> | null = null;
-  private deltaInFlight = false;
+  /**
+   * Delta sends not yet acknowledged. Two may overlap, so a slow acknowledgement (a busy broker) does not
+   * halve the delta rate; the sink keeps them in order. Beyond two, cells stay dirty for the next delta.
+   */
+  private deltasInFlight = 0;
   private deltaSeq = 0;
   private lastCheckpointAt = 0;
   private lastRollupAt = 0;
@@ -160,7 +164,7 @@ export class ShardActor implements Shard {
   }
 
   private sendDelta(now: number): void {
-    if (this.deltaInFlight) return;
+    if (this.deltasInFlight >= 2) return;
     const records: { partition: number; value: Buffer }[] = [];
     const deltas: DeltaRecord[] = [];
     // A big change (a catch-up) goes out as several records, each under Kafka's message size limit.
@@ -172,14 +176,14 @@ export class ShardActor implements Shard {
     }
     if (records.length === 0) return;
     this.lastDeltaAt = now;
-    this.deltaInFlight = true;
+    this.deltasInFlight++;
     this.d.deltas.send(this.d.deltasTopic, records)
       .then(() => {
         for (const d of deltas) this.d.metrics.delta(Date.now() - d.oldestAt);
       })
       .catch((err: unknown) => this.d.log(`partition ${this.d.partition}: deltas ${deltas[0]!.seq}-${deltas[deltas.length - 1]!.seq} not sent: ${(err as Error).message}`))
       .finally(() => {
-        this.deltaInFlight = false;
+        this.deltasInFlight--;
       });
   }
 

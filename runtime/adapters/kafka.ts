@@ -116,20 +116,23 @@ export interface RecordSinkOptions extends KafkaOptions {
 /**
  * A producer writing to explicit partitions that coalesces: kafkajs has no linger, and an idempotent
  * kafkajs producer effectively sends one request at a time, so many small `send`s queue up behind each
- * other. Here every `send` made while a request is in flight joins the next request.
+ * other. Here every `send` made while a request is in flight joins the next request. A durable sink has
+ * one request in flight; a non-durable one (acks=1) two, so one slow acknowledgement does not hold the
+ * next batch back. Requests go out in order on the broker connection, which keeps a partition's records
+ * in order unless a request is retried (readers of such a stream detect reordering by sequence).
  */
 export class KafkaRecordSink implements RecordSink {
   private queue: { topic: string; records: readonly { partition: number; value: Buffer }[]; done: (err?: unknown) => void }[] = [];
-  private sending = false;
+  private sending = 0;
 
-  private constructor(private readonly producer: Producer, private readonly acks: number) {}
+  private constructor(private readonly producer: Producer, private readonly acks: number, private readonly maxInFlight: number) {}
 
   static async open(o: RecordSinkOptions): Promise<KafkaRecordSink> {
     const producer = kafkaClient(o).producer(o.durable
       ? { idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false }
       : { idempotent: false, allowAutoTopicCreation: false });
     await producer.connect();
-    return new KafkaRecordSink(producer, o.durable ? -1 : 1);
+    return new KafkaRecordSink(producer, o.durable ? -1 : 1, o.durable ? 1 : 2);
   }
 
   send(topic: string, records: readonly { partition: number; value: Buffer }[]): Promise<void> {
@@ -141,8 +144,8 @@ export class KafkaRecordSink implements RecordSink {
   }
 
   private async pump(): Promise<void> {
-    if (this.sending) return;
-    this.sending = true;
+    if (this.sending >= this.maxInFlight) return;
+    this.sending++;
     try {
       while (this.queue.length > 0) {
         const batch = this.queue;
@@ -161,7 +164,7 @@ export class KafkaRecordSink implements RecordSink {
         }
       }
     } finally {
-      this.sending = false;
+      this.sending--;
     }
   }
 
