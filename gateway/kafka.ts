@@ -8,6 +8,18 @@ import { Kafka, logLevel, type Admin, type Producer, type logCreator } from 'kaf
 import type { ProduceRecord } from './batcher.js';
 import { KafkaUnavailableError } from './errors.js';
 
+/**
+ * kafkajs logs every retry and lost connection as an error; the gateway reports availability itself, so
+ * only other errors reach its log.
+ */
+export function quietKafkaLog(log: (message: string) => void): logCreator {
+  return () => ({ level, log: entry }) => {
+    if (level <= logLevel.ERROR && !/^Response |Connection error|ECONNREFUSED|retry|timed out|disconnected|not connected|connect ECONN|The group is rebalancing/i.test(entry.message)) {
+      log(`kafkajs: ${entry.message}`);
+    }
+  };
+}
+
 export interface EventProducerOptions {
   readonly brokers: readonly string[];
   readonly clientId: string;
@@ -31,16 +43,11 @@ export class EventProducer {
 
   constructor(private readonly opts: EventProducerOptions) {
     // kafkajs logs every retry as an error; the gateway reports availability changes itself.
-    const quiet: logCreator = () => ({ level, log }) => {
-      if (level <= logLevel.ERROR && !/^Response |Connection error|ECONNREFUSED|retry|Request .* timed out|disconnected|Broker not connected|connect ECONN/i.test(log.message)) {
-        opts.log(`kafkajs: ${log.message}`);
-      }
-    };
     this.kafka = new Kafka({
       clientId: opts.clientId,
       brokers: [...opts.brokers],
       logLevel: logLevel.ERROR,
-      logCreator: quiet,
+      logCreator: quietKafkaLog(opts.log),
       connectionTimeout: 1000,
       requestTimeout: opts.produceTimeoutMs,
       retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },

@@ -11,7 +11,7 @@ import { EventProducer } from './kafka.js';
 import { KeyStore, keyFromRequest, type KeyRecord, type Scope } from './keys.js';
 import { GatewayMetrics, renderMetrics, type MetricsSnapshot } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
-import { App, closeListenSocket, listenPort, type HttpResponse, type WebSocket, type us_listen_socket } from './uws.js';
+import { App, closeListenSocket, listenPort, type HttpRequest, type HttpResponse, type WebSocket, type us_listen_socket } from './uws.js';
 import { WsFlow } from './ws-flow.js';
 import { inBbox, WS_CLOSE } from '../actors/model/index.js';
 import { DeltaFeed } from './live/feed.js';
@@ -112,6 +112,27 @@ export async function startGateway(cfg: GatewayConfig, log: (message: string) =>
     }
     if (!auth.key.scopes.includes(scope)) throw new GatewayError('GW_FORBIDDEN', `key ${auth.key.id} has no ${scope} scope (it has: ${auth.key.scopes.join(', ')})`);
     return auth.key;
+  };
+
+  /**
+   * For requests whose key may come from the query string (WebSocket upgrades, the browser's GETs):
+   * watches for an abort and admits the key, or answers the refusal (passing its status to `refused`)
+   * and returns undefined.
+   */
+  const admitRequest = (res: HttpResponse, req: HttpRequest, scope: Scope, refused: (status: number) => void = () => undefined): { key: KeyRecord; state: { aborted: boolean } } | undefined => {
+    const state = { aborted: false };
+    res.onAborted(() => {
+      state.aborted = true;
+    });
+    try {
+      return { key: admit(keyFromRequest(req.getHeader('authorization'), req.getQuery('key')), scope), state };
+    } catch (err) {
+      const e = err as GatewayError;
+      refused(e.status);
+      const { status, body } = errorAnswer(e);
+      reply(res, state, status, body);
+      return undefined;
+    }
   };
 
   const available = (): void => {
@@ -273,18 +294,9 @@ export async function startGateway(cfg: GatewayConfig, log: (message: string) =>
     // uWS drops sends above maxBackpressure; the gateway closes the socket itself well before that.
     maxBackpressure: cfg.wsMaxBackpressure * 4,
     upgrade: (res, req, context) => {
-      const state = { aborted: false };
-      res.onAborted(() => {
-        state.aborted = true;
-      });
-      let key: KeyRecord;
-      try {
-        key = admit(keyFromRequest(req.getHeader('authorization'), req.getQuery('key')));
-      } catch (err) {
-        const { status, body } = errorAnswer(err as GatewayError);
-        reply(res, state, status, body);
-        return;
-      }
+      const admitted = admitRequest(res, req, 'ingest');
+      if (!admitted) return;
+      const { key } = admitted;
       const user: WsUser = { key, flow: new WsFlow(cfg.wsWindow), tail: Promise.resolve(), closed: false };
       res.upgrade(user, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
     },
@@ -418,19 +430,9 @@ export async function startGateway(cfg: GatewayConfig, log: (message: string) =>
     sendPingsAutomatically: true,
     maxBackpressure: cfg.stream.maxBuffered * 4,
     upgrade: (res, req, context) => {
-      const state = { aborted: false };
-      res.onAborted(() => {
-        state.aborted = true;
-      });
-      let key: KeyRecord;
-      try {
-        key = admit(keyFromRequest(req.getHeader('authorization'), req.getQuery('key')), 'view');
-      } catch (err) {
-        metrics.request((err as GatewayError).status);
-        const { status, body } = errorAnswer(err as GatewayError);
-        reply(res, state, status, body);
-        return;
-      }
+      const admitted = admitRequest(res, req, 'view', (status) => metrics.request(status));
+      if (!admitted) return;
+      const { key } = admitted;
       res.upgrade({ viewer: undefined, key, open: true } satisfies StreamUser, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
     },
     open: (ws) => {
@@ -461,19 +463,9 @@ export async function startGateway(cfg: GatewayConfig, log: (message: string) =>
 
   for (const path of QUERY_PATHS) {
     app.get(path, (res, req) => {
-      const state = { aborted: false };
-      res.onAborted(() => {
-        state.aborted = true;
-      });
-      try {
-        admit(keyFromRequest(req.getHeader('authorization'), req.getQuery('key')), 'view');
-      } catch (err) {
-        const e = err as GatewayError;
-        metrics.request(e.status);
-        const { status, body } = errorAnswer(e);
-        reply(res, state, status, body);
-        return;
-      }
+      const admitted = admitRequest(res, req, 'view', (status) => metrics.request(status));
+      if (!admitted) return;
+      const { state } = admitted;
       void queries.answer(path, req.getQuery() ?? '').then((a) => {
         metrics.request(a.status);
         reply(res, state, a.status, a.body);

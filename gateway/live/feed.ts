@@ -5,8 +5,9 @@
  * so replaying them rebuilds exactly the current state. No offsets are committed.
  */
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, type Consumer, type logCreator } from 'kafkajs';
+import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { decode, type DeltaRecord } from '../../actors/model/index.js';
+import { quietKafkaLog } from '../kafka.js';
 
 export interface DeltaFeedOptions {
   readonly brokers: readonly string[];
@@ -45,16 +46,15 @@ export class DeltaFeed {
   }
 
   private async connect(): Promise<void> {
-    const quiet: logCreator = () => ({ level, log }) => {
-      if (level <= logLevel.ERROR && !/Connection error|ECONNREFUSED|retry|timed out|disconnected|not connected|The group is rebalancing/i.test(log.message)) this.o.log(`kafkajs: ${log.message}`);
-    };
-    const kafka = new Kafka({ clientId: this.o.clientId, brokers: [...this.o.brokers], logLevel: logLevel.ERROR, logCreator: quiet, connectionTimeout: 1000, retry: { retries: 5 } });
+    const kafka = new Kafka({ clientId: this.o.clientId, brokers: [...this.o.brokers], logLevel: logLevel.ERROR, logCreator: quietKafkaLog(this.o.log), connectionTimeout: 1000, retry: { retries: 5 } });
     const admin = kafka.admin();
     await admin.connect();
     let offsets: { partition: number; offset: string }[];
     try {
+      // The runtime creates the topic too (runtime/index.js's ensureTopics, not imported here: it would load
+      // the Cassandra and MongoDB drivers into every gateway thread); losing that race is harmless.
       if (!(await admin.listTopics()).includes(this.o.topic)) {
-        await admin.createTopics({ topics: [{ topic: this.o.topic, numPartitions: this.o.partitions, replicationFactor: 1 }], waitForLeaders: true }).catch(() => undefined); // created meanwhile by a runtime
+        await admin.createTopics({ topics: [{ topic: this.o.topic, numPartitions: this.o.partitions, replicationFactor: 1 }], waitForLeaders: true }).catch(() => undefined);
       }
       const from = Date.now() - this.o.replayMs;
       const byTime = await admin.fetchTopicOffsetsByTimestamp(this.o.topic, from);

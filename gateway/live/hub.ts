@@ -14,8 +14,6 @@ import { LiveStore, type View } from './store.js';
 export interface HubOptions {
   readonly windowMs: number;
   readonly horizonMs: number;
-  /** The frame clock's period: at most one frame per viewer per tick (100 ms = 10 frames/s). */
-  readonly minFrameMs: number;
   /** An empty frame (freshness, liveness) after this long without changes, ms. */
   readonly heartbeatMs: number;
   /** Bytes queued in a viewer's socket above which it gets no frame this tick. */
@@ -50,7 +48,6 @@ export class StreamHub {
   readonly store: LiveStore;
   private readonly viewers = new Set<Viewer>();
   readonly stats = { ticks: 0, newsTicks: 0, frames: 0, bytes: 0, snapshots: 0, skippedBusy: 0, badMessages: 0, encodings: 0 };
-  private tickNo = 0;
   private tickAt = 0;
   /** Frame bodies built during the current tick, by view, viewport, log range. */
   private readonly cache = new Map<string, { bytes: Uint8Array; rows: number }>();
@@ -128,12 +125,11 @@ export class StreamHub {
   }
 
   /**
-   * The frame clock, called every `minFrameMs`: each viewer with credit gets at most one frame per tick.
+   * The frame clock, called every `minFrameMs` (the server's timer): each viewer with credit gets at most one frame per tick.
    * Ticking in step (rather than timing each viewer) keeps viewers in lockstep, so those looking at the
    * same thing read the same log range and share one encoding.
    */
   tick(now: number): void {
-    this.tickNo++;
     this.stats.ticks++;
     this.tickAt = now;
     this.cache.clear();
@@ -165,7 +161,7 @@ export class StreamHub {
    */
   private serveLate(v: Viewer, now: number): void {
     const view = v.view;
-    if (!view || !v.viewport || v.lastTick === this.tickNo) return;
+    if (!view || !v.viewport || v.lastTick === this.stats.ticks) return;
     const tickEnd = this.tickEnds.get(view);
     const shared = tickEnd !== undefined && tickEnd >= v.pos && this.cache.has(this.keyOf(v, view, this.isSnapshot(v, view), tickEnd));
     this.serve(v, view, v.viewport, shared ? this.tickAt : now, shared ? tickEnd : view.logEnd);
@@ -181,7 +177,7 @@ export class StreamHub {
 
   /** Sends `v` the changes up to log position `end` (or a snapshot), if it has credit and news. */
   private serve(v: Viewer, view: View, vp: Viewport, now: number, end: number): void {
-    if (v.credit <= 0 || v.lastTick === this.tickNo) return;
+    if (v.credit <= 0 || v.lastTick === this.stats.ticks) return;
     const snapshot = this.isSnapshot(v, view);
     const heartbeat = now - v.lastSentAt >= this.o.heartbeatMs;
     if (!snapshot && end <= v.pos && !heartbeat) return;
@@ -214,6 +210,6 @@ export class StreamHub {
     v.pos = end;
     v.needSnapshot = false;
     v.lastSentAt = now;
-    v.lastTick = this.tickNo;
+    v.lastTick = this.stats.ticks;
   }
 }

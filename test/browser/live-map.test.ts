@@ -9,12 +9,11 @@ import { join } from 'node:path';
 import type { Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_TYPES, geohashCenter, geohashEncode, type AdEvent, type SummaryAnswer } from '../../actors/model/index.js';
-import { loadRuntimeConfig } from '../../actors/runtime-config.js';
 import { startRuntime, type RuntimeHandle } from '../../actors/runtime-main.js';
 import { ensureTopics, kafkaClient } from '../../runtime/index.js';
 import type { AdmeHooks } from '../../viz/src/hooks.js';
 import { launchBrowser, type TestBrowser } from '../support/browser.js';
-import { ROOT, stackConfig, uniqueName, waitFor } from '../support/env.js';
+import { ROOT, stackConfig, testRuntimeConfig, uniqueName, waitFor } from '../support/env.js';
 import { rng } from '../support/events.js';
 import { testGateway, type TestGateway } from '../integration/gateway-helpers.js';
 
@@ -58,12 +57,8 @@ function cityEvents(seed: number, now: number): AdEvent[] {
 
 describe('viewer: live map and dashboard in headless Chromium', () => {
   const name = uniqueName('viz');
-  const db = name.replace(/[^A-Za-z0-9_]/g, '_');
-  const config = loadRuntimeConfig({ brokers: stack.kafka.brokers, contactPoints: stack.cassandra.contactPoints, localDc: stack.cassandra.localDc, mongoUrl: stack.mongo.url }, {
-    ADME_EVENTS_TOPIC: `${name}.events`, ADME_DELTAS_TOPIC: `${name}.deltas`, ADME_GROUP: `${name}-group`,
-    ADME_KEYSPACE: name.replace(/[^a-z0-9_]/g, '_'), ADME_MONGO_DB: db,
-    ADME_PARTITIONS: String(PARTITIONS), ADME_RUNTIME_PORT: '0', ADME_THREADS: '2', ADME_CHECKPOINT_MS: '300', ADME_ROLLUP_MS: '300',
-  });
+  const config = testRuntimeConfig(name, PARTITIONS);
+  const db = config.mongo.database;
   let rt: RuntimeHandle | undefined;
   let gw: TestGateway | undefined;
   let browser: TestBrowser | undefined;

@@ -2,26 +2,17 @@ import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_TYPES, LATE_EVENTS_COLLECTION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION } from '../../actors/model/index.js';
 import { restoreCheckpoint } from '../../actors/logic.js';
-import { loadRuntimeConfig, type RuntimeConfig } from '../../actors/runtime-config.js';
 import { startRuntime, type RuntimeHandle } from '../../actors/runtime-main.js';
 import { CassandraCheckpointStore, ensureTopics, kafkaClient } from '../../runtime/index.js';
-import { stackConfig, uniqueName, waitFor } from '../support/env.js';
+import { stackConfig, testRuntimeConfig, uniqueName, waitFor } from '../support/env.js';
 import { allRollupRows, countsOfRollups, kafkaFor, makeEvents, produceEvents, truthOf } from '../support/events.js';
 
 const stack = stackConfig();
 const PARTITIONS = 4;
 
-function runtimeConfig(name: string): RuntimeConfig {
-  return loadRuntimeConfig({ brokers: stack.kafka.brokers, contactPoints: stack.cassandra.contactPoints, localDc: stack.cassandra.localDc, mongoUrl: stack.mongo.url }, {
-    ADME_EVENTS_TOPIC: `${name}.events`, ADME_DELTAS_TOPIC: `${name}.deltas`, ADME_GROUP: `${name}-group`,
-    ADME_KEYSPACE: name.replace(/[^a-z0-9_]/g, '_'), ADME_MONGO_DB: name.replace(/[^A-Za-z0-9_]/g, '_'),
-    ADME_PARTITIONS: String(PARTITIONS), ADME_RUNTIME_PORT: '0', ADME_THREADS: '2', ADME_CHECKPOINT_MS: '300', ADME_ROLLUP_MS: '300',
-  });
-}
-
 describe('runtime: a known set of events → exact rollups and restored state', () => {
   const name = uniqueName('rt_agg');
-  const config = runtimeConfig(name);
+  const config = testRuntimeConfig(name, PARTITIONS);
   // 61 s of event time: the first windows close (watermark = max − 30 s) and are evicted after their
   // final rollup; the last ones stay open in memory.
   const events = makeEvents({ count: 12_000, seed: 7, startTs: Date.UTC(2026, 0, 1, 12), spanMs: 61_000, withIds: 0.3 });

@@ -1,10 +1,9 @@
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_TYPES, encode, geohashCenter, inBbox, type Bbox, type DeltaRecord, type RollupsAnswer, type SummaryAnswer } from '../../actors/model/index.js';
-import { loadRuntimeConfig } from '../../actors/runtime-config.js';
 import { startRuntime, type RuntimeHandle } from '../../actors/runtime-main.js';
 import { ensureTopics, kafkaClient } from '../../runtime/index.js';
-import { stackConfig, uniqueName, waitFor } from '../support/env.js';
+import { stackConfig, testRuntimeConfig, uniqueName, waitFor } from '../support/env.js';
 import { allRollupRows, countsOfRollups, kafkaFor, makeEvents, produceEvents, truthOf } from '../support/events.js';
 import { metricSum } from '../support/runtime-proc.js';
 import { TestViewer } from '../support/viewer.js';
@@ -17,12 +16,8 @@ const PARIS: Bbox = [1.5, 48, 3.5, 49.5];
 
 describe('live view: WS /v1/stream and the query API against the real pipeline', () => {
   const name = uniqueName('live');
-  const db = name.replace(/[^A-Za-z0-9_]/g, '_');
-  const config = loadRuntimeConfig({ brokers: stack.kafka.brokers, contactPoints: stack.cassandra.contactPoints, localDc: stack.cassandra.localDc, mongoUrl: stack.mongo.url }, {
-    ADME_EVENTS_TOPIC: `${name}.events`, ADME_DELTAS_TOPIC: `${name}.deltas`, ADME_GROUP: `${name}-group`,
-    ADME_KEYSPACE: name.replace(/[^a-z0-9_]/g, '_'), ADME_MONGO_DB: db,
-    ADME_PARTITIONS: String(PARTITIONS), ADME_RUNTIME_PORT: '0', ADME_THREADS: '2', ADME_CHECKPOINT_MS: '300', ADME_ROLLUP_MS: '300',
-  });
+  const config = testRuntimeConfig(name, PARTITIONS);
+  const db = config.mongo.database;
   // 45 s of event time: the first windows close (watermark = max − 30 s) and become final blocks, the
   // rest stay open; all of them are inside a 60 s live window.
   const start = Date.UTC(2026, 0, 1, 12);

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadRuntimeConfig, type RuntimeConfig } from '../../actors/runtime-config.js';
 import { loadStackConfig, type StackConfig } from '../../stack/index.js';
 
 /** The repository root. */
@@ -35,3 +36,16 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 }
 
 export const ADME_BIN = join(ROOT, 'bin', 'adme.js');
+
+/**
+ * A runtime configuration of its own for one test: topics, consumer group, keyspace and database named
+ * after `name`, and fast checkpoints and rollups (300 ms) so tests settle quickly.
+ */
+export function testRuntimeConfig(name: string, partitions: number): RuntimeConfig {
+  const stack = stackConfig();
+  return loadRuntimeConfig({ brokers: stack.kafka.brokers, contactPoints: stack.cassandra.contactPoints, localDc: stack.cassandra.localDc, mongoUrl: stack.mongo.url }, {
+    ADME_EVENTS_TOPIC: `${name}.events`, ADME_DELTAS_TOPIC: `${name}.deltas`, ADME_GROUP: `${name}-group`,
+    ADME_KEYSPACE: name.replace(/[^a-z0-9_]/g, '_'), ADME_MONGO_DB: name.replace(/[^A-Za-z0-9_]/g, '_'),
+    ADME_PARTITIONS: String(partitions), ADME_RUNTIME_PORT: '0', ADME_THREADS: '2', ADME_CHECKPOINT_MS: '300', ADME_ROLLUP_MS: '300',
+  });
+}

@@ -29,7 +29,7 @@ function fakeViewer(hub: StreamHub, buffered = 0) {
 const rows = (f: CellsFrame) => Object.fromEntries(f.cells.map((c, i) => [c, f.total[i]]));
 /** A hub on a fake clock: `clock.now` is what a message handler sees; tests tick at explicit times. */
 const clock = { now: 0 };
-const hubOf = () => new StreamHub({ windowMs: W, horizonMs: 900_000, minFrameMs: 100, heartbeatMs: 1000, maxBuffered: 1 << 20 }, undefined, () => clock.now);
+const hubOf = () => new StreamHub({ windowMs: W, horizonMs: 900_000, heartbeatMs: 1000, maxBuffered: 1 << 20 }, undefined, () => clock.now);
 function tickAt(hub: StreamHub, t: number): void {
   clock.now = t;
   hub.tick(t);
