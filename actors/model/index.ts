@@ -8,3 +8,4 @@ export * from './ingest.js';
 export * from './stream.js';
 export * from './query.js';
 export * from './geohash.js';
+export * from './segment.js';

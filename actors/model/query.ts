@@ -82,6 +82,32 @@ export interface HotspotsAnswer {
 }
 
 /**
+ * GET /v1/segments?from=&to=&bbox= — the apps and campaigns seen in [from, to), busiest first, with their
+ * event counts: what the page offers in its app and campaign filters.
+ */
+export interface SegmentsAnswer {
+  readonly source?: AnswerSource;
+  readonly from: number;
+  readonly to: number;
+  readonly apps: readonly SegmentCount[];
+  readonly campaigns: readonly SegmentCount[];
+}
+
+export interface SegmentCount {
+  readonly id: string;
+  readonly events: number;
+}
+
+/**
+ * `/v1/rollups`, `/v1/top`, `/v1/summary` and `/v1/hotspots` take `app=` and `campaign=`, each repeatable
+ * (`app=a&app=b`): only events of those apps / campaigns count. A filtered answer echoes them here.
+ */
+export interface FilterEcho {
+  readonly apps?: readonly string[];
+  readonly campaigns?: readonly string[];
+}
+
+/**
  * Every answer also says where its rows came from: `live` (the gateway's merged deltas, for ranges it holds
  * completely: the last ADME_LIVE_HORIZON_S) or `rollups` (MongoDB).
  */

@@ -8,6 +8,7 @@
  * per `minFrameMs` (100 ms: 10 frames/s).
  */
 import { EVENT_TYPES, type EventType } from './event.js';
+import { checkIds, SegmentFilterError } from './segment.js';
 
 /** Live window sizes a viewer may choose, seconds (multiples of the actors' 10 s windows). */
 export const LIVE_WINDOWS_S = [10, 60, 300, 900] as const;
@@ -30,6 +31,12 @@ export interface SubscribeMsg {
   readonly types?: readonly EventType[];
   /** One of {@link LIVE_WINDOWS_S}; default 60. */
   readonly windowS?: number;
+  /**
+   * Only events of these apps / these campaigns (actors/model/segment.ts); absent or empty = any.
+   * With a filter, events that name no app (or no campaign) are not counted.
+   */
+  readonly apps?: readonly string[];
+  readonly campaigns?: readonly string[];
   /** Initial credit (frames the viewer is ready for); default 1. */
   readonly credit?: number;
 }
@@ -138,9 +145,18 @@ export function parseClientMsg(raw: unknown): ClientMsg {
         for (const t of m.types) if (!(EVENT_TYPES as readonly unknown[]).includes(t)) throw new StreamMessageError(`subscribe.types: unknown event type ${JSON.stringify(t)} (known: ${EVENT_TYPES.join(', ')})`);
         types = m.types as EventType[];
       }
+      let apps: string[];
+      let campaigns: string[];
+      try {
+        apps = checkIds(m.apps, 'subscribe.apps');
+        campaigns = checkIds(m.campaigns, 'subscribe.campaigns');
+      } catch (err) {
+        if (err instanceof SegmentFilterError) throw new StreamMessageError(err.message);
+        throw err;
+      }
       const credit = m.credit ?? 1;
       if (!Number.isInteger(credit) || (credit as number) < 0 || (credit as number) > 8) throw new StreamMessageError(`subscribe.credit must be an integer 0-8, got ${JSON.stringify(credit)}`);
-      return { type: 'subscribe', bbox: [w!, s!, e!, n!], precision: p as number, windowS: windowS as number, credit: credit as number, ...(types && types.length > 0 ? { types } : {}) };
+      return { type: 'subscribe', bbox: [w!, s!, e!, n!], precision: p as number, windowS: windowS as number, credit: credit as number, ...(types && types.length > 0 ? { types } : {}), ...(apps.length > 0 ? { apps } : {}), ...(campaigns.length > 0 ? { campaigns } : {}) };
     }
     default:
       throw new StreamMessageError(`unknown message type ${JSON.stringify(m.type)} (expected subscribe, credit or resync)`);

@@ -1,0 +1,91 @@
+/**
+ * Segments: the (app, campaign) an event belongs to, the dimension the app and campaign filters select.
+ * Shared by the actors, the gateway and the browser: no Node imports here.
+ *
+ * The aggregation keeps, per (window, cell), the totals of all its events (with unique users) and, for
+ * events that name an app or a campaign, counts and value per segment. A filtered view of a cell is the
+ * sum of its segments that pass the filter; an unfiltered view uses the totals, so events without app or
+ * campaign still count there. Unique users are not kept per segment (docs/api.md, "Filters").
+ */
+
+/** Max app ids and campaign ids in one filter. */
+export const MAX_FILTER_IDS = 32;
+/** Max characters of an app or campaign id (as events allow, actors/model/validate.ts). */
+export const MAX_SEGMENT_ID = 64;
+
+/**
+ * The key of a segment in maps: the app's length, a colon, the app, then the campaign. Unambiguous
+ * whatever characters the ids hold, and cheap to build per event. '' stands for "none".
+ */
+export function segmentKey(app: string | undefined, campaign: string | undefined): string {
+  const a = app ?? '';
+  return `${a.length}:${a}${campaign ?? ''}`;
+}
+
+export function segmentOf(key: string): { app: string; campaign: string } {
+  const colon = key.indexOf(':');
+  const n = Number(key.slice(0, colon));
+  return { app: key.slice(colon + 1, colon + 1 + n), campaign: key.slice(colon + 1 + n) };
+}
+
+/**
+ * Segment values as columns, in delta records, rollup blocks and checkpoints: entry k belongs to row
+ * `segRows[k]` of the record's cell rows and to segment `segApps[segIds[k]]`, `segCampaigns[segIds[k]]`
+ * ('' = none). Its counts are `segCounts[k * EVENT_TYPES.length ...]`, its value sum `segValues[k]`.
+ * Entries of one row are contiguous. Absent in records written before segments existed.
+ */
+export interface SegmentColumns {
+  readonly segApps: readonly string[];
+  readonly segCampaigns: readonly string[];
+  readonly segRows: Uint32Array;
+  readonly segIds: Uint32Array;
+  readonly segCounts: Uint32Array;
+  readonly segValues: Float64Array;
+}
+
+/** Which segments a view or query counts: an empty list means any. */
+export interface SegmentFilter {
+  readonly apps: readonly string[];
+  readonly campaigns: readonly string[];
+}
+
+export const NO_FILTER: SegmentFilter = { apps: [], campaigns: [] };
+
+export function isFiltered(f: SegmentFilter | undefined): f is SegmentFilter {
+  return f !== undefined && (f.apps.length > 0 || f.campaigns.length > 0);
+}
+
+/** A stable text for caches and view keys ('' when unfiltered). */
+export function filterKey(f: SegmentFilter | undefined): string {
+  if (!isFiltered(f)) return '';
+  return JSON.stringify([[...f.apps].sort(), [...f.campaigns].sort()]);
+}
+
+/** Whether a segment key passes the filter (memoised: a view asks once per segment it meets). */
+export function segmentMatcher(f: SegmentFilter): (key: string) => boolean {
+  const apps = new Set(f.apps);
+  const campaigns = new Set(f.campaigns);
+  const memo = new Map<string, boolean>();
+  return (key) => {
+    let m = memo.get(key);
+    if (m === undefined) {
+      const s = segmentOf(key);
+      m = (apps.size === 0 || apps.has(s.app)) && (campaigns.size === 0 || campaigns.has(s.campaign));
+      if (memo.size < 65_536) memo.set(key, m);
+    }
+    return m;
+  };
+}
+
+/** Checks a list of ids from a viewer or a query string; `what` names the field in the error. */
+export function checkIds(raw: unknown, what: string): string[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) throw new SegmentFilterError(`${what} must be an array of strings`);
+  if (raw.length > MAX_FILTER_IDS) throw new SegmentFilterError(`${what} may list at most ${MAX_FILTER_IDS} ids, got ${raw.length}`);
+  for (const id of raw) {
+    if (typeof id !== 'string' || id.length === 0 || id.length > MAX_SEGMENT_ID) throw new SegmentFilterError(`${what}: every id must be a string of 1-${MAX_SEGMENT_ID} characters, got ${JSON.stringify(id)}`);
+  }
+  return [...new Set(raw as string[])];
+}
+
+export class SegmentFilterError extends Error {}
