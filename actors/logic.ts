@@ -3,7 +3,10 @@
  * windows behind the watermark, produce rollup documents and delta records, snapshot and restore.
  * No I/O and no clock: the actor (shard-actor.ts) decides when, this decides what.
  */
-import { EVENT_TYPES, FINAL_PREFIX_PRECISION, decode, encode, finalBlockId, openWindowId, versionOf, type AdEvent, type DeltaRecord, type FinalBlock, type OpenWindowDoc, type RollupBlock } from './model/index.js';
+import {
+  EVENT_TYPES, FINAL_PREFIX_PRECISION, decode, encode, finalBlockId, openWindowId, segmentOf, versionOf, type AdEvent, type DeltaRecord,
+  type FinalBlock, type OpenWindowDoc, type RollupBlock, type SegmentColumns,
+} from './model/index.js';
 import { Hll } from './hll.js';
 import { IdSet } from './id-set.js';
 import { NTYPES, type AggregationConfig, type LateEvent, type PartialBatch } from './preaggregate.js';
@@ -16,6 +19,11 @@ export interface CellWindow {
   readonly users: Hll;
   /** Client ids (53-bit hashes) counted in this cell-window: the de-duplication memory. */
   ids: IdSet | null;
+  /**
+   * Per segment (actors/model/segment.ts) of the events naming an app or a campaign: NTYPES counts, then
+   * the value sum. Null until the first such event.
+   */
+  segs: Map<string, Float64Array> | null;
 }
 
 export interface ShardState {
@@ -58,7 +66,7 @@ function cellWindow(s: ShardState, window: number, cell: string): CellWindow {
   const key = keyOf(window, cell);
   let cw = s.cells.get(key);
   if (!cw) {
-    cw = { window, cell, counts: new Array<number>(NTYPES).fill(0), value: 0, users: new Hll(), ids: null };
+    cw = { window, cell, counts: new Array<number>(NTYPES).fill(0), value: 0, users: new Hll(), ids: null, segs: null };
     s.cells.set(key, cw);
     let keys = s.windows.get(window);
     if (!keys) s.windows.set(window, (keys = new Set()));
@@ -70,15 +78,28 @@ function cellWindow(s: ShardState, window: number, cell: string): CellWindow {
   return cw;
 }
 
+function segmentOfCell(cw: CellWindow, key: string): Float64Array {
+  if (!cw.segs) cw.segs = new Map();
+  let sv = cw.segs.get(key);
+  if (!sv) cw.segs.set(key, (sv = new Float64Array(NTYPES + 1)));
+  return sv;
+}
+
 /** Folds a batch in (the batch must start at `s.nextOffset`, which the actor ensures). */
 export function applyBatch(s: ShardState, b: PartialBatch): void {
   const r = b.rows;
+  let k = 0; // segment entries are in row order
   for (let i = 0; i < r.n; i++) {
     const cw = cellWindow(s, r.windows[i]!, r.cells[i]!);
     const base = i * NTYPES;
     for (let t = 0; t < NTYPES; t++) cw.counts[t]! += r.counts[base + t]!;
     cw.value += r.values[i]!;
     for (let u = r.userStarts[i]!; u < r.userStarts[i + 1]!; u++) cw.users.add(r.users[u]!);
+    for (; k < r.segRows.length && r.segRows[k] === i; k++) {
+      const sv = segmentOfCell(cw, r.segKeys[k]!);
+      for (let t = 0; t < NTYPES; t++) sv[t]! += r.segCounts[k * NTYPES + t]!;
+      sv[NTYPES]! += r.segValues[k]!;
+    }
   }
   const dup0 = s.totals.duplicates;
   const e = b.idEvents;
@@ -92,6 +113,11 @@ export function applyBatch(s: ShardState, b: PartialBatch): void {
     cw.counts[e.types[i]!]!++;
     cw.value += e.values[i]!;
     cw.users.add(e.users[i]!);
+    if (e.segs[i] !== '') {
+      const sv = segmentOfCell(cw, e.segs[i]!);
+      sv[e.types[i]!]!++;
+      sv[NTYPES]! += e.values[i]!;
+    }
   }
   if (b.late.length > 0) s.pendingLate.push(...b.late);
   s.totals.events += b.events - b.late.length - (s.totals.duplicates - dup0);
@@ -122,8 +148,43 @@ export interface RollupWrites {
   readonly obsoleteOpenIds: string[];
 }
 
+/** The segment values of cell-windows as columns (row i = cws[i]), segments named through a dictionary. */
+export function segmentColumns(cws: readonly CellWindow[]): SegmentColumns {
+  let n = 0;
+  for (const cw of cws) n += cw.segs?.size ?? 0;
+  const dict = new Map<string, number>();
+  const segApps: string[] = [];
+  const segCampaigns: string[] = [];
+  const segRows = new Uint32Array(n);
+  const segIds = new Uint32Array(n);
+  const segCounts = new Uint32Array(n * NTYPES);
+  const segValues = new Float64Array(n);
+  let k = 0;
+  cws.forEach((cw, i) => {
+    if (!cw.segs) return;
+    for (const [key, sv] of cw.segs) {
+      let id = dict.get(key);
+      if (id === undefined) {
+        id = segApps.length;
+        dict.set(key, id);
+        const { app, campaign } = segmentOf(key);
+        segApps.push(app);
+        segCampaigns.push(campaign);
+      }
+      segRows[k] = i;
+      segIds[k] = id;
+      for (let t = 0; t < NTYPES; t++) segCounts[k * NTYPES + t] = sv[t]!;
+      segValues[k] = sv[NTYPES]!;
+      k++;
+    }
+  });
+  return { segApps, segCampaigns, segRows, segIds, segCounts, segValues };
+}
+
+const bytesOf = (a: Uint32Array | Float64Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+
 /** Columns of a set of cell-windows. */
-function columns(cws: readonly CellWindow[]): Pick<RollupBlock, 'cells' | 'counts' | 'values' | 'users'> {
+function columns(cws: readonly CellWindow[]): Pick<RollupBlock, 'cells' | 'counts' | 'values' | 'users' | 'segApps' | 'segCampaigns' | 'segRows' | 'segIds' | 'segCounts' | 'segValues'> {
   const counts = new Uint32Array(cws.length * NTYPES);
   const values = new Float64Array(cws.length);
   const users = new Uint32Array(cws.length);
@@ -132,7 +193,11 @@ function columns(cws: readonly CellWindow[]): Pick<RollupBlock, 'cells' | 'count
     values[i] = cw.value;
     users[i] = cw.users.estimate();
   });
-  return { cells: cws.map((cw) => cw.cell).join(','), counts: new Uint8Array(counts.buffer), values: new Uint8Array(values.buffer), users: new Uint8Array(users.buffer) };
+  const sc = segmentColumns(cws);
+  return {
+    cells: cws.map((cw) => cw.cell).join(','), counts: bytesOf(counts), values: bytesOf(values), users: bytesOf(users),
+    segApps: sc.segApps, segCampaigns: sc.segCampaigns, segRows: bytesOf(sc.segRows), segIds: bytesOf(sc.segIds), segCounts: bytesOf(sc.segCounts), segValues: bytesOf(sc.segValues),
+  };
 }
 
 /**
@@ -210,11 +275,13 @@ export function takeDelta(s: ShardState, c: AggregationConfig, partition: number
   const users = new Uint32Array(n);
   let i = 0;
   const taken: string[] = [];
+  const rows: CellWindow[] = [];
   for (const key of s.deltaDirty) {
     if (i >= n) break;
     taken.push(key);
     const cw = s.cells.get(key);
     if (!cw) continue;
+    rows.push(cw);
     windows[i] = cw.window;
     cells.push(cw.cell);
     for (let t = 0; t < NTYPES; t++) counts[i * NTYPES + t] = cw.counts[t]!;
@@ -228,6 +295,7 @@ export function takeDelta(s: ShardState, c: AggregationConfig, partition: number
   return {
     v: 1, partition, epoch, seq, at: now, oldestAt, precision: c.precision, windowMs: c.windowMs,
     windows: windows.subarray(0, i), cells, counts: counts.subarray(0, i * NTYPES), values: values.subarray(0, i), users: users.subarray(0, i),
+    segments: segmentColumns(rows),
   };
 }
 
@@ -264,13 +332,32 @@ export interface MetaPart {
   readonly pendingLate: [number, number, AdEvent][];
 }
 
-/** A window part, base or change: cells of one window, [cell, counts, value, users, ids | null]. */
+/**
+ * A window part, base or change: cells of one window, [cell, counts, value, users, ids | null, segments?].
+ * Segments are [keys, values] with NTYPES counts and the value sum per key in `values` (absent: none).
+ */
 export interface WindowPart {
   readonly v: 1;
   readonly window: number;
   /** The checkpoint that wrote it: a window's parts are applied in this order (absent: 0). */
   readonly seq?: number;
-  readonly cells: [string, number[], number, Uint32Array | Uint16Array | Uint8Array, Float64Array | null][];
+  readonly cells: [string, number[], number, Uint32Array | Uint16Array | Uint8Array, Float64Array | null, CheckpointSegments?][];
+}
+
+export type CheckpointSegments = [string[], Float64Array];
+
+function segmentsSnapshot(segs: Map<string, Float64Array> | null): CheckpointSegments | null {
+  if (!segs || segs.size === 0) return null;
+  const values = new Float64Array(segs.size * (NTYPES + 1));
+  let k = 0;
+  for (const sv of segs.values()) values.set(sv, k++ * (NTYPES + 1));
+  return [[...segs.keys()], values];
+}
+
+function segmentsFromSnapshot(snap: CheckpointSegments | null | undefined): Map<string, Float64Array> | null {
+  if (!snap) return null;
+  const [keys, values] = snap;
+  return new Map(keys.map((key, k) => [key, values.slice(k * (NTYPES + 1), (k + 1) * (NTYPES + 1))]));
 }
 
 /** The parts holding one window's cells. */
@@ -290,7 +377,8 @@ function encodeCells(s: ShardState, window: number, seq: number, keys: Iterable<
   const cells: WindowPart['cells'] = [];
   for (const key of keys) {
     const cw = s.cells.get(key)!;
-    cells.push([cw.cell, cw.counts, cw.value, cw.users.toSnapshot(), cw.ids ? cw.ids.values() : null]);
+    const segs = segmentsSnapshot(cw.segs);
+    cells.push(segs ? [cw.cell, cw.counts, cw.value, cw.users.toSnapshot(), cw.ids ? cw.ids.values() : null, segs] : [cw.cell, cw.counts, cw.value, cw.users.toSnapshot(), cw.ids ? cw.ids.values() : null]);
   }
   return encode({ v: 1, window, seq, cells } satisfies WindowPart);
 }
@@ -396,10 +484,10 @@ export function restoreCheckpoint(nextOffset: number, parts: ReadonlyMap<string,
     if (part.v !== 1) throw new Error(`unknown checkpoint window version ${String(part.v)}`);
     let keys = s.windows.get(part.window);
     if (!keys) s.windows.set(part.window, (keys = new Set()));
-    for (const [cell, counts, value, users, ids] of part.cells) {
+    for (const [cell, counts, value, users, ids, segs] of part.cells) {
       if (counts.length !== EVENT_TYPES.length) throw new Error(`checkpoint cell ${cell} has ${counts.length} counts`);
       const key = keyOf(part.window, cell);
-      s.cells.set(key, { window: part.window, cell, counts: [...counts], value, users: Hll.fromSnapshot(users), ids: ids ? IdSet.from(ids) : null });
+      s.cells.set(key, { window: part.window, cell, counts: [...counts], value, users: Hll.fromSnapshot(users), ids: ids ? IdSet.from(ids) : null, segs: segmentsFromSnapshot(segs) });
       keys.add(key);
       s.rollupDirty.add(key);
       s.deltaDirty.add(key);

@@ -5,6 +5,7 @@
  */
 import { EVENT_TYPES, TYPE_INDEX, decode, type AdEvent, type EventBatchRecord } from './model/index.js';
 import { geohashEncode } from './model/geohash.js';
+import { segmentKey } from './model/segment.js';
 import { hash32, hash53 } from './hash.js';
 
 export interface AggregationConfig {
@@ -31,6 +32,14 @@ export interface PartialRows {
   /** Row i's distinct user hashes are users[userStarts[i] .. userStarts[i + 1]). */
   readonly userStarts: Uint32Array;
   readonly users: Int32Array;
+  /**
+   * Per-segment parts of the rows (events naming an app or a campaign): entry k adds segCounts[k * NTYPES
+   * ...] and segValues[k] to segment segKeys[k] of row segRows[k].
+   */
+  readonly segRows: Uint32Array;
+  readonly segKeys: string[];
+  readonly segCounts: Uint32Array;
+  readonly segValues: Float64Array;
 }
 
 /** Events with a client id stay individual (de-duplication needs the shard's memory of ids), columnar. */
@@ -42,6 +51,8 @@ export interface IdEvents {
   readonly values: Float64Array;
   readonly users: Int32Array;
   readonly ids: Float64Array;
+  /** Segment key of each event (actors/model/segment.ts), '' when it names no app or campaign. */
+  readonly segs: string[];
 }
 
 export interface LateEvent {
@@ -90,8 +101,8 @@ function badEvent(e: unknown): string | undefined {
 export function preaggregate(input: PreaggregateInput): PartialBatch {
   const { precision, windowMs, allowedLatenessMs } = input.config;
   let maxTs = input.maxTs;
-  const rows = new Map<string, { window: number; cell: string; counts: number[]; value: number; userSet: Set<number> }>();
-  const ids: { window: number; cell: string; type: number; value: number; user: number; id: number }[] = [];
+  const rows = new Map<string, Row>();
+  const ids: IdEvent[] = [];
   const late: LateEvent[] = [];
   const invalid: InvalidRecord[] = [];
   let events = 0;
@@ -136,25 +147,53 @@ export function preaggregate(input: PreaggregateInput): PartialBatch {
       const type = TYPE_INDEX[ev.type];
       const value = typeof ev.value === 'number' && Number.isFinite(ev.value) ? ev.value : 0;
       const user = hash32(ev.userId);
+      const seg = ev.appId !== undefined || ev.campaignId !== undefined ? segmentKey(ev.appId, ev.campaignId) : '';
       if (typeof ev.id === 'string' && ev.id.length > 0) {
-        ids.push({ window, cell, type, value, user, id: hash53(ev.id) });
+        ids.push({ window, cell, type, value, user, id: hash53(ev.id), seg });
         continue;
       }
       const key = `${window}:${cell}`;
       let row = rows.get(key);
       if (!row) {
-        row = { window, cell, counts: new Array<number>(NTYPES).fill(0), value: 0, userSet: new Set() };
+        row = { window, cell, counts: new Array<number>(NTYPES).fill(0), value: 0, userSet: new Set(), segs: null };
         rows.set(key, row);
       }
       row.counts[type]!++;
       row.value += value;
       row.userSet.add(user | 0);
+      if (seg !== '') {
+        if (!row.segs) row.segs = new Map();
+        let sv = row.segs.get(seg);
+        if (!sv) row.segs.set(seg, (sv = new Float64Array(NTYPES + 1)));
+        sv[type]!++;
+        sv[NTYPES]! += value;
+      }
     }
   }
   return { nextOffset, maxTs, events, rows: columnRows([...rows.values()]), idEvents: columnIds(ids), late, invalid, oldestAt: oldestAt === Infinity ? 0 : oldestAt };
 }
 
-function columnRows(list: readonly { window: number; cell: string; counts: number[]; value: number; userSet: Set<number> }[]): PartialRows {
+interface Row {
+  readonly window: number;
+  readonly cell: string;
+  readonly counts: number[];
+  value: number;
+  readonly userSet: Set<number>;
+  /** Per segment key: NTYPES counts, then the value sum. */
+  segs: Map<string, Float64Array> | null;
+}
+
+interface IdEvent {
+  readonly window: number;
+  readonly cell: string;
+  readonly type: number;
+  readonly value: number;
+  readonly user: number;
+  readonly id: number;
+  readonly seg: string;
+}
+
+function columnRows(list: readonly Row[]): PartialRows {
   const n = list.length;
   const windows = new Float64Array(n);
   const counts = new Uint32Array(n * NTYPES);
@@ -172,10 +211,26 @@ function columnRows(list: readonly { window: number; cell: string; counts: numbe
     for (const h of r.userSet) users[u++] = h;
   });
   userStarts[n] = u;
-  return { n, windows, cells: list.map((r) => r.cell), counts, values, userStarts, users };
+  let nseg = 0;
+  for (const r of list) nseg += r.segs?.size ?? 0;
+  const segRows = new Uint32Array(nseg);
+  const segKeys: string[] = [];
+  const segCounts = new Uint32Array(nseg * NTYPES);
+  const segValues = new Float64Array(nseg);
+  list.forEach((r, i) => {
+    if (!r.segs) return;
+    for (const [key, sv] of r.segs) {
+      const k = segKeys.length;
+      segRows[k] = i;
+      segKeys.push(key);
+      for (let t = 0; t < NTYPES; t++) segCounts[k * NTYPES + t] = sv[t]!;
+      segValues[k] = sv[NTYPES]!;
+    }
+  });
+  return { n, windows, cells: list.map((r) => r.cell), counts, values, userStarts, users, segRows, segKeys, segCounts, segValues };
 }
 
-function columnIds(list: readonly { window: number; cell: string; type: number; value: number; user: number; id: number }[]): IdEvents {
+function columnIds(list: readonly IdEvent[]): IdEvents {
   const n = list.length;
   return {
     n,
@@ -185,5 +240,6 @@ function columnIds(list: readonly { window: number; cell: string; type: number; 
     values: Float64Array.from(list, (e) => e.value),
     users: Int32Array.from(list, (e) => e.user | 0),
     ids: Float64Array.from(list, (e) => e.id),
+    segs: list.map((e) => e.seg),
   };
 }

@@ -384,7 +384,7 @@ export async function startGateway(cfg: GatewayConfig, log: (message: string) =>
       completeFrom: () => Math.max(feed.completeFrom + cfg.stream.windowMs, hub.store.firstKept),
       rows: (from, to, box) => {
         const out: StoredRow[] = [];
-        for (const r of hub.store.rows(from, to)) if (!box || inBbox(box, r.lat, r.lon)) out.push({ window: r.window, partition: -1, cell: r.cell, sum: r.sum });
+        for (const r of hub.store.rows(from, to)) if (!box || inBbox(box, r.lat, r.lon)) out.push({ window: r.window, partition: -1, cell: r.cell, sum: r.sum, segs: r.segs });
         return out;
       },
     },
@@ -394,7 +394,7 @@ export async function startGateway(cfg: GatewayConfig, log: (message: string) =>
     log(`live view: delta gap on partition ${partition}; repairing it from the MongoDB rollups`);
     const st = hub.store;
     void queries.partitionRows(partition, st.firstKept, st.newest + cfg.stream.windowMs).then((rows) => {
-      for (const r of rows) st.repair(partition, r.window, r.cell, r.sum);
+      for (const r of rows) st.repair(partition, r.window, r.cell, r.sum, r.segs ?? null);
       hub.resnapshotAll();
     }, (err: unknown) => log(`live view: repair of partition ${partition} failed: ${(err as Error).message}`));
   });

@@ -3,6 +3,7 @@
  * documents in MongoDB. Both carry absolute values (never increments), so re-applying is harmless.
  */
 import { EVENT_TYPES, type EventType } from './event.js';
+import type { SegmentColumns } from './segment.js';
 
 /** Base geohash precision of the aggregation (≈1.2 km × 0.6 km cells); coarser ones are prefixes. */
 export const BASE_PRECISION = 6;
@@ -29,6 +30,8 @@ export interface DeltaRecord {
   readonly counts: Uint32Array;
   readonly values: Float64Array;
   readonly users: Uint32Array;
+  /** Per-segment values of the rows (absent from actors older than segments). */
+  readonly segments?: SegmentColumns;
 }
 
 export type TypeCounts = Record<EventType, number>;
@@ -64,6 +67,23 @@ export interface RollupBlock {
   readonly values: Uint8Array;
   /** rows × uint32. */
   readonly users: Uint8Array;
+  /** Per-segment values of the rows, {@link SegmentColumns} with typed arrays as little-endian bytes. */
+  readonly segApps?: readonly string[];
+  readonly segCampaigns?: readonly string[];
+  readonly segRows?: Uint8Array;
+  readonly segIds?: Uint8Array;
+  readonly segCounts?: Uint8Array;
+  readonly segValues?: Uint8Array;
+}
+
+/** A block's segment columns as typed arrays (undefined for blocks written before segments). */
+export function blockSegments(d: Pick<RollupBlock, 'segApps' | 'segCampaigns' | 'segRows' | 'segIds' | 'segCounts' | 'segValues'>): SegmentColumns | undefined {
+  if (!d.segApps || !d.segCampaigns || !d.segRows || !d.segIds || !d.segCounts || !d.segValues) return undefined;
+  const copy = (b: Uint8Array) => Uint8Array.from(b).buffer;
+  return {
+    segApps: d.segApps, segCampaigns: d.segCampaigns, segRows: new Uint32Array(copy(d.segRows)), segIds: new Uint32Array(copy(d.segIds)),
+    segCounts: new Uint32Array(copy(d.segCounts)), segValues: new Float64Array(copy(d.segValues)),
+  };
 }
 
 /**

@@ -80,12 +80,17 @@ export function segmentMatcher(f: SegmentFilter): (key: string) => boolean {
 /** Checks a list of ids from a viewer or a query string; `what` names the field in the error. */
 export function checkIds(raw: unknown, what: string): string[] {
   if (raw === undefined || raw === null) return [];
-  if (!Array.isArray(raw)) throw new SegmentFilterError(`${what} must be an array of strings`);
-  if (raw.length > MAX_FILTER_IDS) throw new SegmentFilterError(`${what} may list at most ${MAX_FILTER_IDS} ids, got ${raw.length}`);
+  if (!Array.isArray(raw)) throw new SegmentFilterError(what, 'must be an array of strings');
+  if (raw.length > MAX_FILTER_IDS) throw new SegmentFilterError(what, `may list at most ${MAX_FILTER_IDS} ids, got ${raw.length}`);
   for (const id of raw) {
-    if (typeof id !== 'string' || id.length === 0 || id.length > MAX_SEGMENT_ID) throw new SegmentFilterError(`${what}: every id must be a string of 1-${MAX_SEGMENT_ID} characters, got ${JSON.stringify(id)}`);
+    if (typeof id !== 'string' || id.length === 0 || id.length > MAX_SEGMENT_ID) throw new SegmentFilterError(what, `every id must be a string of 1-${MAX_SEGMENT_ID} characters, got ${JSON.stringify(id)}`);
   }
   return [...new Set(raw as string[])];
 }
 
-export class SegmentFilterError extends Error {}
+/** A bad filter list: `field` is what the caller called it, `reason` what is wrong with it. */
+export class SegmentFilterError extends Error {
+  constructor(readonly field: string, readonly reason: string) {
+    super(`${field} ${reason}`);
+  }
+}

@@ -9,7 +9,7 @@
  */
 import { decode, parseClientMsg, StreamMessageError, encode, type DeltaRecord, type SubscribeMsg } from '../../actors/model/index.js';
 import { frameBody, withHeader, type Viewport } from './frames.js';
-import { LiveStore, type View } from './store.js';
+import { LiveStore, viewKey, type View } from './store.js';
 
 export interface HubOptions {
   readonly windowMs: number;
@@ -112,8 +112,9 @@ export class StreamHub {
 
   private subscribe(v: Viewer, m: SubscribeMsg): void {
     const windowS = m.windowS ?? 60;
-    if (!v.view || v.view.windowS !== windowS || v.view.precision !== m.precision) {
-      const next = this.store.acquire(windowS, m.precision);
+    const filter = { apps: m.apps ?? [], campaigns: m.campaigns ?? [] };
+    if (!v.view || v.view.key !== viewKey(windowS, m.precision, filter)) {
+      const next = this.store.acquire(windowS, m.precision, filter);
       if (v.view) this.store.release(v.view);
       v.view = next;
     }
@@ -172,7 +173,7 @@ export class StreamHub {
   }
 
   private keyOf(v: Viewer, view: View, snapshot: boolean, end: number): string {
-    return `${view.windowS}:${view.precision}|${v.vpKey}|${snapshot ? 'S' : ''}${v.needSnapshot ? -1 : v.pos}|${end}`;
+    return `${view.key}|${v.vpKey}|${snapshot ? 'S' : ''}${v.needSnapshot ? -1 : v.pos}|${end}`;
   }
 
   /** Sends `v` the changes up to log position `end` (or a snapshot), if it has credit and news. */

@@ -13,19 +13,49 @@
  * a gap (a lost delta); the caller resends snapshots for both. A seq already seen is ignored: its values
  * are not newer than those applied.
  */
-import { EVENT_TYPES, geohashCenter, type DeltaRecord } from '../../actors/model/index.js';
+import {
+  EVENT_TYPES, filterKey, geohashCenter, isFiltered, segmentKey, segmentMatcher, type DeltaRecord, type SegmentColumns, type SegmentFilter,
+} from '../../actors/model/index.js';
 
 const NTYPES = EVENT_TYPES.length;
 /** Per partition values of a base cell: NTYPES counts then the value sum. */
 const SLOTS = NTYPES + 1;
 
+/**
+ * Segment values of a cell (actors/model/segment.ts): per segment key, SLOTS values packed in
+ * `values` (key k at k × SLOTS).
+ */
+export interface Segs {
+  readonly keys: readonly string[];
+  readonly values: Float64Array;
+}
+
 interface BaseCell {
   /** Sums over partitions: NTYPES counts, then the value. */
   readonly sum: Float64Array;
+  /** Per segment, sums over partitions (null: no event of this cell named an app or a campaign). */
+  segSum: Map<string, Float64Array> | null;
   /** Centre (for bbox filters of the query API). */
   readonly lat: number;
   readonly lon: number;
-  readonly byPartition: Map<number, Float64Array>;
+  readonly byPartition: Map<number, { readonly v: Float64Array; segs: Segs | null }>;
+}
+
+/** The segments of row `row` of a record's segment columns, from entry `k` on (entries are in row order). */
+export function rowSegments(sc: SegmentColumns, row: number, k: number): { segs: Segs | null; next: number } {
+  let end = k;
+  while (end < sc.segRows.length && sc.segRows[end] === row) end++;
+  if (end === k) return { segs: null, next: k };
+  const keys: string[] = [];
+  const values = new Float64Array((end - k) * SLOTS);
+  for (let j = k; j < end; j++) {
+    const id = sc.segIds[j]!;
+    keys.push(segmentKey(sc.segApps[id] || undefined, sc.segCampaigns[id] || undefined));
+    const o = (j - k) * SLOTS;
+    for (let t = 0; t < NTYPES; t++) values[o + t] = sc.segCounts[j * NTYPES + t]!;
+    values[o + NTYPES] = sc.segValues[j]!;
+  }
+  return { segs: { keys, values }, next: end };
 }
 
 /** One cell of a view (a geohash at the view's precision), summed over the view's windows. */
@@ -53,7 +83,28 @@ export class View {
   /** Log end at the previous frame-clock tick (for the "ticks with news" statistic). */
   lastTickEnd = 0;
 
-  constructor(readonly windowS: number, readonly precision: number, private readonly windowMs: number) {}
+  /** Which segments the view counts (undefined: all events, the cells' totals). */
+  readonly match: ((segmentKey: string) => boolean) | undefined;
+
+  constructor(readonly windowS: number, readonly precision: number, private readonly windowMs: number, readonly filter?: SegmentFilter) {
+    this.match = isFiltered(filter) ? segmentMatcher(filter) : undefined;
+  }
+
+  /** Identifies the view: viewers with the same key share it. */
+  get key(): string {
+    return viewKey(this.windowS, this.precision, this.filter);
+  }
+
+  /** A base cell's values as this view counts them, into `out`. */
+  valuesOf(sum: Float64Array, segSum: ReadonlyMap<string, Float64Array> | null, out: Float64Array): Float64Array {
+    if (!this.match) {
+      out.set(sum);
+      return out;
+    }
+    out.fill(0);
+    if (segSum) for (const [key, v] of segSum) if (this.match(key)) for (let i = 0; i < SLOTS; i++) out[i]! += v[i]!;
+    return out;
+  }
 
   /** Windows w with `first <= w <= newest` are in the view. */
   firstWindow(newest: number): number {
@@ -113,6 +164,8 @@ export class View {
   }
 }
 
+export const viewKey = (windowS: number, precision: number, filter: SegmentFilter | undefined) => `${windowS}:${precision}:${filterKey(filter)}`;
+
 export interface LiveStoreOptions {
   /** The actors' window length, ms (deltas of another length are rejected). */
   readonly windowMs: number;
@@ -144,16 +197,17 @@ export class LiveStore {
     return n;
   }
 
-  /** The view for (windowS, precision), built from the base cells on first use. */
-  acquire(windowS: number, precision: number): View {
-    const key = `${windowS}:${precision}`;
+  /** The view for (windowS, precision, filter), built from the base cells on first use. */
+  acquire(windowS: number, precision: number, filter?: SegmentFilter): View {
+    const key = viewKey(windowS, precision, filter);
     let v = this.views.get(key);
     if (!v) {
-      v = new View(windowS, precision, this.opts.windowMs);
+      v = new View(windowS, precision, this.opts.windowMs, filter);
       const first = v.firstWindow(this.newest);
+      const values = new Float64Array(SLOTS);
       for (const [w, cells] of this.windows) {
         if (w < first) continue;
-        for (const [cell, base] of cells) v.add(cell, base.sum, Infinity);
+        for (const [cell, base] of cells) v.add(cell, v.valuesOf(base.sum, base.segSum, values), Infinity);
       }
       v.trim(v.logEnd); // a new view starts with an empty log: viewers begin with a snapshot
       this.views.set(key, v);
@@ -163,7 +217,7 @@ export class LiveStore {
   }
 
   release(v: View): void {
-    if (--v.viewers <= 0) this.views.delete(`${v.windowS}:${v.precision}`);
+    if (--v.viewers <= 0) this.views.delete(v.key);
   }
 
   apply(d: DeltaRecord): DeltaOutcome {
@@ -192,9 +246,11 @@ export class LiveStore {
 
     const first = this.firstKept;
     const next = new Float64Array(SLOTS);
-    const diff = new Float64Array(SLOTS);
+    let k = 0;
     for (let i = 0; i < d.cells.length; i++) {
       const w = d.windows[i]!;
+      let segs: Segs | null = null;
+      if (d.segments) ({ segs, next: k } = rowSegments(d.segments, i, k));
       if (w < first) {
         this.stats.tooOld++;
         continue;
@@ -202,44 +258,92 @@ export class LiveStore {
       const cell = d.cells[i]!;
       for (let t = 0; t < NTYPES; t++) next[t] = d.counts[i * NTYPES + t]!;
       next[NTYPES] = d.values[i]!;
-      this.set(d.partition, w, cell, next, diff, d.oldestAt);
+      this.set(d.partition, w, cell, next, segs, d.oldestAt);
     }
     return outcome;
   }
 
   /** Replaces a partition's values of (window, cell) and passes the difference on to the views. */
-  set(partition: number, window: number, cell: string, next: Float64Array, diff = new Float64Array(SLOTS), oldestAt = Infinity): void {
+  set(partition: number, window: number, cell: string, next: Float64Array, nextSegs: Segs | null = null, oldestAt = Infinity): void {
     let cells = this.windows.get(window);
     if (!cells) this.windows.set(window, (cells = new Map<string, BaseCell>()));
     let base = cells.get(cell);
-    if (!base) cells.set(cell, (base = { sum: new Float64Array(SLOTS), byPartition: new Map(), ...geohashCenter(cell) }));
+    if (!base) cells.set(cell, (base = { sum: new Float64Array(SLOTS), segSum: null, byPartition: new Map(), ...geohashCenter(cell) }));
     let prev = base.byPartition.get(partition);
-    if (!prev) base.byPartition.set(partition, (prev = new Float64Array(SLOTS)));
+    if (!prev) base.byPartition.set(partition, (prev = { v: new Float64Array(SLOTS), segs: null }));
+    const diff = new Float64Array(SLOTS);
     let changed = false;
     for (let s = 0; s < SLOTS; s++) {
-      diff[s] = next[s]! - prev[s]!;
+      diff[s] = next[s]! - prev.v[s]!;
       if (diff[s] !== 0) changed = true;
-      prev[s] = next[s]!;
+      prev.v[s] = next[s]!;
       base.sum[s]! += diff[s]!;
     }
-    if (!changed) return;
-    for (const v of this.views.values()) if (window >= v.firstWindow(this.newest)) v.add(cell, diff, oldestAt);
+    const segDiffs = segmentDiffs(prev.segs, nextSegs);
+    prev.segs = nextSegs;
+    if (segDiffs) {
+      if (!base.segSum) base.segSum = new Map();
+      for (const [key, d] of segDiffs) {
+        let sum = base.segSum.get(key);
+        if (!sum) base.segSum.set(key, (sum = new Float64Array(SLOTS)));
+        for (let s = 0; s < SLOTS; s++) sum[s]! += d[s]!;
+      }
+    }
+    if (!changed && !segDiffs) return;
+    let filtered: Float64Array | undefined;
+    for (const v of this.views.values()) {
+      if (window < v.firstWindow(this.newest)) continue;
+      if (!v.match) {
+        if (changed) v.add(cell, diff, oldestAt);
+        continue;
+      }
+      if (!segDiffs) continue;
+      filtered ??= new Float64Array(SLOTS);
+      filtered.fill(0);
+      let any = false;
+      for (const [key, d] of segDiffs) {
+        if (!v.match(key)) continue;
+        any = true;
+        for (let s = 0; s < SLOTS; s++) filtered[s]! += d[s]!;
+      }
+      if (any) v.add(cell, filtered, oldestAt);
+    }
   }
 
   /**
    * A partition's values from another source (MongoDB rollups, after a gap): each count and the value
    * only ever grow within a window, so the larger of the two is the newer.
    */
-  repair(partition: number, window: number, cell: string, values: Float64Array): void {
+  repair(partition: number, window: number, cell: string, values: Float64Array, segs: ReadonlyMap<string, Float64Array> | null = null): void {
     if (window < this.firstKept) return;
     const prev = this.windows.get(window)?.get(cell)?.byPartition.get(partition);
     const next = new Float64Array(SLOTS);
     let larger = false;
     for (let s = 0; s < SLOTS; s++) {
-      next[s] = Math.max(prev ? prev[s]! : 0, values[s]!);
-      if (next[s]! > (prev ? prev[s]! : 0)) larger = true;
+      next[s] = Math.max(prev ? prev.v[s]! : 0, values[s]!);
+      if (next[s]! > (prev ? prev.v[s]! : 0)) larger = true;
     }
-    if (larger) this.set(partition, window, cell, next);
+    // Segment by segment, the larger values are the newer too.
+    const merged = new Map<string, Float64Array>();
+    if (prev?.segs) prev.segs.keys.forEach((key, k) => merged.set(key, prev.segs!.values.slice(k * SLOTS, (k + 1) * SLOTS)));
+    for (const [key, v] of segs ?? []) {
+      const m = merged.get(key);
+      if (!m) {
+        merged.set(key, Float64Array.from(v));
+        larger = true;
+        continue;
+      }
+      for (let s = 0; s < SLOTS; s++) {
+        if (v[s]! > m[s]!) {
+          m[s] = v[s]!;
+          larger = true;
+        }
+      }
+    }
+    if (!larger) return;
+    const values2 = new Float64Array(merged.size * SLOTS);
+    [...merged.values()].forEach((v, k) => values2.set(v, k * SLOTS));
+    this.set(partition, window, cell, next, merged.size > 0 ? { keys: [...merged.keys()], values: values2 } : null);
   }
 
   /** Moves the newest window forward: windows leave the views and, past the horizon, the store. */
@@ -253,7 +357,8 @@ export class LiveStore {
       for (const [w, cells] of this.windows) {
         if (w < was || w >= now) continue; // only windows that were in the view and no longer are
         for (const [cell, base] of cells) {
-          for (let s = 0; s < SLOTS; s++) negative[s] = -base.sum[s]!;
+          v.valuesOf(base.sum, base.segSum, negative);
+          for (let s = 0; s < SLOTS; s++) negative[s] = -negative[s]!;
           v.add(cell, negative, Infinity);
         }
       }
@@ -263,10 +368,35 @@ export class LiveStore {
   }
 
   /** Every base cell of windows [from, to): sums over partitions (the query API's live source). */
-  *rows(from: number, to: number): Generator<{ window: number; cell: string; sum: Float64Array; lat: number; lon: number }> {
+  *rows(from: number, to: number): Generator<{ window: number; cell: string; sum: Float64Array; segs: ReadonlyMap<string, Float64Array> | null; lat: number; lon: number }> {
     for (const [window, cells] of this.windows) {
       if (window < from || window >= to) continue;
-      for (const [cell, base] of cells) yield { window, cell, sum: base.sum, lat: base.lat, lon: base.lon };
+      for (const [cell, base] of cells) yield { window, cell, sum: base.sum, segs: base.segSum, lat: base.lat, lon: base.lon };
     }
   }
+}
+
+/** Per segment, next − prev (segments in only one count as 0 in the other); null when nothing changed. */
+function segmentDiffs(prev: Segs | null, next: Segs | null): Map<string, Float64Array> | null {
+  if (!prev && !next) return null;
+  const out = new Map<string, Float64Array>();
+  const before = new Map<string, number>();
+  prev?.keys.forEach((key, k) => before.set(key, k));
+  next?.keys.forEach((key, k) => {
+    const p = before.get(key);
+    before.delete(key);
+    const d = new Float64Array(SLOTS);
+    let changed = false;
+    for (let s = 0; s < SLOTS; s++) {
+      d[s] = next.values[k * SLOTS + s]! - (p === undefined ? 0 : prev!.values[p * SLOTS + s]!);
+      if (d[s] !== 0) changed = true;
+    }
+    if (changed) out.set(key, d);
+  });
+  for (const [key, p] of before) {
+    const d = new Float64Array(SLOTS);
+    for (let s = 0; s < SLOTS; s++) d[s] = -prev!.values[p * SLOTS + s]!;
+    out.set(key, d);
+  }
+  return out.size > 0 ? out : null;
 }

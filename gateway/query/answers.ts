@@ -3,12 +3,52 @@
  * Cells are summed to the requested precision by geohash prefix, windows to the requested step.
  */
 import {
-  EVENT_TYPES, TYPE_INDEX, geohashCenter, typeCounts, type CellRow, type EventType, type HotspotRow, type HotspotsAnswer,
-  type RollupsAnswer, type SummaryAnswer, type TopAnswer,
+  EVENT_TYPES, TYPE_INDEX, geohashCenter, isFiltered, segmentMatcher, segmentOf, typeCounts, type CellRow, type EventType, type HotspotRow,
+  type HotspotsAnswer, type RollupsAnswer, type SegmentCount, type SegmentFilter, type SegmentsAnswer, type SummaryAnswer, type TopAnswer,
 } from '../../actors/model/index.js';
 import type { StoredRow } from './rollups.js';
 
 const NTYPES = EVENT_TYPES.length;
+
+/**
+ * The rows as a segment filter counts them: each row's sum becomes the sum of its segments that pass
+ * (rows with none left out). Unfiltered, the rows are returned as they are.
+ */
+export function filterRows(rows: readonly StoredRow[], f: SegmentFilter | undefined): StoredRow[] {
+  if (!isFiltered(f)) return rows as StoredRow[];
+  const match = segmentMatcher(f);
+  const out: StoredRow[] = [];
+  for (const r of rows) {
+    if (!r.segs) continue;
+    let sum: Float64Array | undefined;
+    for (const [key, v] of r.segs) {
+      if (!match(key)) continue;
+      sum ??= new Float64Array(NTYPES + 1);
+      for (let i = 0; i <= NTYPES; i++) sum[i]! += v[i]!;
+    }
+    if (sum) out.push({ window: r.window, partition: r.partition, cell: r.cell, sum, segs: null });
+  }
+  return out;
+}
+
+/** Events per app and per campaign over the rows, busiest first (ties by id). */
+export function segmentsAnswer(rows: Iterable<StoredRow>, q: { from: number; to: number; limit: number }): SegmentsAnswer {
+  const apps = new Map<string, number>();
+  const campaigns = new Map<string, number>();
+  for (const r of rows) {
+    if (!r.segs) continue;
+    for (const [key, v] of r.segs) {
+      let events = 0;
+      for (let i = 0; i < NTYPES; i++) events += v[i]!;
+      const { app, campaign } = segmentOf(key);
+      if (app !== '') apps.set(app, (apps.get(app) ?? 0) + events);
+      if (campaign !== '') campaigns.set(campaign, (campaigns.get(campaign) ?? 0) + events);
+    }
+  }
+  const list = (m: Map<string, number>): SegmentCount[] =>
+    [...m].map(([id, events]) => ({ id, events })).sort((a, b) => b.events - a.events || (a.id < b.id ? -1 : 1)).slice(0, q.limit);
+  return { from: q.from, to: q.to, apps: list(apps), campaigns: list(campaigns) };
+}
 
 interface Acc {
   readonly cell: string;

@@ -4,9 +4,9 @@
  * Identical requests within `cacheMs` share one read (a dashboard polling from many tabs costs one).
  */
 import { MongoClient, type Db } from 'mongodb';
-import type { Bbox, QueryError } from '../../actors/model/index.js';
-import { hotspotsAnswer, rollupsAnswer, summaryAnswer, topAnswer } from './answers.js';
-import { bbox, int, num, parseQuery, QueryParamError, range, types } from './params.js';
+import { isFiltered, type Bbox, type QueryError } from '../../actors/model/index.js';
+import { filterRows, hotspotsAnswer, rollupsAnswer, segmentsAnswer, summaryAnswer, topAnswer } from './answers.js';
+import { bbox, int, num, parseQuery, QueryParamError, range, segmentFilter, types } from './params.js';
 import { readRollups, TooManyRowsError, type StoredRow } from './rollups.js';
 
 /** The gateway's live store as a row source: exact for windows from `completeFrom()` on. */
@@ -32,7 +32,7 @@ export interface Answer {
 }
 
 const HOUR = 3_600_000;
-export const QUERY_PATHS = ['/v1/rollups', '/v1/top', '/v1/summary', '/v1/hotspots'] as const;
+export const QUERY_PATHS = ['/v1/rollups', '/v1/top', '/v1/summary', '/v1/hotspots', '/v1/segments'] as const;
 
 const fail = (status: number, code: QueryError['code'], message: string, retriable = false): Answer => ({ status, body: { code, message, retriable } satisfies QueryError });
 
@@ -68,7 +68,9 @@ export class QueryApi {
       let source: 'live' | 'rollups' = 'rollups';
       const want = q.source ?? 'auto';
       if (want !== 'auto' && want !== 'rollups') throw new QueryParamError('source', `expected auto or rollups, got "${want}"`);
-      const read = async (from: number, to: number, box = bbox(q)): Promise<StoredRow[]> => {
+      const filter = segmentFilter(qs);
+      /** Every row of [from, to) in the bbox, unfiltered (the segments answer wants them all). */
+      const readAll = async (from: number, to: number, box = bbox(q)): Promise<StoredRow[]> => {
         const live = this.o.live;
         if (live && want === 'auto' && from - (from % w) >= live.completeFrom()) {
           source = 'live';
@@ -76,7 +78,9 @@ export class QueryApi {
         }
         return readRollups(db, { from, to, windowMs: w, bbox: box, maxRows: this.o.maxRows });
       };
-      const ok = (body: object): Answer => ({ status: 200, body: { ...body, source } });
+      const read = async (from: number, to: number): Promise<StoredRow[]> => filterRows(await readAll(from, to), filter);
+      const echo = isFiltered(filter) ? { ...(filter.apps.length > 0 ? { apps: filter.apps } : {}), ...(filter.campaigns.length > 0 ? { campaigns: filter.campaigns } : {}) } : {};
+      const ok = (body: object): Answer => ({ status: 200, body: { ...body, ...echo, source } });
       switch (path) {
         case '/v1/rollups': {
           const { from, to } = range(q, now, 10 * 60_000, 24 * HOUR);
@@ -108,6 +112,12 @@ export class QueryApi {
           const limit = int(q, 'limit', 10, 1, 1000);
           const rows = await read(at - (windowS + baselineS) * 1000, at);
           return ok(hotspotsAnswer(rows, { at, windowS, baselineS, precision, minEvents, factor, limit }));
+        }
+        case '/v1/segments': {
+          if (isFiltered(filter)) throw new QueryParamError('app', 'the segments endpoint lists every app and campaign: it takes no app= or campaign= filter');
+          const { from, to } = range(q, now, 15 * 60_000, 24 * HOUR);
+          const limit = int(q, 'limit', 100, 1, 1000);
+          return ok(segmentsAnswer(await readAll(from, to), { from, to, limit }));
         }
         default:
           return fail(404, 'QUERY_BAD_PARAM', `no such query endpoint ${path}`);

@@ -2,7 +2,7 @@
  * Query-string parsing of the HTTP query API (docs/api.md). Pure: every bad parameter becomes a
  * {@link QueryParamError} that names it and says what was expected.
  */
-import { EVENT_TYPES, type Bbox, type EventType } from '../../actors/model/index.js';
+import { EVENT_TYPES, checkIds, SegmentFilterError, type Bbox, type EventType, type SegmentFilter } from '../../actors/model/index.js';
 
 export class QueryParamError extends Error {
   readonly code = 'QUERY_BAD_PARAM';
@@ -70,4 +70,18 @@ export function range(q: Query, now: number, defaultSpanMs: number, maxSpanMs: n
   if (from >= to) throw new QueryParamError('from', `must be before to (from=${from}, to=${to})`);
   if (to - from > maxSpanMs) throw new QueryParamError('from', `the range is ${Math.round((to - from) / 1000)} s; at most ${maxSpanMs / 1000} s per request`);
   return { from, to };
+}
+
+/** The `app=` and `campaign=` parameters, each repeatable (ids may hold commas, so lists are not joined). */
+export function segmentFilter(qs: string): SegmentFilter {
+  const p = new URLSearchParams(qs);
+  const ids = (name: string) => {
+    try {
+      return checkIds(p.getAll(name), name);
+    } catch (err) {
+      if (err instanceof SegmentFilterError) throw new QueryParamError(name, err.reason);
+      throw err;
+    }
+  };
+  return { apps: ids('app'), campaigns: ids('campaign') };
 }

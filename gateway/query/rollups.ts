@@ -6,8 +6,8 @@
  */
 import { Binary, type Db } from 'mongodb';
 import {
-  EVENT_TYPES, FINAL_PREFIX_PRECISION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockRows, geohashEncode, inBbox,
-  geohashCenter, type Bbox, type FinalBlock, type OpenWindowDoc,
+  EVENT_TYPES, FINAL_PREFIX_PRECISION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockRows, blockSegments, geohashEncode, inBbox,
+  geohashCenter, segmentKey, type Bbox, type FinalBlock, type OpenWindowDoc, type SegmentColumns,
 } from '../../actors/model/index.js';
 
 const NTYPES = EVENT_TYPES.length;
@@ -18,6 +18,23 @@ export interface StoredRow {
   readonly partition: number;
   readonly cell: string;
   readonly sum: Float64Array;
+  /** Per segment key (actors/model/segment.ts), NTYPES counts then the value sum; null: none. */
+  readonly segs?: ReadonlyMap<string, Float64Array> | null;
+}
+
+/** Row i's segments from a block's segment columns, as a map. */
+function segmentsByRow(sc: SegmentColumns | undefined, rows: number): (Map<string, Float64Array> | null)[] {
+  const out: (Map<string, Float64Array> | null)[] = new Array<Map<string, Float64Array> | null>(rows).fill(null);
+  if (!sc) return out;
+  for (let k = 0; k < sc.segRows.length; k++) {
+    const row = sc.segRows[k]!;
+    const id = sc.segIds[k]!;
+    const v = new Float64Array(NTYPES + 1);
+    for (let t = 0; t < NTYPES; t++) v[t] = sc.segCounts[k * NTYPES + t]!;
+    v[NTYPES] = sc.segValues[k]!;
+    (out[row] ??= new Map()).set(segmentKey(sc.segApps[id] || undefined, sc.segCampaigns[id] || undefined), v);
+  }
+  return out;
 }
 
 /** The 3-character prefixes covering a bbox, or undefined when there are too many to list. */
@@ -73,7 +90,11 @@ export async function readRollups(db: Db, o: ReadOptions): Promise<StoredRow[]> 
     // The driver hands binary fields over as BSON Binary: blockRows wants their bytes.
     const bytes = (b: unknown) => (b instanceof Binary ? b.buffer : (b as Uint8Array));
     const block = { window: doc.window, windowMs: doc.windowMs, partition: doc.partition, cells: doc.cells, counts: bytes(doc.counts), values: bytes(doc.values), users: bytes(doc.users) };
-    for (const r of blockRows(block)) {
+    const rows = blockRows(block);
+    const segs = segmentsByRow(doc.segApps ? blockSegments({
+      segApps: doc.segApps, segCampaigns: doc.segCampaigns, segRows: bytes(doc.segRows), segIds: bytes(doc.segIds), segCounts: bytes(doc.segCounts), segValues: bytes(doc.segValues),
+    }) : undefined, rows.length);
+    for (const [i, r] of rows.entries()) {
       if (o.bbox) {
         const c = geohashCenter(r.cell);
         if (!inBbox(o.bbox, c.lat, c.lon)) continue;
@@ -83,7 +104,7 @@ export async function readRollups(db: Db, o: ReadOptions): Promise<StoredRow[]> 
         sum[i] = r[t];
       });
       sum[NTYPES] = r.value;
-      out.push({ window: r.window, partition: r.partition, cell: r.cell, sum });
+      out.push({ window: r.window, partition: r.partition, cell: r.cell, sum, segs: segs[i]! });
       if (o.maxRows !== undefined && out.length > o.maxRows) throw new TooManyRowsError(`more than ${o.maxRows} stored rows match; narrow the time range or the bbox`);
     }
   };

@@ -23,7 +23,10 @@ function input(records: AdEvent[][], offset: number, maxTs: number): Preaggregat
 
 /** Comparable view of the cells: key, counts, value, users, sorted ids. */
 function cellsOf(s: ShardState) {
-  return [...s.cells].sort(([a], [b]) => a.localeCompare(b)).map(([k, cw]) => [k, cw.counts, cw.value, cw.users.estimate(), cw.ids ? [...cw.ids.values()].sort() : null]);
+  return [...s.cells].sort(([a], [b]) => a.localeCompare(b)).map(([k, cw]) => [
+    k, cw.counts, cw.value, cw.users.estimate(), cw.ids ? [...cw.ids.values()].sort() : null,
+    cw.segs ? [...cw.segs].sort(([a], [b]) => a.localeCompare(b)).map(([key, v]) => [key, [...v]]) : null,
+  ]);
 }
 
 function feed(s: ReturnType<typeof emptyState>, records: AdEvent[][]) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { EVENT_TYPES, geohashEncode } from '../../../actors/model/index.js';
-import { hotspotsAnswer, rollupsAnswer, summaryAnswer, topAnswer } from '../../../gateway/query/answers.js';
-import { bbox, parseQuery, QueryParamError, range, types } from '../../../gateway/query/params.js';
+import { EVENT_TYPES, geohashEncode, segmentKey } from '../../../actors/model/index.js';
+import { filterRows, hotspotsAnswer, rollupsAnswer, segmentsAnswer, summaryAnswer, topAnswer } from '../../../gateway/query/answers.js';
+import { bbox, parseQuery, QueryParamError, range, segmentFilter, types } from '../../../gateway/query/params.js';
 import { prefixesFor, type StoredRow } from '../../../gateway/query/rollups.js';
 
 const N = EVENT_TYPES.length;
@@ -78,5 +78,38 @@ describe('query answers', () => {
     expect(h.rows.map((r) => [r.cell, r.current, r.rate, r.baselineRate, r.ratio])).toEqual([
       ['xn76ur', 30, 0.5, 0, 450], ['gcpvj0', 300, 5, 1, 5],
     ]);
+  });
+});
+
+describe('app and campaign filters', () => {
+  const seg = (n: number, value = 0) => Float64Array.from([n, 0, 0, 0, 0, 0, value]);
+  const rows: StoredRow[] = [
+    { ...row(0, 'u09tvw', [10]), segs: new Map([[segmentKey('app-shop', 'cmp-01'), seg(4, 1.5)], [segmentKey('app-maps', 'cmp-01'), seg(3)], [segmentKey('app-shop', undefined), seg(1)]]) },
+    { ...row(10_000, 'u09tvw', [2]), segs: null },
+    { ...row(10_000, 'xn76ur', [6], 0, 1), segs: new Map([[segmentKey(undefined, 'cmp-02'), seg(6)]]) },
+  ];
+
+  it('reads repeated app= and campaign= parameters and names a bad one', () => {
+    expect(segmentFilter('app=app-shop&app=a%2Cb&campaign=cmp-01')).toEqual({ apps: ['app-shop', 'a,b'], campaigns: ['cmp-01'] });
+    expect(segmentFilter('types=click')).toEqual({ apps: [], campaigns: [] });
+    expect(() => segmentFilter('app=')).toThrow(new QueryParamError('app', 'every id must be a string of 1-64 characters, got ""'));
+  });
+
+  it('sums only the matching segments of each row, leaving out rows with none', () => {
+    const f = (apps: string[], campaigns: string[]) => filterRows(rows, { apps, campaigns }).map((r) => [r.window, r.cell, r.sum[0], r.sum[N]]);
+    expect(f(['app-shop'], [])).toEqual([[0, 'u09tvw', 5, 1.5]]);
+    expect(f([], ['cmp-01', 'cmp-02'])).toEqual([[0, 'u09tvw', 7, 1.5], [10_000, 'xn76ur', 6, 0]]);
+    expect(f(['app-maps'], ['cmp-02'])).toEqual([]);
+    expect(filterRows(rows, { apps: [], campaigns: [] })).toBe(rows);
+    expect(summaryAnswer(filterRows(rows, { apps: ['app-shop'], campaigns: [] }), { from: 0, to: 20_000, windowMs: 10_000 }).counts.impression).toBe(5);
+  });
+
+  it('lists apps and campaigns busiest first with their events', () => {
+    expect(segmentsAnswer(rows, { from: 0, to: 20_000, limit: 10 })).toEqual({
+      from: 0, to: 20_000,
+      apps: [{ id: 'app-shop', events: 5 }, { id: 'app-maps', events: 3 }],
+      campaigns: [{ id: 'cmp-01', events: 7 }, { id: 'cmp-02', events: 6 }],
+    });
+    expect(segmentsAnswer(rows, { from: 0, to: 20_000, limit: 1 }).campaigns).toEqual([{ id: 'cmp-01', events: 7 }]);
   });
 });

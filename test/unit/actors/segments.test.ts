@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { applyBatch, captureCheckpoint, emptyState, restoreCheckpoint, rollupWrites, takeDelta } from '../../../actors/logic.js';
+import {
+  EVENT_TYPES, blockRows, blockSegments, checkIds, encode, filterKey, segmentKey, segmentMatcher, segmentOf, SegmentFilterError,
+  type AdEvent, type EventBatchRecord, type SegmentColumns,
+} from '../../../actors/model/index.js';
+import { preaggregate, type AggregationConfig } from '../../../actors/preaggregate.js';
+
+const N = EVENT_TYPES.length;
+const C: AggregationConfig = { precision: 6, windowMs: 10_000, allowedLatenessMs: 30_000 };
+const PARIS = { lat: 48.8566, lon: 2.3522 };
+const ev = (extra: Partial<AdEvent>): AdEvent => ({ userId: 'u1', type: 'impression', ts: 1_000, ...PARIS, ...extra });
+
+function feed(events: AdEvent[][]) {
+  const s = emptyState();
+  for (const batch of events) {
+    const bytes = encode({ v: 1, at: 1, events: batch } satisfies EventBatchRecord);
+    applyBatch(s, preaggregate({ bytes, ends: Uint32Array.of(bytes.length), offsets: Float64Array.of(s.nextOffset), maxTs: s.maxTs, config: C }));
+  }
+  return s;
+}
+
+/** Segment columns as { "app|campaign|row": [counts..., value] } for exact comparison. */
+function table(sc: SegmentColumns, cells: readonly string[]): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (let k = 0; k < sc.segRows.length; k++) {
+    const id = sc.segIds[k]!;
+    out[`${sc.segApps[id]}|${sc.segCampaigns[id]}|${cells[sc.segRows[k]!]}`] = [...sc.segCounts.subarray(k * N, (k + 1) * N), sc.segValues[k]!];
+  }
+  return out;
+}
+
+describe('segment keys and filters', () => {
+  it('round-trips (app, campaign) whatever characters the ids hold', () => {
+    for (const [app, campaign] of [['app-shop', 'cmp-01'], ['', 'cmp-01'], ['app:1', ''], ['12:ab', ':3:'], ['', '']]) {
+      expect(segmentOf(segmentKey(app || undefined, campaign || undefined))).toEqual({ app, campaign });
+    }
+    expect(segmentKey('a1', 'b')).not.toBe(segmentKey('a', '1b'));
+  });
+
+  it('matches by app, by campaign, or both; an empty list means any', () => {
+    const m = segmentMatcher({ apps: ['app-shop'], campaigns: [] });
+    expect([m(segmentKey('app-shop', 'cmp-01')), m(segmentKey('app-shop', undefined)), m(segmentKey('app-maps', 'cmp-01')), m(segmentKey(undefined, 'cmp-01'))]).toEqual([true, true, false, false]);
+    const both = segmentMatcher({ apps: ['app-shop', 'app-maps'], campaigns: ['cmp-02'] });
+    expect([both(segmentKey('app-maps', 'cmp-02')), both(segmentKey('app-maps', 'cmp-01')), both(segmentKey('app-news', 'cmp-02'))]).toEqual([true, false, false]);
+    expect(filterKey({ apps: ['b', 'a'], campaigns: [] })).toBe(filterKey({ apps: ['a', 'b'], campaigns: [] }));
+    expect(filterKey({ apps: [], campaigns: [] })).toBe('');
+  });
+
+  it('checks filter lists and names what is wrong', () => {
+    expect(checkIds(['a', 'a', 'b'], 'apps')).toEqual(['a', 'b']);
+    expect(checkIds(undefined, 'apps')).toEqual([]);
+    expect(() => checkIds('a', 'apps')).toThrow(new SegmentFilterError('apps', 'must be an array of strings'));
+    expect(() => checkIds([''], 'apps')).toThrow('apps every id must be a string of 1-64 characters, got ""');
+    expect(() => checkIds(Array.from({ length: 33 }, (_, i) => `a${i}`), 'campaigns')).toThrow('campaigns may list at most 32 ids, got 33');
+  });
+});
+
+describe('the aggregation per segment', () => {
+  const events = [
+    [ev({ appId: 'app-shop', campaignId: 'cmp-01' }), ev({ appId: 'app-shop', campaignId: 'cmp-01', type: 'click' }), ev({ appId: 'app-shop', type: 'purchase', value: 9.5 })],
+    [ev({ appId: 'app-maps', campaignId: 'cmp-02', id: 'e1' }), ev({ appId: 'app-maps', campaignId: 'cmp-02', id: 'e1' }), ev({}), ev({ campaignId: 'cmp-02', userId: 'u2' })],
+  ];
+
+  it('counts each segment next to the cell totals; duplicates and unsegmented events stay out of segments', () => {
+    const s = feed(events);
+    const cw = s.cells.get('0:u09tvw')!;
+    expect(cw.counts).toEqual([4, 1, 0, 1, 0, 0]); // the duplicate of e1 is not counted
+    expect(Object.fromEntries([...cw.segs!].map(([k, v]) => [k, [...v]]))).toEqual({
+      [segmentKey('app-shop', 'cmp-01')]: [1, 1, 0, 0, 0, 0, 0],
+      [segmentKey('app-shop', undefined)]: [0, 0, 0, 1, 0, 0, 9.5],
+      [segmentKey('app-maps', 'cmp-02')]: [1, 0, 0, 0, 0, 0, 0],
+      [segmentKey(undefined, 'cmp-02')]: [1, 0, 0, 0, 0, 0, 0],
+    });
+    expect(s.totals.duplicates).toBe(1);
+  });
+
+  it('carries segments in deltas, rollup blocks and checkpoints, exactly', () => {
+    const s = feed(events);
+    const want = {
+      'app-shop|cmp-01|u09tvw': [1, 1, 0, 0, 0, 0, 0], 'app-shop||u09tvw': [0, 0, 0, 1, 0, 0, 9.5],
+      'app-maps|cmp-02|u09tvw': [1, 0, 0, 0, 0, 0, 0], '|cmp-02|u09tvw': [1, 0, 0, 0, 0, 0, 0],
+    };
+    const d = takeDelta(s, C, 3, 1, 1, 2_000)!;
+    expect(table(d.segments!, d.cells)).toEqual(want);
+    const { open } = rollupWrites(s, C, 3, 1);
+    const sc = blockSegments(open[0]!)!;
+    expect(table(sc, blockRows(open[0]!).map((r) => r.cell))).toEqual(want);
+    const parts = new Map([...captureCheckpoint(s).parts].map(([k, v]) => [k, v!]));
+    const restored = restoreCheckpoint(s.nextOffset, parts);
+    expect([...restored.cells.get('0:u09tvw')!.segs!]).toEqual([...s.cells.get('0:u09tvw')!.segs!]);
+  });
+});

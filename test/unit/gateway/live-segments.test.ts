@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { decode, encode, EVENT_TYPES, type CellsFrame, type DeltaRecord, type ErrorFrame } from '../../../actors/model/index.js';
+import { StreamHub } from '../../../gateway/live/hub.js';
+import { LiveStore } from '../../../gateway/live/store.js';
+
+const W = 10_000;
+const N = EVENT_TYPES.length;
+
+/** A segment of one row: [app, campaign, impressions, value]. */
+type Seg = [string, string, number, number];
+
+/**
+ * A delta with one row per [window, cell, impressions, segments]; the row's total impressions include
+ * events of no segment, so they may exceed the segments' sum.
+ */
+function delta(partition: number, seq: number, rows: [number, string, number, Seg[]][]): DeltaRecord {
+  const counts = new Uint32Array(rows.length * N);
+  const apps: string[] = [];
+  const campaigns: string[] = [];
+  const segRows: number[] = [];
+  const segIds: number[] = [];
+  const segCounts: number[] = [];
+  const segValues: number[] = [];
+  rows.forEach(([, , imp, segs], i) => {
+    counts[i * N] = imp;
+    for (const [app, campaign, n, value] of segs) {
+      segRows.push(i);
+      segIds.push(apps.length);
+      apps.push(app);
+      campaigns.push(campaign);
+      segCounts.push(n, 0, 0, 0, 0, 0);
+      segValues.push(value);
+    }
+  });
+  return {
+    v: 1, partition, epoch: 1, seq, at: 1000 + seq, oldestAt: 1, precision: 6, windowMs: W,
+    windows: Float64Array.from(rows.map((r) => r[0])), cells: rows.map((r) => r[1]), counts,
+    values: new Float64Array(rows.length), users: new Uint32Array(rows.length),
+    segments: {
+      segApps: apps, segCampaigns: campaigns, segRows: Uint32Array.from(segRows), segIds: Uint32Array.from(segIds),
+      segCounts: Uint32Array.from(segCounts), segValues: Float64Array.from(segValues),
+    },
+  };
+}
+
+const impressions = (s: LiveStore, windowS: number, precision: number, apps: string[] = [], campaigns: string[] = []) => {
+  const v = s.acquire(windowS, precision, { apps, campaigns });
+  const out = Object.fromEntries([...v.cells].map(([k, c]) => [k, c.sum[0]]));
+  s.release(v);
+  return out;
+};
+
+describe('LiveStore with app and campaign filters', () => {
+  it('counts only the matching segments, summed over partitions; unfiltered views keep the totals', () => {
+    const s = new LiveStore({ windowMs: W, horizonMs: 60_000 });
+    const shop = s.acquire(10, 6, { apps: ['app-shop'], campaigns: [] }); // held while deltas arrive: kept incrementally
+    s.apply(delta(0, 1, [[0, 'u09tvw', 10, [['app-shop', 'cmp-01', 4, 0], ['app-maps', 'cmp-01', 3, 0]]], [0, 'xn76ur', 5, [['app-maps', '', 5, 0]]]]));
+    s.apply(delta(1, 1, [[0, 'u09tvw', 2, [['app-shop', 'cmp-02', 2, 0]]]]));
+    s.apply(delta(0, 2, [[0, 'u09tvw', 12, [['app-shop', 'cmp-01', 6, 0], ['app-maps', 'cmp-01', 3, 0]]]])); // absolute: 4 → 6
+    expect(Object.fromEntries([...shop.cells].map(([k, c]) => [k, c.sum[0]]))).toEqual({ u09tvw: 8 });
+    expect(impressions(s, 10, 6, ['app-shop'])).toEqual({ u09tvw: 8 }); // built fresh: the same
+    expect(impressions(s, 10, 6, [], ['cmp-01'])).toEqual({ u09tvw: 9 });
+    expect(impressions(s, 10, 6, ['app-maps'], ['cmp-01'])).toEqual({ u09tvw: 3 });
+    expect(impressions(s, 10, 6, ['app-maps', 'app-shop'])).toEqual({ u09tvw: 11, xn76ur: 5 });
+    expect(impressions(s, 10, 6, ['app-news'])).toEqual({});
+    expect(impressions(s, 10, 6)).toEqual({ u09tvw: 14, xn76ur: 5 });
+    // Windows leave filtered views as they leave the window.
+    s.apply(delta(1, 2, [[10_000, 'gcpvj0', 1, [['app-news', 'cmp-09', 1, 0]]]]));
+    expect(Object.fromEntries([...shop.cells].map(([k, c]) => [k, c.sum[0]]))).toEqual({});
+    expect(impressions(s, 60, 6, ['app-shop'])).toEqual({ u09tvw: 8 });
+  });
+
+  it('repairs segments from stored rows by taking the larger values', () => {
+    const s = new LiveStore({ windowMs: W, horizonMs: 60_000 });
+    s.apply(delta(0, 1, [[0, 'u09tvw', 5, [['app-shop', '', 5, 0]]]]));
+    const seg = (n: number) => Float64Array.from([n, 0, 0, 0, 0, 0, 0]);
+    s.repair(0, 0, 'u09tvw', seg(7), new Map([['8:app-shop', seg(3)], ['8:app-maps', seg(2)]]));
+    expect(impressions(s, 10, 6)).toEqual({ u09tvw: 7 });
+    expect(impressions(s, 10, 6, ['app-shop'])).toEqual({ u09tvw: 5 });
+    expect(impressions(s, 10, 6, ['app-maps'])).toEqual({ u09tvw: 2 });
+  });
+});
+
+describe('StreamHub with filters', () => {
+  it('sends each viewer its own filter, re-snapshots on a filter change, and rejects a bad filter', () => {
+    const hub = new StreamHub({ windowMs: W, horizonMs: 900_000, heartbeatMs: 1000, maxBuffered: 1 << 20 }, undefined, () => 0);
+    const frames: (CellsFrame | ErrorFrame)[] = [];
+    const v = hub.open({ send: (f) => (frames.push(decode(f)), true), buffered: () => 0 });
+    const say = (m: unknown) => hub.message(v, encode(m));
+    hub.applyDeltas([delta(0, 1, [[100_000, 'u09tvw', 9, [['app-shop', 'cmp-01', 4, 0], ['app-maps', 'cmp-02', 3, 0]]]])]);
+    say({ type: 'subscribe', bbox: [-180, -90, 180, 90], precision: 6, windowS: 10, apps: ['app-shop'], credit: 8 });
+    say({ type: 'subscribe', bbox: [-180, -90, 180, 90], precision: 6, windowS: 10, campaigns: ['cmp-02'], credit: 8 });
+    hub.tick(100); // one frame per tick: the new subscription's snapshot goes out on the next
+    say({ type: 'subscribe', bbox: [-180, -90, 180, 90], precision: 6, windowS: 10, apps: [7] });
+    const cells = frames.map((f) => (f.type === 'error' ? f.message : [f.type, Object.fromEntries(f.cells.map((c, i) => [c, f.total[i]]))]));
+    expect(cells).toEqual([['snapshot', { u09tvw: 4 }], ['snapshot', { u09tvw: 3 }], 'subscribe.apps every id must be a string of 1-64 characters, got 7']);
+  });
+});
