@@ -1,6 +1,8 @@
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVENT_TYPES, encode, geohashCenter, inBbox, type Bbox, type DeltaRecord, type RollupsAnswer, type SummaryAnswer } from '../../actors/model/index.js';
+import {
+  EVENT_TYPES, encode, geohashCenter, inBbox, type AdEvent, type Bbox, type DeltaRecord, type RollupsAnswer, type SegmentsAnswer, type SummaryAnswer,
+} from '../../actors/model/index.js';
 import { startRuntime, type RuntimeHandle } from '../../actors/runtime-main.js';
 import { ensureTopics, kafkaClient } from '../../runtime/index.js';
 import { stackConfig, testRuntimeConfig, uniqueName, waitFor } from '../support/env.js';
@@ -21,8 +23,12 @@ describe('live view: WS /v1/stream and the query API against the real pipeline',
   // 45 s of event time: the first windows close (watermark = max − 30 s) and become final blocks, the
   // rest stay open; all of them are inside a 60 s live window.
   const start = Date.UTC(2026, 0, 1, 12);
-  const events = makeEvents({ count: 8000, seed: 11, startTs: start, spanMs: 45_000, withIds: 0.2 });
+  const events = makeEvents({ count: 8000, seed: 11, startTs: start, spanMs: 45_000, withIds: 0.2, segments: true });
   const truth = truthOf(events, config.precision, config.windowMs);
+  // The filtered truth: events of app-b in campaigns cmp-1 or cmp-3 (the events' ids are all distinct).
+  const FILTER = { apps: ['app-b'], campaigns: ['cmp-1', 'cmp-3'] };
+  const matches = (e: AdEvent) => e.appId !== undefined && FILTER.apps.includes(e.appId) && e.campaignId !== undefined && FILTER.campaigns.includes(e.campaignId);
+  const filteredTruth = truthOf(events.filter(matches), config.precision, config.windowMs);
   const mongo = new MongoClient(stack.mongo.url);
   let rt: RuntimeHandle | undefined;
   let gw: TestGateway;
@@ -30,9 +36,9 @@ describe('live view: WS /v1/stream and the query API against the real pipeline',
   const viewers: TestViewer[] = [];
 
   /** Truth per cell (at `precision`), over windows [from, to) and inside `bbox`. */
-  const truthCells = (from: number, to: number, precision: number, bbox: Bbox) => {
+  const truthCells = (from: number, to: number, precision: number, bbox: Bbox, of = truth) => {
     const out = new Map<string, number[]>();
-    for (const [k, n] of truth.counts) {
+    for (const [k, n] of of.counts) {
       const [w, cell, type] = k.split(':') as [string, string, string];
       if (Number(w) < from || Number(w) >= to) continue;
       const c = cell.slice(0, precision);
@@ -58,6 +64,8 @@ describe('live view: WS /v1/stream and the query API against the real pipeline',
     viewers[1]!.send({ type: 'subscribe', bbox: PARIS, precision: 5, windowS: 60 });
     viewers[2]!.drop.add(3); // loses its third frame
     viewers[2]!.send({ type: 'subscribe', bbox: WORLD, precision: 4, windowS: 60 });
+    viewers.push(await TestViewer.open(gw.url, key));
+    viewers[3]!.send({ type: 'subscribe', bbox: WORLD, precision: 6, windowS: 60, ...FILTER });
     const producer = kafkaFor(stack.kafka.brokers).producer({ idempotent: true });
     await producer.connect();
     await produceEvents(producer, config.topic, PARTITIONS, events);
@@ -106,6 +114,33 @@ describe('live view: WS /v1/stream and the query API against the real pipeline',
     expect(rows.length).toBeGreaterThan(0);
     expect(rows.filter((r) => !inBbox(PARIS, r.lat, r.lon))).toEqual([]);
     expect(Object.fromEntries([...v.cells].map(([c, x]) => [c, x.counts]))).toEqual(Object.fromEntries(want));
+  });
+
+  it('app and campaign filters: the filtered viewer and the query API count exactly the matching events', async () => {
+    expect(filteredTruth.total).toBeGreaterThan(100);
+    expect(filteredTruth.total).toBeLessThan(truth.total / 5);
+    const v = viewers[3]!;
+    await v.until(`the filtered viewer to count ${filteredTruth.total}`, (x) => x.total === filteredTruth.total);
+    expect(Object.fromEntries([...v.cells].map(([c, x]) => [c, x.counts]))).toEqual(Object.fromEntries(truthCells(start - 60_000, start + 60_000, 6, WORLD, filteredTruth)));
+    const get = async <T>(path: string) => (await (await fetch(`${gw.url}${path}`, { headers: { authorization: `Bearer ${key}` } })).json()) as T;
+    const qs = `from=${start}&to=${start + 60_000}&app=app-b&campaign=cmp-1&campaign=cmp-3`;
+    for (const source of ['', '&source=rollups']) {
+      const s = await get<SummaryAnswer & { apps: string[]; campaigns: string[] }>(`/v1/summary?${qs}${source}`);
+      expect([s.events, s.apps, s.campaigns]).toEqual([filteredTruth.total, ['app-b'], ['cmp-1', 'cmp-3']]);
+      const r = await get<RollupsAnswer>(`/v1/rollups?${qs}&precision=6&step=60${source}`);
+      expect(Object.fromEntries(r.rows.map((x) => [x.cell, EVENT_TYPES.map((t) => x.counts[t])]))).toEqual(Object.fromEntries(truthCells(start, start + 60_000, 6, WORLD, filteredTruth)));
+    }
+    // The apps and campaigns seen, with exact event counts.
+    const seg = await get<SegmentsAnswer>(`/v1/segments?from=${start}&to=${start + 60_000}&source=rollups`);
+    const count = (pick: (e: AdEvent) => string | undefined) => {
+      const m = new Map<string, number>();
+      for (const e of events) if (pick(e) !== undefined) m.set(pick(e)!, (m.get(pick(e)!) ?? 0) + 1);
+      return [...m].map(([id, n]) => ({ id, events: n })).sort((a, b) => b.events - a.events || (a.id < b.id ? -1 : 1));
+    };
+    expect(seg.apps).toEqual(count((e) => e.appId));
+    expect(seg.campaigns).toEqual(count((e) => e.campaignId));
+    const bad = await fetch(`${gw.url}/v1/summary?app=${'x'.repeat(65)}`, { headers: { authorization: `Bearer ${key}` } });
+    expect([bad.status, ((await bad.json()) as { message: string }).message]).toEqual([400, `app: every id must be a string of 1-64 characters, got "${'x'.repeat(65)}"`]);
   });
 
   it('a lost frame makes the viewer ask for a resync, and the snapshot it gets converges', async () => {

@@ -23,7 +23,15 @@ export interface EventSpec {
   readonly users?: number;
   /** Fraction of events carrying a client id. */
   readonly withIds?: number;
+  /**
+   * Give events an app (of {@link TEST_APPS}, or none for one in four) and a campaign (of
+   * {@link TEST_CAMPAIGNS}, or none for one in five).
+   */
+  readonly segments?: boolean;
 }
+
+export const TEST_APPS = ['app-a', 'app-b', 'app-c'] as const;
+export const TEST_CAMPAIGNS = ['cmp-1', 'cmp-2', 'cmp-3', 'cmp-4'] as const;
 
 /** Events in time order (as a producer would send them), around four cities. */
 export function makeEvents(spec: EventSpec): AdEvent[] {
@@ -43,6 +51,11 @@ export function makeEvents(spec: EventSpec): AdEvent[] {
       ...(r() < (spec.withIds ?? 0) ? { id: `e-${spec.seed}-${i}` } : {}),
       ...(type === 'purchase' ? { value: Math.round(r() * 10000) / 100 } : {}),
     };
+    if (spec.segments) {
+      const a = Math.floor(r() * (TEST_APPS.length + 1));
+      const c = Math.floor(r() * (TEST_CAMPAIGNS.length + 1.25));
+      Object.assign(ev, a < TEST_APPS.length ? { appId: TEST_APPS[a] } : {}, c < TEST_CAMPAIGNS.length ? { campaignId: TEST_CAMPAIGNS[c] } : {});
+    }
     out.push(ev);
   }
   return out;
