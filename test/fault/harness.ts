@@ -43,7 +43,7 @@ export async function faultRun(prefix: string, count: number, extraEnv: Record<s
   const mongo = new MongoClient(stack.mongo.url);
   await mongo.connect();
   // 90 s of event time: windows keep closing (finals + eviction) while the test runs.
-  const events = makeEvents({ count, seed: count, startTs: Date.UTC(2026, 0, 2, 8), spanMs: 90_000, withIds: 0.2 });
+  const events = makeEvents({ count, seed: count, startTs: Date.UTC(2026, 0, 2, 8), spanMs: 90_000, withIds: 0.2, segments: true });
   const truth = truthOf(events, 6, WINDOW_MS);
   return {
     name, env, topic, db, mongo, producer, events, truth,

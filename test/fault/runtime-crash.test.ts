@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/env.js';
+import { segmentCountsOfRollups, segmentTruthOf } from '../support/events.js';
 import { metricSum, startRuntimeProc, type RuntimeProc } from '../support/runtime-proc.js';
 import { faultRun, rollupsOf, type FaultRun } from './harness.js';
 
@@ -33,6 +34,8 @@ describe('fault: process crashes', () => {
     expect(got.total).toBe(run.truth.total);
     expect(new Map([...(await rollupsOf(run)).counts].sort())).toEqual(new Map([...run.truth.counts].sort()));
     expect(b.log.some((l) => /restored epoch 2 at offset [1-9]/.test(l))).toBe(true);
+    // Exactly once per (app, campaign) too: the segments went through the same checkpoints and replay.
+    expect(new Map([...(await segmentCountsOfRollups(run.mongo.db(run.db)))].sort())).toEqual(new Map([...segmentTruthOf(run.events, 6, 10_000)].sort()));
   });
 
   it('three processes, one killed mid-stream, partitions move, a fourth joins later: exact counts', async () => {

@@ -2,7 +2,9 @@
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Binary, Db } from 'mongodb';
 import { geohashEncode } from '../../actors/model/geohash.js';
-import { EVENT_TYPES, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockRows, packEventRecords, type AdEvent } from '../../actors/model/index.js';
+import {
+  EVENT_TYPES, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockRows, blockSegments, packEventRecords, type AdEvent,
+} from '../../actors/model/index.js';
 import { rng } from '../../bench/gateway-traffic.js';
 
 export { rng };
@@ -122,4 +124,45 @@ export async function allRollupRows(db: Db, finalsOnly = false): Promise<Record<
       window: d.window as number, windowMs: d.windowMs as number, partition: d.partition as number, cells: d.cells as string,
       counts: bytes(d.counts), values: bytes(d.values), users: bytes(d.users),
     }) as unknown as Record<string, unknown>[]);
+}
+
+/**
+ * Per-segment truth: key `${window}:${cell}:${app}|${campaign}:${type}` → count, for events that name an
+ * app or a campaign (client ids de-duplicated like {@link truthOf}).
+ */
+export function segmentTruthOf(events: readonly AdEvent[], precision: number, windowMs: number): Map<string, number> {
+  const out = new Map<string, number>();
+  const seen = new Set<string>();
+  for (const e of events) {
+    if (e.id !== undefined) {
+      if (seen.has(e.id)) continue;
+      seen.add(e.id);
+    }
+    if (e.appId === undefined && e.campaignId === undefined) continue;
+    const key = `${Math.floor(e.ts / windowMs) * windowMs}:${geohashEncode(e.lat, e.lon, precision)}:${e.appId ?? ''}|${e.campaignId ?? ''}:${e.type}`;
+    out.set(key, (out.get(key) ?? 0) + 1);
+  }
+  return out;
+}
+
+/** The same shape as {@link segmentTruthOf}, summed from the segment columns of every rollup block. */
+export async function segmentCountsOfRollups(db: Db): Promise<Map<string, number>> {
+  const docs = [...await db.collection(ROLLUPS_COLLECTION).find({}).toArray(), ...await db.collection(OPEN_ROLLUPS_COLLECTION).find({}).toArray()];
+  const bytes = (b: unknown) => (b as Binary).buffer;
+  const out = new Map<string, number>();
+  for (const d of docs) {
+    if (!d.segApps) continue;
+    const cells = (d.cells as string).split(',');
+    const sc = blockSegments({ segApps: d.segApps as string[], segCampaigns: d.segCampaigns as string[], segRows: bytes(d.segRows), segIds: bytes(d.segIds), segCounts: bytes(d.segCounts), segValues: bytes(d.segValues) })!;
+    for (let k = 0; k < sc.segRows.length; k++) {
+      const id = sc.segIds[k]!;
+      EVENT_TYPES.forEach((t, i) => {
+        const n = sc.segCounts[k * EVENT_TYPES.length + i]!;
+        if (n === 0) return;
+        const key = `${String(d.window)}:${cells[sc.segRows[k]!]}:${sc.segApps[id]}|${sc.segCampaigns[id]}:${t}`;
+        out.set(key, (out.get(key) ?? 0) + n);
+      });
+    }
+  }
+  return out;
 }
