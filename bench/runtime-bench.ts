@@ -35,6 +35,9 @@ export interface RuntimeBenchResult {
   readonly sinksOn: ThroughputRun;
   readonly sinksOff: ThroughputRun;
   readonly checkpointTax: number;
+  /** Sinks on, the same events without app and campaign: what segments cost. */
+  readonly noSegments: ThroughputRun;
+  readonly segmentRatio: number;
   readonly latency: {
     readonly rate: number; readonly achievedRate: number; readonly deltas: number; readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number;
     /** Checkpoint bytes written per partition per second while the load ran. */
@@ -62,18 +65,32 @@ function metricValues(text: string, name: string): number[] {
 }
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
-/** Deterministic events: users moving around a few dozen hot spots, time advancing with the index. */
-export function* eventStream(seed: number, startTs: number, eventsPerSecondOfEventTime: number): Generator<AdEvent> {
+/** Apps and campaigns of the bench events: every user is in one app; each hot spot runs three campaigns. */
+const BENCH_APPS = 8;
+const BENCH_CAMPAIGNS = 40;
+
+/**
+ * Deterministic events: users moving around a few dozen hot spots, time advancing with the index. With
+ * `segments`, events name an app (the user's) and, but for one user in ten, a campaign of their spot; the
+ * same seed without them gives the same events minus those two fields (the segment cost's baseline).
+ */
+export function* eventStream(seed: number, startTs: number, eventsPerSecondOfEventTime: number, segments = true): Generator<AdEvent> {
   const r = rng(seed);
   const spots = Array.from({ length: 40 }, (_, i) => ({ lat: -40 + ((i * 37) % 80) + r(), lon: -170 + ((i * 71) % 340) + r() }));
   const types = ['impression', 'impression', 'impression', 'impression', 'impression', 'impression', 'click', 'session_start', 'install', 'purchase'] as const;
   for (let i = 0; ; i++) {
-    const s = spots[Math.floor(r() * r() * spots.length)]!;
+    const spot = Math.floor(r() * r() * spots.length);
+    const s = spots[spot]!;
     const type = types[Math.floor(r() * types.length)]!;
+    const user = Math.floor(r() * 200_000);
+    const segment = !segments ? {} : {
+      appId: `app-${user % BENCH_APPS}`,
+      ...(user % 10 === 0 ? {} : { campaignId: `cmp-${(spot * 3 + (user % 3)) % BENCH_CAMPAIGNS}` }),
+    };
     yield {
-      userId: `u${Math.floor(r() * 200_000)}`, type, ts: startTs + Math.floor((i * 1000) / eventsPerSecondOfEventTime),
+      userId: `u${user}`, type, ts: startTs + Math.floor((i * 1000) / eventsPerSecondOfEventTime),
       lat: s.lat + (r() - 0.5) * 0.3, lon: s.lon + (r() - 0.5) * 0.3,
-      ...(r() < 0.1 ? { id: `b${seed}-${i}` } : {}), ...(type === 'purchase' ? { value: 4.99 } : {}),
+      ...(r() < 0.1 ? { id: `b${seed}-${i}` } : {}), ...(type === 'purchase' ? { value: 4.99 } : {}), ...segment,
     };
   }
 }
@@ -239,20 +256,29 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
   let produceRate = 0;
   let on = empty;
   let off = empty;
+  let plain = empty;
+  const plainTopic = `${topic}.plain`;
   if (!skip) {
   // 1. Pre-produce; event time advances 20k events/s so windows close and are evicted during the run.
-  o.progress(`producing ${o.events} events to ${topic} (${o.partitions} partitions)…`);
-  const gen = eventStream(42, Date.UTC(2026, 10, 1), 20_000);
-  const p0 = Date.now();
-  const chunk = 50_000;
-  for (let done = 0; done < o.events; done += chunk) {
-    const batch: AdEvent[] = [];
-    for (let i = 0; i < Math.min(chunk, o.events - done); i++) batch.push(gen.next().value as AdEvent);
-    const recs = records(batch, o.partitions, 500, Date.now());
-    await Promise.all(Array.from({ length: Math.ceil(recs.length / 20) }, (_, i) => producer.send({ topic, acks: -1, messages: recs.slice(i * 20, i * 20 + 20) })));
-    if ((done / chunk) % 10 === 0) o.progress(`  produced ${done + batch.length}`);
+  // The plain topic holds the same events without app and campaign.
+  const a1 = kafka.admin();
+  await a1.connect();
+  await a1.createTopics({ topics: [{ topic: plainTopic, numPartitions: o.partitions }], waitForLeaders: true });
+  await a1.disconnect();
+  for (const [t, segments] of [[topic, true], [plainTopic, false]] as const) {
+    o.progress(`producing ${o.events} events to ${t} (${o.partitions} partitions)…`);
+    const gen = eventStream(42, Date.UTC(2026, 10, 1), 20_000, segments);
+    const p0 = Date.now();
+    const chunk = 50_000;
+    for (let done = 0; done < o.events; done += chunk) {
+      const batch: AdEvent[] = [];
+      for (let i = 0; i < Math.min(chunk, o.events - done); i++) batch.push(gen.next().value as AdEvent);
+      const recs = records(batch, o.partitions, 500, Date.now());
+      await Promise.all(Array.from({ length: Math.ceil(recs.length / 20) }, (_, i) => producer.send({ topic: t, acks: -1, messages: recs.slice(i * 20, i * 20 + 20) })));
+      if ((done / chunk) % 10 === 0) o.progress(`  produced ${done + batch.length}`);
+    }
+    if (segments) produceRate = Math.round(o.events / ((Date.now() - p0) / 1000));
   }
-  produceRate = Math.round(o.events / ((Date.now() - p0) / 1000));
   o.progress(`produced at ${produceRate} events/s`);
 
   o.progress('throughput with checkpoints + rollups (sinks on)…');
@@ -261,6 +287,9 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
   o.progress('throughput without checkpoints and rollups (sinks off, the baseline)…');
   off = await throughput(o, kafka, topic, 'off', false);
   o.progress(`  ${off.eventsPerSecond} events/s in ${off.seconds.toFixed(1)} s`);
+  o.progress('throughput with sinks on, events without app and campaign (the segments\' baseline)…');
+  plain = await throughput(o, kafka, plainTopic, 'plain', true);
+  o.progress(`  ${plain.eventsPerSecond} events/s in ${plain.seconds.toFixed(1)} s`);
   }
 
   // 2. Latency at a fixed rate, against a live runtime that has caught up.
@@ -318,6 +347,7 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
     await producer.disconnect();
     return {
       machine: '', events: o.events, partitions: o.partitions, produce: { eventsPerSecond: produceRate }, sinksOn: on, sinksOff: off, checkpointTax: 0,
+      noSegments: plain, segmentRatio: 0,
       latency,
       recovery: { restartToAssignedMs: 0, restartToCaughtUpMs: 0, sessionTimeoutMs: 0 },
     };
@@ -351,6 +381,7 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
     events: o.events, partitions: o.partitions,
     produce: { eventsPerSecond: produceRate },
     sinksOn: on, sinksOff: off, checkpointTax: off.eventsPerSecond ? on.eventsPerSecond / off.eventsPerSecond : 0,
+    noSegments: plain, segmentRatio: plain.eventsPerSecond ? on.eventsPerSecond / plain.eventsPerSecond : 0,
     latency,
     recovery: { restartToAssignedMs: assignedAt - r0, restartToCaughtUpMs: r1 - r0, sessionTimeoutMs: 6000 },
   };
@@ -366,8 +397,10 @@ export function runtimeBenchMarkdown(r: RuntimeBenchResult): string {
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     row('sinks on (checkpoints + rollups)', r.sinksOn),
     row('sinks off (baseline)', r.sinksOff),
+    row('sinks on, no app or campaign', r.noSegments),
     '',
-    `Checkpoint tax (sinks on ÷ sinks off): **${f(r.checkpointTax, 2)}** (target ≥ 0.85).`,
+    `Checkpoint tax (sinks on ÷ sinks off): **${f(r.checkpointTax, 2)}** (target ≥ 0.85). ` +
+      `Segments (app × campaign per cell) cost: sinks on ÷ the same events without app and campaign = **${f(r.segmentRatio, 2)}**.`,
     '',
     `Accepted → delta at ${f(r.latency.rate)} events/s offered (${f(r.latency.achievedRate)} achieved), over ${r.latency.deltas} deltas: ` +
       `p50 **${f(r.latency.p50Ms)} ms**, p99 **${f(r.latency.p99Ms)} ms**, max ${f(r.latency.maxMs)} ms (target p99 ≤ 250 ms); ` +
