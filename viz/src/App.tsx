@@ -3,23 +3,30 @@ import { FlyToInterpolator, WebMercatorViewport, type Layer, type MapViewState, 
 import DeckGL, { type DeckGLRef } from '@deck.gl/react';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { EVENT_TYPES, type EventType } from '../../actors/model/event.js';
+import type { SegmentsAnswer } from '../../actors/model/query.js';
+import type { SegmentFilter } from '../../actors/model/segment.js';
 import { precisionForZoom, type CellsFrame } from '../../actors/model/stream.js';
-import { ApiError } from './api.js';
+import { filterFromAddress, showFilterInAddress } from './address.js';
+import { ApiError, getJson, queryString } from './api.js';
 import { FINE_FROM_ZOOM, loadCountries, type Countries, type Detail } from './basemap.js';
 import { Filters, KeyPrompt, Legend, StatusBar } from './Controls.js';
-import { Dashboard, type Place } from './Dashboard.js';
+import { Dashboard, SUMMARY_SPAN_MS, type Place } from './Dashboard.js';
+import { subscribeFields } from './filter.js';
 import type { SummaryShown } from './hooks.js';
 import { baseMapLayer, cellLayer, heatLayer, type MapMode } from './layers.js';
-import { bboxOf, sameBbox, type ConnState } from './protocol.js';
+import { bboxOf, dashboardRange, sameBbox, type ConnState } from './protocol.js';
 import { CellMap, columnsOf, type Cell, type CellColumns } from './state.js';
 import { StreamClient, streamUrl, type Subscription } from './stream.js';
 import { TimeTravel, type ReplayShown } from './TimeTravel.js';
 import { forgetKey, saveKey, takeKey } from './key.js';
 import { hooks } from './test-hooks.js';
+import { usePoll } from './usePoll.js';
 
 const INITIAL_VIEW: MapViewState = { longitude: 10, latitude: 25, zoom: 1, pitch: 0, bearing: 0 };
 /** Coalesce viewport changes (drags, fly-to) into one subscribe. */
 const SUBSCRIBE_DEBOUNCE_MS = 250;
+/** How often the app and campaign choices are reloaded (/v1/segments over the dashboard's 15 minutes). */
+const SEGMENTS_EVERY_MS = 15_000;
 
 export function App() {
   const [key, setKey] = useState<string | null>(() => takeKey());
@@ -39,6 +46,8 @@ function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly 
   const [mode, setMode] = useState<MapMode>('heatmap');
   const [types, setTypes] = useState<EventType[]>([...EVENT_TYPES]);
   const [windowS, setWindowS] = useState(60);
+  // The app and campaign filter starts from the address bar (a shared link) and is kept there.
+  const [filter, setFilter] = useState<SegmentFilter>(filterFromAddress);
   const [conn, setConn] = useState<{ state: ConnState; detail: string }>({ state: 'connecting', detail: '' });
   const [shapes, setShapes] = useState<Partial<Record<Detail, Countries>>>({});
   const [baseError, setBaseError] = useState<string | undefined>();
@@ -85,6 +94,27 @@ function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly 
   }, [bbox]);
   const typesParam = useMemo(() => (types.length === EVENT_TYPES.length ? undefined : types), [types]);
 
+  useEffect(() => {
+    hooks.filter = { apps: filter.apps, campaigns: filter.campaigns };
+    showFilterInAddress(filter);
+  }, [filter]);
+
+  const onAuthError = useCallback((err: unknown) => {
+    if (err instanceof ApiError && (err.status === 401 || err.status === 403)) onBadKey(`The key was refused: ${err.message}`);
+  }, [onBadKey]);
+
+  // The filter choices: apps and campaigns seen anywhere in the last 15 minutes, busiest first.
+  const segments = usePoll(async (signal) => {
+    const { from, to } = dashboardRange(Date.now(), SUMMARY_SPAN_MS);
+    const query = queryString('segments', { from, to });
+    return { query, answer: await getJson<SegmentsAnswer>(query, viewerKey, signal) };
+  }, SEGMENTS_EVERY_MS, [viewerKey], onAuthError);
+  useEffect(() => {
+    if (!segments.data) return;
+    const { query, answer } = segments.data;
+    hooks.segments = { query, apps: answer.apps.map((a) => a.id), campaigns: answer.campaigns.map((c) => c.id) };
+  }, [segments.data]);
+
   // The stream: one client per key; frames go into the cell map, then one set of columns per frame.
   useEffect(() => {
     const map = cellMap.current;
@@ -118,6 +148,10 @@ function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly 
         setConn({ state, detail });
       },
       onServerError: setStreamError,
+      onSubscribed(msg) {
+        hooks.subscribed = msg;
+        hooks.subscribes++;
+      },
     });
     stream.current = client;
     client.start();
@@ -130,13 +164,9 @@ function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly 
 
   useEffect(() => {
     if (!subBbox) return;
-    const sub: Subscription = { bbox: subBbox, precision, windowS, ...(typesParam ? { types: typesParam } : {}) };
+    const sub: Subscription = { bbox: subBbox, precision, windowS, ...(typesParam ? { types: typesParam } : {}), ...subscribeFields(filter) };
     stream.current?.subscribe(sub);
-  }, [subBbox, precision, windowS, typesParam]);
-
-  const onAuthError = useCallback((err: unknown) => {
-    if (err instanceof ApiError && (err.status === 401 || err.status === 403)) onBadKey(`The key was refused: ${err.message}`);
-  }, [onBadKey]);
+  }, [subBbox, precision, windowS, typesParam, filter]);
   const onSummaryShown = useCallback((s: SummaryShown) => {
     hooks.summaryShown = s;
   }, []);
@@ -189,8 +219,11 @@ function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly 
     <div className="app">
       <header>
         <h1>AdME</h1>
-        <Filters types={types} onTypes={setTypes} windowS={windowS} onWindow={setWindowS} mode={mode} onMode={setMode} />
-        <StatusBar state={conn.state} detail={conn.detail} dataAt={live.dataAt} frameAgeMs={live.frameAgeMs} cells={cols.length} replaying={replaying} />
+        <Filters
+          types={types} onTypes={setTypes} windowS={windowS} onWindow={setWindowS} filter={filter} onFilter={setFilter}
+          segments={segments.data?.answer} segmentsError={segments.error} mode={mode} onMode={setMode}
+        />
+        <StatusBar state={conn.state} detail={conn.detail} dataAt={live.dataAt} frameAgeMs={live.frameAgeMs} cells={cols.length} replaying={replaying} filter={filter} />
       </header>
       <main>
         <div className="map" ref={mapRef}>
@@ -204,13 +237,13 @@ function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly 
             onAfterRender={onAfterRender}
             getTooltip={null}
           />
-          <Legend precision={precision} />
+          <Legend precision={precision} filter={filter} />
           {hover?.object && mode === 'cells' && <CellTooltip cell={hover.object} x={hover.x} y={hover.y} windowS={replaying && replay ? replay.stepS : windowS} />}
           {(baseError ?? streamError) && <div className="map-error">⚠ {baseError ?? streamError}</div>}
         </div>
-        <Dashboard viewerKey={viewerKey} types={types} onFly={onFly} onSummaryShown={onSummaryShown} onAuthError={onAuthError} />
+        <Dashboard viewerKey={viewerKey} types={types} filter={filter} onFly={onFly} onSummaryShown={onSummaryShown} onAuthError={onAuthError} />
       </main>
-      {subBbox && <TimeTravel viewerKey={viewerKey} bbox={subBbox} precision={precision} types={typesParam} active={replaying} onActive={onReplayActive} onShow={onReplayShow} />}
+      {subBbox && <TimeTravel viewerKey={viewerKey} bbox={subBbox} precision={precision} types={typesParam} filter={filter} active={replaying} onActive={onReplayActive} onShow={onReplayShow} />}
     </div>
   );
 }

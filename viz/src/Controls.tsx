@@ -1,7 +1,13 @@
-/** Small pieces of the page: filters, the legend, the connection and freshness bar, the key prompt. */
-import { useEffect, useState } from 'react';
+/**
+ * Small pieces of the page: filters (event types, app and campaign pickers, window, view), the legend,
+ * the connection and freshness bar, the tag that marks filtered panels, the key prompt.
+ */
+import { useEffect, useId, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { EVENT_TYPES, type EventType } from '../../actors/model/event.js';
+import type { SegmentCount, SegmentsAnswer } from '../../actors/model/query.js';
+import { MAX_FILTER_IDS, isFiltered, type SegmentFilter } from '../../actors/model/segment.js';
 import { LIVE_WINDOWS_S } from '../../actors/model/stream.js';
+import { DIMENSIONS, choicesOf, clearDim, filterLabel, isFull, listSummary, toggleId, type Dimension } from './filter.js';
 import type { MapMode } from './layers.js';
 import type { ConnState } from './protocol.js';
 import { CLASS_COLORS, classLabel } from './scale.js';
@@ -13,11 +19,16 @@ interface FiltersProps {
   readonly onTypes: (t: EventType[]) => void;
   readonly windowS: number;
   readonly onWindow: (s: number) => void;
+  readonly filter: SegmentFilter;
+  readonly onFilter: (f: SegmentFilter) => void;
+  /** The choices: `/v1/segments` over the last 15 minutes (undefined until the first answer). */
+  readonly segments: SegmentsAnswer | undefined;
+  readonly segmentsError: string | undefined;
   readonly mode: MapMode;
   readonly onMode: (m: MapMode) => void;
 }
 
-export function Filters({ types, onTypes, windowS, onWindow, mode, onMode }: FiltersProps) {
+export function Filters({ types, onTypes, windowS, onWindow, filter, onFilter, segments, segmentsError, mode, onMode }: FiltersProps) {
   const toggle = (t: EventType) => {
     const next = types.includes(t) ? types.filter((x) => x !== t) : EVENT_TYPES.filter((x) => x === t || types.includes(x));
     if (next.length > 0) onTypes(next); // at least one type stays selected
@@ -30,6 +41,12 @@ export function Filters({ types, onTypes, windowS, onWindow, mode, onMode }: Fil
           <label key={t}><input type="checkbox" checked={types.includes(t)} onChange={() => toggle(t)} />{t}</label>
         ))}
       </fieldset>
+      {DIMENSIONS.map((dim) => (
+        <SegmentPicker
+          key={dim} dim={dim} selected={filter[dim]} seen={segments?.[dim]} error={segmentsError} full={isFull(filter, dim)}
+          onToggle={(id) => onFilter(toggleId(filter, dim, id))} onAll={() => onFilter(clearDim(filter, dim))}
+        />
+      ))}
       <label>window{' '}
         <select value={windowS} onChange={(e) => onWindow(Number(e.target.value))} aria-label="window">
           {LIVE_WINDOWS_S.map((s) => <option key={s} value={s}>{WINDOW_LABEL[s]}</option>)}
@@ -43,10 +60,82 @@ export function Filters({ types, onTypes, windowS, onWindow, mode, onMode }: Fil
   );
 }
 
-export function Legend({ precision }: { readonly precision: number }) {
+const int = (n: number) => Math.round(n).toLocaleString('en-US');
+
+interface PickerProps {
+  readonly dim: Dimension;
+  readonly selected: readonly string[];
+  readonly seen: readonly SegmentCount[] | undefined;
+  readonly error: string | undefined;
+  readonly full: boolean;
+  readonly onToggle: (id: string) => void;
+  readonly onAll: () => void;
+}
+
+/**
+ * One app or campaign picker: a button saying what is selected, opening a checkbox list (the group is
+ * labelled "apps" or "campaigns", each checkbox by its id) with the events of each id next to it.
+ * Escape or a click elsewhere closes it.
+ */
+function SegmentPicker({ dim, selected, seen, error, full, onToggle, onAll }: PickerProps) {
+  const [open, setOpen] = useState(false);
+  const box = useRef<HTMLDivElement>(null);
+  const button = useRef<HTMLButtonElement>(null);
+  const listId = useId();
+  useEffect(() => {
+    if (!open) return;
+    const away = (e: PointerEvent) => {
+      if (!box.current?.contains(e.target as Node)) setOpen(false);
+    };
+    document.addEventListener('pointerdown', away);
+    return () => document.removeEventListener('pointerdown', away);
+  }, [open]);
+  const choices = useMemo(() => choicesOf(seen, selected), [seen, selected]);
+  const onKeyDown = (e: KeyboardEvent) => {
+    if (e.key !== 'Escape' || !open) return;
+    setOpen(false);
+    button.current?.focus();
+  };
+  return (
+    <div className="pick" ref={box} onKeyDown={onKeyDown}>
+      <button
+        ref={button} type="button" className={selected.length > 0 ? 'on' : ''} aria-expanded={open} aria-controls={listId}
+        data-testid={`filter-${dim}`} title={selected.join(', ') || `all ${dim}`} onClick={() => setOpen((o) => !o)}
+      >
+        {dim}: {listSummary(selected)} ▾
+      </button>
+      {open && (
+        <div id={listId} className="pick-list" role="group" aria-label={dim}>
+          <label className="pick-all"><input type="checkbox" checked={selected.length === 0} onChange={onAll} aria-label={`all ${dim}`} />all</label>
+          {choices.map((c) => (
+            <label key={c.id} className={c.events === undefined ? 'unseen' : ''} title={c.events === undefined ? 'not seen in the last 15 minutes; kept selected' : c.id}>
+              <input type="checkbox" checked={c.selected} disabled={full && !c.selected} onChange={() => onToggle(c.id)} aria-label={c.id} />
+              <span className="pick-id">{c.id}</span>
+              <span className="pick-n">{c.events === undefined ? '—' : int(c.events)}</span>
+            </label>
+          ))}
+          {!seen && !error && <span className="muted">loading…</span>}
+          {seen && choices.length === 0 && <span className="muted">none in the last 15 minutes</span>}
+          {full && <span className="muted">at most {MAX_FILTER_IDS} {dim}</span>}
+          {error && <span className="error" title={error}>⚠ {error}</span>}
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** Marks a panel as filtered, naming the filter; nothing when unfiltered. */
+export function FilterTag({ filter, testId }: { readonly filter: SegmentFilter; readonly testId?: string }) {
+  if (!isFiltered(filter)) return null;
+  const label = filterLabel(filter);
+  return <span className="filter-tag" data-testid={testId} title={filterLabel(filter, Infinity)}>only {label}</span>;
+}
+
+export function Legend({ precision, filter }: { readonly precision: number; readonly filter: SegmentFilter }) {
   return (
     <div className="legend">
       <div className="legend-title">events/s per cell <small>(geohash {precision})</small></div>
+      {isFiltered(filter) && <div className="legend-filter"><FilterTag filter={filter} testId="legend-filter" /></div>}
       {CLASS_COLORS.map((c, i) => (
         <div key={i} className="legend-row">
           <span className="swatch" style={{ background: `rgb(${c.join(',')})` }} />
@@ -66,9 +155,10 @@ interface StatusProps {
   readonly frameAgeMs: number | undefined;
   readonly cells: number;
   readonly replaying: boolean;
+  readonly filter: SegmentFilter;
 }
 
-export function StatusBar({ state, detail, dataAt, frameAgeMs, cells, replaying }: StatusProps) {
+export function StatusBar({ state, detail, dataAt, frameAgeMs, cells, replaying, filter }: StatusProps) {
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
     const t = setInterval(() => setNow(Date.now()), 500);
@@ -82,6 +172,7 @@ export function StatusBar({ state, detail, dataAt, frameAgeMs, cells, replaying 
       <span className={stale ? 'stale' : ''} data-testid="data-age">data age {age === undefined ? '—' : age < 10_000 ? `${(age / 1000).toFixed(1)} s` : `${Math.round(age / 1000)} s`}</span>
       {frameAgeMs !== undefined && <span title="gateway accept → on this page's stream">latency {Math.round(frameAgeMs)} ms</span>}
       <span>{cells.toLocaleString('en-US')} cells</span>
+      <FilterTag filter={filter} testId="active-filter" />
       {replaying && <span className="replaying">replaying stored rollups</span>}
     </div>
   );

@@ -1,8 +1,15 @@
-/** The side panel: events/s sparkline, counts per type, click-through and conversion, top cells, hot spots. */
+/**
+ * The side panel: events/s sparkline, counts per type, click-through and conversion, top cells, hot spots,
+ * all under the app and campaign filter (an answer is shown only for the filter now selected, and only
+ * if it echoes that filter).
+ */
 import { useEffect } from 'react';
 import { EVENT_TYPES, type EventType } from '../../actors/model/event.js';
-import type { CellRow, HotspotsAnswer, SummaryAnswer, TopAnswer } from '../../actors/model/query.js';
+import type { CellRow, FilterEcho, HotspotsAnswer, SummaryAnswer, TopAnswer } from '../../actors/model/query.js';
+import { filterKey, type SegmentFilter } from '../../actors/model/segment.js';
 import { getJson, queryString } from './api.js';
+import { FilterTag } from './Controls.js';
+import { checkEcho, filterParams } from './filter.js';
 import type { SummaryShown } from './hooks.js';
 import { dashboardRange } from './protocol.js';
 import { usePoll } from './usePoll.js';
@@ -20,6 +27,7 @@ export interface Place {
 interface Props {
   readonly viewerKey: string;
   readonly types: readonly EventType[];
+  readonly filter: SegmentFilter;
   readonly onFly: (place: Place) => void;
   readonly onSummaryShown: (s: SummaryShown) => void;
   readonly onAuthError: (err: unknown) => void;
@@ -28,32 +36,44 @@ interface Props {
 const int = (n: number) => Math.round(n).toLocaleString('en-US');
 const pct = (r: number | null) => (r === null ? '—' : `${(r * 100).toFixed(2)} %`);
 
-export function Dashboard({ viewerKey, types, onFly, onSummaryShown, onAuthError }: Props) {
+/** GET one filtered answer; it fails unless it echoes the filter asked. */
+async function getFiltered<T extends FilterEcho>(query: string, filter: SegmentFilter, key: string, signal: AbortSignal): Promise<{ query: string; fk: string; answer: T }> {
+  const answer = await getJson<T>(query, key, signal);
+  checkEcho(filter, answer);
+  return { query, fk: filterKey(filter), answer };
+}
+
+export function Dashboard({ viewerKey, types, filter, onFly, onSummaryShown, onAuthError }: Props) {
+  const fk = filterKey(filter);
+  /** An answer for another filter than the one selected now is not shown (it is being replaced). */
+  const current = <T,>(d: { fk: string; answer: T } | undefined) => (d && d.fk === fk ? d.answer : undefined);
   const summary = usePoll(async (signal) => {
     const { from, to } = dashboardRange(Date.now(), SUMMARY_SPAN_MS);
-    const query = queryString('summary', { from, to });
-    return { query, answer: await getJson<SummaryAnswer>(query, viewerKey, signal) };
-  }, 2000, [viewerKey], onAuthError);
+    return getFiltered<SummaryAnswer & FilterEcho>(queryString('summary', { from, to, ...filterParams(filter) }), filter, viewerKey, signal);
+  }, 2000, [viewerKey, fk], onAuthError);
 
   const typeParam = types.length === EVENT_TYPES.length ? undefined : types;
   const top = usePoll(async (signal) => {
     const { from, to } = dashboardRange(Date.now(), 5 * 60_000);
-    return getJson<TopAnswer>(queryString('top', { from, to, precision: TOP_PRECISION, types: typeParam, limit: 8 }), viewerKey, signal);
-  }, 5000, [viewerKey, typeParam?.join(',')]);
+    return getFiltered<TopAnswer & FilterEcho>(queryString('top', { from, to, precision: TOP_PRECISION, types: typeParam, limit: 8, ...filterParams(filter) }), filter, viewerKey, signal);
+  }, 5000, [viewerKey, typeParam?.join(','), fk]);
 
-  const hot = usePoll(async (signal) => getJson<HotspotsAnswer>(queryString('hotspots', { precision: TOP_PRECISION, windowS: 60, baselineS: 600, limit: 5 }), viewerKey, signal), 5000, [viewerKey]);
+  const hot = usePoll(async (signal) => getFiltered<HotspotsAnswer & FilterEcho>(queryString('hotspots', { precision: TOP_PRECISION, windowS: 60, baselineS: 600, limit: 5, ...filterParams(filter) }), filter, viewerKey, signal), 5000, [viewerKey, fk]);
 
-  const s = summary.data?.answer;
+  const s = current(summary.data);
+  const topRows = current(top.data)?.rows;
+  const hotRows = current(hot.data)?.rows;
   useEffect(() => {
-    if (!summary.data) return;
+    if (!summary.data || summary.data.fk !== fk) return;
     const a = summary.data.answer;
     onSummaryShown({ query: summary.data.query, from: a.from, to: a.to, events: a.events, eventsPerSecond: a.eventsPerSecond, counts: { ...a.counts }, clickThroughRate: a.clickThroughRate, conversionRate: a.conversionRate });
-  }, [summary.data, onSummaryShown]);
+  }, [summary.data, fk, onSummaryShown]);
 
   return (
     <aside className="dashboard">
       <section>
         <h2>Last 15 minutes {summary.error && <span className="error" title={summary.error}>⚠ {summary.error}</span>}</h2>
+        <FilterTag filter={filter} testId="dashboard-filter" />
         <div className="big">
           <div><span data-testid="summary-events" data-value={s?.events ?? ''}>{s ? int(s.events) : '…'}</span><small>events</small></div>
           <div><span data-testid="summary-eps" data-value={s?.eventsPerSecond ?? ''}>{s ? s.eventsPerSecond.toFixed(1) : '…'}</span><small>events/s</small></div>
@@ -74,22 +94,22 @@ export function Dashboard({ viewerKey, types, onFly, onSummaryShown, onAuthError
       <section>
         <h2>Top cells, 5 min {top.error && <span className="error" title={top.error}>⚠</span>}</h2>
         <ol className="top">
-          {(top.data?.rows ?? []).map((r: CellRow) => (
+          {(topRows ?? []).map((r: CellRow) => (
             <li key={r.cell}><button type="button" onClick={() => onFly(r)} title="fly there">{r.cell}</button><span>{int(r.total)}</span></li>
           ))}
-          {top.data && top.data.rows.length === 0 && <li className="muted">no events</li>}
+          {topRows && topRows.length === 0 && <li className="muted">no events</li>}
         </ol>
       </section>
       <section>
         <h2>Hot spots {hot.error && <span className="error" title={hot.error}>⚠</span>}</h2>
         <ul className="hot">
-          {(hot.data?.rows ?? []).map((r) => (
+          {(hotRows ?? []).map((r) => (
             <li key={r.cell}>
               <button type="button" onClick={() => onFly(r)}>{r.cell}</button>
               <span>{r.rate.toFixed(2)}/s, ×{Number.isFinite(r.ratio) ? (r.ratio >= 100 ? Math.round(r.ratio).toLocaleString('en-US') : r.ratio.toFixed(1)) : '∞'} baseline</span>
             </li>
           ))}
-          {hot.data && hot.data.rows.length === 0 && <li className="muted">none: every cell near its baseline</li>}
+          {hotRows && hotRows.length === 0 && <li className="muted">none: every cell near its baseline</li>}
         </ul>
       </section>
     </aside>

@@ -1,14 +1,18 @@
 /**
  * Time travel: a scrubber over the last hours that replays stored rollups on the map (60 s buckets, the
- * viewport's box and precision, the selected types), with play/pause and a button back to the live
- * stream. Each bucket is one `/v1/rollups` request, cached while the viewport and filters stay; the
- * histogram under the scrubber comes from the summary's 10 s series over the same box.
+ * viewport's box and precision, the selected types, apps and campaigns), with play/pause and a button
+ * back to the live stream. Each bucket is one `/v1/rollups` request, cached while the viewport and
+ * filters stay; the histogram under the scrubber comes from the summary's 10 s series over the same box
+ * and filter.
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { EventType } from '../../actors/model/event.js';
-import type { RollupsAnswer, SummaryAnswer } from '../../actors/model/query.js';
+import type { FilterEcho, RollupsAnswer, SummaryAnswer } from '../../actors/model/query.js';
+import { filterKey, type SegmentFilter } from '../../actors/model/segment.js';
 import type { Bbox } from '../../actors/model/stream.js';
 import { getJson, queryString } from './api.js';
+import { FilterTag } from './Controls.js';
+import { checkEcho, filterParams } from './filter.js';
 import type { Cell } from './state.js';
 import { bucketTotals, bucketsOf, replayOf } from './timetravel.js';
 
@@ -27,6 +31,7 @@ interface Props {
   readonly bbox: Bbox;
   readonly precision: number;
   readonly types: readonly EventType[] | undefined;
+  readonly filter: SegmentFilter;
   readonly active: boolean;
   readonly onActive: (active: boolean) => void;
   /** The bucket to draw, or null to draw the live stream. */
@@ -35,58 +40,72 @@ interface Props {
 
 const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-export function TimeTravel({ viewerKey, bbox, precision, types, active, onActive, onShow }: Props) {
+export function TimeTravel({ viewerKey, bbox, precision, types, filter, active, onActive, onShow }: Props) {
   const [hours, setHours] = useState<number>(2);
-  const [range, setRange] = useState<{ buckets: number[]; totals: number[] } | undefined>();
+  const [buckets, setBuckets] = useState<number[] | undefined>();
+  const [totals, setTotals] = useState<number[]>([]);
   const [index, setIndex] = useState(0);
   const [playing, setPlaying] = useState(false);
   const [error, setError] = useState<string | undefined>();
   const [shownAt, setShownAt] = useState<number | undefined>();
   const typesKey = types?.join(',');
   const bboxKey = bbox.join(',');
-  /** Buckets loaded (or loading) for the current box, precision and types. */
+  const fk = filterKey(filter);
+  /** Buckets loaded (or loading) for the current box, precision, types and filter. */
   const cache = useRef(new Map<number, Promise<readonly Cell[]>>());
 
-  // The range and its histogram: when time travel opens or the range length changes.
+  // The range: when time travel opens or the range length changes.
   useEffect(() => {
     if (!active) {
-      setRange(undefined);
+      setBuckets(undefined);
       setPlaying(false);
       setShownAt(undefined);
       return;
     }
-    const ctl = new AbortController();
     const to = Math.floor(Date.now() / STEP_MS) * STEP_MS + STEP_MS;
-    const from = to - hours * 3_600_000;
-    const buckets = bucketsOf(from, to, STEP_MS);
-    setRange({ buckets, totals: buckets.map(() => 0) });
-    setIndex(buckets.length - 1);
+    const b = bucketsOf(to - hours * 3_600_000, to, STEP_MS);
+    setBuckets(b);
+    setIndex(b.length - 1);
+  }, [active, hours]);
+
+  // Its histogram: for the range, and again when the filter changes (the scrubber stays where it is).
+  useEffect(() => {
+    setTotals(buckets ? buckets.map(() => 0) : []);
+    if (!buckets || buckets.length === 0) return;
+    const ctl = new AbortController();
     setError(undefined);
-    getJson<SummaryAnswer>(queryString('summary', { from, to, bbox: bboxKey }), viewerKey, ctl.signal)
-      .then((s) => setRange({ buckets, totals: bucketTotals(s.series, buckets, STEP_MS) }))
+    getJson<SummaryAnswer & FilterEcho>(queryString('summary', { from: buckets[0]!, to: buckets[buckets.length - 1]! + STEP_MS, bbox: bboxKey, ...filterParams(filter) }), viewerKey, ctl.signal)
+      .then((s) => {
+        checkEcho(filter, s);
+        setTotals(bucketTotals(s.series, buckets, STEP_MS));
+      })
       .catch((err: unknown) => { if (!ctl.signal.aborted) setError(errText(err)); });
     return () => ctl.abort();
     // The histogram is not refetched for every pan: it follows the box it opened with.
-  }, [active, hours, viewerKey]);
+  }, [buckets, fk, viewerKey]);
 
   useEffect(() => {
     cache.current = new Map();
-  }, [bboxKey, precision, typesKey, viewerKey]);
+  }, [bboxKey, precision, typesKey, fk, viewerKey]);
 
   const load = useCallback((at: number): Promise<readonly Cell[]> => {
     let p = cache.current.get(at);
     if (!p) {
-      const q = queryString('rollups', { bbox: bboxKey, from: at, to: at + STEP_MS, precision, types: typesKey, step: STEP_MS / 1000 });
-      p = getJson<RollupsAnswer>(q, viewerKey).then((a) => replayOf(a).get(at) ?? []);
+      const q = queryString('rollups', { bbox: bboxKey, from: at, to: at + STEP_MS, precision, types: typesKey, step: STEP_MS / 1000, ...filterParams(filter) });
+      p = getJson<RollupsAnswer & FilterEcho>(q, viewerKey).then((a) => {
+        checkEcho(filter, a);
+        return replayOf(a).get(at) ?? [];
+      });
       const mine = cache.current;
       p.catch(() => mine.delete(at)); // a failed bucket is asked again next time
       mine.set(at, p);
     }
     return p;
-  }, [bboxKey, precision, typesKey, viewerKey]);
+    // `filter` changes exactly when its key does (it is the page's state).
+  }, [bboxKey, precision, typesKey, filter, viewerKey]);
 
   // Draw the bucket under the scrubber (debounced for drags); while playing, fetch the next one too.
-  const at = range?.buckets[Math.min(index, range.buckets.length - 1)];
+  const at = buckets?.[Math.min(index, buckets.length - 1)];
   useEffect(() => {
     if (!active || at === undefined) {
       onShow(null);
@@ -110,15 +129,15 @@ export function TimeTravel({ viewerKey, bbox, precision, types, active, onActive
 
   // Playing: step on once the current bucket is drawn.
   useEffect(() => {
-    if (!playing || !range || shownAt !== at) return;
+    if (!playing || !buckets || shownAt !== at) return;
     const timer = setTimeout(() => {
-      if (index + 1 >= range.buckets.length) setPlaying(false);
+      if (index + 1 >= buckets.length) setPlaying(false);
       else setIndex(index + 1);
     }, PLAY_EVERY_MS);
     return () => clearTimeout(timer);
-  }, [playing, range, shownAt, at, index]);
+  }, [playing, buckets, shownAt, at, index]);
 
-  const max = useMemo(() => Math.max(1, ...(range?.totals ?? [1])), [range]);
+  const max = useMemo(() => Math.max(1, ...totals), [totals]);
 
   if (!active) {
     return (
@@ -130,17 +149,17 @@ export function TimeTravel({ viewerKey, bbox, precision, types, active, onActive
   }
   return (
     <footer className="timetravel active">
-      <button type="button" onClick={() => setPlaying((p) => !p)} disabled={!range}>{playing ? 'Pause' : 'Play'}</button>
+      <button type="button" onClick={() => setPlaying((p) => !p)} disabled={!buckets}>{playing ? 'Pause' : 'Play'}</button>
       <div className="scrub">
-        <svg className="histogram" viewBox={`0 0 ${Math.max(1, range?.totals.length ?? 1)} 1`} preserveAspectRatio="none" aria-hidden="true">
-          {(range?.totals ?? []).map((n, i) => (
+        <svg className="histogram" viewBox={`0 0 ${Math.max(1, totals.length)} 1`} preserveAspectRatio="none" aria-hidden="true">
+          {totals.map((n, i) => (
             <rect key={i} x={i} width={0.9} y={1 - n / max} height={n / max} className={i === index ? 'now' : ''} />
           ))}
         </svg>
         <input
-          type="range" min={0} max={Math.max(0, (range?.buckets.length ?? 1) - 1)} value={index}
+          type="range" min={0} max={Math.max(0, (buckets?.length ?? 1) - 1)} value={index}
           onChange={(e) => { setPlaying(false); setIndex(Number(e.target.value)); }}
-          disabled={!range} aria-label="replay time"
+          disabled={!buckets} aria-label="replay time"
         />
       </div>
       <span className="when" data-testid="replay-time" data-value={shownAt ?? ''}>
@@ -149,6 +168,7 @@ export function TimeTravel({ viewerKey, bbox, precision, types, active, onActive
       <select value={hours} onChange={(e) => setHours(Number(e.target.value))} aria-label="replay range">
         {HOURS.map((h) => <option key={h} value={h}>last {h} h</option>)}
       </select>
+      <FilterTag filter={filter} testId="replay-filter" />
       <button type="button" className="live" onClick={() => onActive(false)}>● Live</button>
       {error && <span className="error">⚠ {error}</span>}
     </footer>

@@ -9,12 +9,19 @@ export class ApiError extends Error {
 
 export type Params = Record<string, string | number | readonly string[] | undefined>;
 
-/** `/v1/<path>?<params>`: arrays joined by commas, undefined left out. Also what the test hooks show. */
+/** Parameters given once per value (`app=a&app=b`), not comma-joined: app and campaign ids may hold commas. */
+export const REPEATED_PARAMS: ReadonlySet<string> = new Set(['app', 'campaign']);
+
+/**
+ * `/v1/<path>?<params>`: arrays joined by commas (`types=click,install`) except {@link REPEATED_PARAMS},
+ * repeated (an empty one is left out); undefined left out. Also what the test hooks show.
+ */
 export function queryString(path: string, params: Params): string {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) {
     if (v === undefined) continue;
-    q.set(k, Array.isArray(v) ? v.join(',') : String(v));
+    if (Array.isArray(v) && REPEATED_PARAMS.has(k)) for (const x of v as readonly string[]) q.append(k, x);
+    else q.set(k, Array.isArray(v) ? v.join(',') : String(v));
   }
   const s = q.toString();
   return `/v1/${path}${s ? `?${s}` : ''}`;

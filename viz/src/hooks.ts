@@ -3,6 +3,7 @@
  * what is displayed, and helpers to find and sample screen positions. Types only, no DOM: the test
  * (compiled without DOM types) imports them.
  */
+import type { SubscribeMsg } from '../../actors/model/stream.js';
 import type { ConnState } from './protocol.js';
 
 export interface FrameSummary {
@@ -28,6 +29,19 @@ export interface SummaryShown {
   readonly conversionRate: number | null;
 }
 
+/** The app and campaign filter the page applies (empty list = any). */
+export interface FilterShown {
+  readonly apps: readonly string[];
+  readonly campaigns: readonly string[];
+}
+
+/** The filter choices as last loaded from /v1/segments, busiest first. */
+export interface SegmentsShown {
+  readonly query: string;
+  readonly apps: readonly string[];
+  readonly campaigns: readonly string[];
+}
+
 export interface AdmeHooks {
   /** Live frames applied to the cell map (heartbeats included). */
   frames: number;
@@ -48,6 +62,12 @@ export interface AdmeHooks {
   /** The time-travel bucket on the map (start, cells, sum of totals), null when live. */
   replay: { at: number; cells: number; total: number } | null;
   summaryShown: SummaryShown | null;
+  /** The filter of the map, dashboard and time travel, as selected (and in the address bar). */
+  filter: FilterShown;
+  /** The last `subscribe` sent on the stream (null before the first), and how many were sent. */
+  subscribed: SubscribeMsg | null;
+  subscribes: number;
+  segments: SegmentsShown | null;
   /** Page CSS pixel of a longitude/latitude in the current map view. */
   project(lon: number, lat: number): [number, number];
   /** Decodes a PNG (base64, e.g. a page screenshot) and returns RGBA at page pixels. */

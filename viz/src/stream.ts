@@ -17,6 +17,8 @@ export interface StreamHandlers {
   onState(state: ConnState, detail: string): void;
   /** The server refused a message (the connection stays open). */
   onServerError?(message: string): void;
+  /** A subscribe was sent (after subscribe() and after each reconnect). */
+  onSubscribed?(msg: SubscribeMsg): void;
 }
 
 /** If a drawn() does not come (nothing changed on screen, hidden tab), credit anyway after this. */
@@ -126,7 +128,9 @@ export class StreamClient {
     if (!this.sub || !this.ws || this.ws.readyState !== WebSocket.OPEN) return;
     this.gate.subscribed();
     this.owed = 0;
-    this.send({ type: 'subscribe', ...this.sub, credit: 1 });
+    const msg: SubscribeMsg = { type: 'subscribe', ...this.sub, credit: 1 };
+    this.send(msg);
+    this.handlers.onSubscribed?.(msg);
   }
 
   private giveCredit(): void {

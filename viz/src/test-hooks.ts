@@ -30,6 +30,10 @@ export const hooks: AdmeHooks = {
   mode: 'heatmap',
   replay: null,
   summaryShown: null,
+  filter: { apps: [], campaigns: [] },
+  subscribed: null,
+  subscribes: 0,
+  segments: null,
   project: () => {
     throw new Error('the map is not mounted yet');
   },
