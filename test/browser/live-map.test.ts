@@ -49,6 +49,8 @@ function cityEvents(seed: number, now: number): AdEvent[] {
         ts: now - 20_000 + Math.floor(r() * 15_000),
         lat: city.lat + (r() - 0.5) * 0.2, lon: city.lon + (r() - 0.5) * 0.2,
         ...(type === 'purchase' ? { value: Math.round(r() * 10000) / 100 } : {}),
+        // Paris's events come from one app, Tokyo's from another; both cities see both campaigns.
+        appId: ci === 0 ? 'app-maps' : 'app-shop', campaignId: i % 3 === 0 ? 'cmp-a' : 'cmp-b',
       });
     }
   }
@@ -229,6 +231,52 @@ describe('viewer: live map and dashboard in headless Chromium', () => {
     expect(await page.getByTestId('connection').textContent()).toContain('live'); // the stream stays connected
     await page.getByRole('button', { name: 'Live' }).click();
     await waitFor('back to live', () => page.evaluate(() => (globalThis as unknown as PageWindow).__adme.replay === null || undefined), 10_000, 100);
+  });
+
+  it('app and campaign filters: the map, the dashboard and the address bar follow the chosen app and campaign', async () => {
+    const hooks = () => page.evaluate(() => {
+      const a = (globalThis as unknown as PageWindow).__adme;
+      return { cellTotal: a.cellTotal, cells: a.cells, subscribed: a.subscribed, summary: a.summaryShown };
+    });
+    const want = events.filter((e) => e.appId === 'app-shop' && e.campaignId === 'cmp-a');
+    const pick = async (which: 'apps' | 'campaigns', id: string) => {
+      await page.getByTestId(`filter-${which}`).click();
+      await page.getByRole('group', { name: which }).getByRole('checkbox', { name: id, exact: true }).check({ timeout: 30_000 });
+      await page.keyboard.press('Escape');
+    };
+    await pick('apps', 'app-shop');
+    await pick('campaigns', 'cmp-a');
+    const shown = await waitFor(`the map and dashboard to count the ${want.length} events of app-shop in cmp-a`, async () => {
+      const h = await hooks();
+      return h.cellTotal === want.length && h.summary?.events === want.length ? h : undefined;
+    }, 60_000, 200);
+    expect(shown.cells).toBe(1); // Tokyo only
+    expect({ apps: shown.subscribed?.apps, campaigns: shown.subscribed?.campaigns }).toEqual({ apps: ['app-shop'], campaigns: ['cmp-a'] });
+    expect(shown.summary!.query).toContain('app=app-shop');
+    const url = new URL(page.url());
+    expect([url.searchParams.getAll('app'), url.searchParams.getAll('campaign')]).toEqual([['app-shop'], ['cmp-a']]);
+    expect(await page.getByTestId('active-filter').textContent()).toContain('app-shop');
+    // Paris is no longer drawn; Tokyo still is.
+    const version = await page.evaluate(() => (globalThis as unknown as PageWindow).__adme.mapVersion);
+    const renders = await waitFor('the filtered map drawn', () => page.evaluate((v) => {
+      const a = (globalThis as unknown as PageWindow).__adme;
+      return a.renderedVersion >= v ? a.renders : undefined;
+    }, version), 30_000, 100);
+    await waitFor('two more renders', () => page.evaluate((r) => (globalThis as unknown as PageWindow).__adme.renders >= r + 2 || undefined, renders), 5000, 100).catch(() => undefined);
+    const shot = await page.screenshot({ type: 'png' });
+    const file = artefact('live-map-filtered');
+    await page.screenshot({ path: file, type: 'png' });
+    const at = async (c: { lat: number; lon: number }) => page.evaluate(([lon, lat]) => (globalThis as unknown as PageWindow).__adme.project(lon, lat), [c.lon, c.lat] as const);
+    const [parisPx, tokyoPx] = await page.evaluate(([b64, pts]) => (globalThis as unknown as PageWindow).__adme.samplePng(b64, pts), [shot.toString('base64'), [await at(PARIS), await at(TOKYO)]] as const);
+    expect(isHeat(tokyoPx!), `Tokyo rgb(${tokyoPx!.slice(0, 3).join(',')}) (screenshot ${file})`).toBe(true);
+    expect(isHeat(parisPx!), `Paris rgb(${parisPx!.slice(0, 3).join(',')}) (screenshot ${file})`).toBe(false);
+    // Back to every app and campaign: every event again.
+    for (const which of ['apps', 'campaigns'] as const) {
+      await page.getByTestId(`filter-${which}`).click();
+      await page.getByRole('group', { name: which }).getByRole('checkbox', { name: `all ${which}`, exact: true }).check();
+      await page.keyboard.press('Escape');
+    }
+    await waitFor('every event again', async () => (await hooks()).cellTotal === events.length || undefined, 30_000, 200);
   });
 
   it('reconnects by itself with back-off when the stream drops, re-subscribes and shows the same map', async () => {
