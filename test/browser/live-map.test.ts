@@ -38,6 +38,16 @@ type PageWindow = { __adme: AdmeHooks };
 /** A heat colour of the scale (dark red to pale yellow), not the dark blue base map. */
 const isHeat = ([r, , b]: readonly number[]) => r! >= 110 && r! - b! >= 60;
 
+/** Waits for the newest map to be drawn, then two more renders so the heatmap's weights are surely on screen. */
+async function newestMapDrawn(page: Page): Promise<void> {
+  const version = await page.evaluate(() => (globalThis as unknown as PageWindow).__adme.mapVersion);
+  const renders = await waitFor('the newest map drawn', () => page.evaluate((v) => {
+    const a = (globalThis as unknown as PageWindow).__adme;
+    return a.renderedVersion >= v ? a.renders : undefined;
+  }, version), 30_000, 100);
+  await waitFor('two more renders', () => page.evaluate((r) => (globalThis as unknown as PageWindow).__adme.renders >= r + 2 || undefined, renders), 5000, 100).catch(() => undefined);
+}
+
 function cityEvents(seed: number, now: number): AdEvent[] {
   const r = rng(seed);
   const out: AdEvent[] = [];
@@ -127,13 +137,7 @@ describe('viewer: live map and dashboard in headless Chromium', () => {
   });
 
   it('draws Paris and Tokyo in heat colours and leaves the empty ocean dark; saves a screenshot', async () => {
-    // The newest map drawn, then two more renders so the heatmap's weights are surely on screen.
-    const version = await page.evaluate(() => (globalThis as unknown as PageWindow).__adme.mapVersion);
-    const renders = await waitFor('the newest map drawn', () => page.evaluate((v) => {
-      const a = (globalThis as unknown as PageWindow).__adme;
-      return a.renderedVersion >= v ? a.renders : undefined;
-    }, version), 30_000, 100);
-    await waitFor('two more renders', () => page.evaluate((r) => (globalThis as unknown as PageWindow).__adme.renders >= r + 2 || undefined, renders), 5000, 100).catch(() => undefined);
+    await newestMapDrawn(page);
 
     const shot = await page.screenshot({ type: 'png' });
     const file = artefact('live-map');
@@ -257,12 +261,7 @@ describe('viewer: live map and dashboard in headless Chromium', () => {
     expect([url.searchParams.getAll('app'), url.searchParams.getAll('campaign')]).toEqual([['app-shop'], ['cmp-a']]);
     expect(await page.getByTestId('active-filter').textContent()).toContain('app-shop');
     // Paris is no longer drawn; Tokyo still is.
-    const version = await page.evaluate(() => (globalThis as unknown as PageWindow).__adme.mapVersion);
-    const renders = await waitFor('the filtered map drawn', () => page.evaluate((v) => {
-      const a = (globalThis as unknown as PageWindow).__adme;
-      return a.renderedVersion >= v ? a.renders : undefined;
-    }, version), 30_000, 100);
-    await waitFor('two more renders', () => page.evaluate((r) => (globalThis as unknown as PageWindow).__adme.renders >= r + 2 || undefined, renders), 5000, 100).catch(() => undefined);
+    await newestMapDrawn(page);
     const shot = await page.screenshot({ type: 'png' });
     const file = artefact('live-map-filtered');
     await page.screenshot({ path: file, type: 'png' });
