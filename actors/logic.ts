@@ -4,9 +4,10 @@
  * No I/O and no clock: the actor (shard-actor.ts) decides when, this decides what.
  */
 import {
-  EVENT_TYPES, FINAL_PREFIX_PRECISION, decode, encode, finalBlockId, openWindowId, segmentOf, versionOf, type AdEvent, type DeltaRecord,
+  EVENT_TYPES, FINAL_PREFIX_PRECISION, decode, encode, finalBlockId, openWindowId, versionOf, type AdEvent, type DeltaRecord,
   type FinalBlock, type OpenWindowDoc, type RollupBlock, type SegmentColumns,
 } from './model/index.js';
+import { SEG_SLOTS, SegmentDict, localDictionary, segSlot, type SegList } from './segments.js';
 import { Hll } from './hll.js';
 import { IdSet } from './id-set.js';
 import { NTYPES, type AggregationConfig, type LateEvent, type PartialBatch } from './preaggregate.js';
@@ -20,10 +21,10 @@ export interface CellWindow {
   /** Client ids (53-bit hashes) counted in this cell-window: the de-duplication memory. */
   ids: IdSet | null;
   /**
-   * Per segment (actors/model/segment.ts) of the events naming an app or a campaign: NTYPES counts, then
-   * the value sum. Null until the first such event.
+   * Per segment (actors/model/segment.ts; ids of the shard's {@link ShardState.segDict}) of the events
+   * naming an app or a campaign: NTYPES counts, then the value sum. Null until the first such event.
    */
-  segs: Map<string, Float64Array> | null;
+  segs: SegList | null;
 }
 
 export interface ShardState {
@@ -49,6 +50,8 @@ export interface ShardState {
   checkpointSeq: number;
   /** Per window, the parts holding its cells in the last committed checkpoint. */
   checkpointLayout: Map<number, WindowLayout>;
+  /** The segments (app, campaign) the cells' `segs` name. Not checkpointed: each part has its own. */
+  readonly segDict: SegmentDict;
 }
 
 export function emptyState(nextOffset = 0): ShardState {
@@ -56,7 +59,7 @@ export function emptyState(nextOffset = 0): ShardState {
     nextOffset, maxTs: -Infinity, cells: new Map(), pendingLate: [],
     totals: { events: 0, late: 0, duplicates: 0, invalid: 0 },
     rollupDirty: new Set(), deltaDirty: new Set(), deltaOldestAt: Infinity, windows: new Map(),
-    checkpointDirty: new Set(), checkpointSeq: 0, checkpointLayout: new Map(),
+    checkpointDirty: new Set(), checkpointSeq: 0, checkpointLayout: new Map(), segDict: new SegmentDict(),
   };
 }
 
@@ -78,16 +81,17 @@ function cellWindow(s: ShardState, window: number, cell: string): CellWindow {
   return cw;
 }
 
-function segmentOfCell(cw: CellWindow, key: string): Float64Array {
-  if (!cw.segs) cw.segs = new Map();
-  let sv = cw.segs.get(key);
-  if (!sv) cw.segs.set(key, (sv = new Float64Array(NTYPES + 1)));
-  return sv;
+/** The offset of segment `id`'s values in the cell's segment list. */
+function segmentOfCell(cw: CellWindow, id: number): number {
+  if (!cw.segs) cw.segs = { ids: [], vals: [] };
+  return segSlot(cw.segs, id);
 }
 
 /** Folds a batch in (the batch must start at `s.nextOffset`, which the actor ensures). */
 export function applyBatch(s: ShardState, b: PartialBatch): void {
   const r = b.rows;
+  // The batch's segment numbers → the shard's.
+  const segs = b.segments.apps.map((app, j) => s.segDict.id(app, b.segments.campaigns[j]!));
   let k = 0; // segment entries are in row order
   for (let i = 0; i < r.n; i++) {
     const cw = cellWindow(s, r.windows[i]!, r.cells[i]!);
@@ -96,9 +100,10 @@ export function applyBatch(s: ShardState, b: PartialBatch): void {
     cw.value += r.values[i]!;
     for (let u = r.userStarts[i]!; u < r.userStarts[i + 1]!; u++) cw.users.add(r.users[u]!);
     for (; k < r.segRows.length && r.segRows[k] === i; k++) {
-      const sv = segmentOfCell(cw, r.segKeys[k]!);
-      for (let t = 0; t < NTYPES; t++) sv[t]! += r.segCounts[k * NTYPES + t]!;
-      sv[NTYPES]! += r.segValues[k]!;
+      const at = segmentOfCell(cw, segs[r.segIds[k]!]!);
+      const vals = cw.segs!.vals;
+      for (let t = 0; t < NTYPES; t++) vals[at + t]! += r.segCounts[k * NTYPES + t]!;
+      vals[at + NTYPES]! += r.segValues[k]!;
     }
   }
   const dup0 = s.totals.duplicates;
@@ -113,10 +118,10 @@ export function applyBatch(s: ShardState, b: PartialBatch): void {
     cw.counts[e.types[i]!]!++;
     cw.value += e.values[i]!;
     cw.users.add(e.users[i]!);
-    if (e.segs[i] !== '') {
-      const sv = segmentOfCell(cw, e.segs[i]!);
-      sv[e.types[i]!]!++;
-      sv[NTYPES]! += e.values[i]!;
+    if (e.segs[i]! >= 0) {
+      const at = segmentOfCell(cw, segs[e.segs[i]!]!);
+      cw.segs!.vals[at + e.types[i]!]!++;
+      cw.segs!.vals[at + NTYPES]! += e.values[i]!;
     }
   }
   if (b.late.length > 0) s.pendingLate.push(...b.late);
@@ -148,13 +153,11 @@ export interface RollupWrites {
   readonly obsoleteOpenIds: string[];
 }
 
-/** The segment values of cell-windows as columns (row i = cws[i]), segments named through a dictionary. */
-export function segmentColumns(cws: readonly CellWindow[]): SegmentColumns {
+/** The segment values of cell-windows as columns (row i = cws[i]), named through a dictionary of their own. */
+export function segmentColumns(dict: SegmentDict, cws: readonly CellWindow[]): SegmentColumns {
   let n = 0;
-  for (const cw of cws) n += cw.segs?.size ?? 0;
-  const dict = new Map<string, number>();
-  const segApps: string[] = [];
-  const segCampaigns: string[] = [];
+  for (const cw of cws) n += cw.segs?.ids.length ?? 0;
+  const { apps, campaigns, local } = localDictionary(dict, cws.map((cw) => cw.segs));
   const segRows = new Uint32Array(n);
   const segIds = new Uint32Array(n);
   const segCounts = new Uint32Array(n * NTYPES);
@@ -162,29 +165,21 @@ export function segmentColumns(cws: readonly CellWindow[]): SegmentColumns {
   let k = 0;
   cws.forEach((cw, i) => {
     if (!cw.segs) return;
-    for (const [key, sv] of cw.segs) {
-      let id = dict.get(key);
-      if (id === undefined) {
-        id = segApps.length;
-        dict.set(key, id);
-        const { app, campaign } = segmentOf(key);
-        segApps.push(app);
-        segCampaigns.push(campaign);
-      }
+    const { ids, vals } = cw.segs;
+    for (let j = 0; j < ids.length; j++, k++) {
       segRows[k] = i;
-      segIds[k] = id;
-      for (let t = 0; t < NTYPES; t++) segCounts[k * NTYPES + t] = sv[t]!;
-      segValues[k] = sv[NTYPES]!;
-      k++;
+      segIds[k] = local[ids[j]!]!;
+      for (let t = 0; t < NTYPES; t++) segCounts[k * NTYPES + t] = vals[j * SEG_SLOTS + t]!;
+      segValues[k] = vals[j * SEG_SLOTS + NTYPES]!;
     }
   });
-  return { segApps, segCampaigns, segRows, segIds, segCounts, segValues };
+  return { segApps: apps, segCampaigns: campaigns, segRows, segIds, segCounts, segValues };
 }
 
 const bytesOf = (a: Uint32Array | Float64Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 /** Columns of a set of cell-windows. */
-function columns(cws: readonly CellWindow[]): Pick<RollupBlock, 'cells' | 'counts' | 'values' | 'users' | 'segApps' | 'segCampaigns' | 'segRows' | 'segIds' | 'segCounts' | 'segValues'> {
+function columns(dict: SegmentDict, cws: readonly CellWindow[]): Pick<RollupBlock, 'cells' | 'counts' | 'values' | 'users' | 'segApps' | 'segCampaigns' | 'segRows' | 'segIds' | 'segCounts' | 'segValues'> {
   const counts = new Uint32Array(cws.length * NTYPES);
   const values = new Float64Array(cws.length);
   const users = new Uint32Array(cws.length);
@@ -193,7 +188,7 @@ function columns(cws: readonly CellWindow[]): Pick<RollupBlock, 'cells' | 'count
     values[i] = cw.value;
     users[i] = cw.users.estimate();
   });
-  const sc = segmentColumns(cws);
+  const sc = segmentColumns(dict, cws);
   return {
     cells: cws.map((cw) => cw.cell).join(','), counts: bytesOf(counts), values: bytesOf(values), users: bytesOf(users),
     segApps: sc.segApps, segCampaigns: sc.segCampaigns, segRows: bytesOf(sc.segRows), segIds: bytesOf(sc.segIds), segCounts: bytesOf(sc.segCounts), segValues: bytesOf(sc.segValues),
@@ -230,11 +225,11 @@ export function rollupWrites(s: ShardState, c: AggregationConfig, partition: num
     }
   }
   const finals: FinalBlock[] = [...finalGroups.values()].map((g) => ({
-    _id: finalBlockId(c.windowMs, g.window, g.prefix, partition), window: g.window, windowMs: c.windowMs, partition, prefix: g.prefix, ...columns(g.cws),
+    _id: finalBlockId(c.windowMs, g.window, g.prefix, partition), window: g.window, windowMs: c.windowMs, partition, prefix: g.prefix, ...columns(s.segDict, g.cws),
   }));
   const version = versionOf(epoch, s.nextOffset);
   const open: OpenWindowDoc[] = [...openWindows].map(([window, cws]) => ({
-    _id: openWindowId(c.windowMs, window, partition), window, windowMs: c.windowMs, partition, version, ...columns(cws),
+    _id: openWindowId(c.windowMs, window, partition), window, windowMs: c.windowMs, partition, version, ...columns(s.segDict, cws),
   }));
   const openKeys = [...s.rollupDirty].filter((k) => {
     const cw = s.cells.get(k);
@@ -295,7 +290,7 @@ export function takeDelta(s: ShardState, c: AggregationConfig, partition: number
   return {
     v: 1, partition, epoch, seq, at: now, oldestAt, precision: c.precision, windowMs: c.windowMs,
     windows: windows.subarray(0, i), cells, counts: counts.subarray(0, i * NTYPES), values: values.subarray(0, i), users: users.subarray(0, i),
-    segments: segmentColumns(rows),
+    segments: segmentColumns(s.segDict, rows),
   };
 }
 
@@ -334,7 +329,9 @@ export interface MetaPart {
 
 /**
  * A window part, base or change: cells of one window, [cell, counts, value, users, ids | null, segments?].
- * Segments are [keys, values] with NTYPES counts and the value sum per key in `values` (absent: none).
+ * A cell's segments are [numbers, values]: numbers into the part's `segApps`/`segCampaigns`, and per
+ * number NTYPES counts then the value sum in `values` (plain numbers: msgpack packs small counts in a
+ * byte). Absent when the cell has none.
  */
 export interface WindowPart {
   readonly v: 1;
@@ -342,23 +339,11 @@ export interface WindowPart {
   /** The checkpoint that wrote it: a window's parts are applied in this order (absent: 0). */
   readonly seq?: number;
   readonly cells: [string, number[], number, Uint32Array | Uint16Array | Uint8Array, Float64Array | null, CheckpointSegments?][];
+  readonly segApps?: string[];
+  readonly segCampaigns?: string[];
 }
 
-export type CheckpointSegments = [string[], Float64Array];
-
-function segmentsSnapshot(segs: Map<string, Float64Array> | null): CheckpointSegments | null {
-  if (!segs || segs.size === 0) return null;
-  const values = new Float64Array(segs.size * (NTYPES + 1));
-  let k = 0;
-  for (const sv of segs.values()) values.set(sv, k++ * (NTYPES + 1));
-  return [[...segs.keys()], values];
-}
-
-function segmentsFromSnapshot(snap: CheckpointSegments | null | undefined): Map<string, Float64Array> | null {
-  if (!snap) return null;
-  const [keys, values] = snap;
-  return new Map(keys.map((key, k) => [key, values.slice(k * (NTYPES + 1), (k + 1) * (NTYPES + 1))]));
-}
+export type CheckpointSegments = [number[], number[]];
 
 /** The parts holding one window's cells. */
 export interface WindowLayout {
@@ -374,13 +359,15 @@ const basePartName = (window: number) => `w:${window}`;
 const changePartName = (window: number, seq: number) => `c:${window}:${seq}`;
 
 function encodeCells(s: ShardState, window: number, seq: number, keys: Iterable<string>): Uint8Array {
-  const cells: WindowPart['cells'] = [];
-  for (const key of keys) {
-    const cw = s.cells.get(key)!;
-    const segs = segmentsSnapshot(cw.segs);
-    cells.push(segs ? [cw.cell, cw.counts, cw.value, cw.users.toSnapshot(), cw.ids ? cw.ids.values() : null, segs] : [cw.cell, cw.counts, cw.value, cw.users.toSnapshot(), cw.ids ? cw.ids.values() : null]);
-  }
-  return encode({ v: 1, window, seq, cells } satisfies WindowPart);
+  const cws: CellWindow[] = [];
+  for (const key of keys) cws.push(s.cells.get(key)!);
+  const { apps, campaigns, local } = localDictionary(s.segDict, cws.map((cw) => cw.segs));
+  const cells: WindowPart['cells'] = cws.map((cw) => {
+    const cell: WindowPart['cells'][number] = [cw.cell, cw.counts, cw.value, cw.users.toSnapshot(), cw.ids ? cw.ids.values() : null];
+    if (cw.segs) cell.push([cw.segs.ids.map((id) => local[id]!), cw.segs.vals]);
+    return cell;
+  });
+  return encode({ v: 1, window, seq, cells, ...(apps.length > 0 ? { segApps: apps, segCampaigns: campaigns } : {}) } satisfies WindowPart);
 }
 
 export interface CheckpointCapture {
@@ -484,10 +471,12 @@ export function restoreCheckpoint(nextOffset: number, parts: ReadonlyMap<string,
     if (part.v !== 1) throw new Error(`unknown checkpoint window version ${String(part.v)}`);
     let keys = s.windows.get(part.window);
     if (!keys) s.windows.set(part.window, (keys = new Set()));
+    // The part's segment numbers → the shard's.
+    const segIds = (part.segApps ?? []).map((app, j) => s.segDict.id(app, part.segCampaigns![j]!));
     for (const [cell, counts, value, users, ids, segs] of part.cells) {
       if (counts.length !== EVENT_TYPES.length) throw new Error(`checkpoint cell ${cell} has ${counts.length} counts`);
       const key = keyOf(part.window, cell);
-      s.cells.set(key, { window: part.window, cell, counts: [...counts], value, users: Hll.fromSnapshot(users), ids: ids ? IdSet.from(ids) : null, segs: segmentsFromSnapshot(segs) });
+      s.cells.set(key, { window: part.window, cell, counts: [...counts], value, users: Hll.fromSnapshot(users), ids: ids ? IdSet.from(ids) : null, segs: segs ? { ids: segs[0].map((j) => segIds[j]!), vals: [...segs[1]] } : null });
       keys.add(key);
       s.rollupDirty.add(key);
       s.deltaDirty.add(key);

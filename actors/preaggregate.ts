@@ -5,8 +5,8 @@
  */
 import { EVENT_TYPES, TYPE_INDEX, decode, type AdEvent, type EventBatchRecord } from './model/index.js';
 import { geohashEncode } from './model/geohash.js';
-import { segmentKey } from './model/segment.js';
 import { hash32, hash53 } from './hash.js';
+import { SEG_SLOTS, SegmentDict, segSlot, type SegList } from './segments.js';
 
 export interface AggregationConfig {
   /** Geohash precision of the cells. */
@@ -34,10 +34,10 @@ export interface PartialRows {
   readonly users: Int32Array;
   /**
    * Per-segment parts of the rows (events naming an app or a campaign): entry k adds segCounts[k * NTYPES
-   * ...] and segValues[k] to segment segKeys[k] of row segRows[k].
+   * ...] and segValues[k] to the batch's segment segIds[k] of row segRows[k]. Entries are in row order.
    */
   readonly segRows: Uint32Array;
-  readonly segKeys: string[];
+  readonly segIds: Uint32Array;
   readonly segCounts: Uint32Array;
   readonly segValues: Float64Array;
 }
@@ -51,8 +51,8 @@ export interface IdEvents {
   readonly values: Float64Array;
   readonly users: Int32Array;
   readonly ids: Float64Array;
-  /** Segment key of each event (actors/model/segment.ts), '' when it names no app or campaign. */
-  readonly segs: string[];
+  /** The batch's segment of each event, −1 when it names no app or campaign. */
+  readonly segs: Int32Array;
 }
 
 export interface LateEvent {
@@ -76,6 +76,8 @@ export interface PartialBatch {
   readonly invalid: InvalidRecord[];
   /** Earliest gateway receive time in the batch (for accepted → delta latency). */
   readonly oldestAt: number;
+  /** The batch's segments: number j is (apps[j], campaigns[j]), '' = none. */
+  readonly segments: { readonly apps: string[]; readonly campaigns: string[] };
 }
 
 export interface PreaggregateInput {
@@ -103,6 +105,7 @@ export function preaggregate(input: PreaggregateInput): PartialBatch {
   let maxTs = input.maxTs;
   const rows = new Map<string, Row>();
   const ids: IdEvent[] = [];
+  const dict = new SegmentDict();
   const late: LateEvent[] = [];
   const invalid: InvalidRecord[] = [];
   let events = 0;
@@ -147,7 +150,7 @@ export function preaggregate(input: PreaggregateInput): PartialBatch {
       const type = TYPE_INDEX[ev.type];
       const value = typeof ev.value === 'number' && Number.isFinite(ev.value) ? ev.value : 0;
       const user = hash32(ev.userId);
-      const seg = ev.appId !== undefined || ev.campaignId !== undefined ? segmentKey(ev.appId, ev.campaignId) : '';
+      const seg = ev.appId !== undefined || ev.campaignId !== undefined ? dict.id(ev.appId ?? '', ev.campaignId ?? '') : -1;
       if (typeof ev.id === 'string' && ev.id.length > 0) {
         ids.push({ window, cell, type, value, user, id: hash53(ev.id), seg });
         continue;
@@ -161,16 +164,18 @@ export function preaggregate(input: PreaggregateInput): PartialBatch {
       row.counts[type]!++;
       row.value += value;
       row.userSet.add(user | 0);
-      if (seg !== '') {
-        if (!row.segs) row.segs = new Map();
-        let sv = row.segs.get(seg);
-        if (!sv) row.segs.set(seg, (sv = new Float64Array(NTYPES + 1)));
-        sv[type]!++;
-        sv[NTYPES]! += value;
+      if (seg >= 0) {
+        if (!row.segs) row.segs = { ids: [], vals: [] };
+        const at = segSlot(row.segs, seg);
+        row.segs.vals[at + type]!++;
+        row.segs.vals[at + NTYPES]! += value;
       }
     }
   }
-  return { nextOffset, maxTs, events, rows: columnRows([...rows.values()]), idEvents: columnIds(ids), late, invalid, oldestAt: oldestAt === Infinity ? 0 : oldestAt };
+  return {
+    nextOffset, maxTs, events, rows: columnRows([...rows.values()]), idEvents: columnIds(ids), late, invalid, oldestAt: oldestAt === Infinity ? 0 : oldestAt,
+    segments: { apps: dict.apps, campaigns: dict.campaigns },
+  };
 }
 
 interface Row {
@@ -179,8 +184,7 @@ interface Row {
   readonly counts: number[];
   value: number;
   readonly userSet: Set<number>;
-  /** Per segment key: NTYPES counts, then the value sum. */
-  segs: Map<string, Float64Array> | null;
+  segs: SegList | null;
 }
 
 interface IdEvent {
@@ -190,7 +194,7 @@ interface IdEvent {
   readonly value: number;
   readonly user: number;
   readonly id: number;
-  readonly seg: string;
+  readonly seg: number;
 }
 
 function columnRows(list: readonly Row[]): PartialRows {
@@ -212,22 +216,23 @@ function columnRows(list: readonly Row[]): PartialRows {
   });
   userStarts[n] = u;
   let nseg = 0;
-  for (const r of list) nseg += r.segs?.size ?? 0;
+  for (const r of list) nseg += r.segs?.ids.length ?? 0;
   const segRows = new Uint32Array(nseg);
-  const segKeys: string[] = [];
+  const segIds = new Uint32Array(nseg);
   const segCounts = new Uint32Array(nseg * NTYPES);
   const segValues = new Float64Array(nseg);
+  let k = 0;
   list.forEach((r, i) => {
     if (!r.segs) return;
-    for (const [key, sv] of r.segs) {
-      const k = segKeys.length;
+    const { ids, vals } = r.segs;
+    for (let j = 0; j < ids.length; j++, k++) {
       segRows[k] = i;
-      segKeys.push(key);
-      for (let t = 0; t < NTYPES; t++) segCounts[k * NTYPES + t] = sv[t]!;
-      segValues[k] = sv[NTYPES]!;
+      segIds[k] = ids[j]!;
+      for (let t = 0; t < NTYPES; t++) segCounts[k * NTYPES + t] = vals[j * SEG_SLOTS + t]!;
+      segValues[k] = vals[j * SEG_SLOTS + NTYPES]!;
     }
   });
-  return { n, windows, cells: list.map((r) => r.cell), counts, values, userStarts, users, segRows, segKeys, segCounts, segValues };
+  return { n, windows, cells: list.map((r) => r.cell), counts, values, userStarts, users, segRows, segIds, segCounts, segValues };
 }
 
 function columnIds(list: readonly IdEvent[]): IdEvents {
@@ -240,6 +245,6 @@ function columnIds(list: readonly IdEvent[]): IdEvents {
     values: Float64Array.from(list, (e) => e.value),
     users: Int32Array.from(list, (e) => e.user | 0),
     ids: Float64Array.from(list, (e) => e.id),
-    segs: list.map((e) => e.seg),
+    segs: Int32Array.from(list, (e) => e.seg),
   };
 }

@@ -83,6 +83,9 @@ export function runCheckpointBench(): CheckpointScenario[] {
     scenario('catch-up (2M events, 12k per partition per round)', eventStream(1, start, 20_000), 2_000_000, 12_000),
     // Its live run: 50k events/s with event time = wall time, one round per second (~4.2k per partition).
     scenario('live (50k events/s for 120 s, 1 round/s)', eventStream(7, start, 50_000), 50_000 * 120, 4_170),
+    // The same two without app and campaign: what the segments add.
+    scenario('catch-up, no app or campaign', eventStream(1, start, 20_000, false), 2_000_000, 12_000),
+    scenario('live, no app or campaign', eventStream(7, start, 50_000, false), 50_000 * 120, 4_170),
   ];
 }
 

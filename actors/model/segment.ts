@@ -43,6 +43,11 @@ export interface SegmentColumns {
   readonly segValues: Float64Array;
 }
 
+/** The segment keys of a record's dictionary, entry j = segment j (computed once per record, not per entry). */
+export function segmentKeys(sc: Pick<SegmentColumns, 'segApps' | 'segCampaigns'>): string[] {
+  return sc.segApps.map((app, j) => segmentKey(app || undefined, sc.segCampaigns[j] || undefined));
+}
+
 /** Which segments a view or query counts: an empty list means any. */
 export interface SegmentFilter {
   readonly apps: readonly string[];

@@ -14,7 +14,7 @@
  * are not newer than those applied.
  */
 import {
-  EVENT_TYPES, filterKey, geohashCenter, isFiltered, segmentKey, segmentMatcher, type DeltaRecord, type SegmentColumns, type SegmentFilter,
+  EVENT_TYPES, filterKey, geohashCenter, isFiltered, segmentKeys, segmentMatcher, type DeltaRecord, type SegmentColumns, type SegmentFilter,
 } from '../../actors/model/index.js';
 
 const NTYPES = EVENT_TYPES.length;
@@ -42,20 +42,19 @@ interface BaseCell {
 }
 
 /** The segments of row `row` of a record's segment columns, from entry `k` on (entries are in row order). */
-export function rowSegments(sc: SegmentColumns, row: number, k: number): { segs: Segs | null; next: number } {
+export function rowSegments(sc: SegmentColumns, keys: readonly string[], row: number, k: number): { segs: Segs | null; next: number } {
   let end = k;
   while (end < sc.segRows.length && sc.segRows[end] === row) end++;
   if (end === k) return { segs: null, next: k };
-  const keys: string[] = [];
+  const out: string[] = [];
   const values = new Float64Array((end - k) * SLOTS);
   for (let j = k; j < end; j++) {
-    const id = sc.segIds[j]!;
-    keys.push(segmentKey(sc.segApps[id] || undefined, sc.segCampaigns[id] || undefined));
+    out.push(keys[sc.segIds[j]!]!);
     const o = (j - k) * SLOTS;
     for (let t = 0; t < NTYPES; t++) values[o + t] = sc.segCounts[j * NTYPES + t]!;
     values[o + NTYPES] = sc.segValues[j]!;
   }
-  return { segs: { keys, values }, next: end };
+  return { segs: { keys: out, values }, next: end };
 }
 
 /** One cell of a view (a geohash at the view's precision), summed over the view's windows. */
@@ -246,11 +245,12 @@ export class LiveStore {
 
     const first = this.firstKept;
     const next = new Float64Array(SLOTS);
+    const keys = d.segments ? segmentKeys(d.segments) : [];
     let k = 0;
     for (let i = 0; i < d.cells.length; i++) {
       const w = d.windows[i]!;
       let segs: Segs | null = null;
-      if (d.segments) ({ segs, next: k } = rowSegments(d.segments, i, k));
+      if (d.segments) ({ segs, next: k } = rowSegments(d.segments, keys, i, k));
       if (w < first) {
         this.stats.tooOld++;
         continue;

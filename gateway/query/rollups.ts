@@ -7,7 +7,7 @@
 import { Binary, type Db } from 'mongodb';
 import {
   EVENT_TYPES, FINAL_PREFIX_PRECISION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockRows, blockSegments, geohashEncode, inBbox,
-  geohashCenter, segmentKey, type Bbox, type FinalBlock, type OpenWindowDoc, type SegmentColumns,
+  geohashCenter, segmentKeys, type Bbox, type FinalBlock, type OpenWindowDoc, type SegmentColumns,
 } from '../../actors/model/index.js';
 
 const NTYPES = EVENT_TYPES.length;
@@ -26,13 +26,14 @@ export interface StoredRow {
 function segmentsByRow(sc: SegmentColumns | undefined, rows: number): (Map<string, Float64Array> | null)[] {
   const out: (Map<string, Float64Array> | null)[] = new Array<Map<string, Float64Array> | null>(rows).fill(null);
   if (!sc) return out;
+  const keys = segmentKeys(sc);
   for (let k = 0; k < sc.segRows.length; k++) {
     const row = sc.segRows[k]!;
     const id = sc.segIds[k]!;
     const v = new Float64Array(NTYPES + 1);
     for (let t = 0; t < NTYPES; t++) v[t] = sc.segCounts[k * NTYPES + t]!;
     v[NTYPES] = sc.segValues[k]!;
-    (out[row] ??= new Map()).set(segmentKey(sc.segApps[id] || undefined, sc.segCampaigns[id] || undefined), v);
+    (out[row] ??= new Map()).set(keys[id]!, v);
   }
   return out;
 }

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { MAX_WINDOW_PARTS, applyBatch, captureCheckpoint, checkpointCommitted, checkpointFailed, emptyState, finalsWritten, isClosed, lateDocs, restoreCheckpoint, rollupWrites, takeDelta, watermark, type CheckpointCapture, type ShardState } from '../../../actors/logic.js';
 import { blockRows, encode, type AdEvent, type EventBatchRecord } from '../../../actors/model/index.js';
 import { preaggregate, type AggregationConfig, type PreaggregateInput } from '../../../actors/preaggregate.js';
+import { segmentTable } from '../../../actors/segments.js';
 
 const C: AggregationConfig = { precision: 6, windowMs: 10_000, allowedLatenessMs: 30_000 };
 const PARIS = { lat: 48.8566, lon: 2.3522 };
@@ -25,7 +26,7 @@ function input(records: AdEvent[][], offset: number, maxTs: number): Preaggregat
 function cellsOf(s: ShardState) {
   return [...s.cells].sort(([a], [b]) => a.localeCompare(b)).map(([k, cw]) => [
     k, cw.counts, cw.value, cw.users.estimate(), cw.ids ? [...cw.ids.values()].sort() : null,
-    cw.segs ? [...cw.segs].sort(([a], [b]) => a.localeCompare(b)).map(([key, v]) => [key, [...v]]) : null,
+    segmentTable(s.segDict, cw.segs),
   ]);
 }
 

@@ -1,0 +1,80 @@
+/**
+ * Segments (app, campaign) inside a shard (actors/model/segment.ts has the contract). Kept compact,
+ * because a busy map has a few events per cell and window, so nearly every event is a new segment of its
+ * cell: segments are small integers from a dictionary, and a cell's segments are two plain arrays searched
+ * linearly, not a map of typed arrays per cell.
+ */
+import { EVENT_TYPES } from './model/event.js';
+
+/** Values per segment: NTYPES counts, then the value sum. */
+export const SEG_SLOTS = EVENT_TYPES.length + 1;
+
+/** A cell's segments: `ids[i]`'s values are `vals[i * SEG_SLOTS ...]`. */
+export interface SegList {
+  readonly ids: number[];
+  readonly vals: number[];
+}
+
+/** The offset of segment `id`'s values in `l.vals`, appending zeros for a segment not yet in the list. */
+export function segSlot(l: SegList, id: number): number {
+  const ids = l.ids;
+  for (let i = 0; i < ids.length; i++) if (ids[i] === id) return i * SEG_SLOTS;
+  ids.push(id);
+  const at = l.vals.length;
+  for (let s = 0; s < SEG_SLOTS; s++) l.vals.push(0);
+  return at;
+}
+
+/** (app, campaign) ↔ small integer ('' = none). Ids are stable for the dictionary's life. */
+export class SegmentDict {
+  readonly apps: string[] = [];
+  readonly campaigns: string[] = [];
+  private readonly byApp = new Map<string, Map<string, number>>();
+
+  get size(): number {
+    return this.apps.length;
+  }
+
+  id(app: string, campaign: string): number {
+    let byCampaign = this.byApp.get(app);
+    if (!byCampaign) this.byApp.set(app, (byCampaign = new Map()));
+    let id = byCampaign.get(campaign);
+    if (id === undefined) {
+      id = this.apps.length;
+      byCampaign.set(campaign, id);
+      this.apps.push(app);
+      this.campaigns.push(campaign);
+    }
+    return id;
+  }
+}
+
+/**
+ * Renumbers the segments that `lists` use into a dictionary of just those (for a record or a part):
+ * `local[id]` is the new number of dictionary id `id`, or −1.
+ */
+export function localDictionary(dict: SegmentDict, lists: Iterable<SegList | null>): { apps: string[]; campaigns: string[]; local: Int32Array } {
+  const local = new Int32Array(dict.size).fill(-1);
+  const apps: string[] = [];
+  const campaigns: string[] = [];
+  for (const l of lists) {
+    if (!l) continue;
+    for (const id of l.ids) {
+      if (local[id] !== -1) continue;
+      local[id] = apps.length;
+      apps.push(dict.apps[id]!);
+      campaigns.push(dict.campaigns[id]!);
+    }
+  }
+  return { apps, campaigns, local };
+}
+
+/** A segment list as `{"app|campaign": values}` (for tests and logs). */
+export function segmentTable(dict: SegmentDict, l: SegList | null): Record<string, number[]> | null {
+  if (!l) return null;
+  const out: Record<string, number[]> = {};
+  l.ids.forEach((id, i) => {
+    out[`${dict.apps[id]}|${dict.campaigns[id]}`] = l.vals.slice(i * SEG_SLOTS, (i + 1) * SEG_SLOTS);
+  });
+  return out;
+}
