@@ -37,7 +37,7 @@ export class SegmentDict {
 
   id(app: string, campaign: string): number {
     let byCampaign = this.byApp.get(app);
-    if (!byCampaign) this.byApp.set(app, (byCampaign = new Map()));
+    if (!byCampaign) this.byApp.set(app, (byCampaign = new Map<string, number>()));
     let id = byCampaign.get(campaign);
     if (id === undefined) {
       id = this.apps.length;
