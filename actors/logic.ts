@@ -4,7 +4,7 @@
  * No I/O and no clock: the actor (shard-actor.ts) decides when, this decides what.
  */
 import {
-  EVENT_TYPES, FINAL_PREFIX_PRECISION, decode, encode, finalBlockId, openWindowId, versionOf, type AdEvent, type DeltaRecord,
+  EVENT_TYPES, FINAL_PREFIX_PRECISION, decode, encode, finalBlockId, openWindowId, packSegments, versionOf, type AdEvent, type DeltaRecord,
   type FinalBlock, type OpenWindowDoc, type RollupBlock, type SegmentColumns,
 } from './model/index.js';
 import { SEG_SLOTS, SegmentDict, localDictionary, segSlot, type SegList } from './segments.js';
@@ -179,7 +179,7 @@ export function segmentColumns(dict: SegmentDict, cws: readonly CellWindow[]): S
 const bytesOf = (a: Uint32Array | Float64Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 /** Columns of a set of cell-windows. */
-function columns(dict: SegmentDict, cws: readonly CellWindow[]): Pick<RollupBlock, 'cells' | 'counts' | 'values' | 'users' | 'segApps' | 'segCampaigns' | 'segRows' | 'segIds' | 'segCounts' | 'segValues'> {
+function columns(dict: SegmentDict, cws: readonly CellWindow[]): Pick<RollupBlock, 'cells' | 'counts' | 'values' | 'users' | 'segs'> {
   const counts = new Uint32Array(cws.length * NTYPES);
   const values = new Float64Array(cws.length);
   const users = new Uint32Array(cws.length);
@@ -188,10 +188,9 @@ function columns(dict: SegmentDict, cws: readonly CellWindow[]): Pick<RollupBloc
     values[i] = cw.value;
     users[i] = cw.users.estimate();
   });
-  const sc = segmentColumns(dict, cws);
   return {
     cells: cws.map((cw) => cw.cell).join(','), counts: bytesOf(counts), values: bytesOf(values), users: bytesOf(users),
-    segApps: sc.segApps, segCampaigns: sc.segCampaigns, segRows: bytesOf(sc.segRows), segIds: bytesOf(sc.segIds), segCounts: bytesOf(sc.segCounts), segValues: bytesOf(sc.segValues),
+    segs: packSegments(segmentColumns(dict, cws), cws.length),
   };
 }
 

@@ -92,9 +92,7 @@ export async function readRollups(db: Db, o: ReadOptions): Promise<StoredRow[]> 
     const bytes = (b: unknown) => (b instanceof Binary ? b.buffer : (b as Uint8Array));
     const block = { window: doc.window, windowMs: doc.windowMs, partition: doc.partition, cells: doc.cells, counts: bytes(doc.counts), values: bytes(doc.values), users: bytes(doc.users) };
     const rows = blockRows(block);
-    const segs = segmentsByRow(doc.segApps ? blockSegments({
-      segApps: doc.segApps, segCampaigns: doc.segCampaigns, segRows: bytes(doc.segRows), segIds: bytes(doc.segIds), segCounts: bytes(doc.segCounts), segValues: bytes(doc.segValues),
-    }) : undefined, rows.length);
+    const segs = segmentsByRow(doc.segs ? blockSegments({ segs: bytes(doc.segs) }) : undefined, rows.length);
     for (const [i, r] of rows.entries()) {
       if (o.bbox) {
         const c = geohashCenter(r.cell);

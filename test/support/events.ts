@@ -151,9 +151,9 @@ export async function segmentCountsOfRollups(db: Db): Promise<Map<string, number
   const bytes = (b: unknown) => (b as Binary).buffer;
   const out = new Map<string, number>();
   for (const d of docs) {
-    if (!d.segApps) continue;
+    if (!d.segs) continue;
     const cells = (d.cells as string).split(',');
-    const sc = blockSegments({ segApps: d.segApps as string[], segCampaigns: d.segCampaigns as string[], segRows: bytes(d.segRows), segIds: bytes(d.segIds), segCounts: bytes(d.segCounts), segValues: bytes(d.segValues) })!;
+    const sc = blockSegments({ segs: bytes(d.segs) })!;
     for (let k = 0; k < sc.segRows.length; k++) {
       const id = sc.segIds[k]!;
       EVENT_TYPES.forEach((t, i) => {
