@@ -7,7 +7,7 @@ import {
   EVENT_TYPES, FINAL_PREFIX_PRECISION, decode, encode, finalBlockId, openWindowId, packSegments, versionOf, type AdEvent, type DeltaRecord,
   type FinalBlock, type OpenWindowDoc, type RollupBlock, type SegmentColumns,
 } from './model/index.js';
-import { SEG_SLOTS, SegmentDict, localDictionary, segSlot, type SegList } from './segments.js';
+import { SEG_SLOTS, SegmentDict, localDictionary, packSegList, segSlot, unpackSegList, type SegList } from './segments.js';
 import { Hll } from './hll.js';
 import { IdSet } from './id-set.js';
 import { NTYPES, type AggregationConfig, type LateEvent, type PartialBatch } from './preaggregate.js';
@@ -328,9 +328,8 @@ export interface MetaPart {
 
 /**
  * A window part, base or change: cells of one window, [cell, counts, value, users, ids | null, segments?].
- * A cell's segments are [numbers, values]: numbers into the part's `segApps`/`segCampaigns`, and per
- * number NTYPES counts then the value sum in `values` (plain numbers: msgpack packs small counts in a
- * byte). Absent when the cell has none.
+ * A cell's segments are packed (actors/model/segment.ts, `packSegment`), numbered into the part's
+ * `segApps`/`segCampaigns`. Absent when the cell has none.
  */
 export interface WindowPart {
   readonly v: 1;
@@ -342,7 +341,7 @@ export interface WindowPart {
   readonly segCampaigns?: string[];
 }
 
-export type CheckpointSegments = [number[], number[]];
+export type CheckpointSegments = number[];
 
 /** The parts holding one window's cells. */
 export interface WindowLayout {
@@ -363,7 +362,7 @@ function encodeCells(s: ShardState, window: number, seq: number, keys: Iterable<
   const { apps, campaigns, local } = localDictionary(s.segDict, cws.map((cw) => cw.segs));
   const cells: WindowPart['cells'] = cws.map((cw) => {
     const cell: WindowPart['cells'][number] = [cw.cell, cw.counts, cw.value, cw.users.toSnapshot(), cw.ids ? cw.ids.values() : null];
-    if (cw.segs) cell.push([cw.segs.ids.map((id) => local[id]!), cw.segs.vals]);
+    if (cw.segs) cell.push(packSegList(cw.segs, local));
     return cell;
   });
   return encode({ v: 1, window, seq, cells, ...(apps.length > 0 ? { segApps: apps, segCampaigns: campaigns } : {}) } satisfies WindowPart);
@@ -475,7 +474,7 @@ export function restoreCheckpoint(nextOffset: number, parts: ReadonlyMap<string,
     for (const [cell, counts, value, users, ids, segs] of part.cells) {
       if (counts.length !== EVENT_TYPES.length) throw new Error(`checkpoint cell ${cell} has ${counts.length} counts`);
       const key = keyOf(part.window, cell);
-      s.cells.set(key, { window: part.window, cell, counts: [...counts], value, users: Hll.fromSnapshot(users), ids: ids ? IdSet.from(ids) : null, segs: segs ? { ids: segs[0].map((j) => segIds[j]!), vals: [...segs[1]] } : null });
+      s.cells.set(key, { window: part.window, cell, counts: [...counts], value, users: Hll.fromSnapshot(users), ids: ids ? IdSet.from(ids) : null, segs: segs ? unpackSegList(segs, segIds) : null });
       keys.add(key);
       s.rollupDirty.add(key);
       s.deltaDirty.add(key);

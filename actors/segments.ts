@@ -4,10 +4,10 @@
  * cell: segments are small integers from a dictionary, and a cell's segments are two plain arrays searched
  * linearly, not a map of typed arrays per cell.
  */
-import { EVENT_TYPES } from './model/event.js';
+import { packSegment, SEGMENT_SLOTS, unpackSegment } from './model/segment.js';
 
 /** Values per segment: NTYPES counts, then the value sum. */
-export const SEG_SLOTS = EVENT_TYPES.length + 1;
+export const SEG_SLOTS = SEGMENT_SLOTS;
 
 /** A cell's segments: `ids[i]`'s values are `vals[i * SEG_SLOTS ...]`. */
 export interface SegList {
@@ -77,4 +77,22 @@ export function segmentTable(dict: SegmentDict, l: SegList | null): Record<strin
     out[`${dict.apps[id]}|${dict.campaigns[id]}`] = l.vals.slice(i * SEG_SLOTS, (i + 1) * SEG_SLOTS);
   });
   return out;
+}
+
+/** A segment list in the packed form of checkpoints ({@link packSegment}), numbered by `renumber`. */
+export function packSegList(l: SegList, renumber: ArrayLike<number>): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < l.ids.length; i++) packSegment(out, renumber[l.ids[i]!]!, l.vals, i * SEG_SLOTS);
+  return out;
+}
+
+/** The inverse of {@link packSegList}: `renumber` maps the packed numbers back to dictionary ids. */
+export function unpackSegList(packed: readonly number[], renumber: ArrayLike<number>): SegList {
+  const l: SegList = { ids: [], vals: [] };
+  for (let at = 0; at < packed.length;) {
+    const r = unpackSegment(packed, at, l.vals, l.vals.length);
+    l.ids.push(renumber[r.id]!);
+    at = r.next;
+  }
+  return l;
 }

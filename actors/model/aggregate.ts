@@ -4,7 +4,7 @@
  */
 import { EVENT_TYPES, type EventType } from './event.js';
 import { decode, encode } from './codec.js';
-import type { SegmentColumns } from './segment.js';
+import { packSegment, SEGMENT_SLOTS, unpackSegment, type SegmentColumns } from './segment.js';
 
 /** Base geohash precision of the aggregation (≈1.2 km × 0.6 km cells); coarser ones are prefixes. */
 export const BASE_PRECISION = 6;
@@ -73,26 +73,46 @@ export interface RollupBlock {
 }
 
 /**
- * A block's segment columns as msgpack of plain numbers, `[apps, campaigns, perRow, ids, counts, values]`
- * with `perRow[i]` = the number of entries of row i. Mostly small integers, so most take one byte each:
- * a fraction of the typed columns' 40 bytes per entry, which FerretDB would store and parse.
+ * A block's segment columns as msgpack of plain numbers, `[apps, campaigns, perRow, packed]`: `perRow[i]`
+ * segments of row i follow each other in `packed` ({@link packSegment}). Mostly small integers, so a
+ * segment takes a few bytes, not the 40 of typed columns, which FerretDB would store and parse.
  */
 export function packSegments(sc: SegmentColumns, rows: number): Uint8Array {
   const perRow = new Array<number>(rows).fill(0);
   for (const r of sc.segRows) perRow[r]!++;
-  return encode([sc.segApps, sc.segCampaigns, perRow, [...sc.segIds], [...sc.segCounts], [...sc.segValues]]);
+  const packed: number[] = [];
+  const vals = new Float64Array(SEGMENT_SLOTS);
+  for (let k = 0; k < sc.segIds.length; k++) {
+    for (let t = 0; t < SEGMENT_SLOTS - 1; t++) vals[t] = sc.segCounts[k * (SEGMENT_SLOTS - 1) + t]!;
+    vals[SEGMENT_SLOTS - 1] = sc.segValues[k]!;
+    packSegment(packed, sc.segIds[k]!, vals, 0);
+  }
+  return encode([sc.segApps, sc.segCampaigns, perRow, packed]);
 }
 
 /** The segment columns of a block (undefined for blocks written before segments). */
 export function blockSegments(d: Pick<RollupBlock, 'segs'>): SegmentColumns | undefined {
   if (!d.segs) return undefined;
-  const [segApps, segCampaigns, perRow, ids, counts, values] = decode<[string[], string[], number[], number[], number[], number[]]>(d.segs);
-  const segRows = new Uint32Array(ids.length);
+  const [segApps, segCampaigns, perRow, packed] = decode<[string[], string[], number[], number[]]>(d.segs);
+  const n = perRow.reduce((a, b) => a + b, 0);
+  const segRows = new Uint32Array(n);
+  const segIds = new Uint32Array(n);
+  const segCounts = new Uint32Array(n * (SEGMENT_SLOTS - 1));
+  const segValues = new Float64Array(n);
+  const vals = new Float64Array(SEGMENT_SLOTS);
   let k = 0;
-  perRow.forEach((n, row) => {
-    for (let j = 0; j < n; j++) segRows[k++] = row;
+  let at = 0;
+  perRow.forEach((count, row) => {
+    for (let j = 0; j < count; j++, k++) {
+      const r = unpackSegment(packed, at, vals, 0);
+      at = r.next;
+      segRows[k] = row;
+      segIds[k] = r.id;
+      segCounts.set(vals.subarray(0, SEGMENT_SLOTS - 1), k * (SEGMENT_SLOTS - 1));
+      segValues[k] = vals[SEGMENT_SLOTS - 1]!;
+    }
   });
-  return { segApps, segCampaigns, segRows, segIds: Uint32Array.from(ids), segCounts: Uint32Array.from(counts), segValues: Float64Array.from(values) };
+  return { segApps, segCampaigns, segRows, segIds, segCounts, segValues };
 }
 
 /**

@@ -8,6 +8,8 @@
  * campaign still count there. Unique users are not kept per segment (docs/api.md, "Filters").
  */
 
+import { EVENT_TYPES } from './event.js';
+
 /** Max app ids and campaign ids in one filter. */
 export const MAX_FILTER_IDS = 32;
 /** Max characters of an app or campaign id (as events allow, actors/model/validate.ts). */
@@ -46,6 +48,30 @@ export interface SegmentColumns {
 /** The segment keys of a record's dictionary, entry j = segment j (computed once per record, not per entry). */
 export function segmentKeys(sc: Pick<SegmentColumns, 'segApps' | 'segCampaigns'>): string[] {
   return sc.segApps.map((app, j) => segmentKey(app || undefined, sc.segCampaigns[j] || undefined));
+}
+
+/** Values per segment: EVENT_TYPES.length counts, then the value sum. */
+export const SEGMENT_SLOTS = EVENT_TYPES.length + 1;
+
+/**
+ * The packed form of segments in checkpoints and rollup blocks, a flat list of plain numbers: per segment
+ * its number, a bit mask of its non-zero slots, then those slots' values. A segment of one click is
+ * `[id, 2, 1]`: three bytes of msgpack, where seven values would take eight.
+ */
+export function packSegment(out: number[], id: number, vals: ArrayLike<number>, at: number): void {
+  let mask = 0;
+  for (let s = 0; s < SEGMENT_SLOTS; s++) if (vals[at + s] !== 0) mask |= 1 << s;
+  out.push(id, mask);
+  for (let s = 0; s < SEGMENT_SLOTS; s++) if (mask & (1 << s)) out.push(vals[at + s]!);
+}
+
+/** Reads the packed segment at `packed[at]` into `out[outAt ...]` (zeros where the mask has none). */
+export function unpackSegment(packed: readonly number[], at: number, out: { [i: number]: number }, outAt: number): { id: number; next: number } {
+  const id = packed[at]!;
+  const mask = packed[at + 1]!;
+  let k = at + 2;
+  for (let s = 0; s < SEGMENT_SLOTS; s++) out[outAt + s] = mask & (1 << s) ? packed[k++]! : 0;
+  return { id, next: k };
 }
 
 /** Which segments a view or query counts: an empty list means any. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyBatch, captureCheckpoint, emptyState, restoreCheckpoint, rollupWrites, takeDelta } from '../../../actors/logic.js';
 import {
-  EVENT_TYPES, blockRows, blockSegments, checkIds, encode, filterKey, segmentKey, segmentMatcher, segmentOf, SegmentFilterError,
+  EVENT_TYPES, blockRows, blockSegments, checkIds, encode, filterKey, packSegment, segmentKey, segmentMatcher, segmentOf, SegmentFilterError, unpackSegment,
   type AdEvent, type EventBatchRecord, type SegmentColumns,
 } from '../../../actors/model/index.js';
 import { preaggregate, type AggregationConfig } from '../../../actors/preaggregate.js';
@@ -46,6 +46,22 @@ describe('segment keys and filters', () => {
     expect([both(segmentKey('app-maps', 'cmp-02')), both(segmentKey('app-maps', 'cmp-01')), both(segmentKey('app-news', 'cmp-02'))]).toEqual([true, false, false]);
     expect(filterKey({ apps: ['b', 'a'], campaigns: [] })).toBe(filterKey({ apps: ['a', 'b'], campaigns: [] }));
     expect(filterKey({ apps: [], campaigns: [] })).toBe('');
+  });
+
+  it('packs a segment as its number, a mask of its non-zero slots and those values only', () => {
+    const out: number[] = [];
+    packSegment(out, 3, [0, 1, 0, 0, 0, 0, 0], 0);
+    packSegment(out, 0, [9, 0, 0, 2, 0, 0, 4.99, 7], 0);
+    packSegment(out, 5, [0, 0, 0, 0, 0, 0, 0], 0);
+    expect(out).toEqual([3, 0b10, 1, 0, 0b1001001, 9, 2, 4.99, 5, 0]);
+    const vals = new Array<number>(7);
+    const got: [number, number[]][] = [];
+    for (let at = 0; at < out.length;) {
+      const r = unpackSegment(out, at, vals, 0);
+      got.push([r.id, [...vals]]);
+      at = r.next;
+    }
+    expect(got).toEqual([[3, [0, 1, 0, 0, 0, 0, 0]], [0, [9, 0, 0, 2, 0, 0, 4.99]], [5, [0, 0, 0, 0, 0, 0, 0]]]);
   });
 
   it('checks filter lists and names what is wrong', () => {
