@@ -3,9 +3,11 @@
  * checkpoints + MongoDB rollups (+ deltas to Kafka), with the runtime in its own process.
  *
  *  1. throughput: N events pre-produced, then one runtime catches up; events/s from its start to lag 0,
- *     once with checkpoints and rollups (sinks on) and once without (the baseline, same run);
+ *     once with checkpoints and rollups (sinks on) and once without (the baseline, same run), and once
+ *     more with sinks on over the same events without app and campaign (what segments cost);
  *  2. latency: a producer at a fixed rate (default 50k events/s), each record stamped with its send
- *     time; a consumer of the delta topic measures the age of the oldest event folded into each delta;
+ *     time; a consumer of the delta topic measures the age of the oldest event folded into each delta
+ *     (events without app and campaign first, then with them);
  *  3. recovery: kill -9 under that load, restart, time until the new process has caught up.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -43,6 +45,8 @@ export interface RuntimeBenchResult {
     /** Checkpoint bytes written per partition per second while the load ran. */
     readonly checkpointBytesPerPartitionSecond: number;
   };
+  /** The same latency run with events without app and campaign (before it, same runtime build). */
+  readonly latencyNoSegments: RuntimeBenchResult['latency'];
   readonly recovery: { readonly restartToAssignedMs: number; readonly restartToCaughtUpMs: number; readonly sessionTimeoutMs: number };
 }
 
@@ -241,6 +245,56 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
 
+/** Offers `o.rate` events/s for `o.latencySeconds` to a caught-up runtime; measures accepted → delta. */
+async function latencyRun(o: RuntimeBenchOptions, kafka: Kafka, producer: Producer, ltopic: string, segments: boolean) {
+  const a2 = kafka.admin();
+  await a2.connect();
+  await a2.createTopics({ topics: [{ topic: ltopic, numPartitions: o.partitions }], waitForLeaders: true });
+  await a2.disconnect();
+  const env = {
+    ADME_EVENTS_TOPIC: ltopic, ADME_DELTAS_TOPIC: `${ltopic}.deltas`, ADME_GROUP: `${ltopic}-g`, ADME_KEYSPACE: `${ltopic.replace(/\W/g, '_')}`,
+    ADME_MONGO_DB: `${ltopic.replace(/\W/g, '_')}`, ADME_PARTITIONS: String(o.partitions), ADME_SESSION_TIMEOUT_MS: '6000',
+  };
+  const live = await startRuntime(o, env);
+  await caughtUp(live, await highWatermarks(kafka, ltopic), o.partitions, 60_000);
+  const ages: number[] = [];
+  const consumer = kafka.consumer({ groupId: `${ltopic}-deltas-reader`, maxWaitTimeInMs: 20 });
+  await consumer.connect();
+  await consumer.subscribe({ topic: `${ltopic}.deltas`, fromBeginning: false });
+  let measuring = false;
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      if (!measuring || !message.value) return;
+      const d = decode<DeltaRecord>(message.value);
+      ages.push(Date.now() - d.oldestAt);
+    },
+  });
+  await sleep(3000); // the delta reader joins its group
+  const liveGen = eventStream(7, Date.now(), o.rate, segments);
+  measuring = true;
+  // Also resets the event-loop delay window.
+  const bytesBefore = sum(metricValues(await live.metrics(), 'adme_runtime_checkpoint_bytes_total'));
+  const flag = { stop: false };
+  const l0 = Date.now();
+  const sent = await produceAtRate(producer, ltopic, o.partitions, liveGen, o.rate, o.latencySeconds, flag);
+  const liveSeconds = (Date.now() - l0) / 1000;
+  const achieved = Math.round(sent / liveSeconds);
+  await sleep(1000);
+  measuring = false;
+
+  const lm = await live.metrics();
+  const latency = {
+    rate: o.rate, achievedRate: achieved, deltas: ages.length, p50Ms: pct(ages, 50), p99Ms: pct(ages, 99), maxMs: Math.max(0, ...ages),
+    checkpointBytesPerPartitionSecond: (sum(metricValues(lm, 'adme_runtime_checkpoint_bytes_total')) - bytesBefore) / o.partitions / (liveSeconds + 1),
+  };
+  o.progress(`event loop delay: ${lm.split('\n').filter((l) => l.startsWith('adme_runtime_event_loop_delay_seconds{')).join(' ')}`);
+  const foldBuckets = lm.split('\n').filter((l) => l.startsWith('adme_runtime_fold_age_seconds_bucket'));
+  const ageBuckets = lm.split('\n').filter((l) => l.startsWith('adme_runtime_delta_age_seconds_bucket'));
+  o.progress(`fold age buckets: ${foldBuckets.map((l) => l.replace(/.*le="([^"]+)"} /, '$1:')).join(' ')}`);
+  o.progress(`delta age buckets: ${ageBuckets.map((l) => l.replace(/.*le="([^"]+)"} /, '$1:')).join(' ')}`);
+  return { latency, live, env, consumer, liveGen, flag, ltopic };
+}
+
 export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBenchResult> {
   const kafka = new Kafka({ clientId: 'adme-bench', brokers: [...o.stack.kafka.brokers], logLevel: logLevel.ERROR });
   const topic = `adme.bench.rt.${Date.now().toString(36)}`;
@@ -292,54 +346,16 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
   o.progress(`  ${plain.eventsPerSecond} events/s in ${plain.seconds.toFixed(1)} s`);
   }
 
-  // 2. Latency at a fixed rate, against a live runtime that has caught up.
-  const ltopic = `${topic}.live`;
-  const a2 = kafka.admin();
-  await a2.connect();
-  await a2.createTopics({ topics: [{ topic: ltopic, numPartitions: o.partitions }], waitForLeaders: true });
-  await a2.disconnect();
-  const env = {
-    ADME_EVENTS_TOPIC: ltopic, ADME_DELTAS_TOPIC: `${ltopic}.deltas`, ADME_GROUP: `${ltopic}-g`, ADME_KEYSPACE: `${ltopic.replace(/\W/g, '_')}`,
-    ADME_MONGO_DB: `${ltopic.replace(/\W/g, '_')}`, ADME_PARTITIONS: String(o.partitions), ADME_SESSION_TIMEOUT_MS: '6000',
-  };
-  const live = await startRuntime(o, env);
-  await caughtUp(live, await highWatermarks(kafka, ltopic), o.partitions, 60_000);
-  const ages: number[] = [];
-  const consumer = kafka.consumer({ groupId: `${ltopic}-deltas-reader`, maxWaitTimeInMs: 20 });
-  await consumer.connect();
-  await consumer.subscribe({ topic: `${ltopic}.deltas`, fromBeginning: false });
-  let measuring = false;
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      if (!measuring || !message.value) return;
-      const d = decode<DeltaRecord>(message.value);
-      ages.push(Date.now() - d.oldestAt);
-    },
-  });
-  await sleep(3000); // the delta reader joins its group
+  // 2. Latency at a fixed rate, against a live runtime that has caught up: first with events without app
+  // and campaign (the baseline), then with them (the runtime kept for the recovery run).
+  o.progress(`latency without app and campaign: ${o.rate} events/s for ${o.latencySeconds} s…`);
+  const plainLive = await latencyRun(o, kafka, producer, `${topic}.live-plain`, false);
+  await stop(plainLive.live);
+  await plainLive.consumer.disconnect();
+  o.progress(`  p50 ${plainLive.latency.p50Ms} ms, p99 ${plainLive.latency.p99Ms} ms`);
   o.progress(`latency: ${o.rate} events/s for ${o.latencySeconds} s…`);
-  const liveGen = eventStream(7, Date.now(), o.rate);
-  measuring = true;
-  // Also resets the event-loop delay window.
-  const bytesBefore = sum(metricValues(await live.metrics(), 'adme_runtime_checkpoint_bytes_total'));
-  const flag = { stop: false };
-  const l0 = Date.now();
-  const sent = await produceAtRate(producer, ltopic, o.partitions, liveGen, o.rate, o.latencySeconds, flag);
-  const liveSeconds = (Date.now() - l0) / 1000;
-  const achieved = Math.round(sent / liveSeconds);
-  await sleep(1000);
-  measuring = false;
-
-  const lm = await live.metrics();
-  const latency = {
-    rate: o.rate, achievedRate: achieved, deltas: ages.length, p50Ms: pct(ages, 50), p99Ms: pct(ages, 99), maxMs: Math.max(0, ...ages),
-    checkpointBytesPerPartitionSecond: (sum(metricValues(lm, 'adme_runtime_checkpoint_bytes_total')) - bytesBefore) / o.partitions / (liveSeconds + 1),
-  };
-  o.progress(`event loop delay: ${lm.split('\n').filter((l) => l.startsWith('adme_runtime_event_loop_delay_seconds{')).join(' ')}`);
-  const foldBuckets = lm.split('\n').filter((l) => l.startsWith('adme_runtime_fold_age_seconds_bucket'));
-  const ageBuckets = lm.split('\n').filter((l) => l.startsWith('adme_runtime_delta_age_seconds_bucket'));
-  o.progress(`fold age buckets: ${foldBuckets.map((l) => l.replace(/.*le="([^"]+)"} /, '$1:')).join(' ')}`);
-  o.progress(`delta age buckets: ${ageBuckets.map((l) => l.replace(/.*le="([^"]+)"} /, '$1:')).join(' ')}`);
+  const { latency, live, env, consumer, liveGen, flag, ltopic } = await latencyRun(o, kafka, producer, `${topic}.live`, true);
+  const latencyNoSegments = plainLive.latency;
   if (process.env.ADME_BENCH_RUNTIME_NODE_ARGS) {
     // Profiling the live runtime: stop it gracefully so it writes its profile; no recovery run.
     await stop(live);
@@ -348,7 +364,7 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
     return {
       machine: '', events: o.events, partitions: o.partitions, produce: { eventsPerSecond: produceRate }, sinksOn: on, sinksOff: off, checkpointTax: 0,
       noSegments: plain, segmentRatio: 0,
-      latency,
+      latency, latencyNoSegments,
       recovery: { restartToAssignedMs: 0, restartToCaughtUpMs: 0, sessionTimeoutMs: 0 },
     };
   }
@@ -382,7 +398,7 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
     produce: { eventsPerSecond: produceRate },
     sinksOn: on, sinksOff: off, checkpointTax: off.eventsPerSecond ? on.eventsPerSecond / off.eventsPerSecond : 0,
     noSegments: plain, segmentRatio: plain.eventsPerSecond ? on.eventsPerSecond / plain.eventsPerSecond : 0,
-    latency,
+    latency, latencyNoSegments,
     recovery: { restartToAssignedMs: assignedAt - r0, restartToCaughtUpMs: r1 - r0, sessionTimeoutMs: 6000 },
   };
 }
@@ -404,7 +420,9 @@ export function runtimeBenchMarkdown(r: RuntimeBenchResult): string {
     '',
     `Accepted → delta at ${f(r.latency.rate)} events/s offered (${f(r.latency.achievedRate)} achieved), over ${r.latency.deltas} deltas: ` +
       `p50 **${f(r.latency.p50Ms)} ms**, p99 **${f(r.latency.p99Ms)} ms**, max ${f(r.latency.maxMs)} ms (target p99 ≤ 250 ms); ` +
-      `checkpoints wrote ${f(r.latency.checkpointBytesPerPartitionSecond / 1024)} KiB per partition per second.`,
+      `checkpoints wrote ${f(r.latency.checkpointBytesPerPartitionSecond / 1024)} KiB per partition per second. ` +
+      `The same events without app and campaign (run just before): p50 ${f(r.latencyNoSegments.p50Ms)} ms, p99 ${f(r.latencyNoSegments.p99Ms)} ms, ` +
+      `max ${f(r.latencyNoSegments.maxMs)} ms, ${f(r.latencyNoSegments.checkpointBytesPerPartitionSecond / 1024)} KiB per partition per second.`,
     '',
     `Recovery after kill -9 under load: partitions assigned and restored ${f(r.recovery.restartToAssignedMs)} ms after the restart, ` +
       `caught up after **${f(r.recovery.restartToCaughtUpMs)} ms** (session timeout ${r.recovery.sessionTimeoutMs} ms; target ≤ 5 s).`,
