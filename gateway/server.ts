@@ -16,6 +16,7 @@ import { WsFlow } from './ws-flow.js';
 import { inBbox, WS_CLOSE } from '../actors/model/index.js';
 import { DeltaFeed } from './live/feed.js';
 import { StreamHub, type Viewer } from './live/hub.js';
+import { segmentSums } from './live/store.js';
 import { QueryApi, QUERY_PATHS } from './query/api.js';
 import type { StoredRow } from './query/rollups.js';
 import { loadStatic, NOT_BUILT } from './static.js';
@@ -384,7 +385,11 @@ export async function startGateway(cfg: GatewayConfig, log: (message: string) =>
       completeFrom: () => Math.max(feed.completeFrom + cfg.stream.windowMs, hub.store.firstKept),
       rows: (from, to, box) => {
         const out: StoredRow[] = [];
-        for (const r of hub.store.rows(from, to)) if (!box || inBbox(box, r.lat, r.lon)) out.push({ window: r.window, partition: -1, cell: r.cell, sum: r.sum, segs: r.segs });
+        for (const { window, cell, base } of hub.store.rows(from, to)) {
+          if (box && !inBbox(box, base.lat, base.lon)) continue;
+          // Segments are summed only for the answers that read them (filters, /v1/segments).
+          out.push({ window, partition: -1, cell, sum: base.sum, get segs() { return segmentSums(base); } });
+        }
         return out;
       },
     },

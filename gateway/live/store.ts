@@ -30,11 +30,14 @@ export interface Segs {
   readonly values: Float64Array;
 }
 
-interface BaseCell {
+/**
+ * A (window, cell) of the store. Segments are kept per partition only: their sums over partitions are
+ * computed when a filtered view or a query asks ({@link segmentSums}), so that without filters a delta's
+ * segments cost a copy, not a sum per segment.
+ */
+export interface BaseCell {
   /** Sums over partitions: NTYPES counts, then the value. */
   readonly sum: Float64Array;
-  /** Per segment, sums over partitions (null: no event of this cell named an app or a campaign). */
-  segSum: Map<string, Float64Array> | null;
   /** Centre (for bbox filters of the query API). */
   readonly lat: number;
   readonly lon: number;
@@ -95,13 +98,18 @@ export class View {
   }
 
   /** A base cell's values as this view counts them, into `out`. */
-  valuesOf(sum: Float64Array, segSum: ReadonlyMap<string, Float64Array> | null, out: Float64Array): Float64Array {
+  valuesOf(base: BaseCell, out: Float64Array): Float64Array {
     if (!this.match) {
-      out.set(sum);
+      out.set(base.sum);
       return out;
     }
     out.fill(0);
-    if (segSum) for (const [key, v] of segSum) if (this.match(key)) for (let i = 0; i < SLOTS; i++) out[i]! += v[i]!;
+    for (const { segs } of base.byPartition.values()) {
+      if (!segs) continue;
+      segs.keys.forEach((key, k) => {
+        if (this.match!(key)) for (let i = 0; i < SLOTS; i++) out[i]! += segs.values[k * SLOTS + i]!;
+      });
+    }
     return out;
   }
 
@@ -180,6 +188,8 @@ export class LiveStore {
   private readonly windows = new Map<number, Map<string, BaseCell>>();
   private readonly partitions = new Map<number, { epoch: number; seq: number }>();
   private readonly views = new Map<string, View>();
+  /** Views with an app or campaign filter: only they need per-segment differences. */
+  private filteredViews = 0;
   readonly stats = { deltas: 0, stale: 0, zombie: 0, gaps: 0, ownerChanges: 0, tooOld: 0 };
 
   constructor(readonly opts: LiveStoreOptions) {}
@@ -206,17 +216,18 @@ export class LiveStore {
       const values = new Float64Array(SLOTS);
       for (const [w, cells] of this.windows) {
         if (w < first) continue;
-        for (const [cell, base] of cells) v.add(cell, v.valuesOf(base.sum, base.segSum, values), Infinity);
+        for (const [cell, base] of cells) v.add(cell, v.valuesOf(base, values), Infinity);
       }
       v.trim(v.logEnd); // a new view starts with an empty log: viewers begin with a snapshot
       this.views.set(key, v);
+      if (v.match) this.filteredViews++;
     }
     v.viewers++;
     return v;
   }
 
   release(v: View): void {
-    if (--v.viewers <= 0) this.views.delete(v.key);
+    if (--v.viewers <= 0 && this.views.delete(v.key) && v.match) this.filteredViews--;
   }
 
   apply(d: DeltaRecord): DeltaOutcome {
@@ -268,7 +279,7 @@ export class LiveStore {
     let cells = this.windows.get(window);
     if (!cells) this.windows.set(window, (cells = new Map<string, BaseCell>()));
     let base = cells.get(cell);
-    if (!base) cells.set(cell, (base = { sum: new Float64Array(SLOTS), segSum: null, byPartition: new Map(), ...geohashCenter(cell) }));
+    if (!base) cells.set(cell, (base = { sum: new Float64Array(SLOTS), byPartition: new Map(), ...geohashCenter(cell) }));
     let prev = base.byPartition.get(partition);
     if (!prev) base.byPartition.set(partition, (prev = { v: new Float64Array(SLOTS), segs: null }));
     const diff = new Float64Array(SLOTS);
@@ -279,16 +290,9 @@ export class LiveStore {
       prev.v[s] = next[s]!;
       base.sum[s]! += diff[s]!;
     }
-    const segDiffs = segmentDiffs(prev.segs, nextSegs);
+    // Per-segment differences matter only to filtered views.
+    const segDiffs = this.filteredViews > 0 ? segmentDiffs(prev.segs, nextSegs) : null;
     prev.segs = nextSegs;
-    if (segDiffs) {
-      if (!base.segSum) base.segSum = new Map();
-      for (const [key, d] of segDiffs) {
-        let sum = base.segSum.get(key);
-        if (!sum) base.segSum.set(key, (sum = new Float64Array(SLOTS)));
-        for (let s = 0; s < SLOTS; s++) sum[s]! += d[s]!;
-      }
-    }
     if (!changed && !segDiffs) return;
     let filtered: Float64Array | undefined;
     for (const v of this.views.values()) {
@@ -357,7 +361,7 @@ export class LiveStore {
       for (const [w, cells] of this.windows) {
         if (w < was || w >= now) continue; // only windows that were in the view and no longer are
         for (const [cell, base] of cells) {
-          v.valuesOf(base.sum, base.segSum, negative);
+          v.valuesOf(base, negative);
           for (let s = 0; s < SLOTS; s++) negative[s] = -negative[s]!;
           v.add(cell, negative, Infinity);
         }
@@ -368,12 +372,27 @@ export class LiveStore {
   }
 
   /** Every base cell of windows [from, to): sums over partitions (the query API's live source). */
-  *rows(from: number, to: number): Generator<{ window: number; cell: string; sum: Float64Array; segs: ReadonlyMap<string, Float64Array> | null; lat: number; lon: number }> {
+  *rows(from: number, to: number): Generator<{ window: number; cell: string; base: BaseCell }> {
     for (const [window, cells] of this.windows) {
       if (window < from || window >= to) continue;
-      for (const [cell, base] of cells) yield { window, cell, sum: base.sum, segs: base.segSum, lat: base.lat, lon: base.lon };
+      for (const [cell, base] of cells) yield { window, cell, base };
     }
   }
+}
+
+/** A base cell's segments summed over partitions (null: none of its events named an app or a campaign). */
+export function segmentSums(base: BaseCell): Map<string, Float64Array> | null {
+  let out: Map<string, Float64Array> | null = null;
+  for (const { segs } of base.byPartition.values()) {
+    if (!segs) continue;
+    out ??= new Map();
+    segs.keys.forEach((key, k) => {
+      let sum = out!.get(key);
+      if (!sum) out!.set(key, (sum = new Float64Array(SLOTS)));
+      for (let i = 0; i < SLOTS; i++) sum[i]! += segs.values[k * SLOTS + i]!;
+    });
+  }
+  return out;
 }
 
 /** Per segment, next − prev (segments in only one count as 0 in the other); null when nothing changed. */
