@@ -4,7 +4,7 @@
  * No I/O and no clock: the actor (shard-actor.ts) decides when, this decides what.
  */
 import {
-  EVENT_TYPES, FINAL_PREFIX_PRECISION, decode, encode, finalBlockId, openWindowId, packSegments, versionOf, type AdEvent, type DeltaRecord,
+  EVENT_TYPES, FINAL_PREFIX_PRECISION, decode, encode, encodePackedSegments, finalBlockId, openWindowId, versionOf, type AdEvent, type DeltaRecord,
   type FinalBlock, type OpenWindowDoc, type RollupBlock, type SegmentColumns,
 } from './model/index.js';
 import { SEG_SLOTS, SegmentDict, localDictionary, packSegList, segSlot, unpackSegList, type SegList } from './segments.js';
@@ -188,9 +188,14 @@ function columns(dict: SegmentDict, cws: readonly CellWindow[]): Pick<RollupBloc
     values[i] = cw.value;
     users[i] = cw.users.estimate();
   });
+  // Segments packed straight from the cells' lists (the typed columns of deltas are not needed here).
+  const { apps, campaigns, local } = localDictionary(dict, cws.map((cw) => cw.segs));
+  const perRow = cws.map((cw) => cw.segs?.ids.length ?? 0);
+  const packed: number[] = [];
+  for (const cw of cws) if (cw.segs) packSegList(cw.segs, local, packed);
   return {
     cells: cws.map((cw) => cw.cell).join(','), counts: bytesOf(counts), values: bytesOf(values), users: bytesOf(users),
-    segs: packSegments(segmentColumns(dict, cws), cws.length),
+    segs: encodePackedSegments(apps, campaigns, perRow, packed),
   };
 }
 

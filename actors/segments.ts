@@ -80,8 +80,7 @@ export function segmentTable(dict: SegmentDict, l: SegList | null): Record<strin
 }
 
 /** A segment list in the packed form of checkpoints ({@link packSegment}), numbered by `renumber`. */
-export function packSegList(l: SegList, renumber: ArrayLike<number>): number[] {
-  const out: number[] = [];
+export function packSegList(l: SegList, renumber: ArrayLike<number>, out: number[] = []): number[] {
   for (let i = 0; i < l.ids.length; i++) packSegment(out, renumber[l.ids[i]!]!, l.vals, i * SEG_SLOTS);
   return out;
 }

@@ -4,7 +4,7 @@
  */
 import { EVENT_TYPES, type EventType } from './event.js';
 import { decode, encode } from './codec.js';
-import { packSegment, SEGMENT_SLOTS, unpackSegment, type SegmentColumns } from './segment.js';
+import { SEGMENT_SLOTS, unpackSegment, type SegmentColumns } from './segment.js';
 
 /** Base geohash precision of the aggregation (≈1.2 km × 0.6 km cells); coarser ones are prefixes. */
 export const BASE_PRECISION = 6;
@@ -68,7 +68,7 @@ export interface RollupBlock {
   readonly values: Uint8Array;
   /** rows × uint32. */
   readonly users: Uint8Array;
-  /** Per-segment values of the rows: {@link packSegments} (absent in blocks written before segments). */
+  /** Per-segment values of the rows: {@link encodePackedSegments} (absent in blocks written before segments). */
   readonly segs?: Uint8Array;
 }
 
@@ -77,17 +77,8 @@ export interface RollupBlock {
  * segments of row i follow each other in `packed` ({@link packSegment}). Mostly small integers, so a
  * segment takes a few bytes, not the 40 of typed columns, which FerretDB would store and parse.
  */
-export function packSegments(sc: SegmentColumns, rows: number): Uint8Array {
-  const perRow = new Array<number>(rows).fill(0);
-  for (const r of sc.segRows) perRow[r]!++;
-  const packed: number[] = [];
-  const vals = new Float64Array(SEGMENT_SLOTS);
-  for (let k = 0; k < sc.segIds.length; k++) {
-    for (let t = 0; t < SEGMENT_SLOTS - 1; t++) vals[t] = sc.segCounts[k * (SEGMENT_SLOTS - 1) + t]!;
-    vals[SEGMENT_SLOTS - 1] = sc.segValues[k]!;
-    packSegment(packed, sc.segIds[k]!, vals, 0);
-  }
-  return encode([sc.segApps, sc.segCampaigns, perRow, packed]);
+export function encodePackedSegments(apps: readonly string[], campaigns: readonly string[], perRow: readonly number[], packed: readonly number[]): Uint8Array {
+  return encode([apps, campaigns, perRow, packed]);
 }
 
 /** The segment columns of a block (undefined for blocks written before segments). */
