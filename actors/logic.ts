@@ -7,7 +7,7 @@ import {
   EVENT_TYPES, FINAL_PREFIX_PRECISION, decode, encode, encodePackedSegments, finalBlockId, openWindowId, versionOf, type AdEvent, type DeltaRecord,
   type FinalBlock, type OpenWindowDoc, type RollupBlock, type SegmentColumns,
 } from './model/index.js';
-import { SEG_SLOTS, SegmentDict, localDictionary, packSegList, segSlot, unpackSegList, type SegList } from './segments.js';
+import { emptySegList, SEG_SLOTS, SegmentDict, localDictionary, packSegList, segSlot, unpackSegList, type SegList } from './segments.js';
 import { Hll } from './hll.js';
 import { IdSet } from './id-set.js';
 import { NTYPES, type AggregationConfig, type LateEvent, type PartialBatch } from './preaggregate.js';
@@ -25,6 +25,8 @@ export interface CellWindow {
    * naming an app or a campaign: NTYPES counts, then the value sum. Null until the first such event.
    */
   segs: SegList | null;
+  /** The shard's delta count when this cell last went out in a delta (−1: never). */
+  segTakenAt: number;
 }
 
 export interface ShardState {
@@ -50,6 +52,8 @@ export interface ShardState {
   checkpointSeq: number;
   /** Per window, the parts holding its cells in the last committed checkpoint. */
   checkpointLayout: Map<number, WindowLayout>;
+  /** Deltas taken so far: segments are stamped with it when they change. */
+  deltaGen: number;
   /** The segments (app, campaign) the cells' `segs` name. Not checkpointed: each part has its own. */
   readonly segDict: SegmentDict;
 }
@@ -59,7 +63,7 @@ export function emptyState(nextOffset = 0): ShardState {
     nextOffset, maxTs: -Infinity, cells: new Map(), pendingLate: [],
     totals: { events: 0, late: 0, duplicates: 0, invalid: 0 },
     rollupDirty: new Set(), deltaDirty: new Set(), deltaOldestAt: Infinity, windows: new Map(),
-    checkpointDirty: new Set(), checkpointSeq: 0, checkpointLayout: new Map(), segDict: new SegmentDict(),
+    checkpointDirty: new Set(), checkpointSeq: 0, checkpointLayout: new Map(), deltaGen: 0, segDict: new SegmentDict(),
   };
 }
 
@@ -69,7 +73,7 @@ function cellWindow(s: ShardState, window: number, cell: string): CellWindow {
   const key = keyOf(window, cell);
   let cw = s.cells.get(key);
   if (!cw) {
-    cw = { window, cell, counts: new Array<number>(NTYPES).fill(0), value: 0, users: new Hll(), ids: null, segs: null };
+    cw = { window, cell, counts: new Array<number>(NTYPES).fill(0), value: 0, users: new Hll(), ids: null, segs: null, segTakenAt: -1 };
     s.cells.set(key, cw);
     let keys = s.windows.get(window);
     if (!keys) s.windows.set(window, (keys = new Set()));
@@ -81,10 +85,10 @@ function cellWindow(s: ShardState, window: number, cell: string): CellWindow {
   return cw;
 }
 
-/** The offset of segment `id`'s values in the cell's segment list. */
-function segmentOfCell(cw: CellWindow, id: number): number {
-  if (!cw.segs) cw.segs = { ids: [], vals: [] };
-  return segSlot(cw.segs, id);
+/** The offset of segment `id`'s values in the cell's segment list, stamped as changed now. */
+function segmentOfCell(s: ShardState, cw: CellWindow, id: number): number {
+  if (!cw.segs) cw.segs = emptySegList();
+  return segSlot(cw.segs, id, s.deltaGen);
 }
 
 /** Folds a batch in (the batch must start at `s.nextOffset`, which the actor ensures). */
@@ -100,7 +104,7 @@ export function applyBatch(s: ShardState, b: PartialBatch): void {
     cw.value += r.values[i]!;
     for (let u = r.userStarts[i]!; u < r.userStarts[i + 1]!; u++) cw.users.add(r.users[u]!);
     for (; k < r.segRows.length && r.segRows[k] === i; k++) {
-      const at = segmentOfCell(cw, segs[r.segIds[k]!]!);
+      const at = segmentOfCell(s, cw, segs[r.segIds[k]!]!);
       const vals = cw.segs!.vals;
       for (let t = 0; t < NTYPES; t++) vals[at + t]! += r.segCounts[k * NTYPES + t]!;
       vals[at + NTYPES]! += r.segValues[k]!;
@@ -119,7 +123,7 @@ export function applyBatch(s: ShardState, b: PartialBatch): void {
     cw.value += e.values[i]!;
     cw.users.add(e.users[i]!);
     if (e.segs[i]! >= 0) {
-      const at = segmentOfCell(cw, segs[e.segs[i]!]!);
+      const at = segmentOfCell(s, cw, segs[e.segs[i]!]!);
       cw.segs!.vals[at + e.types[i]!]!++;
       cw.segs!.vals[at + NTYPES]! += e.values[i]!;
     }
@@ -153,24 +157,39 @@ export interface RollupWrites {
   readonly obsoleteOpenIds: string[];
 }
 
-/** The segment values of cell-windows as columns (row i = cws[i]), named through a dictionary of their own. */
-export function segmentColumns(dict: SegmentDict, cws: readonly CellWindow[]): SegmentColumns {
+/**
+ * The segments of cell-windows changed since each cell's previous delta, as columns (row i = cws[i]),
+ * named through a dictionary of their own. Values are absolute: a reader replaces its values of those
+ * segments and keeps the others (a segment never goes away within a cell-window).
+ */
+export function deltaSegments(dict: SegmentDict, cws: readonly CellWindow[]): SegmentColumns {
   let n = 0;
-  for (const cw of cws) n += cw.segs?.ids.length ?? 0;
-  const { apps, campaigns, local } = localDictionary(dict, cws.map((cw) => cw.segs));
+  const changed = (cw: CellWindow, i: number) => cw.segs!.stamps[i]! > cw.segTakenAt;
+  for (const cw of cws) if (cw.segs) for (let i = 0; i < cw.segs.ids.length; i++) if (changed(cw, i)) n++;
+  const local = new Int32Array(dict.size).fill(-1);
+  const apps: string[] = [];
+  const campaigns: string[] = [];
   const segRows = new Uint32Array(n);
   const segIds = new Uint32Array(n);
   const segCounts = new Uint32Array(n * NTYPES);
   const segValues = new Float64Array(n);
   let k = 0;
-  cws.forEach((cw, i) => {
+  cws.forEach((cw, row) => {
     if (!cw.segs) return;
     const { ids, vals } = cw.segs;
-    for (let j = 0; j < ids.length; j++, k++) {
-      segRows[k] = i;
-      segIds[k] = local[ids[j]!]!;
-      for (let t = 0; t < NTYPES; t++) segCounts[k * NTYPES + t] = vals[j * SEG_SLOTS + t]!;
-      segValues[k] = vals[j * SEG_SLOTS + NTYPES]!;
+    for (let i = 0; i < ids.length; i++) {
+      if (!changed(cw, i)) continue;
+      const id = ids[i]!;
+      if (local[id] === -1) {
+        local[id] = apps.length;
+        apps.push(dict.apps[id]!);
+        campaigns.push(dict.campaigns[id]!);
+      }
+      segRows[k] = row;
+      segIds[k] = local[id]!;
+      for (let t = 0; t < NTYPES; t++) segCounts[k * NTYPES + t] = vals[i * SEG_SLOTS + t]!;
+      segValues[k] = vals[i * SEG_SLOTS + NTYPES]!;
+      k++;
     }
   });
   return { segApps: apps, segCampaigns: campaigns, segRows, segIds, segCounts, segValues };
@@ -291,10 +310,14 @@ export function takeDelta(s: ShardState, c: AggregationConfig, partition: number
   for (const key of taken) s.deltaDirty.delete(key);
   const oldestAt = s.deltaOldestAt === Infinity ? now : s.deltaOldestAt;
   if (s.deltaDirty.size === 0) s.deltaOldestAt = Infinity;
+  const segments = deltaSegments(s.segDict, rows);
+  // Later changes get a later stamp than this delta's: the next delta of a cell carries only those.
+  for (const cw of rows) cw.segTakenAt = s.deltaGen;
+  s.deltaGen++;
   return {
     v: 1, partition, epoch, seq, at: now, oldestAt, precision: c.precision, windowMs: c.windowMs,
     windows: windows.subarray(0, i), cells, counts: counts.subarray(0, i * NTYPES), values: values.subarray(0, i), users: users.subarray(0, i),
-    segments: segmentColumns(s.segDict, rows),
+    segments,
   };
 }
 
@@ -479,7 +502,7 @@ export function restoreCheckpoint(nextOffset: number, parts: ReadonlyMap<string,
     for (const [cell, counts, value, users, ids, segs] of part.cells) {
       if (counts.length !== EVENT_TYPES.length) throw new Error(`checkpoint cell ${cell} has ${counts.length} counts`);
       const key = keyOf(part.window, cell);
-      s.cells.set(key, { window: part.window, cell, counts: [...counts], value, users: Hll.fromSnapshot(users), ids: ids ? IdSet.from(ids) : null, segs: segs ? unpackSegList(segs, segIds) : null });
+      s.cells.set(key, { window: part.window, cell, counts: [...counts], value, users: Hll.fromSnapshot(users), ids: ids ? IdSet.from(ids) : null, segs: segs ? unpackSegList(segs, segIds) : null, segTakenAt: -1 });
       keys.add(key);
       s.rollupDirty.add(key);
       s.deltaDirty.add(key);

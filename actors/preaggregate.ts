@@ -6,7 +6,7 @@
 import { EVENT_TYPES, TYPE_INDEX, decode, type AdEvent, type EventBatchRecord } from './model/index.js';
 import { geohashEncode } from './model/geohash.js';
 import { hash32, hash53 } from './hash.js';
-import { SEG_SLOTS, SegmentDict, segSlot, type SegList } from './segments.js';
+import { emptySegList, SEG_SLOTS, SegmentDict, segSlot, type SegList } from './segments.js';
 
 export interface AggregationConfig {
   /** Geohash precision of the cells. */
@@ -165,7 +165,7 @@ export function preaggregate(input: PreaggregateInput): PartialBatch {
       row.value += value;
       row.userSet.add(user | 0);
       if (seg >= 0) {
-        if (!row.segs) row.segs = { ids: [], vals: [] };
+        if (!row.segs) row.segs = emptySegList();
         const at = segSlot(row.segs, seg);
         row.segs.vals[at + type]!++;
         row.segs.vals[at + NTYPES]! += value;

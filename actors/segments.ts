@@ -9,17 +9,33 @@ import { packSegment, SEGMENT_SLOTS, unpackSegment } from './model/segment.js';
 /** Values per segment: NTYPES counts, then the value sum. */
 export const SEG_SLOTS = SEGMENT_SLOTS;
 
-/** A cell's segments: `ids[i]`'s values are `vals[i * SEG_SLOTS ...]`. */
+/**
+ * A cell's segments: `ids[i]`'s values are `vals[i * SEG_SLOTS ...]`; `stamps[i]` says when it last
+ * changed (the shard's delta count then), so a delta carries only the segments changed since the cell's
+ * previous delta.
+ */
 export interface SegList {
   readonly ids: number[];
   readonly vals: number[];
+  readonly stamps: number[];
 }
 
-/** The offset of segment `id`'s values in `l.vals`, appending zeros for a segment not yet in the list. */
-export function segSlot(l: SegList, id: number): number {
+export const emptySegList = (): SegList => ({ ids: [], vals: [], stamps: [] });
+
+/**
+ * The offset of segment `id`'s values in `l.vals`, appending zeros for a segment not yet in the list;
+ * the segment is stamped as changed at `stamp`.
+ */
+export function segSlot(l: SegList, id: number, stamp = 0): number {
   const ids = l.ids;
-  for (let i = 0; i < ids.length; i++) if (ids[i] === id) return i * SEG_SLOTS;
+  for (let i = 0; i < ids.length; i++) {
+    if (ids[i] === id) {
+      l.stamps[i] = stamp;
+      return i * SEG_SLOTS;
+    }
+  }
   ids.push(id);
+  l.stamps.push(stamp);
   const at = l.vals.length;
   for (let s = 0; s < SEG_SLOTS; s++) l.vals.push(0);
   return at;
@@ -87,10 +103,11 @@ export function packSegList(l: SegList, renumber: ArrayLike<number>, out: number
 
 /** The inverse of {@link packSegList}: `renumber` maps the packed numbers back to dictionary ids. */
 export function unpackSegList(packed: readonly number[], renumber: ArrayLike<number>): SegList {
-  const l: SegList = { ids: [], vals: [] };
+  const l = emptySegList();
   for (let at = 0; at < packed.length;) {
     const r = unpackSegment(packed, at, l.vals, l.vals.length);
     l.ids.push(renumber[r.id]!);
+    l.stamps.push(0);
     at = r.next;
   }
   return l;

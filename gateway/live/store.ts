@@ -27,7 +27,13 @@ const SLOTS = NTYPES + 1;
  */
 export interface Segs {
   readonly keys: readonly string[];
-  readonly values: Float64Array;
+  readonly values: ArrayLike<number>;
+}
+
+/** A partition's segments of a cell: updated in place, segment by segment. */
+interface PartitionSegs {
+  readonly keys: string[];
+  readonly values: number[];
 }
 
 /**
@@ -41,10 +47,13 @@ export interface BaseCell {
   /** Centre (for bbox filters of the query API). */
   readonly lat: number;
   readonly lon: number;
-  readonly byPartition: Map<number, { readonly v: Float64Array; segs: Segs | null }>;
+  readonly byPartition: Map<number, { readonly v: Float64Array; segs: PartitionSegs | null }>;
 }
 
-/** The segments of row `row` of a record's segment columns, from entry `k` on (entries are in row order). */
+/**
+ * The segments of row `row` of a record's segment columns, from entry `k` on (entries are in row order).
+ * A delta carries only the segments that changed since the cell's previous delta.
+ */
 export function rowSegments(sc: SegmentColumns, keys: readonly string[], row: number, k: number): { segs: Segs | null; next: number } {
   let end = k;
   while (end < sc.segRows.length && sc.segRows[end] === row) end++;
@@ -274,8 +283,11 @@ export class LiveStore {
     return outcome;
   }
 
-  /** Replaces a partition's values of (window, cell) and passes the difference on to the views. */
-  set(partition: number, window: number, cell: string, next: Float64Array, nextSegs: Segs | null = null, oldestAt = Infinity): void {
+  /**
+   * Replaces a partition's values of (window, cell), and of the segments in `segs` (the others keep their
+   * values), and passes the differences on to the views.
+   */
+  set(partition: number, window: number, cell: string, next: Float64Array, segs: Segs | null = null, oldestAt = Infinity): void {
     let cells = this.windows.get(window);
     if (!cells) this.windows.set(window, (cells = new Map<string, BaseCell>()));
     let base = cells.get(cell);
@@ -291,8 +303,11 @@ export class LiveStore {
       base.sum[s]! += diff[s]!;
     }
     // Per-segment differences matter only to filtered views.
-    const segDiffs = this.filteredViews > 0 ? segmentDiffs(prev.segs, nextSegs) : null;
-    prev.segs = nextSegs;
+    let segDiffs: Map<string, Float64Array> | null = null;
+    if (segs) {
+      prev.segs ??= { keys: [], values: [] };
+      segDiffs = updateSegments(prev.segs, segs, this.filteredViews > 0);
+    }
     if (!changed && !segDiffs) return;
     let filtered: Float64Array | undefined;
     for (const v of this.views.values()) {
@@ -328,26 +343,23 @@ export class LiveStore {
       if (next[s]! > (prev ? prev.v[s]! : 0)) larger = true;
     }
     // Segment by segment, the larger values are the newer too.
-    const merged = new Map<string, Float64Array>();
-    if (prev?.segs) prev.segs.keys.forEach((key, k) => merged.set(key, prev.segs!.values.slice(k * SLOTS, (k + 1) * SLOTS)));
+    const keys: string[] = [];
+    const vals: number[] = [];
     for (const [key, v] of segs ?? []) {
-      const m = merged.get(key);
-      if (!m) {
-        merged.set(key, Float64Array.from(v));
-        larger = true;
-        continue;
-      }
+      const k = prev?.segs?.keys.indexOf(key) ?? -1;
+      const row: number[] = [];
+      let more = k < 0;
       for (let s = 0; s < SLOTS; s++) {
-        if (v[s]! > m[s]!) {
-          m[s] = v[s]!;
-          larger = true;
-        }
+        const old = k < 0 ? 0 : prev!.segs!.values[k * SLOTS + s]!;
+        row.push(Math.max(old, v[s]!));
+        if (v[s]! > old) more = true;
       }
+      if (!more) continue;
+      keys.push(key);
+      vals.push(...row);
+      larger = true;
     }
-    if (!larger) return;
-    const values2 = new Float64Array(merged.size * SLOTS);
-    [...merged.values()].forEach((v, k) => values2.set(v, k * SLOTS));
-    this.set(partition, window, cell, next, merged.size > 0 ? { keys: [...merged.keys()], values: values2 } : null);
+    if (larger) this.set(partition, window, cell, next, keys.length > 0 ? { keys, values: vals } : null);
   }
 
   /** Moves the newest window forward: windows leave the views and, past the horizon, the store. */
@@ -395,27 +407,27 @@ export function segmentSums(base: BaseCell): Map<string, Float64Array> | null {
   return out;
 }
 
-/** Per segment, next − prev (segments in only one count as 0 in the other); null when nothing changed. */
-function segmentDiffs(prev: Segs | null, next: Segs | null): Map<string, Float64Array> | null {
-  if (!prev && !next) return null;
-  const out = new Map<string, Float64Array>();
-  const before = new Map<string, number>();
-  prev?.keys.forEach((key, k) => before.set(key, k));
-  next?.keys.forEach((key, k) => {
-    const p = before.get(key);
-    before.delete(key);
-    const d = new Float64Array(SLOTS);
-    let changed = false;
-    for (let s = 0; s < SLOTS; s++) {
-      d[s] = next.values[k * SLOTS + s]! - (p === undefined ? 0 : prev!.values[p * SLOTS + s]!);
-      if (d[s] !== 0) changed = true;
+/**
+ * Writes the segments of `update` into `into` (adding the new ones); with `diffs`, also returns per
+ * segment new − old, for filtered views (null when nothing changed).
+ */
+function updateSegments(into: PartitionSegs, update: Segs, diffs: boolean): Map<string, Float64Array> | null {
+  let out: Map<string, Float64Array> | null = null;
+  update.keys.forEach((key, j) => {
+    let k = into.keys.indexOf(key);
+    if (k < 0) {
+      k = into.keys.length;
+      into.keys.push(key);
+      for (let s = 0; s < SLOTS; s++) into.values.push(0);
     }
-    if (changed) out.set(key, d);
+    let d: Float64Array | undefined;
+    for (let s = 0; s < SLOTS; s++) {
+      const next = update.values[j * SLOTS + s]!;
+      const was = into.values[k * SLOTS + s]!;
+      if (diffs && next !== was) (d ??= new Float64Array(SLOTS))[s] = next - was;
+      into.values[k * SLOTS + s] = next;
+    }
+    if (d) (out ??= new Map()).set(key, d);
   });
-  for (const [key, p] of before) {
-    const d = new Float64Array(SLOTS);
-    for (let s = 0; s < SLOTS; s++) d[s] = -prev!.values[p * SLOTS + s]!;
-    out.set(key, d);
-  }
-  return out.size > 0 ? out : null;
+  return out;
 }

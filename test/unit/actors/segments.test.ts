@@ -12,12 +12,14 @@ const C: AggregationConfig = { precision: 6, windowMs: 10_000, allowedLatenessMs
 const PARIS = { lat: 48.8566, lon: 2.3522 };
 const ev = (extra: Partial<AdEvent>): AdEvent => ({ userId: 'u1', type: 'impression', ts: 1_000, ...PARIS, ...extra });
 
+function inputOf(batch: AdEvent[], offset: number) {
+  const bytes = encode({ v: 1, at: 1, events: batch } satisfies EventBatchRecord);
+  return { bytes, ends: Uint32Array.of(bytes.length), offsets: Float64Array.of(offset), config: C };
+}
+
 function feed(events: AdEvent[][]) {
   const s = emptyState();
-  for (const batch of events) {
-    const bytes = encode({ v: 1, at: 1, events: batch } satisfies EventBatchRecord);
-    applyBatch(s, preaggregate({ bytes, ends: Uint32Array.of(bytes.length), offsets: Float64Array.of(s.nextOffset), maxTs: s.maxTs, config: C }));
-  }
+  for (const batch of events) applyBatch(s, preaggregate({ ...inputOf(batch, s.nextOffset), maxTs: s.maxTs }));
   return s;
 }
 
@@ -107,5 +109,11 @@ describe('the aggregation per segment', () => {
     const restored = restoreCheckpoint(s.nextOffset, parts);
     expect(segmentTable(restored.segDict, restored.cells.get('0:u09tvw')!.segs)).toEqual(segmentTable(s.segDict, s.cells.get('0:u09tvw')!.segs));
     expect(Object.keys(segmentTable(restored.segDict, restored.cells.get('0:u09tvw')!.segs)!)).toHaveLength(4);
+    // The next delta of the cell carries only the segment that changed since.
+    const b = preaggregate({ ...inputOf([ev({ appId: 'app-maps', campaignId: 'cmp-02', type: 'click' })], s.nextOffset), maxTs: s.maxTs });
+    applyBatch(s, b);
+    const d2 = takeDelta(s, C, 3, 1, 2, 3_000)!;
+    expect(table(d2.segments!, d2.cells)).toEqual({ 'app-maps|cmp-02|u09tvw': [1, 1, 0, 0, 0, 0, 0] });
+    expect(d2.counts.subarray(0, N)).toEqual(Uint32Array.of(4, 2, 0, 1, 0, 0)); // the cell's totals, whole
   });
 });

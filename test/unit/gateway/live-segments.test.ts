@@ -70,6 +70,16 @@ describe('LiveStore with app and campaign filters', () => {
     expect(impressions(s, 60, 6, ['app-shop'])).toEqual({ u09tvw: 8 });
   });
 
+  it('a delta carries only the segments that changed: the others keep their values', () => {
+    const s = new LiveStore({ windowMs: W, horizonMs: 60_000 });
+    const maps = s.acquire(10, 6, { apps: ['app-maps'], campaigns: [] });
+    s.apply(delta(0, 1, [[0, 'u09tvw', 7, [['app-shop', '', 4, 0], ['app-maps', '', 3, 0]]]]));
+    s.apply(delta(0, 2, [[0, 'u09tvw', 9, [['app-shop', '', 6, 0]]]])); // app-maps unchanged, not sent
+    expect(impressions(s, 10, 6, ['app-shop'])).toEqual({ u09tvw: 6 });
+    expect(Object.fromEntries([...maps.cells].map(([k, c]) => [k, c.sum[0]]))).toEqual({ u09tvw: 3 });
+    expect(impressions(s, 10, 6)).toEqual({ u09tvw: 9 });
+  });
+
   it('repairs segments from stored rows by taking the larger values', () => {
     const s = new LiveStore({ windowMs: W, horizonMs: 60_000 });
     s.apply(delta(0, 1, [[0, 'u09tvw', 5, [['app-shop', '', 5, 0]]]]));
