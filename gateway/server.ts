@@ -16,7 +16,6 @@ import { WsFlow } from './ws-flow.js';
 import { inBbox, WS_CLOSE } from '../actors/model/index.js';
 import { DeltaFeed } from './live/feed.js';
 import { StreamHub, type Viewer } from './live/hub.js';
-import { segmentSums } from './live/store.js';
 import { QueryApi, QUERY_PATHS } from './query/api.js';
 import type { StoredRow } from './query/rollups.js';
 import { loadStatic, NOT_BUILT } from './static.js';
@@ -388,7 +387,7 @@ export async function startGateway(cfg: GatewayConfig, log: (message: string) =>
         for (const { window, cell, base } of hub.store.rows(from, to)) {
           if (box && !inBbox(box, base.lat, base.lon)) continue;
           // Segments are summed only for the answers that read them (filters, /v1/segments).
-          out.push({ window, partition: -1, cell, sum: base.sum, get segs() { return segmentSums(base); } });
+          out.push({ window, partition: -1, cell, sum: base.sum, get segs() { return hub.store.segmentSums(base); } });
         }
         return out;
       },

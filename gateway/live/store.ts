@@ -22,24 +22,16 @@ const NTYPES = EVENT_TYPES.length;
 const SLOTS = NTYPES + 1;
 
 /**
- * Segment values of a cell (actors/model/segment.ts): per segment key, SLOTS values packed in
- * `values` (key k at k × SLOTS).
+ * Segment values as the store keeps them: a flat list of numbers, per segment its number in the store's
+ * dictionary (segment key ↔ small integer), then SLOTS values. One array per (window, cell, partition):
+ * the store holds millions of these, so no object per segment.
  */
-export interface Segs {
-  readonly keys: readonly string[];
-  readonly values: ArrayLike<number>;
-}
-
-/** A partition's segments of a cell: updated in place, segment by segment. */
-interface PartitionSegs {
-  readonly keys: string[];
-  readonly values: number[];
-}
+const STRIDE = 1 + SLOTS;
 
 /**
  * A (window, cell) of the store. Segments are kept per partition only: their sums over partitions are
- * computed when a filtered view or a query asks ({@link segmentSums}), so that without filters a delta's
- * segments cost a copy, not a sum per segment.
+ * computed when a filtered view or a query asks ({@link LiveStore.segmentSums}), so that without filters
+ * a delta's segments cost a copy, not a sum per segment.
  */
 export interface BaseCell {
   /** Sums over partitions: NTYPES counts, then the value. */
@@ -47,26 +39,25 @@ export interface BaseCell {
   /** Centre (for bbox filters of the query API). */
   readonly lat: number;
   readonly lon: number;
-  readonly byPartition: Map<number, { readonly v: Float64Array; segs: PartitionSegs | null }>;
+  readonly byPartition: Map<number, { readonly v: Float64Array; segs: number[] | null }>;
 }
 
 /**
- * The segments of row `row` of a record's segment columns, from entry `k` on (entries are in row order).
- * A delta carries only the segments that changed since the cell's previous delta.
+ * The segments of row `row` of a record's segment columns, from entry `k` on (entries are in row order),
+ * as a flat list (STRIDE numbers each) with the store's segment numbers `ids[dictionary index]`. A delta
+ * carries only the segments that changed since the cell's previous delta.
  */
-export function rowSegments(sc: SegmentColumns, keys: readonly string[], row: number, k: number): { segs: Segs | null; next: number } {
+function rowSegments(sc: SegmentColumns, ids: readonly number[], row: number, k: number): { segs: number[] | null; next: number } {
   let end = k;
   while (end < sc.segRows.length && sc.segRows[end] === row) end++;
   if (end === k) return { segs: null, next: k };
-  const out: string[] = [];
-  const values = new Float64Array((end - k) * SLOTS);
+  const out: number[] = [];
   for (let j = k; j < end; j++) {
-    out.push(keys[sc.segIds[j]!]!);
-    const o = (j - k) * SLOTS;
-    for (let t = 0; t < NTYPES; t++) values[o + t] = sc.segCounts[j * NTYPES + t]!;
-    values[o + NTYPES] = sc.segValues[j]!;
+    out.push(ids[sc.segIds[j]!]!);
+    for (let t = 0; t < NTYPES; t++) out.push(sc.segCounts[j * NTYPES + t]!);
+    out.push(sc.segValues[j]!);
   }
-  return { segs: { keys: out, values }, next: end };
+  return { segs: out, next: end };
 }
 
 /** One cell of a view (a geohash at the view's precision), summed over the view's windows. */
@@ -106,8 +97,17 @@ export class View {
     return viewKey(this.windowS, this.precision, this.filter);
   }
 
+  private readonly matchById = new Map<number, boolean>();
+
+  /** Whether the store's segment `id` (key `keyOf(id)`) passes the view's filter. */
+  matches(id: number, keyOf: (id: number) => string): boolean {
+    let m = this.matchById.get(id);
+    if (m === undefined) this.matchById.set(id, (m = this.match ? this.match(keyOf(id)) : true));
+    return m;
+  }
+
   /** A base cell's values as this view counts them, into `out`. */
-  valuesOf(base: BaseCell, out: Float64Array): Float64Array {
+  valuesOf(base: BaseCell, out: Float64Array, keyOf: (id: number) => string): Float64Array {
     if (!this.match) {
       out.set(base.sum);
       return out;
@@ -115,9 +115,9 @@ export class View {
     out.fill(0);
     for (const { segs } of base.byPartition.values()) {
       if (!segs) continue;
-      segs.keys.forEach((key, k) => {
-        if (this.match!(key)) for (let i = 0; i < SLOTS; i++) out[i]! += segs.values[k * SLOTS + i]!;
-      });
+      for (let k = 0; k < segs.length; k += STRIDE) {
+        if (this.matches(segs[k]!, keyOf)) for (let i = 0; i < SLOTS; i++) out[i]! += segs[k + 1 + i]!;
+      }
     }
     return out;
   }
@@ -199,6 +199,23 @@ export class LiveStore {
   private readonly views = new Map<string, View>();
   /** Views with an app or campaign filter: only they need per-segment differences. */
   private filteredViews = 0;
+  /** Segment keys ↔ the small integers the cells hold. */
+  private readonly segIds = new Map<string, number>();
+  private readonly segKeys: string[] = [];
+  /** The key of segment number `id`. */
+  readonly keyOf = (id: number): string => this.segKeys[id]!;
+  private readonly diff = new Float64Array(SLOTS);
+  private readonly filtered = new Float64Array(SLOTS);
+
+  private segId(key: string): number {
+    let id = this.segIds.get(key);
+    if (id === undefined) {
+      id = this.segKeys.length;
+      this.segIds.set(key, id);
+      this.segKeys.push(key);
+    }
+    return id;
+  }
   readonly stats = { deltas: 0, stale: 0, zombie: 0, gaps: 0, ownerChanges: 0, tooOld: 0 };
 
   constructor(readonly opts: LiveStoreOptions) {}
@@ -225,7 +242,7 @@ export class LiveStore {
       const values = new Float64Array(SLOTS);
       for (const [w, cells] of this.windows) {
         if (w < first) continue;
-        for (const [cell, base] of cells) v.add(cell, v.valuesOf(base, values), Infinity);
+        for (const [cell, base] of cells) v.add(cell, v.valuesOf(base, values, this.keyOf), Infinity);
       }
       v.trim(v.logEnd); // a new view starts with an empty log: viewers begin with a snapshot
       this.views.set(key, v);
@@ -265,12 +282,12 @@ export class LiveStore {
 
     const first = this.firstKept;
     const next = new Float64Array(SLOTS);
-    const keys = d.segments ? segmentKeys(d.segments) : [];
+    const ids = d.segments ? segmentKeys(d.segments).map((key) => this.segId(key)) : [];
     let k = 0;
     for (let i = 0; i < d.cells.length; i++) {
       const w = d.windows[i]!;
-      let segs: Segs | null = null;
-      if (d.segments) ({ segs, next: k } = rowSegments(d.segments, keys, i, k));
+      let segs: number[] | null = null;
+      if (d.segments) ({ segs, next: k } = rowSegments(d.segments, ids, i, k));
       if (w < first) {
         this.stats.tooOld++;
         continue;
@@ -287,14 +304,14 @@ export class LiveStore {
    * Replaces a partition's values of (window, cell), and of the segments in `segs` (the others keep their
    * values), and passes the differences on to the views.
    */
-  set(partition: number, window: number, cell: string, next: Float64Array, segs: Segs | null = null, oldestAt = Infinity): void {
+  set(partition: number, window: number, cell: string, next: Float64Array, segs: number[] | null = null, oldestAt = Infinity): void {
     let cells = this.windows.get(window);
     if (!cells) this.windows.set(window, (cells = new Map<string, BaseCell>()));
     let base = cells.get(cell);
     if (!base) cells.set(cell, (base = { sum: new Float64Array(SLOTS), byPartition: new Map(), ...geohashCenter(cell) }));
     let prev = base.byPartition.get(partition);
     if (!prev) base.byPartition.set(partition, (prev = { v: new Float64Array(SLOTS), segs: null }));
-    const diff = new Float64Array(SLOTS);
+    const diff = this.diff;
     let changed = false;
     for (let s = 0; s < SLOTS; s++) {
       diff[s] = next[s]! - prev.v[s]!;
@@ -303,13 +320,13 @@ export class LiveStore {
       base.sum[s]! += diff[s]!;
     }
     // Per-segment differences matter only to filtered views.
-    let segDiffs: Map<string, Float64Array> | null = null;
+    let segDiffs: Map<number, Float64Array> | null = null;
     if (segs) {
-      prev.segs ??= { keys: [], values: [] };
+      prev.segs ??= [];
       segDiffs = updateSegments(prev.segs, segs, this.filteredViews > 0);
     }
     if (!changed && !segDiffs) return;
-    let filtered: Float64Array | undefined;
+    const filtered = this.filtered;
     for (const v of this.views.values()) {
       if (window < v.firstWindow(this.newest)) continue;
       if (!v.match) {
@@ -317,11 +334,10 @@ export class LiveStore {
         continue;
       }
       if (!segDiffs) continue;
-      filtered ??= new Float64Array(SLOTS);
       filtered.fill(0);
       let any = false;
-      for (const [key, d] of segDiffs) {
-        if (!v.match(key)) continue;
+      for (const [id, d] of segDiffs) {
+        if (!v.matches(id, this.keyOf)) continue;
         any = true;
         for (let s = 0; s < SLOTS; s++) filtered[s]! += d[s]!;
       }
@@ -343,23 +359,22 @@ export class LiveStore {
       if (next[s]! > (prev ? prev.v[s]! : 0)) larger = true;
     }
     // Segment by segment, the larger values are the newer too.
-    const keys: string[] = [];
-    const vals: number[] = [];
+    const update: number[] = [];
     for (const [key, v] of segs ?? []) {
-      const k = prev?.segs?.keys.indexOf(key) ?? -1;
-      const row: number[] = [];
+      const id = this.segId(key);
+      const k = prev?.segs ? findSegment(prev.segs, id) : -1;
+      const row: number[] = [id];
       let more = k < 0;
       for (let s = 0; s < SLOTS; s++) {
-        const old = k < 0 ? 0 : prev!.segs!.values[k * SLOTS + s]!;
+        const old = k < 0 ? 0 : prev!.segs![k + 1 + s]!;
         row.push(Math.max(old, v[s]!));
         if (v[s]! > old) more = true;
       }
       if (!more) continue;
-      keys.push(key);
-      vals.push(...row);
+      update.push(...row);
       larger = true;
     }
-    if (larger) this.set(partition, window, cell, next, keys.length > 0 ? { keys, values: vals } : null);
+    if (larger) this.set(partition, window, cell, next, update.length > 0 ? update : null);
   }
 
   /** Moves the newest window forward: windows leave the views and, past the horizon, the store. */
@@ -373,7 +388,7 @@ export class LiveStore {
       for (const [w, cells] of this.windows) {
         if (w < was || w >= now) continue; // only windows that were in the view and no longer are
         for (const [cell, base] of cells) {
-          v.valuesOf(base, negative);
+          v.valuesOf(base, negative, this.keyOf);
           for (let s = 0; s < SLOTS; s++) negative[s] = -negative[s]!;
           v.add(cell, negative, Infinity);
         }
@@ -384,6 +399,22 @@ export class LiveStore {
   }
 
   /** Every base cell of windows [from, to): sums over partitions (the query API's live source). */
+  /** A base cell's segments summed over partitions, by key (null: none of its events named an app or a campaign). */
+  segmentSums(base: BaseCell): Map<string, Float64Array> | null {
+    let out: Map<string, Float64Array> | null = null;
+    for (const { segs } of base.byPartition.values()) {
+      if (!segs) continue;
+      out ??= new Map();
+      for (let k = 0; k < segs.length; k += STRIDE) {
+        const key = this.segKeys[segs[k]!]!;
+        let sum = out.get(key);
+        if (!sum) out.set(key, (sum = new Float64Array(SLOTS)));
+        for (let i = 0; i < SLOTS; i++) sum[i]! += segs[k + 1 + i]!;
+      }
+    }
+    return out;
+  }
+
   *rows(from: number, to: number): Generator<{ window: number; cell: string; base: BaseCell }> {
     for (const [window, cells] of this.windows) {
       if (window < from || window >= to) continue;
@@ -392,42 +423,34 @@ export class LiveStore {
   }
 }
 
-/** A base cell's segments summed over partitions (null: none of its events named an app or a campaign). */
-export function segmentSums(base: BaseCell): Map<string, Float64Array> | null {
-  let out: Map<string, Float64Array> | null = null;
-  for (const { segs } of base.byPartition.values()) {
-    if (!segs) continue;
-    out ??= new Map();
-    segs.keys.forEach((key, k) => {
-      let sum = out!.get(key);
-      if (!sum) out!.set(key, (sum = new Float64Array(SLOTS)));
-      for (let i = 0; i < SLOTS; i++) sum[i]! += segs.values[k * SLOTS + i]!;
-    });
-  }
-  return out;
+/** The offset of segment `id` in a flat segment list, or −1. */
+function findSegment(segs: readonly number[], id: number): number {
+  for (let k = 0; k < segs.length; k += STRIDE) if (segs[k] === id) return k;
+  return -1;
 }
 
 /**
- * Writes the segments of `update` into `into` (adding the new ones); with `diffs`, also returns per
- * segment new − old, for filtered views (null when nothing changed).
+ * Writes the segments of `update` (a flat list) into `into` (adding the new ones); with `diffs`, also
+ * returns per segment number new − old, for filtered views (null when nothing changed).
  */
-function updateSegments(into: PartitionSegs, update: Segs, diffs: boolean): Map<string, Float64Array> | null {
-  let out: Map<string, Float64Array> | null = null;
-  update.keys.forEach((key, j) => {
-    let k = into.keys.indexOf(key);
+function updateSegments(into: number[], update: readonly number[], diffs: boolean): Map<number, Float64Array> | null {
+  let out: Map<number, Float64Array> | null = null;
+  for (let j = 0; j < update.length; j += STRIDE) {
+    const id = update[j]!;
+    let k = findSegment(into, id);
     if (k < 0) {
-      k = into.keys.length;
-      into.keys.push(key);
-      for (let s = 0; s < SLOTS; s++) into.values.push(0);
+      k = into.length;
+      into.push(id);
+      for (let s = 0; s < SLOTS; s++) into.push(0);
     }
     let d: Float64Array | undefined;
     for (let s = 0; s < SLOTS; s++) {
-      const next = update.values[j * SLOTS + s]!;
-      const was = into.values[k * SLOTS + s]!;
+      const next = update[j + 1 + s]!;
+      const was = into[k + 1 + s]!;
       if (diffs && next !== was) (d ??= new Float64Array(SLOTS))[s] = next - was;
-      into.values[k * SLOTS + s] = next;
+      into[k + 1 + s] = next;
     }
-    if (d) (out ??= new Map()).set(key, d);
-  });
+    if (d) (out ??= new Map()).set(id, d);
+  }
   return out;
 }
