@@ -5,7 +5,7 @@
  */
 import {
   EVENT_TYPES, FINAL_PREFIX_PRECISION, decode, encode, encodePackedSegments, finalBlockId, openWindowId, versionOf, type AdEvent, type DeltaRecord,
-  type FinalBlock, type OpenWindowDoc, type RollupBlock, type SegmentColumns,
+  packSegment, type FinalBlock, type OpenWindowDoc, type PackedSegments, type RollupBlock,
 } from './model/index.js';
 import { emptySegList, SEG_SLOTS, SegmentDict, localDictionary, packSegList, segSlot, unpackSegList, type SegList } from './segments.js';
 import { Hll } from './hll.js';
@@ -158,41 +158,35 @@ export interface RollupWrites {
 }
 
 /**
- * The segments of cell-windows changed since each cell's previous delta, as columns (row i = cws[i]),
- * named through a dictionary of their own. Values are absolute: a reader replaces its values of those
- * segments and keeps the others (a segment never goes away within a cell-window).
+ * The segments of cell-windows changed since each cell's previous delta (row i = cws[i]), packed, named
+ * through a dictionary of their own. Values are absolute: a reader replaces its values of those segments
+ * and keeps the others (a segment never goes away within a cell-window).
  */
-export function deltaSegments(dict: SegmentDict, cws: readonly CellWindow[]): SegmentColumns {
-  let n = 0;
-  const changed = (cw: CellWindow, i: number) => cw.segs!.stamps[i]! > cw.segTakenAt;
-  for (const cw of cws) if (cw.segs) for (let i = 0; i < cw.segs.ids.length; i++) if (changed(cw, i)) n++;
+export function deltaSegments(dict: SegmentDict, cws: readonly CellWindow[]): PackedSegments {
   const local = new Int32Array(dict.size).fill(-1);
   const apps: string[] = [];
   const campaigns: string[] = [];
-  const segRows = new Uint32Array(n);
-  const segIds = new Uint32Array(n);
-  const segCounts = new Uint32Array(n * NTYPES);
-  const segValues = new Float64Array(n);
-  let k = 0;
-  cws.forEach((cw, row) => {
-    if (!cw.segs) return;
-    const { ids, vals } = cw.segs;
-    for (let i = 0; i < ids.length; i++) {
-      if (!changed(cw, i)) continue;
-      const id = ids[i]!;
-      if (local[id] === -1) {
-        local[id] = apps.length;
-        apps.push(dict.apps[id]!);
-        campaigns.push(dict.campaigns[id]!);
+  const perRow: number[] = [];
+  const packed: number[] = [];
+  for (const cw of cws) {
+    let n = 0;
+    if (cw.segs) {
+      const { ids, vals, stamps } = cw.segs;
+      for (let i = 0; i < ids.length; i++) {
+        if (stamps[i]! <= cw.segTakenAt) continue;
+        const id = ids[i]!;
+        if (local[id] === -1) {
+          local[id] = apps.length;
+          apps.push(dict.apps[id]!);
+          campaigns.push(dict.campaigns[id]!);
+        }
+        packSegment(packed, local[id]!, vals, i * SEG_SLOTS);
+        n++;
       }
-      segRows[k] = row;
-      segIds[k] = local[id]!;
-      for (let t = 0; t < NTYPES; t++) segCounts[k * NTYPES + t] = vals[i * SEG_SLOTS + t]!;
-      segValues[k] = vals[i * SEG_SLOTS + NTYPES]!;
-      k++;
     }
-  });
-  return { segApps: apps, segCampaigns: campaigns, segRows, segIds, segCounts, segValues };
+    perRow.push(n);
+  }
+  return [apps, campaigns, perRow, packed];
 }
 
 const bytesOf = (a: Uint32Array | Float64Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -214,7 +208,7 @@ function columns(dict: SegmentDict, cws: readonly CellWindow[]): Pick<RollupBloc
   for (const cw of cws) if (cw.segs) packSegList(cw.segs, local, packed);
   return {
     cells: cws.map((cw) => cw.cell).join(','), counts: bytesOf(counts), values: bytesOf(values), users: bytesOf(users),
-    segs: encodePackedSegments(apps, campaigns, perRow, packed),
+    segs: encodePackedSegments([apps, campaigns, perRow, packed]),
   };
 }
 

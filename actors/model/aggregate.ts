@@ -31,8 +31,11 @@ export interface DeltaRecord {
   readonly counts: Uint32Array;
   readonly values: Float64Array;
   readonly users: Uint32Array;
-  /** Per-segment values of the rows (absent from actors older than segments). */
-  readonly segments?: SegmentColumns;
+  /**
+   * Per-segment values of the rows, those changed since the cell's previous delta (absolute values), in
+   * the packed form of {@link PackedSegments}. Absent from actors older than segments.
+   */
+  readonly segments?: PackedSegments;
 }
 
 export type TypeCounts = Record<EventType, number>;
@@ -73,18 +76,20 @@ export interface RollupBlock {
 }
 
 /**
- * A block's segment columns as msgpack of plain numbers, `[apps, campaigns, perRow, packed]`: `perRow[i]`
- * segments of row i follow each other in `packed` ({@link packSegment}). Mostly small integers, so a
- * segment takes a few bytes, not the 40 of typed columns, which FerretDB would store and parse.
+ * Segments of a record's rows, packed: `[apps, campaigns, perRow, packed]`. The record's segments are
+ * numbered through its own dictionary (apps[j], campaigns[j]; '' = none); `perRow[i]` segments of row i
+ * follow each other in `packed` ({@link packSegment}: number, mask, non-zero values). Mostly small
+ * integers, so a segment takes a few bytes of msgpack, not the 40 of typed columns.
  */
-export function encodePackedSegments(apps: readonly string[], campaigns: readonly string[], perRow: readonly number[], packed: readonly number[]): Uint8Array {
-  return encode([apps, campaigns, perRow, packed]);
+export type PackedSegments = readonly [apps: readonly string[], campaigns: readonly string[], perRow: readonly number[], packed: readonly number[]];
+
+/** Rollup blocks store their {@link PackedSegments} msgpack-encoded, as one binary field. */
+export function encodePackedSegments(p: PackedSegments): Uint8Array {
+  return encode(p);
 }
 
-/** The segment columns of a block (undefined for blocks written before segments). */
-export function blockSegments(d: Pick<RollupBlock, 'segs'>): SegmentColumns | undefined {
-  if (!d.segs) return undefined;
-  const [segApps, segCampaigns, perRow, packed] = decode<[string[], string[], number[], number[]]>(d.segs);
+/** Packed segments as typed columns. */
+export function unpackSegments([segApps, segCampaigns, perRow, packed]: PackedSegments): SegmentColumns {
   const n = perRow.reduce((a, b) => a + b, 0);
   const segRows = new Uint32Array(n);
   const segIds = new Uint32Array(n);
@@ -103,7 +108,12 @@ export function blockSegments(d: Pick<RollupBlock, 'segs'>): SegmentColumns | un
       segValues[k] = vals[SEGMENT_SLOTS - 1]!;
     }
   });
-  return { segApps, segCampaigns, segRows, segIds, segCounts, segValues };
+  return { segApps: [...segApps], segCampaigns: [...segCampaigns], segRows, segIds, segCounts, segValues };
+}
+
+/** The segment columns of a block (undefined for blocks written before segments). */
+export function blockSegments(d: Pick<RollupBlock, 'segs'>): SegmentColumns | undefined {
+  return d.segs ? unpackSegments(decode<PackedSegments>(d.segs)) : undefined;
 }
 
 /**

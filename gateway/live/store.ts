@@ -14,7 +14,7 @@
  * are not newer than those applied.
  */
 import {
-  EVENT_TYPES, filterKey, geohashCenter, isFiltered, segmentKeys, segmentMatcher, type DeltaRecord, type SegmentColumns, type SegmentFilter,
+  EVENT_TYPES, filterKey, geohashCenter, isFiltered, segmentKey, segmentMatcher, unpackSegment, type DeltaRecord, type SegmentFilter,
 } from '../../actors/model/index.js';
 
 const NTYPES = EVENT_TYPES.length;
@@ -43,21 +43,20 @@ export interface BaseCell {
 }
 
 /**
- * The segments of row `row` of a record's segment columns, from entry `k` on (entries are in row order),
- * as a flat list (STRIDE numbers each) with the store's segment numbers `ids[dictionary index]`. A delta
- * carries only the segments that changed since the cell's previous delta.
+ * The next `count` segments of a record's packed segments (actors/model/aggregate.ts), from `packed[at]`
+ * on, as a flat list in the store's form (number `ids[record number]`, then SLOTS values). A delta carries
+ * only the segments that changed since the cell's previous delta.
  */
-function rowSegments(sc: SegmentColumns, ids: readonly number[], row: number, k: number): { segs: number[] | null; next: number } {
-  let end = k;
-  while (end < sc.segRows.length && sc.segRows[end] === row) end++;
-  if (end === k) return { segs: null, next: k };
+function rowSegments(packed: readonly number[], at: number, count: number, ids: readonly number[]): { segs: number[]; next: number } {
   const out: number[] = [];
-  for (let j = k; j < end; j++) {
-    out.push(ids[sc.segIds[j]!]!);
-    for (let t = 0; t < NTYPES; t++) out.push(sc.segCounts[j * NTYPES + t]!);
-    out.push(sc.segValues[j]!);
+  for (let j = 0; j < count; j++) {
+    const o = out.length;
+    out.length += STRIDE;
+    const r = unpackSegment(packed, at, out, o + 1);
+    out[o] = ids[r.id]!;
+    at = r.next;
   }
-  return { segs: out, next: end };
+  return { segs: out, next: at };
 }
 
 /** One cell of a view (a geohash at the view's precision), summed over the view's windows. */
@@ -282,12 +281,13 @@ export class LiveStore {
 
     const first = this.firstKept;
     const next = new Float64Array(SLOTS);
-    const ids = d.segments ? segmentKeys(d.segments).map((key) => this.segId(key)) : [];
+    const [apps, campaigns, perRow, packed] = d.segments ?? [[], [], [], []];
+    const ids = apps.map((app, j) => this.segId(segmentKey(app || undefined, campaigns[j] || undefined)));
     let k = 0;
     for (let i = 0; i < d.cells.length; i++) {
       const w = d.windows[i]!;
       let segs: number[] | null = null;
-      if (d.segments) ({ segs, next: k } = rowSegments(d.segments, ids, i, k));
+      if (perRow[i]) ({ segs, next: k } = rowSegments(packed, k, perRow[i]!, ids));
       if (w < first) {
         this.stats.tooOld++;
         continue;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decode, encode, EVENT_TYPES, type CellsFrame, type DeltaRecord, type ErrorFrame } from '../../../actors/model/index.js';
+import { decode, encode, EVENT_TYPES, packSegment, type CellsFrame, type DeltaRecord, type ErrorFrame } from '../../../actors/model/index.js';
 import { StreamHub } from '../../../gateway/live/hub.js';
 import { LiveStore } from '../../../gateway/live/store.js';
 
@@ -17,29 +17,22 @@ function delta(partition: number, seq: number, rows: [number, string, number, Se
   const counts = new Uint32Array(rows.length * N);
   const apps: string[] = [];
   const campaigns: string[] = [];
-  const segRows: number[] = [];
-  const segIds: number[] = [];
-  const segCounts: number[] = [];
-  const segValues: number[] = [];
+  const perRow: number[] = [];
+  const packed: number[] = [];
   rows.forEach(([, , imp, segs], i) => {
     counts[i * N] = imp;
+    perRow.push(segs.length);
     for (const [app, campaign, n, value] of segs) {
-      segRows.push(i);
-      segIds.push(apps.length);
+      packSegment(packed, apps.length, [n, 0, 0, 0, 0, 0, value], 0);
       apps.push(app);
       campaigns.push(campaign);
-      segCounts.push(n, 0, 0, 0, 0, 0);
-      segValues.push(value);
     }
   });
   return {
     v: 1, partition, epoch: 1, seq, at: 1000 + seq, oldestAt: 1, precision: 6, windowMs: W,
     windows: Float64Array.from(rows.map((r) => r[0])), cells: rows.map((r) => r[1]), counts,
     values: new Float64Array(rows.length), users: new Uint32Array(rows.length),
-    segments: {
-      segApps: apps, segCampaigns: campaigns, segRows: Uint32Array.from(segRows), segIds: Uint32Array.from(segIds),
-      segCounts: Uint32Array.from(segCounts), segValues: Float64Array.from(segValues),
-    },
+    segments: [apps, campaigns, perRow, packed],
   };
 }
 
