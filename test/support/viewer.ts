@@ -16,6 +16,8 @@ export class TestViewer {
   readonly cells = new Map<string, ViewerCell>();
   /** Frame seqs to drop on arrival, as if lost (the viewer then notices the gap and asks for a resync). */
   readonly drop = new Set<number>();
+  /** Seq gaps noticed (lost frames), and resyncs asked for (a gap noticed on a delta). */
+  gaps = 0;
   resyncs = 0;
   private lastSeq = 0;
   private constructor(private readonly ws: WebSocket, private readonly autoCredit: boolean) {}
@@ -45,6 +47,8 @@ export class TestViewer {
       return;
     }
     this.frames.push(f);
+    if (f.seq !== this.lastSeq + 1) this.gaps++;
+    // A snapshot after a lost frame replaces everything: no resync needed.
     if (f.type === 'snapshot') this.cells.clear();
     else if (f.seq !== this.lastSeq + 1) {
       // A lost frame: ask for a snapshot and ignore deltas until it comes.
