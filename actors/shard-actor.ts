@@ -60,8 +60,7 @@ export class ShardActor implements Shard {
   private deltaSeq = 0;
   private lastCheckpointAt = 0;
   private lastRollupAt = 0;
-  /** When the next delta is due (on a grid of deltaEveryMs). */
-  private nextDeltaAt = 0;
+  private lastDeltaAt = 0;
   private eventsSinceCheckpoint = 0;
   private failures = 0;
   private retryAt = 0;
@@ -135,27 +134,12 @@ export class ShardActor implements Shard {
       this.d.log(`partition ${this.d.partition}: ${partial.invalid.length} invalid record(s)/event(s), first at offset ${partial.invalid[0]!.offset}: ${partial.invalid[0]!.reason}`);
     }
     if (this.d.settings.sinks && this.eventsSinceCheckpoint >= this.d.settings.checkpointEveryEvents) this.startCheckpoint(false);
-    // The periodic duties also run after each batch: under load the mailbox is full of batches and the
-    // runtime skips ticks that find it full, which would hold deltas back.
-    this.periodic(this.d.clock.now());
     return { nextOffset: this.state.nextOffset };
   }
 
   async tick(now: number): Promise<void> {
     this.throwIfFatal();
-    this.periodic(now);
-  }
-
-  /** A delta when one is due, a checkpoint when one is due. */
-  private periodic(now: number): void {
-    const every = this.d.settings.deltaEveryMs;
-    if (now >= this.nextDeltaAt) {
-      this.sendDelta(now);
-      // Deltas keep to a grid of `every` ms: a tick that came late (the event loop was busy) does not
-      // push the next delta later too, so the rate stays at 1000 / every per second. A late delta may
-      // be followed sooner, but never within half an interval.
-      this.nextDeltaAt = Math.max(this.nextDeltaAt + every, now + every / 2);
-    }
+    if (now - this.lastDeltaAt >= this.d.settings.deltaEveryMs) this.sendDelta(now);
     if (this.d.settings.sinks && now - this.lastCheckpointAt >= this.d.settings.checkpointEveryMs) this.startCheckpoint(false);
   }
 
@@ -191,6 +175,7 @@ export class ShardActor implements Shard {
       records.push({ partition: this.d.partition, value: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) });
     }
     if (records.length === 0) return;
+    this.lastDeltaAt = now;
     this.deltasInFlight++;
     this.d.deltas.send(this.d.deltasTopic, records)
       .then(() => {
