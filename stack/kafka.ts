@@ -14,8 +14,15 @@ const stateOf = (c: StackConfig) => join(c.stateDir, 'kafka');
 export const kafkaClasspath = (c: StackConfig) => join(kafkaHome(c), 'lib', '*');
 
 /** A Kafka cluster id: 16 random bytes, base64url without padding (what `kafka-storage random-uuid` prints). */
-export function newClusterId(): string {
-  return randomBytes(16).toString('base64url');
+/**
+ * A random cluster id (16 bytes, base64url), never starting with '-': the storage tool would read such an
+ * id as an option and fail (one start in 64). Kafka's own `Uuid.randomUuid` avoids them the same way.
+ */
+export function newClusterId(random: () => Buffer = () => randomBytes(16)): string {
+  for (;;) {
+    const id = random().toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 export function kafkaServerProperties(c: StackConfig, logDir: string): string {
@@ -96,7 +103,8 @@ export const kafka: ServerDef = {
 
     if (!existsSync(join(dataDir, 'meta.properties'))) {
       const idFile = join(state, 'cluster-id');
-      if (!existsSync(idFile)) writeFileSync(idFile, newClusterId() + '\n');
+      // A saved id starting with '-' never formatted (see newClusterId): replace it.
+      if (!existsSync(idFile) || readFileSync(idFile, 'utf8').startsWith('-')) writeFileSync(idFile, newClusterId() + '\n');
       const clusterId = readFileSync(idFile, 'utf8').trim();
       progress('kafka: formatting storage (first start of this state dir)');
       try {

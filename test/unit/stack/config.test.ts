@@ -78,6 +78,13 @@ describe('kafka settings', () => {
     expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(Buffer.from(id, 'base64url')).toHaveLength(16);
   });
+
+  it('never start with "-", which the storage tool would take for an option', () => {
+    // 0xf8 encodes as '-' first in base64url: the first draw is refused, the second kept.
+    const draws = [Buffer.alloc(16, 0xf8), Buffer.alloc(16, 0x01)];
+    expect(newClusterId(() => draws.shift()!)).toBe(Buffer.alloc(16, 0x01).toString('base64url'));
+    expect(Buffer.alloc(16, 0xf8).toString('base64url').startsWith('-')).toBe(true);
+  });
 });
 
 describe('parseJavaVersion', () => {
