@@ -19,7 +19,8 @@ afterEach(async () => {
 
 // Skipped only against an external Cassandra (CASSANDRA_CONTACT_POINTS): the test stops and starts the
 // server, which `adme stack` does only for the servers it runs itself.
-describe.skipIf(stack.cassandra.external)('fault: Cassandra outage', () => { // skip reason: an external Cassandra is not ours to stop
+// Skip reason: with an external Cassandra (CASSANDRA_CONTACT_POINTS set), stopping it is not ours to do.
+describe.skipIf(stack.cassandra.external)('fault: Cassandra outage', () => {
   it('Cassandra stopped for 15 s mid-stream: processing stalls under backpressure, then resumes — nothing lost, nothing doubled', async () => {
     // A small allowance of un-checkpointed events so the stall shows quickly.
     run = await faultRun('fault_outage', 24_000, { ADME_MAX_UNCHECKPOINTED: '2000' });
