@@ -4,10 +4,10 @@
  * No I/O and no clock: the actor (shard-actor.ts) decides when, this decides what.
  */
 import {
-  EVENT_TYPES, FINAL_PREFIX_PRECISION, decode, encode, encodePackedSegments, finalBlockId, openWindowId, versionOf, type AdEvent, type DeltaRecord,
-  packSegment, type FinalBlock, type OpenWindowDoc, type PackedSegments, type RollupBlock,
+  EVENT_TYPES, FINAL_PREFIX_PRECISION, SEGMENT_SLOTS, decode, encode, encodePackedSegments, finalBlockId, openWindowId, versionOf, type AdEvent,
+  type DeltaRecord, packSegment, type FinalBlock, type OpenWindowDoc, type PackedSegments, type RollupBlock,
 } from './model/index.js';
-import { emptySegList, SEG_SLOTS, SegmentDict, localDictionary, packSegList, segSlot, unpackSegList, type SegList } from './segments.js';
+import { emptySegList, LocalDictionary, SegmentDict, packSegList, segSlot, unpackSegList, type SegList } from './segments.js';
 import { Hll } from './hll.js';
 import { IdSet } from './id-set.js';
 import { NTYPES, type AggregationConfig, type LateEvent, type PartialBatch } from './preaggregate.js';
@@ -163,9 +163,7 @@ export interface RollupWrites {
  * and keeps the others (a segment never goes away within a cell-window).
  */
 export function deltaSegments(dict: SegmentDict, cws: readonly CellWindow[]): PackedSegments {
-  const local = new Int32Array(dict.size).fill(-1);
-  const apps: string[] = [];
-  const campaigns: string[] = [];
+  const local = new LocalDictionary(dict);
   const perRow: number[] = [];
   const packed: number[] = [];
   for (const cw of cws) {
@@ -174,19 +172,13 @@ export function deltaSegments(dict: SegmentDict, cws: readonly CellWindow[]): Pa
       const { ids, vals, stamps } = cw.segs;
       for (let i = 0; i < ids.length; i++) {
         if (stamps[i]! <= cw.segTakenAt) continue;
-        const id = ids[i]!;
-        if (local[id] === -1) {
-          local[id] = apps.length;
-          apps.push(dict.apps[id]!);
-          campaigns.push(dict.campaigns[id]!);
-        }
-        packSegment(packed, local[id]!, vals, i * SEG_SLOTS);
+        packSegment(packed, local.number(ids[i]!), vals, i * SEGMENT_SLOTS);
         n++;
       }
     }
     perRow.push(n);
   }
-  return [apps, campaigns, perRow, packed];
+  return [local.apps, local.campaigns, perRow, packed];
 }
 
 const bytesOf = (a: Uint32Array | Float64Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -201,14 +193,13 @@ function columns(dict: SegmentDict, cws: readonly CellWindow[]): Pick<RollupBloc
     values[i] = cw.value;
     users[i] = cw.users.estimate();
   });
-  // Segments packed straight from the cells' lists (the typed columns of deltas are not needed here).
-  const { apps, campaigns, local } = localDictionary(dict, cws.map((cw) => cw.segs));
+  const local = new LocalDictionary(dict);
   const perRow = cws.map((cw) => cw.segs?.ids.length ?? 0);
   const packed: number[] = [];
-  for (const cw of cws) if (cw.segs) packSegList(cw.segs, local, packed);
+  for (const cw of cws) if (cw.segs) packSegList(cw.segs, local.number, packed);
   return {
     cells: cws.map((cw) => cw.cell).join(','), counts: bytesOf(counts), values: bytesOf(values), users: bytesOf(users),
-    segs: encodePackedSegments([apps, campaigns, perRow, packed]),
+    segs: encodePackedSegments([local.apps, local.campaigns, perRow, packed]),
   };
 }
 
@@ -379,15 +370,15 @@ const basePartName = (window: number) => `w:${window}`;
 const changePartName = (window: number, seq: number) => `c:${window}:${seq}`;
 
 function encodeCells(s: ShardState, window: number, seq: number, keys: Iterable<string>): Uint8Array {
-  const cws: CellWindow[] = [];
-  for (const key of keys) cws.push(s.cells.get(key)!);
-  const { apps, campaigns, local } = localDictionary(s.segDict, cws.map((cw) => cw.segs));
-  const cells: WindowPart['cells'] = cws.map((cw) => {
+  const local = new LocalDictionary(s.segDict);
+  const cells: WindowPart['cells'] = [];
+  for (const key of keys) {
+    const cw = s.cells.get(key)!;
     const cell: WindowPart['cells'][number] = [cw.cell, cw.counts, cw.value, cw.users.toSnapshot(), cw.ids ? cw.ids.values() : null];
-    if (cw.segs) cell.push(packSegList(cw.segs, local));
-    return cell;
-  });
-  return encode({ v: 1, window, seq, cells, ...(apps.length > 0 ? { segApps: apps, segCampaigns: campaigns } : {}) } satisfies WindowPart);
+    if (cw.segs) cell.push(packSegList(cw.segs, local.number));
+    cells.push(cell);
+  }
+  return encode({ v: 1, window, seq, cells, ...(local.apps.length > 0 ? { segApps: local.apps, segCampaigns: local.campaigns } : {}) } satisfies WindowPart);
 }
 
 export interface CheckpointCapture {

@@ -3,10 +3,10 @@
  * its events into per-(window, cell) partial rows. Pure and deterministic: the same records and the same
  * starting watermark give the same result, which is what makes replays after a crash count exactly once.
  */
-import { EVENT_TYPES, TYPE_INDEX, decode, type AdEvent, type EventBatchRecord } from './model/index.js';
+import { EVENT_TYPES, SEGMENT_SLOTS, TYPE_INDEX, decode, type AdEvent, type EventBatchRecord } from './model/index.js';
 import { geohashEncode } from './model/geohash.js';
 import { hash32, hash53 } from './hash.js';
-import { emptySegList, SEG_SLOTS, SegmentDict, segSlot, type SegList } from './segments.js';
+import { emptySegList, SegmentDict, segSlot, type SegList } from './segments.js';
 
 export interface AggregationConfig {
   /** Geohash precision of the cells. */
@@ -228,8 +228,8 @@ function columnRows(list: readonly Row[]): PartialRows {
     for (let j = 0; j < ids.length; j++, k++) {
       segRows[k] = i;
       segIds[k] = ids[j]!;
-      for (let t = 0; t < NTYPES; t++) segCounts[k * NTYPES + t] = vals[j * SEG_SLOTS + t]!;
-      segValues[k] = vals[j * SEG_SLOTS + NTYPES]!;
+      for (let t = 0; t < NTYPES; t++) segCounts[k * NTYPES + t] = vals[j * SEGMENT_SLOTS + t]!;
+      segValues[k] = vals[j * SEGMENT_SLOTS + NTYPES]!;
     }
   });
   return { n, windows, cells: list.map((r) => r.cell), counts, values, userStarts, users, segRows, segIds, segCounts, segValues };

@@ -6,11 +6,8 @@
  */
 import { packSegment, SEGMENT_SLOTS, unpackSegment } from './model/segment.js';
 
-/** Values per segment: NTYPES counts, then the value sum. */
-export const SEG_SLOTS = SEGMENT_SLOTS;
-
 /**
- * A cell's segments: `ids[i]`'s values are `vals[i * SEG_SLOTS ...]`; `stamps[i]` says when it last
+ * A cell's segments: `ids[i]`'s values are `vals[i * SEGMENT_SLOTS ...]`; `stamps[i]` says when it last
  * changed (the shard's delta count then), so a delta carries only the segments changed since the cell's
  * previous delta.
  */
@@ -31,13 +28,13 @@ export function segSlot(l: SegList, id: number, stamp = 0): number {
   for (let i = 0; i < ids.length; i++) {
     if (ids[i] === id) {
       l.stamps[i] = stamp;
-      return i * SEG_SLOTS;
+      return i * SEGMENT_SLOTS;
     }
   }
   ids.push(id);
   l.stamps.push(stamp);
   const at = l.vals.length;
-  for (let s = 0; s < SEG_SLOTS; s++) l.vals.push(0);
+  for (let s = 0; s < SEGMENT_SLOTS; s++) l.vals.push(0);
   return at;
 }
 
@@ -66,23 +63,28 @@ export class SegmentDict {
 }
 
 /**
- * Renumbers the segments that `lists` use into a dictionary of just those (for a record or a part):
- * `local[id]` is the new number of dictionary id `id`, or −1.
+ * The segments a record or a part uses, renumbered into a dictionary of just those, in order of first
+ * use: `apps[n]`, `campaigns[n]` name local number n.
  */
-export function localDictionary(dict: SegmentDict, lists: Iterable<SegList | null>): { apps: string[]; campaigns: string[]; local: Int32Array } {
-  const local = new Int32Array(dict.size).fill(-1);
-  const apps: string[] = [];
-  const campaigns: string[] = [];
-  for (const l of lists) {
-    if (!l) continue;
-    for (const id of l.ids) {
-      if (local[id] !== -1) continue;
-      local[id] = apps.length;
-      apps.push(dict.apps[id]!);
-      campaigns.push(dict.campaigns[id]!);
-    }
+export class LocalDictionary {
+  readonly apps: string[] = [];
+  readonly campaigns: string[] = [];
+  private readonly local: Int32Array;
+
+  constructor(private readonly dict: SegmentDict) {
+    this.local = new Int32Array(dict.size).fill(-1);
   }
-  return { apps, campaigns, local };
+
+  /** The local number of dictionary id `id`, given on first use. */
+  readonly number = (id: number): number => {
+    let n = this.local[id]!;
+    if (n === -1) {
+      n = this.local[id] = this.apps.length;
+      this.apps.push(this.dict.apps[id]!);
+      this.campaigns.push(this.dict.campaigns[id]!);
+    }
+    return n;
+  };
 }
 
 /** A segment list as `{"app|campaign": values}` (for tests and logs). */
@@ -90,14 +92,14 @@ export function segmentTable(dict: SegmentDict, l: SegList | null): Record<strin
   if (!l) return null;
   const out: Record<string, number[]> = {};
   l.ids.forEach((id, i) => {
-    out[`${dict.apps[id]}|${dict.campaigns[id]}`] = l.vals.slice(i * SEG_SLOTS, (i + 1) * SEG_SLOTS);
+    out[`${dict.apps[id]}|${dict.campaigns[id]}`] = l.vals.slice(i * SEGMENT_SLOTS, (i + 1) * SEGMENT_SLOTS);
   });
   return out;
 }
 
 /** A segment list in the packed form of checkpoints ({@link packSegment}), numbered by `renumber`. */
-export function packSegList(l: SegList, renumber: ArrayLike<number>, out: number[] = []): number[] {
-  for (let i = 0; i < l.ids.length; i++) packSegment(out, renumber[l.ids[i]!]!, l.vals, i * SEG_SLOTS);
+export function packSegList(l: SegList, renumber: (id: number) => number, out: number[] = []): number[] {
+  for (let i = 0; i < l.ids.length; i++) packSegment(out, renumber(l.ids[i]!), l.vals, i * SEGMENT_SLOTS);
   return out;
 }
 

@@ -3,7 +3,7 @@
  * documents in MongoDB. Both carry absolute values (never increments), so re-applying is harmless.
  */
 import { EVENT_TYPES, type EventType } from './event.js';
-import { decode, encode } from './codec.js';
+import { encode } from './codec.js';
 import { SEGMENT_SLOTS, unpackSegment, type SegmentColumns } from './segment.js';
 
 /** Base geohash precision of the aggregation (≈1.2 km × 0.6 km cells); coarser ones are prefixes. */
@@ -88,32 +88,34 @@ export function encodePackedSegments(p: PackedSegments): Uint8Array {
   return encode(p);
 }
 
+/** Calls `fn(row, number, values)` for each packed segment, in order (`values` is reused between calls). */
+export function forEachSegment([, , perRow, packed]: PackedSegments, fn: (row: number, id: number, values: Float64Array) => void): void {
+  const vals = new Float64Array(SEGMENT_SLOTS);
+  let at = 0;
+  perRow.forEach((count, row) => {
+    for (let j = 0; j < count; j++) {
+      const r = unpackSegment(packed, at, vals, 0);
+      at = r.next;
+      fn(row, r.id, vals);
+    }
+  });
+}
+
 /** Packed segments as typed columns. */
-export function unpackSegments([segApps, segCampaigns, perRow, packed]: PackedSegments): SegmentColumns {
-  const n = perRow.reduce((a, b) => a + b, 0);
+export function unpackSegments(p: PackedSegments): SegmentColumns {
+  const n = p[2].reduce((a, b) => a + b, 0);
   const segRows = new Uint32Array(n);
   const segIds = new Uint32Array(n);
   const segCounts = new Uint32Array(n * (SEGMENT_SLOTS - 1));
   const segValues = new Float64Array(n);
-  const vals = new Float64Array(SEGMENT_SLOTS);
   let k = 0;
-  let at = 0;
-  perRow.forEach((count, row) => {
-    for (let j = 0; j < count; j++, k++) {
-      const r = unpackSegment(packed, at, vals, 0);
-      at = r.next;
-      segRows[k] = row;
-      segIds[k] = r.id;
-      segCounts.set(vals.subarray(0, SEGMENT_SLOTS - 1), k * (SEGMENT_SLOTS - 1));
-      segValues[k] = vals[SEGMENT_SLOTS - 1]!;
-    }
+  forEachSegment(p, (row, id, vals) => {
+    segRows[k] = row;
+    segIds[k] = id;
+    segCounts.set(vals.subarray(0, SEGMENT_SLOTS - 1), k * (SEGMENT_SLOTS - 1));
+    segValues[k++] = vals[SEGMENT_SLOTS - 1]!;
   });
-  return { segApps: [...segApps], segCampaigns: [...segCampaigns], segRows, segIds, segCounts, segValues };
-}
-
-/** The segment columns of a block (undefined for blocks written before segments). */
-export function blockSegments(d: Pick<RollupBlock, 'segs'>): SegmentColumns | undefined {
-  return d.segs ? unpackSegments(decode<PackedSegments>(d.segs)) : undefined;
+  return { segApps: [...p[0]], segCampaigns: [...p[1]], segRows, segIds, segCounts, segValues };
 }
 
 /**

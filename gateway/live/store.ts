@@ -14,7 +14,7 @@
  * are not newer than those applied.
  */
 import {
-  EVENT_TYPES, filterKey, geohashCenter, isFiltered, segmentKey, segmentMatcher, unpackSegment, type DeltaRecord, type SegmentFilter,
+  EVENT_TYPES, filterKey, geohashCenter, isFiltered, segmentKeys, segmentMatcher, unpackSegment, type DeltaRecord, type SegmentFilter,
 } from '../../actors/model/index.js';
 
 const NTYPES = EVENT_TYPES.length;
@@ -282,7 +282,7 @@ export class LiveStore {
     const first = this.firstKept;
     const next = new Float64Array(SLOTS);
     const [apps, campaigns, perRow, packed] = d.segments ?? [[], [], [], []];
-    const ids = apps.map((app, j) => this.segId(segmentKey(app || undefined, campaigns[j] || undefined)));
+    const ids = segmentKeys({ segApps: apps, segCampaigns: campaigns }).map((key) => this.segId(key));
     let k = 0;
     for (let i = 0; i < d.cells.length; i++) {
       const w = d.windows[i]!;

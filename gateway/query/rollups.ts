@@ -6,8 +6,8 @@
  */
 import { Binary, type Db } from 'mongodb';
 import {
-  EVENT_TYPES, FINAL_PREFIX_PRECISION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockRows, blockSegments, geohashEncode, inBbox,
-  geohashCenter, segmentKeys, type Bbox, type FinalBlock, type OpenWindowDoc, type SegmentColumns,
+  EVENT_TYPES, FINAL_PREFIX_PRECISION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockRows, decode, forEachSegment, geohashEncode, inBbox,
+  geohashCenter, segmentKeys, type Bbox, type FinalBlock, type OpenWindowDoc, type PackedSegments,
 } from '../../actors/model/index.js';
 
 const NTYPES = EVENT_TYPES.length;
@@ -22,19 +22,12 @@ export interface StoredRow {
   readonly segs?: ReadonlyMap<string, Float64Array> | null;
 }
 
-/** Row i's segments from a block's segment columns, as a map. */
-function segmentsByRow(sc: SegmentColumns | undefined, rows: number): (Map<string, Float64Array> | null)[] {
+/** Row i's segments, by key, from a block's packed segments (absent in blocks written before segments). */
+function segmentsByRow(segs: PackedSegments | undefined, rows: number): (Map<string, Float64Array> | null)[] {
   const out: (Map<string, Float64Array> | null)[] = new Array<Map<string, Float64Array> | null>(rows).fill(null);
-  if (!sc) return out;
-  const keys = segmentKeys(sc);
-  for (let k = 0; k < sc.segRows.length; k++) {
-    const row = sc.segRows[k]!;
-    const id = sc.segIds[k]!;
-    const v = new Float64Array(NTYPES + 1);
-    for (let t = 0; t < NTYPES; t++) v[t] = sc.segCounts[k * NTYPES + t]!;
-    v[NTYPES] = sc.segValues[k]!;
-    (out[row] ??= new Map()).set(keys[id]!, v);
-  }
+  if (!segs) return out;
+  const keys = segmentKeys({ segApps: segs[0], segCampaigns: segs[1] });
+  forEachSegment(segs, (row, id, vals) => (out[row] ??= new Map()).set(keys[id]!, vals.slice()));
   return out;
 }
 
@@ -92,7 +85,7 @@ export async function readRollups(db: Db, o: ReadOptions): Promise<StoredRow[]> 
     const bytes = (b: unknown) => (b instanceof Binary ? b.buffer : (b as Uint8Array));
     const block = { window: doc.window, windowMs: doc.windowMs, partition: doc.partition, cells: doc.cells, counts: bytes(doc.counts), values: bytes(doc.values), users: bytes(doc.users) };
     const rows = blockRows(block);
-    const segs = segmentsByRow(doc.segs ? blockSegments({ segs: bytes(doc.segs) }) : undefined, rows.length);
+    const segs = segmentsByRow(doc.segs ? decode<PackedSegments>(bytes(doc.segs)) : undefined, rows.length);
     for (const [i, r] of rows.entries()) {
       if (o.bbox) {
         const c = geohashCenter(r.cell);

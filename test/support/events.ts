@@ -3,7 +3,7 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Binary, Db } from 'mongodb';
 import { geohashEncode } from '../../actors/model/geohash.js';
 import {
-  EVENT_TYPES, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockRows, blockSegments, packEventRecords, type AdEvent,
+  EVENT_TYPES, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockRows, decode, packEventRecords, unpackSegments, type AdEvent, type PackedSegments,
 } from '../../actors/model/index.js';
 import { rng } from '../../bench/gateway-traffic.js';
 
@@ -153,7 +153,7 @@ export async function segmentCountsOfRollups(db: Db): Promise<Map<string, number
   for (const d of docs) {
     if (!d.segs) continue;
     const cells = (d.cells as string).split(',');
-    const sc = blockSegments({ segs: bytes(d.segs) })!;
+    const sc = unpackSegments(decode<PackedSegments>(bytes(d.segs)));
     for (let k = 0; k < sc.segRows.length; k++) {
       const id = sc.segIds[k]!;
       EVENT_TYPES.forEach((t, i) => {

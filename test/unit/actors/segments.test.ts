@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { applyBatch, captureCheckpoint, emptyState, restoreCheckpoint, rollupWrites, takeDelta } from '../../../actors/logic.js';
 import {
-  EVENT_TYPES, blockRows, blockSegments, checkIds, encode, filterKey, packSegment, segmentKey, segmentMatcher, segmentOf, SegmentFilterError, unpackSegment, unpackSegments,
+  EVENT_TYPES, blockRows, checkIds, decode, encode, filterKey, packSegment, segmentKey, segmentMatcher, segmentOf, SegmentFilterError, unpackSegment, unpackSegments, type PackedSegments,
   type AdEvent, type EventBatchRecord, type SegmentColumns,
 } from '../../../actors/model/index.js';
 import { preaggregate, type AggregationConfig } from '../../../actors/preaggregate.js';
@@ -103,7 +103,7 @@ describe('the aggregation per segment', () => {
     const d = takeDelta(s, C, 3, 1, 1, 2_000)!;
     expect(table(unpackSegments(d.segments!), d.cells)).toEqual(want);
     const { open } = rollupWrites(s, C, 3, 1);
-    const sc = blockSegments(open[0]!)!;
+    const sc = unpackSegments(decode<PackedSegments>(open[0]!.segs!));
     expect(table(sc, blockRows(open[0]!).map((r) => r.cell))).toEqual(want);
     const parts = new Map([...captureCheckpoint(s).parts].map(([k, v]) => [k, v!]));
     const restored = restoreCheckpoint(s.nextOffset, parts);
