@@ -1,7 +1,7 @@
 /**
  * A shard's aggregation state and every pure transition of it: fold a pre-aggregated batch in, close
  * windows behind the watermark, produce rollup documents and delta records, snapshot and restore.
- * No I/O and no clock: the actor (shard-actor.ts) decides when, this decides what.
+ * No I/O and no clock: the shard's state machine (shard-logic.ts) decides when, this decides what.
  */
 import {
   EVENT_TYPES, FINAL_PREFIX_PRECISION, SEGMENT_SLOTS, decode, encode, encodePackedSegments, finalBlockId, openWindowId, versionOf, type AdEvent,
@@ -10,7 +10,7 @@ import {
 import { emptySegList, LocalDictionary, SegmentDict, packSegList, segSlot, unpackSegList, type SegList } from './segments.js';
 import { Hll } from './hll.js';
 import { IdSet } from './id-set.js';
-import { NTYPES, type AggregationConfig, type LateEvent, type PartialBatch } from './preaggregate.js';
+import { NTYPES, type AggregationConfig, type InvalidRecord, type LateEvent, type PartialBatch } from './preaggregate.js';
 
 export interface CellWindow {
   readonly window: number;
@@ -36,6 +36,8 @@ export interface ShardState {
   readonly cells: Map<string, CellWindow>;
   /** Late events not yet written to the late-events collection. */
   pendingLate: LateEvent[];
+  /** Invalid records and events not yet written to the invalid-events collection. */
+  pendingInvalid: InvalidRecord[];
   /** Totals since the shard began (carried in checkpoints). */
   /** Events counted (late and duplicate ones excluded), late, duplicate, invalid: since the shard began. */
   totals: { events: number; late: number; duplicates: number; invalid: number };
@@ -60,7 +62,7 @@ export interface ShardState {
 
 export function emptyState(nextOffset = 0): ShardState {
   return {
-    nextOffset, maxTs: -Infinity, cells: new Map(), pendingLate: [],
+    nextOffset, maxTs: -Infinity, cells: new Map(), pendingLate: [], pendingInvalid: [],
     totals: { events: 0, late: 0, duplicates: 0, invalid: 0 },
     rollupDirty: new Set(), deltaDirty: new Set(), deltaOldestAt: Infinity, windows: new Map(),
     checkpointDirty: new Set(), checkpointSeq: 0, checkpointLayout: new Map(), deltaGen: 0, segDict: new SegmentDict(),
@@ -129,6 +131,7 @@ export function applyBatch(s: ShardState, b: PartialBatch): void {
     }
   }
   if (b.late.length > 0) s.pendingLate.push(...b.late);
+  for (const x of b.invalid) s.pendingInvalid.push(x);
   s.totals.events += b.events - b.late.length - (s.totals.duplicates - dup0);
   s.totals.late += b.late.length;
   s.totals.invalid += b.invalid.length;
@@ -306,6 +309,11 @@ export function takeDelta(s: ShardState, c: AggregationConfig, partition: number
   };
 }
 
+/** Invalid records and events to persist, with deterministic ids (partition, offset, index; −1 = the record). */
+export function invalidDocs(s: ShardState, partition: number): (Record<string, unknown> & { _id: string })[] {
+  return s.pendingInvalid.map((x) => ({ _id: `${partition}:${x.offset}:${x.index}`, partition, offset: x.offset, index: x.index, reason: x.reason, raw: x.raw }));
+}
+
 /** Late events to persist, with deterministic ids (partition, offset, index) so replays rewrite the same. */
 export function lateDocs(s: ShardState, partition: number): (Record<string, unknown> & { _id: string })[] {
   return s.pendingLate.map((l) => ({ _id: `${partition}:${l.offset}:${l.index}`, partition, offset: l.offset, index: l.index, event: l.event as unknown as Record<string, unknown>, reason: 'behind watermark' }));
@@ -337,6 +345,8 @@ export interface MetaPart {
   readonly maxTs: number | null;
   readonly totals: ShardState['totals'];
   readonly pendingLate: [number, number, AdEvent][];
+  /** [offset, index, reason, raw] (absent in checkpoints older than invalid-event keeping). */
+  readonly pendingInvalid?: [number, number, string, string][];
 }
 
 /**
@@ -431,6 +441,7 @@ export function captureCheckpoint(s: ShardState): CheckpointCapture {
   const meta = encode({
     v: 1, seq, maxTs: Number.isFinite(s.maxTs) ? s.maxTs : null, totals: { ...s.totals },
     pendingLate: s.pendingLate.map((l) => [l.offset, l.index, l.event]),
+    pendingInvalid: s.pendingInvalid.map((x) => [x.offset, x.index, x.reason, x.raw]),
   } satisfies MetaPart);
   const parts = new Map<string, Uint8Array | null>([['meta', meta]]);
   let bytes = meta.byteLength;
@@ -474,6 +485,7 @@ export function restoreCheckpoint(nextOffset: number, parts: ReadonlyMap<string,
     s.maxTs = meta.maxTs ?? -Infinity;
     s.totals = { ...meta.totals };
     s.pendingLate = meta.pendingLate.map(([offset, index, event]) => ({ offset, index, event }));
+    s.pendingInvalid = (meta.pendingInvalid ?? []).map(([offset, index, reason, raw]) => ({ offset, index, reason, raw }));
   }
   const windowParts = [...parts].filter(([name]) => name !== 'meta').map(([name, bytes]) => ({ name, part: decode<WindowPart>(bytes) }));
   // A window's base, then its changes in the order they were written: the latest value of a cell wins.

@@ -1,6 +1,6 @@
 /** The runtime process's Prometheus metrics, fed by the shard actors. */
 import { Registry, type Gauge } from '../runtime/index.js';
-import type { PartialBatch } from './preaggregate.js';
+import type { ShardMetricEffect } from './shard-logic.js';
 
 export class ShardMetrics {
   readonly registry = new Registry();
@@ -28,44 +28,56 @@ export class ShardMetrics {
     this.registry.gauge(name, help, collect);
   }
 
-  batch(partition: number, b: PartialBatch): void {
-    if (b.oldestAt > 0) this.foldAge.observe((Date.now() - b.oldestAt) / 1000);
-    this.events.inc({ partition }, b.events - b.late.length);
-    if (b.late.length) this.late.inc({ partition }, b.late.length);
-    if (b.invalid.length) this.invalid.inc({ partition }, b.invalid.length);
+  /** Applies a metric effect of a partition's shard. */
+  apply(partition: number, e: ShardMetricEffect): void {
+    switch (e.type) {
+      case 'm.batch':
+        if (e.foldAgeMs !== null) this.foldAge.observe(e.foldAgeMs / 1000);
+        this.events.inc({ partition }, e.events);
+        if (e.late) this.late.inc({ partition }, e.late);
+        if (e.invalid) this.invalid.inc({ partition }, e.invalid);
+        if (e.duplicates) this.duplicates.inc({ partition }, e.duplicates);
+        return;
+      case 'm.checkpoint':
+        this.checkpoints.inc({ partition });
+        this.checkpointBytes.set({ partition }, e.bytes);
+        this.checkpointBytesTotal.inc({ partition }, e.bytes);
+        this.checkpointSeconds.observe(e.ms / 1000);
+        this.encodeSeconds.observe(e.encodeMs / 1000);
+        return;
+      case 'm.checkpointFailure':
+        this.checkpointFailures.inc({ partition });
+        return;
+      case 'm.rollups':
+        if (e.finals) this.rollupDocs.inc({ partition, kind: 'final' }, e.finals);
+        if (e.existing) this.rollupDocs.inc({ partition, kind: 'final_existing' }, e.existing);
+        if (e.open) this.rollupDocs.inc({ partition, kind: 'open' }, e.open);
+        if (e.stale) this.rejected.inc({ partition, kind: 'rollup' }, e.stale);
+        return;
+      case 'm.deltas':
+        for (const a of e.agesMs) {
+          this.deltaCount.inc();
+          this.deltaAge.observe(a / 1000);
+        }
+        return;
+      case 'm.gap':
+        this.gaps.inc({ partition }, e.records);
+        return;
+      case 'm.epoch':
+        this.epochs.set({ partition }, e.epoch);
+        return;
+      case 'm.stalled':
+        this.stalls.set({ partition }, e.on ? 1 : 0);
+        return;
+      case 'm.cells':
+        this.cells.set(partition, e.cells);
+        return;
+      case 'm.fenced':
+        this.rejected.inc({ partition, kind: 'checkpoint' });
+        return;
+    }
   }
-  duplicate(partition: number, n: number): void {
-    if (n) this.duplicates.inc({ partition }, n);
-  }
-  checkpoint(partition: number, bytes: number, ms: number, encodeMs: number): void {
-    this.checkpoints.inc({ partition });
-    this.checkpointBytes.set({ partition }, bytes);
-    this.checkpointBytesTotal.inc({ partition }, bytes);
-    this.checkpointSeconds.observe(ms / 1000);
-    this.encodeSeconds.observe(encodeMs / 1000);
-  }
-  checkpointFailure(partition: number): void {
-    this.checkpointFailures.inc({ partition });
-  }
-  rollups(partition: number, finals: number, existing: number, open: number): void {
-    if (finals) this.rollupDocs.inc({ partition, kind: 'final' }, finals);
-    if (existing) this.rollupDocs.inc({ partition, kind: 'final_existing' }, existing);
-    if (open) this.rollupDocs.inc({ partition, kind: 'open' }, open);
-  }
-  rejectedWrites(partition: number, kind: 'checkpoint' | 'rollup', n: number): void {
-    this.rejected.inc({ partition, kind }, n);
-  }
-  delta(ageMs: number): void {
-    this.deltaCount.inc();
-    this.deltaAge.observe(ageMs / 1000);
-  }
-  offsetGap(partition: number, n: number): void {
-    this.gaps.inc({ partition }, n);
-  }
-  epoch(partition: number, e: number): void {
-    this.epochs.set({ partition }, e);
-  }
-  stalled(partition: number, on: boolean): void {
-    this.stalls.set({ partition }, on ? 1 : 0);
-  }
+
+  /** Cell-windows held, by partition, as last reported by each shard. */
+  readonly cells = new Map<number, number>();
 }

@@ -3,7 +3,7 @@
  * its events into per-(window, cell) partial rows. Pure and deterministic: the same records and the same
  * starting watermark give the same result, which is what makes replays after a crash count exactly once.
  */
-import { EVENT_TYPES, SEGMENT_SLOTS, TYPE_INDEX, decode, type AdEvent, type EventBatchRecord } from './model/index.js';
+import { DEFAULT_EVENT_LIMITS, EVENT_TYPES, SEGMENT_SLOTS, TYPE_INDEX, decode, validateEvent, type AdEvent, type EventBatchRecord, type EventLimits } from './model/index.js';
 import { geohashEncode } from './model/geohash.js';
 import { hash32, hash53 } from './hash.js';
 import { emptySegList, SegmentDict, segSlot, type SegList } from './segments.js';
@@ -61,10 +61,38 @@ export interface LateEvent {
   readonly event: AdEvent;
 }
 
+/** A record that did not decode (index −1) or an event of it that failed validation: kept aside, never folded. */
 export interface InvalidRecord {
   readonly offset: number;
+  /** The event's index in its record, −1 for the whole record. */
+  readonly index: number;
   readonly reason: string;
+  /** What arrived, as JSON (an undecodable record: its bytes in base64), cut at {@link RAW_MAX} characters. */
+  readonly raw: string;
 }
+
+/** Characters of an invalid record or event kept with it. */
+export const RAW_MAX = 4096;
+
+/**
+ * The gateway's validation (actors/model/validate.ts) without its event-time window: that window is the
+ * gateway's admission policy against client clocks, relative to its own clock, and a replay of the log
+ * must judge an event the same way whenever it runs. Everything structural is checked exactly as the
+ * gateway checks it, so a record written straight to the topic is held to the same model.
+ */
+const SHARD_LIMITS: EventLimits = { ...DEFAULT_EVENT_LIMITS, tsPastMs: Infinity, tsFutureMs: Infinity };
+
+function rawOf(v: unknown): string {
+  let json: string;
+  try {
+    json = JSON.stringify(v, (_k, x: unknown) => (ArrayBuffer.isView(x) ? `<${x.byteLength} bytes>` : typeof x === 'bigint' ? x.toString() : x)) ?? String(v);
+  } catch {
+    json = String(v);
+  }
+  return json.length > RAW_MAX ? json.slice(0, RAW_MAX) : json;
+}
+
+const bytesRaw = (b: Uint8Array) => Buffer.from(b.buffer, b.byteOffset, Math.min(b.byteLength, (RAW_MAX * 3) / 4)).toString('base64');
 
 export interface PartialBatch {
   readonly nextOffset: number;
@@ -89,17 +117,6 @@ export interface PreaggregateInput {
   readonly config: AggregationConfig;
 }
 
-function badEvent(e: unknown): string | undefined {
-  if (typeof e !== 'object' || e === null) return 'event is not a map';
-  const ev = e as Record<string, unknown>;
-  if (typeof ev.userId !== 'string') return 'userId is not a string';
-  if (typeof ev.type !== 'string' || !(ev.type in TYPE_INDEX)) return 'type is not a known event type';
-  if (typeof ev.ts !== 'number' || !Number.isFinite(ev.ts)) return 'ts is not a finite number';
-  if (typeof ev.lat !== 'number' || !(ev.lat >= -90 && ev.lat <= 90)) return 'lat out of range';
-  if (typeof ev.lon !== 'number' || !(ev.lon >= -180 && ev.lon <= 180)) return 'lon out of range';
-  return undefined;
-}
-
 export function preaggregate(input: PreaggregateInput): PartialBatch {
   const { precision, windowMs, allowedLatenessMs } = input.config;
   let maxTs = input.maxTs;
@@ -122,21 +139,21 @@ export function preaggregate(input: PreaggregateInput): PartialBatch {
     try {
       rec = decode<EventBatchRecord>(slice);
     } catch (err) {
-      invalid.push({ offset, reason: `undecodable msgpack: ${(err as Error).message}` });
+      invalid.push({ offset, index: -1, reason: `undecodable msgpack: ${(err as Error).message}`, raw: bytesRaw(slice) });
       continue;
     }
-    if (!rec || rec.v !== 1 || !Array.isArray(rec.events)) {
-      invalid.push({ offset, reason: 'not an EventBatchRecord v1' });
+    if (typeof rec !== 'object' || rec === null || rec.v !== 1 || !Array.isArray(rec.events)) {
+      invalid.push({ offset, index: -1, reason: 'not an EventBatchRecord v1 (a map with v: 1 and an events array)', raw: rawOf(rec) });
       continue;
     }
     if (typeof rec.at === 'number' && rec.at < oldestAt) oldestAt = rec.at;
     for (let i = 0; i < rec.events.length; i++) {
-      const ev = rec.events[i] as AdEvent;
-      const bad = badEvent(ev);
-      if (bad) {
-        invalid.push({ offset, reason: `event ${i}: ${bad}` });
+      const checked = validateEvent(rec.events[i], 0, SHARD_LIMITS);
+      if (!checked.ok) {
+        invalid.push({ offset, index: i, reason: checked.errors.map((e) => `${e.field} ${e.reason}`).join('; '), raw: rawOf(rec.events[i]) });
         continue;
       }
+      const ev = checked.event;
       events++;
       const window = Math.floor(ev.ts / windowMs) * windowMs;
       // Lateness is decided per event against the watermark before it, so it depends only on the

@@ -1,6 +1,6 @@
 /** Configuration of an `adme runtime` process: every value has a default and an env variable. */
 import { BASE_PRECISION, DELTAS_TOPIC, EVENTS_TOPIC } from './model/index.js';
-import type { ShardSettings } from './shard-actor.js';
+import type { ShardSettings } from './shard-logic.js';
 
 /** Everything a runtime process is configured with; the shard cadences are the actors' own settings. */
 export interface RuntimeConfig extends ShardSettings {

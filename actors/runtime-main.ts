@@ -3,13 +3,15 @@ import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
-  CassandraCheckpointStore, FencedError, KafkaGroupSource, KafkaRecordSink, MongoDocStore, ShardHost, WorkerPool,
-  ensureTopics, kafkaClient, systemClock,
+  ActorThreads, CassandraCheckpointStore, FencedError, KafkaGroupSource, KafkaRecordSink, MongoDocStore, ShardHost,
+  ensureTopics, kafkaClient, type ThreadStats,
 } from '../runtime/index.js';
-import { LATE_EVENTS_COLLECTION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION } from './model/index.js';
+import { INVALID_EVENTS_COLLECTION, LATE_EVENTS_COLLECTION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION } from './model/index.js';
 import { ShardMetrics } from './metrics.js';
 import type { RuntimeConfig } from './runtime-config.js';
-import { ShardActor } from './shard-actor.js';
+import type { ShardConfig, ShardMetricEffect } from './shard-logic.js';
+
+const SHARD_LOGIC = new URL(import.meta.url.endsWith('.ts') ? './shard-logic.ts' : './shard-logic.js', import.meta.url).href;
 
 export interface RuntimeHandle {
   readonly port: number;
@@ -32,40 +34,42 @@ export async function startRuntime(c: RuntimeConfig, log: (m: string) => void): 
   ]);
   await docs.ensureIndexes(OPEN_ROLLUPS_COLLECTION, [{ key: { window: 1 }, name: 'window' }]);
   await docs.ensureIndexes(LATE_EVENTS_COLLECTION, [{ key: { partition: 1, offset: 1 }, name: 'partition_offset' }]);
+  await docs.ensureIndexes(INVALID_EVENTS_COLLECTION, [{ key: { partition: 1, offset: 1 }, name: 'partition_offset' }]);
   // Deltas are a view stream (readers detect gaps by seq): acks=1, coalesced, for latency.
   const deltas = await KafkaRecordSink.open({ brokers: c.brokers, clientId: `adme-runtime-deltas-${process.pid}`, durable: false });
-  const pool = new WorkerPool({ threads: c.threads });
+  // Ticks at a fifth of the delta interval: a delta falls due at most one short tick late. Ticking at the
+  // interval itself missed every other delta by a millisecond of timer jitter (docs/BENCHMARKS.md).
+  const threads = ActorThreads.start({ threads: c.threads, tickMs: Math.max(5, Math.min(c.deltaEveryMs / 5, 100)) });
   const metrics = new ShardMetrics();
   const source = new KafkaGroupSource({
     brokers: c.brokers, clientId: `adme-runtime-${process.pid}`, topic: c.topic, groupId: c.groupId,
-    sessionTimeoutMs: c.sessionTimeoutMs, heartbeatIntervalMs: Math.min(1000, Math.floor(c.sessionTimeoutMs / 5)),
+    sessionTimeoutMs: c.sessionTimeoutMs, heartbeatIntervalMs: Math.max(100, Math.min(1000, Math.floor(c.sessionTimeoutMs / 5))),
     maxBytesPerPartition: 4 * 1024 * 1024, maxBytes: 64 * 1024 * 1024, maxWaitMs: 50,
   });
 
+  let isFenced = false;
   let resolveFatal: (code: number) => void = () => undefined;
   const fatal = new Promise<number>((r) => {
     resolveFatal = r;
   });
-  const shards = new Map<number, ShardActor>();
+  const aggregation = { precision: c.precision, windowMs: c.windowMs, allowedLatenessMs: c.allowedLatenessMs };
+  const settings = {
+    checkpointEveryMs: c.checkpointEveryMs, checkpointEveryEvents: c.checkpointEveryEvents, maxUncheckpointedEvents: c.maxUncheckpointedEvents,
+    rollupEveryMs: c.rollupEveryMs, deltaEveryMs: c.deltaEveryMs, sinks: c.sinks,
+  };
   const host = new ShardHost({
-    // Ticks at a fifth of the delta interval: a delta falls due at most one short tick late. Ticking at the
-    // interval itself missed every other delta by a millisecond of timer jitter (deltas every ~160 ms,
-    // not 100: the live view's frame rate follows this cadence, docs/BENCHMARKS.md).
-    source, clock: systemClock, tickMs: Math.max(5, Math.min(c.deltaEveryMs / 5, 100)), mailboxCapacity: c.mailboxCapacity, log,
-    createShard: (partition) => {
-      const s = new ShardActor({
-        partition, topic: c.topic, deltasTopic: c.deltasTopic, owner,
-        config: { precision: c.precision, windowMs: c.windowMs, allowedLatenessMs: c.allowedLatenessMs },
-        settings: c,
-        checkpoints, docs, deltas, pool, clock: systemClock, metrics, log,
-        commitForMonitoring: (p, o) => source.commitForMonitoring(p, o),
-      });
-      shards.set(partition, s);
-      return s;
-    },
+    source, threads, log, owner, sink: deltas,
+    logicModule: SHARD_LOGIC,
+    // The phase spreads the partitions' checkpoints over the interval, so they do not all encode at once.
+    logicConfig: { aggregation, settings, deltasTopic: c.deltasTopic, phase: Math.random() } satisfies ShardConfig,
+    checkpoints: c.sinks ? checkpoints : null,
+    docs: c.sinks ? docs : null,
+    shardName: (p) => `${c.topic}/${p}`,
+    onEffect: (p, e) => metrics.apply(p, e as ShardMetricEffect),
     onFatal: (partition, err) => {
       const fenced = err instanceof FencedError;
       log(`fatal: partition ${partition}: ${(err as Error).message}${fenced ? ' — another process owns it; this one stops so the group can rebalance cleanly' : ''}`);
+      if (fenced) isFenced = true;
       resolveFatal(fenced ? 3 : 1);
     },
   });
@@ -78,7 +82,7 @@ export async function startRuntime(c: RuntimeConfig, log: (m: string) => void): 
   }, 2000);
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   loopDelay.enable();
-  metrics.gauge('adme_runtime_event_loop_delay_seconds', 'Event-loop delay of the actor thread since the previous scrape (quantile=0.5|0.99|1).', (g) => {
+  metrics.gauge('adme_runtime_event_loop_delay_seconds', 'Event-loop delay of the main (I/O) thread since the previous scrape (quantile=0.5|0.99|1).', (g) => {
     g.set({ quantile: '0.5' }, loopDelay.percentile(50) / 1e9);
     g.set({ quantile: '0.99' }, loopDelay.percentile(99) / 1e9);
     g.set({ quantile: '1' }, loopDelay.max / 1e9);
@@ -88,26 +92,43 @@ export async function startRuntime(c: RuntimeConfig, log: (m: string) => void): 
   metrics.gauge('adme_runtime_partition_lag', 'Records in the log not yet processed, by partition.', (g) => {
     g.reset();
     for (const p of host.partitions) {
-      const s = shards.get(p);
+      const pos = host.position(p);
       const hw = highWatermarks.get(p);
-      if (s && hw !== undefined) g.set({ partition: p }, Math.max(0, hw - s.position));
+      if (pos !== undefined && hw !== undefined) g.set({ partition: p }, Math.max(0, hw - pos));
     }
   });
-  metrics.gauge('adme_runtime_mailbox_depth', 'Messages waiting in a shard actor mailbox.', (g) => {
+  metrics.gauge('adme_runtime_live_cells', 'Cell-windows held in memory, by partition (as last reported by the shard).', (g) => {
     g.reset();
-    for (const p of host.partitions) g.set({ partition: p }, host.mailboxDepth(p));
+    for (const p of host.partitions) g.set({ partition: p }, metrics.cells.get(p) ?? 0);
   });
-  metrics.gauge('adme_runtime_live_cells', 'Cell-windows held in memory, by partition.', (g) => {
+  metrics.gauge('adme_runtime_partition_thread', 'The worker thread a partition\'s shard lives on.', (g) => {
     g.reset();
-    for (const p of host.partitions) g.set({ partition: p }, shards.get(p)?.cellCount ?? 0);
+    for (const p of host.partitions) g.set({ partition: p }, host.threadOf(p) ?? -1);
   });
+  // Worker threads answer asynchronously: a scrape shows the statistics gathered by the previous one.
+  let threadStats: ThreadStats[] = [];
+  const threadLoop = metrics.registry.gauge('adme_runtime_worker_event_loop_delay_seconds', 'Event-loop delay of each worker thread since the previous scrape (thread, quantile=0.5|0.99|1).');
+  const threadBusy = metrics.registry.gauge('adme_runtime_worker_busy_ratio', 'Fraction of time each worker thread spent in shard steps since the previous scrape.');
+  const refreshThreads = async () => {
+    threadStats = await threads.stats();
+    threadLoop.reset();
+    threadBusy.reset();
+    for (const t of threadStats) {
+      threadLoop.set({ thread: t.thread, quantile: '0.5' }, t.loop.p50Ms / 1000);
+      threadLoop.set({ thread: t.thread, quantile: '0.99' }, t.loop.p99Ms / 1000);
+      threadLoop.set({ thread: t.thread, quantile: '1' }, t.loop.maxMs / 1000);
+      threadBusy.set({ thread: t.thread }, t.loop.busy);
+    }
+  };
 
   const server: Server = createServer((req, res) => {
     if (req.url === '/metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      res.end(metrics.registry.render());
+      void refreshThreads().catch(() => undefined).then(() => {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+        res.end(metrics.registry.render());
+      });
     } else if (req.url === '/healthz') {
-      const body = JSON.stringify({ status: 'ok', owner, partitions: host.partitions, positions: Object.fromEntries(host.partitions.map((p) => [p, shards.get(p)?.position ?? null])) });
+      const body = JSON.stringify({ status: 'ok', owner, partitions: host.partitions, positions: Object.fromEntries(host.partitions.map((p) => [p, host.position(p) ?? null])), threads: Object.fromEntries(host.partitions.map((p) => [p, host.threadOf(p) ?? null])) });
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(body);
     } else {
@@ -129,8 +150,8 @@ export async function startRuntime(c: RuntimeConfig, log: (m: string) => void): 
     stop: async () => {
       clearInterval(lagTimer);
       loopDelay.disable();
-      await host.stop();
-      await Promise.allSettled([pool.close(), deltas.close(), checkpoints.close(), docs.close()]);
+      await host.stop({ flush: !isFenced });
+      await Promise.allSettled([threads.close(), deltas.close(), checkpoints.close(), docs.close()]);
       await new Promise<void>((r) => server.close(() => r()));
     },
   };

@@ -13,4 +13,8 @@ export type { Acquired, BatchResult, CheckpointStore, DocStore, InsertResult, Lo
 export { KafkaGroupSource, KafkaRecordSink, ensureTopics, kafkaClient, type GroupSourceOptions, type KafkaOptions, type RecordSinkOptions } from './adapters/kafka.js';
 export { CassandraCheckpointStore, cassandraClient, ensureKeyspace, type CassandraOptions } from './adapters/cassandra.js';
 export { MongoDocStore } from './adapters/mongo.js';
-export { ShardHost, type Shard, type ShardHostOptions } from './shards.js';
+export { ShardHost, packRecords, type ShardHostOptions } from './shards.js';
+export type { ActorLogic, LogicModule } from './core/logic.js';
+export { ActorThreads, type ActorThreadsOptions, type PlacedActorHandlers, type ThreadStats } from './pool/actor-threads.js';
+export type { LoopStats } from './pool/protocol.js';
+export type { DocWrite, DocWriteResult, ShardHostMsg, ShardPortEffect, ShardStart } from './shard-protocol.js';

@@ -1,92 +1,94 @@
 /**
- * Hosts one actor per owned partition of a log. The consumer group decides ownership; this turns its
- * assignments into actors, routes each fetched batch to its partition's actor (one at a time, waiting
- * when the mailbox is full — which stops fetching for that partition), drives periodic ticks, and
- * escalates an actor's fatal failure to the process.
+ * Hosts one actor per owned partition of a log, each living on a worker thread (ActorThreads) for as long
+ * as this process owns the partition. The consumer group decides ownership; this turns assignments into
+ * placed actors, hands each fetched batch's bytes to the owning thread by transfer, executes the port
+ * effects the actors return (checkpoint saves, document writes, record sends, monitoring commits) and
+ * relays their outcomes back as messages. The main thread moves bytes and drives I/O; it holds no
+ * aggregation state.
+ *
+ * Ownership ends in one of three ways. A revoked partition's actor is dropped at once, without writing:
+ * its successor restores the last checkpoint and replays the log, which is exactly-once by construction.
+ * A save refused by the epoch fence while a rebalance is under way, or after the partition was revoked,
+ * is the expected end of a handover and only logged. A fence hit outside a rebalance means this process
+ * is a zombie: it stops taking and writing anything and reports the fatal error.
  */
-import { ActorSystem, DEFAULT_SUPERVISION, type Actor, type ActorRef, type Reply, type SupervisionPolicy } from './core/actor.js';
-import type { Clock } from './core/clock.js';
-import { ActorStoppedError } from './core/errors.js';
-import type { BatchResult, LogRecord, PartitionSource } from './ports/ports.js';
-
-/** What the host needs of a partition's owner. */
-export interface Shard {
-  /** Takes ownership and restores (runs again after each supervised restart). */
-  start(): Promise<void>;
-  handleBatch(records: readonly LogRecord[]): Promise<BatchResult>;
-  /** Periodic work: checkpoint, rollups, deltas — whatever falls due at `now`. */
-  tick(now: number): Promise<void>;
-  /** Checkpoint now (a rebalance is coming). */
-  flush(): Promise<void>;
-  /** Final checkpoint when `reason` is 'revoked'; release resources. */
-  stop(reason: 'revoked' | 'restart' | 'failed' | 'stopped'): Promise<void>;
-  /** Next offset the shard will process. */
-  readonly position: number;
-}
-
-type ShardMsg =
-  | { readonly type: 'batch'; readonly records: readonly LogRecord[]; readonly reply: Reply<BatchResult> }
-  | { readonly type: 'tick' }
-  | { readonly type: 'flush'; readonly reply: Reply<void> };
+import { DEFAULT_SUPERVISION, type SupervisionPolicy } from './core/actor.js';
+import { FencedError, RuntimeError, toWireError } from './core/errors.js';
+import { retry } from './core/retry.js';
+import type { ActorThreads } from './pool/actor-threads.js';
+import type { BatchResult, CheckpointStore, DocStore, LogRecord, PartitionSource, RecordSink } from './ports/ports.js';
+import type { DocWrite, DocWriteResult, ShardHostMsg, ShardPortEffect, ShardStart } from './shard-protocol.js';
 
 export interface ShardHostOptions {
   readonly source: PartitionSource;
-  readonly createShard: (partition: number) => Shard;
-  readonly clock: Clock;
-  readonly tickMs: number;
-  readonly mailboxCapacity: number;
-  readonly supervision?: SupervisionPolicy;
-  /** A shard failed for good (fenced, or restarts exhausted): the process should stop. */
+  readonly threads: ActorThreads;
+  /** URL of the module exporting the shard `logic` (see runtime/core/logic.ts). */
+  readonly logicModule: string;
+  /** The logic's own configuration, part of every shard's start input. */
+  readonly logicConfig: unknown;
+  /** Checkpoint store, or null to run without checkpoints (every shard starts at offset 0, epoch 0). */
+  readonly checkpoints: CheckpointStore | null;
+  readonly docs: DocStore | null;
+  readonly sink: RecordSink;
+  /** Name of a partition's shard in the checkpoint store. */
+  readonly shardName: (partition: number) => string;
+  /** Who this process is, recorded with each ownership. */
+  readonly owner: string;
+  /** Effects the host does not know (a logic's own, e.g. metrics). */
+  readonly onEffect: (partition: number, effect: { readonly type: string }) => void;
+  /** A shard failed for good (fenced outside a rebalance, or restarts exhausted): the process should stop. */
   readonly onFatal: (partition: number, err: unknown) => void;
   readonly log: (msg: string) => void;
+  readonly supervision?: SupervisionPolicy;
+  /** How long a rebalance's flush may take before the host stops waiting for it. */
+  readonly flushTimeoutMs?: number;
 }
 
-class ShardActorAdapter implements Actor<ShardMsg> {
-  revoked = false;
-  constructor(readonly shard: Shard) {}
-  start(): Promise<void> {
-    return this.shard.start();
-  }
-  async receive(m: ShardMsg): Promise<void> {
-    switch (m.type) {
-      case 'batch':
-        m.reply.resolve(await this.shard.handleBatch(m.records));
-        return;
-      case 'tick':
-        await this.shard.tick(Date.now());
-        return;
-      case 'flush':
-        await this.shard.flush();
-        m.reply.resolve();
-        return;
-    }
-  }
-  stop(reason: 'stopped' | 'restart' | 'failed'): Promise<void> {
-    return this.shard.stop(reason === 'stopped' && this.revoked ? 'revoked' : reason);
-  }
+interface Placed {
+  readonly partition: number;
+  readonly id: string;
+  readonly epoch: number;
+  /** The next offset the shard will take. */
+  position: number;
+  /** Resolves the batch waiting for its `accepted`. */
+  pending: ((r: BatchResult) => void) | null;
+  readonly flushes: Map<number, () => void>;
+  /** Port effects being executed: awaited before a partition counts as released. */
+  readonly io: Set<Promise<void>>;
+  dropped: boolean;
 }
 
 export class ShardHost {
-  private readonly system: ActorSystem;
-  private readonly actors = new Map<number, { ref: ActorRef<ShardMsg>; adapter: () => ShardActorAdapter }>();
-  private tickTimer: (() => void) | null = null;
+  private readonly shards = new Map<number, Placed>();
+  private readonly spawning = new Map<number, Promise<Placed | null>>();
+  private readonly restarts = new Map<number, number[]>();
+  /** A failed shard is not spawned again before this time (its supervision back-off). */
+  private readonly notBefore = new Map<number, number>();
+  private readonly revoked = new Set<number>();
+  private incarnation = 0;
+  private flushTag = 0;
+  private rebalancing = false;
   private closed = false;
 
-  constructor(private readonly o: ShardHostOptions) {
-    this.system = new ActorSystem(o.clock, (id, err) => o.onFatal(Number(id.split('/')[1]), err));
-  }
+  constructor(private readonly o: ShardHostOptions) {}
 
-  /** Partitions currently owned by this process. */
+  /** Partitions whose actor is running here. */
   get partitions(): number[] {
-    return [...this.actors.keys()].sort((a, b) => a - b);
+    return [...this.shards.keys()].sort((a, b) => a - b);
   }
 
-  mailboxDepth(partition: number): number {
-    return this.actors.get(partition)?.ref.depth ?? 0;
+  /** Next offset of a partition's shard, if owned here. */
+  position(partition: number): number | undefined {
+    return this.shards.get(partition)?.position;
+  }
+
+  /** The worker thread a partition's shard lives on. */
+  threadOf(partition: number): number | undefined {
+    const s = this.shards.get(partition);
+    return s ? this.o.threads.threadOf(s.id) : undefined;
   }
 
   async start(): Promise<void> {
-    this.scheduleTick();
     await this.o.source.start({
       onAssignment: (ps) => this.assign(ps),
       onRebalancing: () => this.flushAll(),
@@ -94,89 +96,243 @@ export class ShardHost {
     });
   }
 
-  private scheduleTick(): void {
-    this.tickTimer = this.o.clock.setTimeout(() => {
-      // A tick that finds the mailbox full is skipped, not queued: the next one does the same work.
-      for (const { ref } of this.actors.values()) ref.tell({ type: 'tick' });
-      if (!this.closed) this.scheduleTick();
-    }, this.o.tickMs);
+  /** Stops consuming and drops every shard. `flush` first makes their state durable (a graceful stop). */
+  async stop(opts: { flush: boolean } = { flush: true }): Promise<void> {
+    if (opts.flush && !this.closed) await this.flushAll();
+    this.closed = true;
+    await this.o.source.stop().catch(() => undefined);
+    await Promise.all(this.partitions.map((p) => this.drop(p, 'stopped')));
   }
 
-  private readonly spawning = new Map<number, Promise<ActorRef<ShardMsg>>>();
+  private async assign(partitions: readonly number[]): Promise<void> {
+    this.rebalancing = false;
+    const keep = new Set(partitions);
+    for (const p of keep) this.revoked.delete(p);
+    const lost = this.partitions.filter((p) => !keep.has(p));
+    for (const p of lost) this.revoked.add(p);
+    await Promise.all(lost.map((p) => this.drop(p, 'revoked')));
+    if (this.closed) return;
+    await Promise.all(partitions.map((p) => this.ensure(p)));
+  }
 
-  /**
-   * The partition's live actor, spawning one if needed. A previous incarnation still stopping (its
-   * final checkpoint after a revocation) is awaited first: one actor per partition per process, always.
-   */
-  private ensure(partition: number): Promise<ActorRef<ShardMsg>> {
-    const existing = this.actors.get(partition);
-    if (existing && !existing.ref.stopped) return Promise.resolve(existing.ref);
+  private async flushAll(): Promise<void> {
+    this.rebalancing = true;
+    const timeout = this.o.flushTimeoutMs ?? 5000;
+    await Promise.all([...this.shards.values()].map((s) => new Promise<void>((resolve) => {
+      const tag = ++this.flushTag;
+      const t = setTimeout(resolve, timeout);
+      s.flushes.set(tag, () => {
+        clearTimeout(t);
+        resolve();
+      });
+      if (!this.deliver(s, { type: 'flush', tag })) resolve();
+    })));
+  }
+
+  /** The partition's running shard, spawning it (ownership + restore) if needed; null once closed. */
+  private ensure(partition: number): Promise<Placed | null> {
+    const s = this.shards.get(partition);
+    if (s) return Promise.resolve(s);
     let p = this.spawning.get(partition);
     if (!p) {
-      p = (async () => {
-        if (existing) await existing.ref.done;
-        return this.spawn(partition);
-      })().finally(() => this.spawning.delete(partition));
+      p = this.spawn(partition).finally(() => this.spawning.delete(partition));
       this.spawning.set(partition, p);
     }
     return p;
   }
 
-  private spawn(partition: number): ActorRef<ShardMsg> {
-    let current: ShardActorAdapter | undefined;
-    const ref = this.system.spawn<ShardMsg>(`shard/${partition}`, () => {
-      current = new ShardActorAdapter(this.o.createShard(partition));
-      return current;
-    }, { mailboxCapacity: this.o.mailboxCapacity, supervision: this.o.supervision ?? DEFAULT_SUPERVISION }, (m, err) => {
-      if (m.type !== 'tick') m.reply.reject(err);
+  private async spawn(partition: number): Promise<Placed | null> {
+    const wait = (this.notBefore.get(partition) ?? 0) - Date.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    const name = this.o.shardName(partition);
+    const got = this.o.checkpoints
+      ? await retry(() => this.o.checkpoints!.acquire(name, this.o.owner), {
+        attempts: Infinity, initialDelayMs: 200, maxDelayMs: 5000,
+        onRetry: (err, n, ms) => this.o.log(`partition ${partition}: taking ownership failed (${n}x, retry in ${Math.round(ms)} ms): ${(err as Error).message}`),
+      })
+      : { epoch: 0, nextOffset: 0, parts: new Map<string, Uint8Array>() };
+    if (this.closed || this.revoked.has(partition)) return null;
+    const s: Placed = {
+      partition, id: `shard/${partition}#${++this.incarnation}`, epoch: got.epoch, position: got.nextOffset,
+      pending: null, flushes: new Map(), io: new Set(), dropped: false,
+    };
+    this.shards.set(partition, s);
+    const start: ShardStart = { partition, epoch: got.epoch, nextOffset: got.nextOffset, parts: [...got.parts], config: this.o.logicConfig };
+    this.o.threads.spawn(s.id, this.o.logicModule, start, {
+      onEffects: (effects) => {
+        for (const e of effects) this.execute(s, e as ShardPortEffect);
+      },
+      onFailed: (err) => void this.failed(s, err),
     });
-    this.actors.set(partition, { ref, adapter: () => current! });
-    void ref.done.then(() => {
-      if (this.actors.get(partition)?.ref === ref) this.actors.delete(partition);
-    });
-    this.o.log(`partition ${partition}: gained`);
-    return ref;
+    this.o.log(`partition ${partition}: gained (epoch ${got.epoch}, offset ${got.nextOffset}, thread ${this.o.threads.threadOf(s.id)})`);
+    return s;
   }
 
-  private async assign(partitions: readonly number[]): Promise<void> {
-    const keep = new Set(partitions);
-    const revoked = [...this.actors.keys()].filter((p) => !keep.has(p));
-    await Promise.all(revoked.map(async (p) => {
-      const a = this.actors.get(p);
-      if (!a) return;
-      a.adapter().revoked = true;
-      this.o.log(`partition ${p}: lost (rebalance)`);
-      await a.ref.stop();
-    }));
-    await Promise.all(partitions.map((p) => this.ensure(p)));
+  /** Removes a shard: no more messages reach it, its waiting batch is left unprocessed, its I/O finishes. */
+  private async drop(partition: number, reason: 'revoked' | 'stopped' | 'fenced' | 'failed'): Promise<void> {
+    const s = this.shards.get(partition);
+    if (!s) return;
+    this.shards.delete(partition);
+    s.dropped = true;
+    s.pending?.({});
+    s.pending = null;
+    for (const f of s.flushes.values()) f();
+    await this.o.threads.stop(s.id);
+    await Promise.allSettled([...s.io]);
+    this.o.log(`partition ${partition}: released (${reason}) at offset ${s.position}`);
   }
 
-  private async flushAll(): Promise<void> {
-    await Promise.all([...this.actors.values()].map(({ ref }) => ref.ask<void>((reply) => ({ type: 'flush', reply })).catch(() => undefined)));
+  private deliver(s: Placed, msg: ShardHostMsg, transfer?: ArrayBuffer[]): boolean {
+    if (s.dropped) return false;
+    return this.o.threads.deliver(s.id, msg, transfer);
   }
 
   private async route(partition: number, records: readonly LogRecord[], heartbeat: () => Promise<void>): Promise<BatchResult> {
     if (this.closed) return {};
-    const ref = await this.ensure(partition);
-    // Waiting here is the backpressure: kafkajs fetches nothing more for this partition meanwhile.
-    // Heartbeats keep the membership alive while a shard is stalled (e.g. its store is down).
+    const s = await this.ensure(partition);
+    if (!s || s.dropped) return {};
+    const msg = packRecords(records);
+    const accepted = new Promise<BatchResult>((resolve) => {
+      s.pending = resolve;
+    });
+    if (!this.deliver(s, msg, [msg.bytes.buffer as ArrayBuffer, msg.ends.buffer as ArrayBuffer, msg.offsets.buffer as ArrayBuffer])) return {};
+    // Waiting here is the backpressure: nothing more is fetched for this partition meanwhile (the
+    // shard holds its answer while it waits for a checkpoint). Heartbeats keep the membership alive.
     const beat = setInterval(() => void heartbeat().catch(() => undefined), 1000);
     try {
-      return await ref.ask<BatchResult>((reply) => ({ type: 'batch', records, reply }));
-    } catch (err) {
-      // Not processed (actor stopped or restarting): leave the fetch position where it was.
-      if (!(err instanceof ActorStoppedError)) this.o.log(`partition ${partition}: batch not processed: ${(err as Error).message}`);
-      return {};
+      return await accepted;
     } finally {
       clearInterval(beat);
     }
   }
 
-  async stop(): Promise<void> {
-    this.closed = true;
-    this.tickTimer?.();
-    await this.o.source.stop().catch(() => undefined);
-    for (const a of this.actors.values()) a.adapter().revoked = true;
-    await this.system.stopAll();
+  private execute(s: Placed, e: ShardPortEffect): void {
+    switch (e.type) {
+      case 'accepted':
+        s.position = e.nextOffset;
+        s.pending?.({ nextOffset: e.nextOffset });
+        s.pending = null;
+        return;
+      case 'flushed':
+        s.flushes.get(e.tag)?.();
+        s.flushes.delete(e.tag);
+        return;
+      case 'log':
+        this.o.log(`partition ${s.partition}: ${e.message}`);
+        return;
+      case 'commit':
+        this.io(s, 0, async () => {
+          await this.o.source.commitForMonitoring(s.partition, e.nextOffset).catch(() => undefined);
+          return null;
+        });
+        return;
+      case 'save': {
+        const store = this.o.checkpoints;
+        if (!store) throw new RuntimeError('RT_NO_STORE', 'a shard asked to save a checkpoint with checkpoints off', false);
+        this.io(s, e.tag, async () => {
+          const t0 = Date.now();
+          const r = await store.save(this.o.shardName(s.partition), s.epoch, e.nextOffset, new Map(e.parts));
+          return { type: 'saved', tag: e.tag, bytesWritten: r.bytesWritten, ms: Date.now() - t0 };
+        });
+        return;
+      }
+      case 'docs': {
+        const docs = this.o.docs;
+        if (!docs) throw new RuntimeError('RT_NO_STORE', 'a shard asked to write documents with the document store off', false);
+        this.io(s, e.tag, async () => {
+          const t0 = Date.now();
+          const results: DocWriteResult[] = [];
+          for (const w of e.writes) results.push(await writeDocs(docs, w));
+          return { type: 'written', tag: e.tag, results, ms: Date.now() - t0 };
+        });
+        return;
+      }
+      case 'send':
+        this.io(s, e.tag, async () => {
+          const t0 = Date.now();
+          await this.o.sink.send(e.topic, e.records.map((r) => ({ partition: r.partition, value: Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength) })));
+          return { type: 'sent', tag: e.tag, ms: Date.now() - t0 };
+        });
+        return;
+      default:
+        this.o.onEffect(s.partition, e);
+    }
   }
+
+  /** Runs one port effect and relays its outcome (or its failure) to the shard as a message. */
+  private io(s: Placed, tag: number, run: () => Promise<ShardHostMsg | null>): void {
+    const p = run().then(
+      (outcome) => {
+        if (outcome) this.deliver(s, outcome);
+      },
+      (err: unknown) => {
+        this.deliver(s, { type: 'failed', tag, error: toWireError(err) });
+        if (err instanceof FencedError) this.fenced(s, err);
+      },
+    ).finally(() => s.io.delete(p));
+    s.io.add(p);
+  }
+
+  private fenced(s: Placed, err: FencedError): void {
+    if (this.rebalancing || s.dropped || this.revoked.has(s.partition)) {
+      this.o.log(`partition ${s.partition}: handed over (a newer owner holds it: ${err.message})`);
+      void this.drop(s.partition, 'fenced');
+      return;
+    }
+    // Not a handover: a newer owner took the partition while this process was not looking (paused past
+    // its session). Nothing more may be written from here.
+    this.o.log(`partition ${s.partition}: FENCED — ${err.message}`);
+    this.closed = true;
+    for (const p of this.partitions) void this.drop(p, 'fenced');
+    this.o.onFatal(s.partition, err);
+  }
+
+  /** Supervision: a failed shard restarts from its checkpoint after a back-off, or escalates. */
+  private async failed(s: Placed, err: RuntimeError): Promise<void> {
+    if (this.closed) return;
+    if (s.dropped) return;
+    this.o.log(`partition ${s.partition}: shard failed: ${err.message}`);
+    await this.drop(s.partition, 'failed');
+    const policy = this.o.supervision ?? DEFAULT_SUPERVISION;
+    const now = Date.now();
+    const recent = (this.restarts.get(s.partition) ?? []).filter((t) => now - t < policy.windowMs);
+    if (!err.retriable || recent.length >= policy.maxRestarts) {
+      this.o.onFatal(s.partition, err);
+      return;
+    }
+    recent.push(now);
+    this.restarts.set(s.partition, recent);
+    // The next batch for the partition spawns it again, restored from its checkpoint, after the back-off.
+    this.notBefore.set(s.partition, now + Math.min(policy.maxBackoffMs, policy.initialBackoffMs * 2 ** (recent.length - 1)));
+  }
+}
+
+async function writeDocs(docs: DocStore, w: DocWrite): Promise<DocWriteResult> {
+  switch (w.op) {
+    case 'insert':
+      return docs.insertIdempotent(w.collection, w.docs);
+    case 'delete':
+      await docs.deleteIds(w.collection, w.ids);
+      return null;
+    case 'upsert':
+      return docs.upsertVersioned(w.collection, w.docs);
+  }
+}
+
+/** Concatenates record values into one buffer, transferred (not copied) to the owning thread. */
+export function packRecords(records: readonly LogRecord[]): Extract<ShardHostMsg, { type: 'records' }> {
+  let total = 0;
+  for (const r of records) total += r.value.byteLength;
+  const bytes = new Uint8Array(total);
+  const ends = new Uint32Array(records.length);
+  const offsets = new Float64Array(records.length);
+  let at = 0;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    bytes.set(r.value, at);
+    at += r.value.byteLength;
+    ends[i] = at;
+    offsets[i] = r.offset;
+  }
+  return { type: 'records', bytes, ends, offsets };
 }

@@ -142,6 +142,8 @@ export const FINAL_PREFIX_PRECISION = 3;
 export const ROLLUPS_COLLECTION = 'rollups';
 export const OPEN_ROLLUPS_COLLECTION = 'rollups_open';
 export const LATE_EVENTS_COLLECTION = 'late_events';
+/** Records and events that failed decoding or validation in a shard, with the reason (docs/events.md). */
+export const INVALID_EVENTS_COLLECTION = 'invalid_events';
 
 export function finalBlockId(windowMs: number, window: number, prefix: string, partition: number): string {
   return `${windowMs}:${window}:${prefix}:${partition}`;

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { RuntimeError } from '../core/errors.js';
 import type { TaskRequest, TaskResponse } from './protocol.js';
@@ -49,8 +50,8 @@ export class WorkerPool {
     });
   }
 
-  /** Runs `fn` of `moduleUrl` (see {@link compiledModuleUrl}) on a worker; `transfer` moves buffers. */
-  async run<R>(moduleUrl: string, fn: string, payload: unknown, transfer?: ArrayBuffer[]): Promise<R> {
+  /** Runs `fn` of `moduleUrl` (see {@link compiledModuleUrl}) on a worker; `transfer` moves buffers and ports. */
+  async run<R>(moduleUrl: string, fn: string, payload: unknown, transfer?: (ArrayBuffer | MessagePort)[]): Promise<R> {
     const req: TaskRequest = { type: 'task', module: compiledModuleUrl(moduleUrl), fn, payload };
     const res = (await this.piscina.run(req, transfer ? { transferList: transfer } : {})) as TaskResponse;
     if (res.type === 'error') throw RuntimeError.fromWire(res.error);

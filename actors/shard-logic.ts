@@ -1,0 +1,372 @@
+/**
+ * The shard: owner of one partition of `adme.events.v1`, as a state machine `step(state, message) →
+ * effects` (runtime/core/logic.ts) that lives on the worker thread owning the partition. It holds the
+ * partition's next offset, its ownership epoch and the geohash × window aggregation (logic.ts), decodes
+ * and folds the records it is handed, and asks for I/O as effects:
+ *
+ *   save (state + next offset, one conditional write fenced by the epoch) ─▶ Cassandra
+ *   then docs: rollups (final blocks, versioned open ones), late and invalid events ─▶ MongoDB
+ *   then commit (the offset, for monitoring tools only)                  ─▶ Kafka consumer group
+ *   send: deltas (changed cells, ≤ one per deltaEveryMs)                  ─▶ Kafka adme.deltas.v1
+ *
+ * One checkpoint round at a time: save, then docs, then commit. Rollups are written only from a state
+ * that has been checkpointed, so MongoDB never runs ahead of Cassandra, and a restore re-sends everything
+ * it holds: exactly-once effect through crashes. Deltas go out on their own interval whatever a round
+ * is doing: a save in flight never holds a delta back. Every outcome comes back as a message, so every
+ * change of the state happens inside a step.
+ */
+import type { ActorLogic, Clock, DocWrite, ShardHostMsg, ShardPortEffect, ShardStart } from '../runtime/index.js';
+import {
+  INVALID_EVENTS_COLLECTION, LATE_EVENTS_COLLECTION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, encode, type FinalBlock,
+} from './model/index.js';
+import {
+  applyBatch, captureCheckpoint, checkpointCommitted, checkpointFailed, emptyState, finalsWritten, invalidDocs, lateDocs, restoreCheckpoint, rollupWrites, takeDelta,
+  type CheckpointCapture, type RollupWrites, type ShardState,
+} from './logic.js';
+import { preaggregate, type AggregationConfig } from './preaggregate.js';
+
+export interface ShardSettings {
+  readonly checkpointEveryMs: number;
+  readonly checkpointEveryEvents: number;
+  /** Past this many events not yet checkpointed, the shard stops taking batches (backpressure). */
+  readonly maxUncheckpointedEvents: number;
+  readonly rollupEveryMs: number;
+  readonly deltaEveryMs: number;
+  /** Checkpoints and rollups on (normal) or off (benchmark of the checkpoint tax only). */
+  readonly sinks: boolean;
+}
+
+/** The shard's configuration, carried in its start input. */
+export interface ShardConfig {
+  readonly aggregation: AggregationConfig;
+  readonly settings: ShardSettings;
+  readonly deltasTopic: string;
+  /** Spread of the first checkpoint over the interval, 0..1 (so shards do not all save at once). */
+  readonly phase: number;
+}
+
+/** Effects of AdME's own, beside the runtime's port effects: the process turns them into metrics. */
+export type ShardMetricEffect =
+  | { readonly type: 'm.batch'; readonly events: number; readonly late: number; readonly invalid: number; readonly duplicates: number; readonly foldAgeMs: number | null }
+  | { readonly type: 'm.checkpoint'; readonly bytes: number; readonly ms: number; readonly encodeMs: number }
+  | { readonly type: 'm.checkpointFailure' }
+  | { readonly type: 'm.rollups'; readonly finals: number; readonly existing: number; readonly open: number; readonly stale: number }
+  | { readonly type: 'm.deltas'; readonly agesMs: readonly number[] }
+  | { readonly type: 'm.gap'; readonly records: number }
+  | { readonly type: 'm.epoch'; readonly epoch: number }
+  | { readonly type: 'm.stalled'; readonly on: boolean }
+  | { readonly type: 'm.cells'; readonly cells: number }
+  | { readonly type: 'm.fenced' };
+
+export type ShardEffect = ShardPortEffect | ShardMetricEffect;
+
+/** One checkpoint round: what was captured, and how far it got. */
+interface Round {
+  readonly tag: number;
+  stage: 'save' | 'docs';
+  readonly capture: CheckpointCapture;
+  readonly nextOffset: number;
+  readonly events: number;
+  readonly rollups: RollupWrites | null;
+  readonly late: number;
+  readonly invalid: number;
+  readonly startedAt: number;
+  readonly encodeMs: number;
+  /** Flush requests this round answers. */
+  readonly flushes: number[];
+}
+
+type RecordsMsg = Extract<ShardHostMsg, { type: 'records' }>;
+
+export interface Shard {
+  readonly partition: number;
+  readonly epoch: number;
+  readonly config: ShardConfig;
+  agg: ShardState;
+  eventsSinceCheckpoint: number;
+  round: Round | null;
+  /** Flush requests waiting for the round after the one in flight. */
+  flushes: number[];
+  /** A batch not taken yet: too many events wait for a checkpoint. Its `accepted` is held back. */
+  held: RecordsMsg | null;
+  failures: number;
+  retryAt: number;
+  /** Delta sends not yet acknowledged, by tag: the oldest event time of each delta record. */
+  readonly deltasInFlight: Map<number, number[]>;
+  deltaSeq: number;
+  lastDeltaAt: number;
+  lastCheckpointAt: number;
+  lastRollupAt: number;
+  lastStatsAt: number;
+  seekedTo: number;
+  nextTag: number;
+  /** A newer owner holds the partition: nothing more is written. */
+  fenced: boolean;
+}
+
+/**
+ * Delta sends that may overlap: a slow acknowledgement (a busy broker) does not halve the delta rate; the
+ * sink keeps them in order. Beyond this, cells stay dirty for the next delta.
+ */
+const MAX_DELTAS_IN_FLIGHT = 2;
+const STATS_EVERY_MS = 1000;
+
+export function initShard(start: ShardStart, clock: Clock): { state: Shard; effects: ShardEffect[] } {
+  const config = start.config as ShardConfig;
+  const now = clock.now();
+  const agg = config.settings.sinks ? restoreCheckpoint(start.nextOffset, new Map(start.parts)) : emptyState(0);
+  const last = now - Math.floor(config.phase * config.settings.checkpointEveryMs);
+  const state: Shard = {
+    partition: start.partition, epoch: start.epoch, config, agg, eventsSinceCheckpoint: 0, round: null, flushes: [], held: null,
+    failures: 0, retryAt: 0, deltasInFlight: new Map(), deltaSeq: 0, lastDeltaAt: 0, lastCheckpointAt: last, lastRollupAt: last,
+    lastStatsAt: now, seekedTo: -1, nextTag: 1, fenced: false,
+  };
+  const bytes = start.parts.reduce((a, [, b]) => a + b.byteLength, 0);
+  return {
+    state,
+    effects: [
+      { type: 'm.epoch', epoch: start.epoch },
+      { type: 'log', message: config.settings.sinks
+        ? `restored epoch ${start.epoch} at offset ${agg.nextOffset} (${agg.cells.size} cells in ${agg.windows.size} windows, ${bytes} B checkpoint, ${clock.now() - now} ms)`
+        : 'started without checkpoints (sinks off) at offset 0' },
+    ],
+  };
+}
+
+export function stepShard(s: Shard, m: ShardHostMsg, clock: Clock): ShardEffect[] {
+  const out: ShardEffect[] = [];
+  if (s.fenced) return out;
+  switch (m.type) {
+    case 'records':
+      records(s, m, clock, out);
+      break;
+    case 'tick':
+      tick(s, clock, out);
+      break;
+    case 'flush':
+      if (!s.config.settings.sinks) out.push({ type: 'flushed', tag: m.tag });
+      else if (s.round) s.flushes.push(m.tag);
+      else if (!startRound(s, clock, true, [m.tag], out)) out.push({ type: 'flushed', tag: m.tag });
+      break;
+    case 'saved':
+      if (s.round?.tag === m.tag) saved(s, m.bytesWritten, m.ms, clock, out);
+      break;
+    case 'written':
+      if (s.round?.tag === m.tag) written(s, m.results, clock, out);
+      break;
+    case 'sent': {
+      const ages = s.deltasInFlight.get(m.tag);
+      if (ages) {
+        s.deltasInFlight.delete(m.tag);
+        const now = clock.now();
+        out.push({ type: 'm.deltas', agesMs: ages.map((a) => now - a) });
+      }
+      break;
+    }
+    case 'failed':
+      failed(s, m, clock, out);
+      break;
+  }
+  return out;
+}
+
+/** The shard's logic as the runtime hosts it. */
+export const logic: ActorLogic<Shard, ShardHostMsg, ShardEffect, ShardStart> = { init: initShard, step: stepShard };
+
+function records(s: Shard, m: RecordsMsg, clock: Clock, out: ShardEffect[]): void {
+  const pos = s.agg.nextOffset;
+  const n = m.offsets.length;
+  let first = 0;
+  while (first < n && m.offsets[first]! < pos) first++;
+  if (first === n) {
+    out.push({ type: 'accepted', nextOffset: pos });
+    return;
+  }
+  if (m.offsets[first]! > pos) {
+    // The fetch started past our position (committed offsets are for monitoring only): go back.
+    // If we already sought there and the log still starts later, retention removed those records.
+    if (s.seekedTo !== pos) {
+      s.seekedTo = pos;
+      out.push({ type: 'accepted', nextOffset: pos });
+      return;
+    }
+    out.push({ type: 'log', message: `records ${pos}..${m.offsets[first]! - 1} are gone from the log (retention shorter than the checkpoint interval?)` });
+    out.push({ type: 'm.gap', records: m.offsets[first]! - pos });
+  }
+  const { settings } = s.config;
+  if (settings.sinks && s.eventsSinceCheckpoint >= settings.maxUncheckpointedEvents) {
+    // Backpressure: the batch waits, unanswered, until a checkpoint lands (e.g. while Cassandra is down).
+    s.held = m;
+    out.push({ type: 'm.stalled', on: true });
+    startRound(s, clock, true, [], out);
+    return;
+  }
+  fold(s, m, first, clock, out);
+}
+
+function fold(s: Shard, m: RecordsMsg, first: number, clock: Clock, out: ShardEffect[]): void {
+  const start = first === 0 ? 0 : m.ends[first - 1]!;
+  const partial = preaggregate({
+    bytes: m.bytes.subarray(start), ends: m.ends.subarray(first).map((e) => e - start), offsets: m.offsets.subarray(first),
+    maxTs: s.agg.maxTs, config: s.config.aggregation,
+  });
+  const dup0 = s.agg.totals.duplicates;
+  applyBatch(s.agg, partial);
+  const now = clock.now();
+  s.eventsSinceCheckpoint += partial.events;
+  out.push({
+    type: 'm.batch', events: partial.events - partial.late.length, late: partial.late.length, invalid: partial.invalid.length,
+    duplicates: s.agg.totals.duplicates - dup0, foldAgeMs: partial.oldestAt > 0 ? now - partial.oldestAt : null,
+  });
+  if (partial.invalid.length > 0) {
+    const x = partial.invalid[0]!;
+    out.push({ type: 'log', message: `${partial.invalid.length} invalid record(s)/event(s) kept aside in ${INVALID_EVENTS_COLLECTION}, first at offset ${x.offset}${x.index >= 0 ? ` event ${x.index}` : ''}: ${x.reason}` });
+  }
+  out.push({ type: 'accepted', nextOffset: s.agg.nextOffset });
+  if (s.config.settings.sinks && s.eventsSinceCheckpoint >= s.config.settings.checkpointEveryEvents) startRound(s, clock, false, [], out);
+}
+
+function tick(s: Shard, clock: Clock, out: ShardEffect[]): void {
+  const { settings } = s.config;
+  const now = clock.now();
+  // The delta first: a checkpoint encoded in this same step never delays it.
+  if (now - s.lastDeltaAt >= settings.deltaEveryMs) sendDelta(s, now, out);
+  if (settings.sinks && !s.round && (s.held || now - s.lastCheckpointAt >= settings.checkpointEveryMs)) startRound(s, clock, s.held !== null, [], out);
+  if (now - s.lastStatsAt >= STATS_EVERY_MS) {
+    s.lastStatsAt = now;
+    out.push({ type: 'm.cells', cells: s.agg.cells.size });
+  }
+}
+
+function sendDelta(s: Shard, now: number, out: ShardEffect[]): void {
+  if (s.deltasInFlight.size >= MAX_DELTAS_IN_FLIGHT) return;
+  const { aggregation } = s.config;
+  const records: { partition: number; value: Uint8Array }[] = [];
+  const oldest: number[] = [];
+  // A big change (a catch-up) goes out as several records, each under Kafka's message size limit.
+  for (let d = takeDelta(s.agg, aggregation, s.partition, s.epoch, s.deltaSeq + 1, now); d; d = takeDelta(s.agg, aggregation, s.partition, s.epoch, s.deltaSeq + 1, now)) {
+    s.deltaSeq++;
+    records.push({ partition: s.partition, value: encode(d) });
+    oldest.push(d.oldestAt);
+  }
+  if (records.length === 0) return;
+  s.lastDeltaAt = now;
+  const tag = s.nextTag++;
+  s.deltasInFlight.set(tag, oldest);
+  out.push({ type: 'send', tag, topic: s.config.deltasTopic, records });
+}
+
+/**
+ * Takes a snapshot now (state, offset, the rollups and late and invalid events it implies) and asks for
+ * it to be saved. False when nothing was started (a round in flight, a back-off, or nothing to save).
+ */
+function startRound(s: Shard, clock: Clock, force: boolean, flushes: number[], out: ShardEffect[]): boolean {
+  const now = clock.now();
+  if (s.round || now < s.retryAt) return false;
+  const a = s.agg;
+  if (!force && s.eventsSinceCheckpoint === 0 && a.rollupDirty.size === 0 && a.pendingLate.length === 0 && a.pendingInvalid.length === 0) {
+    s.lastCheckpointAt = now;
+    return false;
+  }
+  const capture = captureCheckpoint(a);
+  const writeRollups = force || now - s.lastRollupAt >= s.config.settings.rollupEveryMs;
+  const rollups = writeRollups ? rollupWrites(a, s.config.aggregation, s.partition, s.epoch) : null;
+  for (const k of rollups?.openKeys ?? []) a.rollupDirty.delete(k);
+  const tag = s.nextTag++;
+  s.round = {
+    tag, stage: 'save', capture, nextOffset: a.nextOffset, events: s.eventsSinceCheckpoint, rollups,
+    late: a.pendingLate.length, invalid: a.pendingInvalid.length, startedAt: now, encodeMs: clock.now() - now, flushes,
+  };
+  out.push({ type: 'save', tag, nextOffset: a.nextOffset, parts: [...capture.parts] });
+  return true;
+}
+
+function saved(s: Shard, bytes: number, ms: number, clock: Clock, out: ShardEffect[]): void {
+  const r = s.round!;
+  // Before any eviction below: the next checkpoint builds on exactly what was committed.
+  checkpointCommitted(s.agg, r.capture);
+  s.eventsSinceCheckpoint -= r.events;
+  s.lastCheckpointAt = r.startedAt;
+  out.push({ type: 'm.checkpoint', bytes, ms, encodeMs: r.encodeMs });
+  const writes: DocWrite[] = [];
+  const w = r.rollups;
+  if (w) {
+    // Finals first: once they are in, the open document of their window is obsolete.
+    writes.push({ op: 'insert', collection: ROLLUPS_COLLECTION, docs: w.finals as unknown as (FinalBlock & Record<string, unknown>)[] });
+    writes.push({ op: 'delete', collection: OPEN_ROLLUPS_COLLECTION, ids: w.obsoleteOpenIds });
+    writes.push({ op: 'upsert', collection: OPEN_ROLLUPS_COLLECTION, docs: w.open.map(({ _id, version, ...fields }) => ({ _id, version, fields })) });
+  }
+  if (r.late > 0) writes.push({ op: 'insert', collection: LATE_EVENTS_COLLECTION, docs: lateDocs(s.agg, s.partition).slice(0, r.late) });
+  if (r.invalid > 0) writes.push({ op: 'insert', collection: INVALID_EVENTS_COLLECTION, docs: invalidDocs(s.agg, s.partition).slice(0, r.invalid) });
+  if (writes.length === 0) {
+    endRound(s, clock, out);
+    return;
+  }
+  r.stage = 'docs';
+  out.push({ type: 'docs', tag: r.tag, writes });
+}
+
+function written(s: Shard, results: readonly unknown[], clock: Clock, out: ShardEffect[]): void {
+  const r = s.round!;
+  const w = r.rollups;
+  if (w) {
+    const ins = results[0] as { inserted: number; existing: number };
+    const up = results[2] as { written: number; stale: number };
+    finalsWritten(s.agg, w.finalKeys);
+    out.push({ type: 'm.rollups', finals: ins.inserted, existing: ins.existing, open: up.written, stale: up.stale });
+    s.lastRollupAt = r.startedAt;
+  }
+  s.agg.pendingLate.splice(0, r.late);
+  s.agg.pendingInvalid.splice(0, r.invalid);
+  endRound(s, clock, out);
+}
+
+function endRound(s: Shard, clock: Clock, out: ShardEffect[]): void {
+  const r = s.round!;
+  s.round = null;
+  s.failures = 0;
+  out.push({ type: 'commit', nextOffset: r.nextOffset });
+  for (const tag of r.flushes) out.push({ type: 'flushed', tag });
+  afterRound(s, clock, out);
+}
+
+/** A round ended (or failed): a held batch may go in now, and waiting flushes get their round. */
+function afterRound(s: Shard, clock: Clock, out: ShardEffect[]): void {
+  if (s.held && s.eventsSinceCheckpoint < s.config.settings.maxUncheckpointedEvents) {
+    const m = s.held;
+    s.held = null;
+    out.push({ type: 'm.stalled', on: false });
+    records(s, m, clock, out);
+  }
+  if (s.flushes.length > 0 && !s.round) {
+    const tags = s.flushes;
+    s.flushes = [];
+    if (!startRound(s, clock, true, tags, out)) for (const tag of tags) out.push({ type: 'flushed', tag });
+  }
+}
+
+function failed(s: Shard, m: Extract<ShardHostMsg, { type: 'failed' }>, clock: Clock, out: ShardEffect[]): void {
+  if (s.deltasInFlight.has(m.tag)) {
+    s.deltasInFlight.delete(m.tag);
+    out.push({ type: 'log', message: `a delta send failed: ${m.error.message}` });
+    return;
+  }
+  const r = s.round;
+  if (!r || r.tag !== m.tag) return;
+  s.round = null;
+  if (r.stage === 'save') checkpointFailed(s.agg, r.capture);
+  for (const k of r.rollups?.openKeys ?? []) s.agg.rollupDirty.add(k);
+  for (const tag of r.flushes) out.push({ type: 'flushed', tag });
+  if (m.error.code === 'RT_FENCED') {
+    // A newer owner holds the partition: this shard is a zombie. Nothing more is written.
+    s.fenced = true;
+    out.push({ type: 'm.fenced' });
+    return;
+  }
+  s.failures++;
+  const backoff = Math.min(5000, 100 * 2 ** Math.min(s.failures, 6));
+  s.retryAt = clock.now() + backoff;
+  out.push({ type: 'm.checkpointFailure' });
+  out.push({ type: 'log', message: `checkpoint/rollup write failed (${s.failures}x, retry in ${backoff} ms): ${m.error.message}` });
+  afterRound(s, clock, out);
+}

@@ -1,0 +1,55 @@
+/**
+ * The contract between the shard host (shards.ts, main thread) and a shard logic (on its worker thread):
+ * the messages a shard's `step` takes and the effects it returns. The host executes the port effects
+ * (checkpoint saves, document writes, record sends, monitoring commits) and relays each outcome back as a
+ * message carrying the effect's `tag`, as Akka's pipeTo does; effects it does not know (a logic's own,
+ * such as metrics) go to the process's handler. Everything here is plain data.
+ */
+import type { WireError } from './core/errors.js';
+import type { InsertResult, UpsertResult, VersionedDoc } from './ports/ports.js';
+
+/** What a shard starts from: its ownership and the last committed checkpoint (null when sinks are off). */
+export interface ShardStart {
+  readonly partition: number;
+  readonly epoch: number;
+  readonly nextOffset: number;
+  readonly parts: readonly (readonly [string, Uint8Array])[];
+  /** The logic's own configuration. */
+  readonly config: unknown;
+}
+
+/** One write of a document batch; a `docs` effect runs its writes in order and stops at the first failure. */
+export type DocWrite =
+  | { readonly op: 'insert'; readonly collection: string; readonly docs: readonly (Record<string, unknown> & { _id: string })[] }
+  | { readonly op: 'delete'; readonly collection: string; readonly ids: readonly string[] }
+  | { readonly op: 'upsert'; readonly collection: string; readonly docs: readonly VersionedDoc[] };
+
+export type DocWriteResult = InsertResult | UpsertResult | null;
+
+/** Effects every shard logic may return; the host executes them. */
+export type ShardPortEffect =
+  /** The records delivered last are taken: fetching continues at `nextOffset` (a seek when it differs). */
+  | { readonly type: 'accepted'; readonly nextOffset: number }
+  /** Save a checkpoint (parts as in CheckpointStore.save) at the shard's epoch. Outcome: `saved` or `failed`. */
+  | { readonly type: 'save'; readonly tag: number; readonly nextOffset: number; readonly parts: readonly (readonly [string, Uint8Array | null])[] }
+  /** Outcome: `written` (one result per write) or `failed`. */
+  | { readonly type: 'docs'; readonly tag: number; readonly writes: readonly DocWrite[] }
+  /** Append records to a topic. Outcome: `sent` or `failed`. */
+  | { readonly type: 'send'; readonly tag: number; readonly topic: string; readonly records: readonly { readonly partition: number; readonly value: Uint8Array }[] }
+  /** Commit `nextOffset` for monitoring tools (never read back); no outcome. */
+  | { readonly type: 'commit'; readonly nextOffset: number }
+  /** Answer to a `flush` message: everything up to now is durable (or nothing needed saving). */
+  | { readonly type: 'flushed'; readonly tag: number }
+  | { readonly type: 'log'; readonly message: string };
+
+/** Messages the host sends a shard logic (besides its `init` input). */
+export type ShardHostMsg =
+  | { readonly type: 'records'; readonly bytes: Uint8Array; readonly ends: Uint32Array; readonly offsets: Float64Array }
+  | { readonly type: 'tick' }
+  /** Make everything durable now (a rebalance is coming); answer with `flushed`. */
+  | { readonly type: 'flush'; readonly tag: number }
+  | { readonly type: 'saved'; readonly tag: number; readonly bytesWritten: number; readonly ms: number }
+  | { readonly type: 'written'; readonly tag: number; readonly results: readonly DocWriteResult[]; readonly ms: number }
+  | { readonly type: 'sent'; readonly tag: number; readonly ms: number }
+  /** A port effect failed. `error.code` RT_FENCED: a newer owner holds the partition. */
+  | { readonly type: 'failed'; readonly tag: number; readonly error: WireError };
