@@ -72,7 +72,7 @@ export function loadRuntimeConfig(servers: { brokers: readonly string[]; contact
     threads,
     host: env.ADME_RUNTIME_HOST || '127.0.0.1',
     port: int(env, 'ADME_RUNTIME_PORT', 9464, 0, 65535),
-    sessionTimeoutMs: int(env, 'ADME_SESSION_TIMEOUT_MS', 10_000, 6000, 300_000),
+    sessionTimeoutMs: int(env, 'ADME_SESSION_TIMEOUT_MS', 3000, 1000, 300_000),
     mailboxCapacity: int(env, 'ADME_MAILBOX', 4, 1, 10_000),
   };
 }

@@ -5,16 +5,22 @@
  *  1. throughput: N events pre-produced, then one runtime catches up; events/s from its start to lag 0,
  *     once with checkpoints and rollups (sinks on) and once without (the baseline, same run), and once
  *     more with sinks on over the same events without app and campaign (what segments cost);
- *  2. latency: a producer at a fixed rate (default 50k events/s), each record stamped with its send
- *     time; a consumer of the delta topic measures the age of the oldest event folded into each delta
- *     (events without app and campaign first, then with them);
- *  3. recovery: kill -9 under that load, restart, time until the new process has caught up.
+ *     The same events are also folded in this process with no Kafka at all (decode + pre-aggregation,
+ *     and decode + pre-aggregation + merge into the shard state): the floor of what a runtime spends;
+ *  2. latency: a producer at fixed rates (default 20k and 50k events/s), each record stamped with its
+ *     send time; a consumer of the delta topic measures the age of the oldest event folded into each
+ *     delta; the runtime's main-thread and worker-thread event-loop delays over the same interval;
+ *  3. failover: two runtimes under load, one killed with kill -9: time until the survivor owns its
+ *     partitions and has processed everything produced before the kill; several runs, median and worst.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { applyBatch, emptyState } from '../actors/logic.js';
 import { decode, packEventRecords, type AdEvent, type DeltaRecord } from '../actors/model/index.js';
+import { preaggregate, type AggregationConfig } from '../actors/preaggregate.js';
+import { packRecords } from '../runtime/index.js';
 import { rng } from './gateway-traffic.js';
 import type { StackConfig } from '../stack/index.js';
 import { cpuUs } from './proc.js';
@@ -24,9 +30,37 @@ export interface RuntimeBenchOptions {
   readonly projectDir: string;
   readonly events: number;
   readonly partitions: number;
-  readonly rate: number;
+  /** Offered rates of the latency runs, events/s. */
+  readonly rates: readonly number[];
   readonly latencySeconds: number;
+  /** kill -9 failover runs. */
+  readonly failovers: number;
   readonly progress: (line: string) => void;
+}
+
+export interface LatencyRun {
+  readonly rate: number;
+  readonly achievedRate: number;
+  readonly deltas: number;
+  readonly p50Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  /** Checkpoint bytes written per partition per second while the load ran. */
+  readonly checkpointBytesPerPartitionSecond: number;
+  /** Event-loop delay of the runtime's main (I/O) thread over the run: p99 and max, ms. */
+  readonly mainLoop: { readonly p99Ms: number; readonly maxMs: number };
+  /** The same for each worker thread. */
+  readonly workerLoops: readonly { readonly thread: number; readonly p99Ms: number; readonly maxMs: number; readonly busy: number }[];
+  readonly runtimeCpuCores: number;
+}
+
+/** The same events folded in one thread with no Kafka and no I/O. */
+export interface FoldAlone {
+  readonly events: number;
+  /** msgpack decode, validation, geohash, hashing, pre-aggregation into partial rows. */
+  readonly preaggregateUsPerEvent: number;
+  /** That plus merging the rows into the shard state (what a shard does per batch). */
+  readonly foldUsPerEvent: number;
 }
 
 export interface RuntimeBenchResult {
@@ -40,14 +74,15 @@ export interface RuntimeBenchResult {
   /** Sinks on, the same events without app and campaign: what segments cost. */
   readonly noSegments: ThroughputRun;
   readonly segmentRatio: number;
-  readonly latency: {
-    readonly rate: number; readonly achievedRate: number; readonly deltas: number; readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number;
-    /** Checkpoint bytes written per partition per second while the load ran. */
-    readonly checkpointBytesPerPartitionSecond: number;
+  readonly fold: FoldAlone;
+  readonly latency: readonly LatencyRun[];
+  readonly failover: {
+    readonly sessionTimeoutMs: number;
+    /** Per run: kill → the survivor owns every partition; kill → it has processed all produced before the kill. */
+    readonly runs: readonly { readonly ownedMs: number; readonly caughtUpMs: number }[];
+    readonly medianMs: number;
+    readonly worstMs: number;
   };
-  /** The same latency run with events without app and campaign (before it, same runtime build). */
-  readonly latencyNoSegments: RuntimeBenchResult['latency'];
-  readonly recovery: { readonly restartToAssignedMs: number; readonly restartToCaughtUpMs: number; readonly sessionTimeoutMs: number };
 }
 
 export interface ThroughputRun {
@@ -60,6 +95,8 @@ export interface ThroughputRun {
   readonly encodeMsMean: number;
   readonly checkpoints: number;
   readonly rollupDocs: number;
+  /** Runtime CPU time per event, µs. */
+  readonly cpuUsPerEvent: number;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -219,7 +256,39 @@ async function throughput(o: RuntimeBenchOptions, kafka: Kafka, topic: string, n
     encodeMsMean: encN ? (sum(metricValues(m, 'adme_runtime_checkpoint_encode_seconds_sum')) / encN) * 1000 : 0,
     checkpoints,
     rollupDocs: sum(metricValues(m, 'adme_runtime_rollup_docs_total')),
+    cpuUsPerEvent: (cpu1 - cpu0) / o.events,
   };
+}
+
+/**
+ * The events of the throughput runs folded here, one partition after another, in batches of 20 records
+ * as a fetch brings them: the cost of the aggregation itself, with no Kafka, thread hops or I/O.
+ */
+export function foldAlone(events: number, partitions: number): FoldAlone {
+  const config: AggregationConfig = { precision: 6, windowMs: 10_000, allowedLatenessMs: 30_000 };
+  const gen = eventStream(42, Date.UTC(2026, 10, 1), 20_000, true);
+  const byPartition: Buffer[][] = Array.from({ length: partitions }, () => []);
+  for (let done = 0; done < events; done += 50_000) {
+    const batch: AdEvent[] = [];
+    for (let i = 0; i < Math.min(50_000, events - done); i++) batch.push(gen.next().value as AdEvent);
+    for (const r of records(batch, partitions, 500, Date.now())) byPartition[r.partition]!.push(r.value);
+  }
+  const measure = (merge: boolean) => {
+    const t0 = process.cpuUsage();
+    for (const values of byPartition) {
+      const s = emptyState();
+      for (let i = 0; i < values.length; i += 20) {
+        const m = packRecords(values.slice(i, i + 20).map((value, j) => ({ offset: i + j, value })));
+        const partial = preaggregate({ bytes: m.bytes, ends: m.ends, offsets: m.offsets, maxTs: s.maxTs, config });
+        if (merge) applyBatch(s, partial);
+        else s.maxTs = partial.maxTs;
+      }
+    }
+    const t = process.cpuUsage(t0);
+    return (t.user + t.system) / events;
+  };
+  measure(true); // warm-up: the JIT, as a long-running runtime has it
+  return { events, preaggregateUsPerEvent: measure(false), foldUsPerEvent: measure(true) };
 }
 
 /** Sends `rate` events/s in 20 ms ticks for `seconds`, each record stamped with its send time. */
@@ -245,15 +314,33 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
 
-/** Offers `o.rate` events/s for `o.latencySeconds` to a caught-up runtime; measures accepted → delta. */
-async function latencyRun(o: RuntimeBenchOptions, kafka: Kafka, producer: Producer, ltopic: string, segments: boolean) {
+/** The runtime's loop delays from a scrape: main thread and each worker, since the previous scrape. */
+function loops(m: string): Pick<LatencyRun, 'mainLoop' | 'workerLoops'> {
+  const q = (name: string, labels: string) => {
+    const line = m.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) * 1000 : 0;
+  };
+  const threads = [...new Set(m.split('\n').filter((l) => l.startsWith('adme_runtime_worker_busy_ratio{')).map((l) => Number(/thread="(\d+)"/.exec(l)?.[1])))];
+  return {
+    mainLoop: { p99Ms: q('adme_runtime_event_loop_delay_seconds', 'quantile="0.99"'), maxMs: q('adme_runtime_event_loop_delay_seconds', 'quantile="1"') },
+    workerLoops: threads.sort((a, b) => a - b).map((t) => ({
+      thread: t,
+      p99Ms: q('adme_runtime_worker_event_loop_delay_seconds', `thread="${t}",quantile="0.99"`),
+      maxMs: q('adme_runtime_worker_event_loop_delay_seconds', `thread="${t}",quantile="1"`),
+      busy: q('adme_runtime_worker_busy_ratio', `thread="${t}"`) / 1000,
+    })),
+  };
+}
+
+/** Offers `rate` events/s for `o.latencySeconds` to a caught-up runtime; measures accepted → delta. */
+async function latencyRun(o: RuntimeBenchOptions, kafka: Kafka, producer: Producer, ltopic: string, rate: number): Promise<LatencyRun> {
   const a2 = kafka.admin();
   await a2.connect();
   await a2.createTopics({ topics: [{ topic: ltopic, numPartitions: o.partitions }], waitForLeaders: true });
   await a2.disconnect();
   const env = {
     ADME_EVENTS_TOPIC: ltopic, ADME_DELTAS_TOPIC: `${ltopic}.deltas`, ADME_GROUP: `${ltopic}-g`, ADME_KEYSPACE: `${ltopic.replace(/\W/g, '_')}`,
-    ADME_MONGO_DB: `${ltopic.replace(/\W/g, '_')}`, ADME_PARTITIONS: String(o.partitions), ADME_SESSION_TIMEOUT_MS: '6000',
+    ADME_MONGO_DB: `${ltopic.replace(/\W/g, '_')}`, ADME_PARTITIONS: String(o.partitions),
   };
   const live = await startRuntime(o, env);
   await caughtUp(live, await highWatermarks(kafka, ltopic), o.partitions, 60_000);
@@ -270,29 +357,92 @@ async function latencyRun(o: RuntimeBenchOptions, kafka: Kafka, producer: Produc
     },
   });
   await sleep(3000); // the delta reader joins its group
-  const liveGen = eventStream(7, Date.now(), o.rate, segments);
+  const liveGen = eventStream(7, Date.now(), rate, true);
   measuring = true;
-  // Also resets the event-loop delay window.
+  // This scrape also starts the event-loop delay windows of the run.
   const bytesBefore = sum(metricValues(await live.metrics(), 'adme_runtime_checkpoint_bytes_total'));
+  const cpu0 = cpuUs(live.child.pid!);
   const flag = { stop: false };
   const l0 = Date.now();
-  const sent = await produceAtRate(producer, ltopic, o.partitions, liveGen, o.rate, o.latencySeconds, flag);
+  const sent = await produceAtRate(producer, ltopic, o.partitions, liveGen, rate, o.latencySeconds, flag);
   const liveSeconds = (Date.now() - l0) / 1000;
+  const cpu1 = cpuUs(live.child.pid!);
   const achieved = Math.round(sent / liveSeconds);
   await sleep(1000);
   measuring = false;
-
   const lm = await live.metrics();
-  const latency = {
-    rate: o.rate, achievedRate: achieved, deltas: ages.length, p50Ms: pct(ages, 50), p99Ms: pct(ages, 99), maxMs: Math.max(0, ...ages),
+  await stop(live);
+  await consumer.disconnect();
+  return {
+    rate, achievedRate: achieved, deltas: ages.length, p50Ms: pct(ages, 50), p99Ms: pct(ages, 99), maxMs: Math.max(0, ...ages),
     checkpointBytesPerPartitionSecond: (sum(metricValues(lm, 'adme_runtime_checkpoint_bytes_total')) - bytesBefore) / o.partitions / (liveSeconds + 1),
+    ...loops(lm),
+    runtimeCpuCores: (cpu1 - cpu0) / 1e6 / liveSeconds,
   };
-  o.progress(`event loop delay: ${lm.split('\n').filter((l) => l.startsWith('adme_runtime_event_loop_delay_seconds{')).join(' ')}`);
-  const foldBuckets = lm.split('\n').filter((l) => l.startsWith('adme_runtime_fold_age_seconds_bucket'));
-  const ageBuckets = lm.split('\n').filter((l) => l.startsWith('adme_runtime_delta_age_seconds_bucket'));
-  o.progress(`fold age buckets: ${foldBuckets.map((l) => l.replace(/.*le="([^"]+)"} /, '$1:')).join(' ')}`);
-  o.progress(`delta age buckets: ${ageBuckets.map((l) => l.replace(/.*le="([^"]+)"} /, '$1:')).join(' ')}`);
-  return { latency, live, env, consumer, liveGen, flag, ltopic };
+}
+
+/** Positions of every partition owned by `p` (healthz), or undefined when it answers nothing. */
+async function positions(p: Proc): Promise<Map<number, number> | undefined> {
+  const h = await p.healthz().catch(() => undefined);
+  if (!h) return undefined;
+  return new Map(h.partitions.map((x) => [x, h.positions[String(x)] ?? -1]));
+}
+
+/**
+ * Two runtimes share the partitions under a steady load; one is killed with kill -9. Measured: kill →
+ * the survivor owns every partition, and kill → it has processed every record produced before the kill.
+ * The killed one is started again (and the group settles) before the next run.
+ */
+async function failoverRuns(o: RuntimeBenchOptions, kafka: Kafka, producer: Producer, ftopic: string, rate: number) {
+  const a2 = kafka.admin();
+  await a2.connect();
+  await a2.createTopics({ topics: [{ topic: ftopic, numPartitions: o.partitions }], waitForLeaders: true });
+  await a2.disconnect();
+  const env = {
+    ADME_EVENTS_TOPIC: ftopic, ADME_DELTAS_TOPIC: `${ftopic}.deltas`, ADME_GROUP: `${ftopic}-g`, ADME_KEYSPACE: `${ftopic.replace(/\W/g, '_')}`,
+    ADME_MONGO_DB: `${ftopic.replace(/\W/g, '_')}`, ADME_PARTITIONS: String(o.partitions),
+  };
+  const flag = { stop: false };
+  const bg = produceAtRate(producer, ftopic, o.partitions, eventStream(11, Date.now(), rate, true), rate, 3600, flag);
+  const procs = [await startRuntime(o, env), await startRuntime(o, env)];
+  const runs: { ownedMs: number; caughtUpMs: number }[] = [];
+  try {
+    for (let run = 0; run < o.failovers; run++) {
+      // Settle: both own partitions and keep up.
+      for (let i = 0; ; i++) {
+        const [a, b] = await Promise.all(procs.map(positions));
+        if (a && b && a.size > 0 && b.size > 0 && a.size + b.size === o.partitions) break;
+        if (i > 600) throw new Error('the two runtimes did not share the partitions within 60 s');
+        await sleep(100);
+      }
+      await sleep(3000);
+      const victim = procs[run % 2]!;
+      const survivor = procs[(run + 1) % 2]!;
+      victim.child.kill('SIGKILL');
+      const k0 = Date.now();
+      const hw = await highWatermarks(kafka, ftopic);
+      let ownedMs = 0;
+      for (;;) {
+        const pos = await positions(survivor);
+        if (pos && pos.size === o.partitions) {
+          if (!ownedMs) ownedMs = Date.now() - k0;
+          if ([...pos].every(([p, x]) => x >= (hw.get(p) ?? 0))) break;
+        }
+        if (Date.now() - k0 > 120_000) throw new Error('the survivor did not catch up within 120 s');
+        await sleep(50);
+      }
+      runs.push({ ownedMs, caughtUpMs: Date.now() - k0 });
+      o.progress(`  failover ${run + 1}/${o.failovers}: owned after ${ownedMs} ms, caught up after ${runs[runs.length - 1]!.caughtUpMs} ms`);
+      await new Promise((r) => (victim.child.exitCode !== null || victim.child.signalCode !== null ? r(null) : victim.child.once('exit', r)));
+      procs[run % 2] = await startRuntime(o, env);
+    }
+  } finally {
+    flag.stop = true;
+    await bg;
+    await Promise.all(procs.map(stop));
+  }
+  const sorted = runs.map((r) => r.caughtUpMs).sort((a, b) => a - b);
+  return { runs, medianMs: sorted[Math.floor(sorted.length / 2)] ?? 0, worstMs: sorted[sorted.length - 1] ?? 0 };
 }
 
 export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBenchResult> {
@@ -306,7 +456,7 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
   await producer.connect();
 
   const skip = process.env.ADME_BENCH_SKIP_THROUGHPUT === '1';
-  const empty: ThroughputRun = { seconds: 0, eventsPerSecond: 0, runtimeCpuCores: 0, checkpointBytesMax: 0, checkpointBytesMean: 0, checkpointMsMean: 0, encodeMsMean: 0, checkpoints: 0, rollupDocs: 0 };
+  const empty: ThroughputRun = { seconds: 0, eventsPerSecond: 0, runtimeCpuCores: 0, checkpointBytesMax: 0, checkpointBytesMean: 0, checkpointMsMean: 0, encodeMsMean: 0, checkpoints: 0, rollupDocs: 0, cpuUsPerEvent: 0 };
   let produceRate = 0;
   let on = empty;
   let off = empty;
@@ -346,50 +496,24 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
   o.progress(`  ${plain.eventsPerSecond} events/s in ${plain.seconds.toFixed(1)} s`);
   }
 
-  // 2. Latency at a fixed rate, against a live runtime that has caught up: first with events without app
-  // and campaign (the baseline), then with them (the runtime kept for the recovery run).
-  o.progress(`latency without app and campaign: ${o.rate} events/s for ${o.latencySeconds} s…`);
-  const plainLive = await latencyRun(o, kafka, producer, `${topic}.live-plain`, false);
-  await stop(plainLive.live);
-  await plainLive.consumer.disconnect();
-  o.progress(`  p50 ${plainLive.latency.p50Ms} ms, p99 ${plainLive.latency.p99Ms} ms`);
-  o.progress(`latency: ${o.rate} events/s for ${o.latencySeconds} s…`);
-  const { latency, live, env, consumer, liveGen, flag, ltopic } = await latencyRun(o, kafka, producer, `${topic}.live`, true);
-  const latencyNoSegments = plainLive.latency;
-  if (process.env.ADME_BENCH_RUNTIME_NODE_ARGS) {
-    // Profiling the live runtime: stop it gracefully so it writes its profile; no recovery run.
-    await stop(live);
-    await consumer.disconnect();
-    await producer.disconnect();
-    return {
-      machine: '', events: o.events, partitions: o.partitions, produce: { eventsPerSecond: produceRate }, sinksOn: on, sinksOff: off, checkpointTax: 0,
-      noSegments: plain, segmentRatio: 0,
-      latency, latencyNoSegments,
-      recovery: { restartToAssignedMs: 0, restartToCaughtUpMs: 0, sessionTimeoutMs: 0 },
-    };
+  o.progress(`decode + pre-aggregation alone (no Kafka), ${o.events} events…`);
+  const fold = foldAlone(o.events, o.partitions);
+  o.progress(`  ${fold.preaggregateUsPerEvent.toFixed(2)} µs/event pre-aggregation, ${fold.foldUsPerEvent.toFixed(2)} µs/event with the merge`);
+
+  // 2. Latency at fixed rates, against a live runtime that has caught up.
+  const latency: LatencyRun[] = [];
+  for (const rate of o.rates) {
+    o.progress(`latency: ${rate} events/s for ${o.latencySeconds} s…`);
+    const l = await latencyRun(o, kafka, producer, `${topic}.live${rate}`, rate);
+    latency.push(l);
+    o.progress(`  p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms; main loop p99 ${l.mainLoop.p99Ms.toFixed(1)} ms max ${l.mainLoop.maxMs.toFixed(1)} ms; ` +
+      `workers ${l.workerLoops.map((w) => `p99 ${w.p99Ms.toFixed(1)} max ${w.maxMs.toFixed(1)} busy ${(w.busy * 100).toFixed(0)}%`).join(', ')}`);
   }
-  // 3. Recovery: keep producing, kill -9, restart at once, time to caught up.
-  o.progress('recovery: kill -9 under load, restart…');
-  const bg = produceAtRate(producer, ltopic, o.partitions, liveGen, Math.min(o.rate, 20_000), 60, flag);
-  await sleep(3000);
-  live.child.kill('SIGKILL');
-  await new Promise((r) => live.child.once('exit', r));
-  const r0 = Date.now();
-  const again = await startRuntime(o, env);
-  let assignedAt = 0;
-  for (;;) {
-    const h = await again.healthz().catch(() => undefined);
-    if (h && h.partitions.length === o.partitions && Object.values(h.positions).every((x) => x !== null)) {
-      assignedAt = Date.now();
-      break;
-    }
-    await sleep(50);
-  }
-  flag.stop = true;
-  await bg;
-  const r1 = await caughtUp(again, await highWatermarks(kafka, ltopic), o.partitions, 120_000);
-  await stop(again);
-  await consumer.disconnect();
+
+  // 3. Failover: kill -9 one of two runtimes under load.
+  const failRate = Math.min(...o.rates);
+  o.progress(`failover: ${o.failovers} × kill -9 of one of two runtimes at ${failRate} events/s…`);
+  const f = o.failovers > 0 ? await failoverRuns(o, kafka, producer, `${topic}.failover`, failRate) : { runs: [], medianMs: 0, worstMs: 0 };
   await producer.disconnect();
 
   return {
@@ -398,33 +522,35 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
     produce: { eventsPerSecond: produceRate },
     sinksOn: on, sinksOff: off, checkpointTax: off.eventsPerSecond ? on.eventsPerSecond / off.eventsPerSecond : 0,
     noSegments: plain, segmentRatio: plain.eventsPerSecond ? on.eventsPerSecond / plain.eventsPerSecond : 0,
-    latency, latencyNoSegments,
-    recovery: { restartToAssignedMs: assignedAt - r0, restartToCaughtUpMs: r1 - r0, sessionTimeoutMs: 6000 },
+    fold, latency,
+    failover: { sessionTimeoutMs: Number(process.env.ADME_SESSION_TIMEOUT_MS ?? 3000), ...f },
   };
 }
 
 export function runtimeBenchMarkdown(r: RuntimeBenchResult): string {
   const f = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
-  const row = (name: string, t: ThroughputRun) => `| ${name} | ${f(t.eventsPerSecond)} | ${f(t.seconds, 1)} | ${f(t.runtimeCpuCores, 2)} | ${t.checkpoints} | ${f(t.checkpointBytesMean / 1024)} KiB | ${f(t.checkpointBytesMax / 1024)} KiB | ${f(t.checkpointMsMean, 1)} ms | ${f(t.encodeMsMean, 1)} ms | ${t.rollupDocs} |`;
+  const row = (name: string, t: ThroughputRun) => `| ${name} | ${f(t.eventsPerSecond)} | ${f(t.seconds, 1)} | ${f(t.runtimeCpuCores, 2)} | ${f(t.cpuUsPerEvent, 2)} µs | ${t.checkpoints} | ${f(t.checkpointBytesMean / 1024)} KiB | ${f(t.checkpointMsMean, 1)} ms | ${f(t.encodeMsMean, 1)} ms | ${t.rollupDocs} |`;
   return [
     `Machine: ${r.machine}. ${f(r.events)} events over ${r.partitions} partitions, pre-produced at ${f(r.produce.eventsPerSecond)} events/s.`,
     '',
-    '| run | events/s | seconds | runtime CPU (cores) | checkpoints | mean checkpoint written | largest last checkpoint | mean checkpoint write | mean snapshot encode | rollup docs |',
+    '| run | events/s | seconds | runtime CPU (cores) | CPU per event | checkpoints | mean checkpoint written | mean checkpoint write | mean snapshot encode | rollup docs |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    row('sinks on (checkpoints + rollups)', r.sinksOn),
+    row('sinks on (checkpoints + rollups), until durable', r.sinksOn),
     row('sinks off (baseline)', r.sinksOff),
     row('sinks on, no app or campaign', r.noSegments),
+    `| decode + pre-aggregation alone, one thread, no Kafka | | | | ${f(r.fold.preaggregateUsPerEvent, 2)} µs | | | | | |`,
+    `| … and the merge into the shard state | | | | ${f(r.fold.foldUsPerEvent, 2)} µs | | | | | |`,
     '',
-    `Checkpoint tax (sinks on ÷ sinks off): **${f(r.checkpointTax, 2)}** (target ≥ 0.85). ` +
-      `Segments (app × campaign per cell) cost: sinks on ÷ the same events without app and campaign = **${f(r.segmentRatio, 2)}**.`,
+    `Checkpoint tax (sinks on ÷ sinks off): **${f(r.checkpointTax, 2)}** (target ≥ 0.85). Segments cost: sinks on ÷ the same events without app and campaign = **${f(r.segmentRatio, 2)}**. ` +
+      `Runtime CPU per event, sinks off ÷ decode + pre-aggregation + merge alone: **${f(r.sinksOff.cpuUsPerEvent / (r.fold.foldUsPerEvent || 1), 2)}** (target ≤ 3).`,
     '',
-    `Accepted → delta at ${f(r.latency.rate)} events/s offered (${f(r.latency.achievedRate)} achieved), over ${r.latency.deltas} deltas: ` +
-      `p50 **${f(r.latency.p50Ms)} ms**, p99 **${f(r.latency.p99Ms)} ms**, max ${f(r.latency.maxMs)} ms (target p99 ≤ 250 ms); ` +
-      `checkpoints wrote ${f(r.latency.checkpointBytesPerPartitionSecond / 1024)} KiB per partition per second. ` +
-      `The same events without app and campaign (run just before): p50 ${f(r.latencyNoSegments.p50Ms)} ms, p99 ${f(r.latencyNoSegments.p99Ms)} ms, ` +
-      `max ${f(r.latencyNoSegments.maxMs)} ms, ${f(r.latencyNoSegments.checkpointBytesPerPartitionSecond / 1024)} KiB per partition per second.`,
+    '| offered events/s | achieved | deltas | accepted → delta p50 | p99 | max | main loop p99 / max | worker loops p99 / max (busy) | runtime CPU (cores) | checkpoint KiB per partition·s |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |',
+    ...r.latency.map((l) => `| ${f(l.rate)} | ${f(l.achievedRate)} | ${l.deltas} | ${f(l.p50Ms)} ms | **${f(l.p99Ms)} ms** | ${f(l.maxMs)} ms | ${f(l.mainLoop.p99Ms, 1)} / ${f(l.mainLoop.maxMs, 1)} ms | ` +
+      `${l.workerLoops.map((w) => `${f(w.p99Ms, 1)} / ${f(w.maxMs, 1)} ms (${f(w.busy * 100)} %)`).join('; ')} | ${f(l.runtimeCpuCores, 2)} | ${f(l.checkpointBytesPerPartitionSecond / 1024)} |`),
     '',
-    `Recovery after kill -9 under load: partitions assigned and restored ${f(r.recovery.restartToAssignedMs)} ms after the restart, ` +
-      `caught up after **${f(r.recovery.restartToCaughtUpMs)} ms** (session timeout ${r.recovery.sessionTimeoutMs} ms; target ≤ 5 s).`,
+    `Failover, kill -9 of one of two runtimes under load (session timeout ${r.failover.sessionTimeoutMs} ms): ` +
+      r.failover.runs.map((x) => `owned ${f(x.ownedMs)} ms / caught up ${f(x.caughtUpMs)} ms`).join('; ') +
+      `. Caught up: median **${f(r.failover.medianMs)} ms**, worst **${f(r.failover.worstMs)} ms** (target ≤ 5 s).`,
   ].join('\n');
 }

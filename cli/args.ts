@@ -125,3 +125,11 @@ export function positiveInt(flag: string, raw: string | boolean | undefined, fal
   if (typeof raw !== 'string' || !Number.isInteger(n) || n <= 0) throw new UsageError(`--${flag} must be a positive integer, got "${String(raw)}"`, '');
   return n;
 }
+
+/** Parses a non-negative integer flag value (0 allowed), naming the flag when it is not one. */
+export function nonNegativeInt(flag: string, raw: string | boolean | undefined, fallback: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (typeof raw !== 'string' || raw.trim() === '' || !Number.isInteger(n) || n < 0) throw new UsageError(`--${flag} must be a non-negative integer, got "${String(raw)}"`, '');
+  return n;
+}

@@ -48,6 +48,10 @@ export function kafkaServerProperties(c: StackConfig, logDir: string): string {
     'default.replication.factor=1',
     // Every consumer-group join would otherwise wait 3 s for more members.
     'group.initial.rebalance.delay.ms=0',
+    // Lets runtimes ask for sessions down to 1 s (the broker's default floor is 6 s), so a killed runtime's
+    // partitions move within a few seconds. A runtime whose heartbeats stall for longer than its session
+    // loses its partitions (safe, fenced by epochs, but a rebalance): docs/runtime.md says how to choose.
+    'group.min.session.timeout.ms=1000',
     'auto.create.topics.enable=false',
     'log.retention.hours=168',
     '',

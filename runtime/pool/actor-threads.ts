@@ -101,11 +101,24 @@ export class ActorThreads {
     });
   }
 
-  /** Each thread's event-loop delay and busy fraction since the previous call. */
-  stats(): Promise<ThreadStats[]> {
+  /**
+   * Each thread's event-loop delay and busy fraction since the previous call; a thread that has not
+   * answered within `timeoutMs` (it is inside a long step) is left out.
+   */
+  stats(timeoutMs = 2000): Promise<ThreadStats[]> {
     const req = this.nextReq++;
     return new Promise<ThreadStats[]>((resolve) => {
-      this.statsWaiting.set(req, { want: this.threads.length, got: [], resolve });
+      const timer = setTimeout(() => {
+        const w = this.statsWaiting.get(req);
+        this.statsWaiting.delete(req);
+        resolve(w?.got.sort((a, b) => a.thread - b.thread) ?? []);
+      }, timeoutMs);
+      this.statsWaiting.set(req, {
+        want: this.threads.length, got: [], resolve: (s) => {
+          clearTimeout(timer);
+          resolve(s);
+        },
+      });
       for (const t of this.threads) this.post(t, { type: 'stats', req });
     });
   }

@@ -21,11 +21,12 @@ afterEach(async () => {
 // server, which `adme stack` does only for the servers it runs itself.
 // Skip reason: with an external Cassandra (CASSANDRA_CONTACT_POINTS set), stopping it is not ours to do.
 describe.skipIf(stack.cassandra.external)('fault: Cassandra outage', () => {
-  it('Cassandra stopped for 15 s mid-stream: processing stalls under backpressure, then resumes — nothing lost, nothing doubled', async () => {
+  it('Cassandra stopped for 15 s mid-stream: processing stalls under backpressure, then resumes — nothing lost, nothing doubled', { timeout: 300_000 }, async () => {
     // A small allowance of un-checkpointed events so the stall shows quickly.
     run = await faultRun('fault_outage', 24_000, { ADME_MAX_UNCHECKPOINTED: '2000' });
     const a = await startRuntimeProc('runtime-a', run.env);
     procs.push(a);
+    try {
     for (let i = 0; i < 8; i++) await run.produceChunk(i, 24);
     await waitFor('checkpoints', async () => metricSum(await a.metrics(), 'adme_runtime_checkpoints_total') > 0, 60_000);
 
@@ -46,9 +47,14 @@ describe.skipIf(stack.cassandra.external)('fault: Cassandra outage', () => {
     expect(beforeUp).toBeLessThan(run.truth.total);
 
     await adme('stack', 'up', 'cassandra');
-    const got = await run.converged(120_000);
+    const got = await run.converged(60_000).catch((e: unknown) => {
+      throw new Error(`${(e as Error).message}\n--- runtime-a ---\n${a.log.slice(-40).join('\n')}`);
+    });
     expect(got.total).toBe(run.truth.total);
     expect(new Map([...got.counts].sort())).toEqual(new Map([...run.truth.counts].sort()));
     expect(a.proc.exitCode).toBeNull();
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n--- runtime-a ---\n${a.log.slice(-60).join('\n')}`);
+    }
   });
 });

@@ -25,8 +25,8 @@ export async function startRuntimeProc(name: string, env: Record<string, string>
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code, sig) => resolve(code ?? (sig ? -1 : null))));
   const r: RuntimeProc = {
     proc, name, port: 0, log, exited,
-    healthz: async () => (await (await fetch(`http://127.0.0.1:${r.port}/healthz`)).json()) as { partitions: number[]; positions: Record<string, number | null> },
-    metrics: async () => (await fetch(`http://127.0.0.1:${r.port}/metrics`)).text(),
+    healthz: async () => (await (await fetch(`http://127.0.0.1:${r.port}/healthz`, { signal: AbortSignal.timeout(10_000) })).json()) as { partitions: number[]; positions: Record<string, number | null> },
+    metrics: async () => (await fetch(`http://127.0.0.1:${r.port}/metrics`, { signal: AbortSignal.timeout(10_000) })).text(),
     signal: (sig) => {
       proc.kill(sig);
     },

@@ -87,9 +87,9 @@ describe('windows, watermark and lateness', () => {
     const b = preaggregate({ bytes, ends: Uint32Array.from([good.length, good.length + 6, bytes.length]), offsets: Float64Array.from([0, 1, 2]), maxTs: -Infinity, config: C });
     expect(b.events).toBe(1);
     expect(b.invalid).toEqual([
-      { offset: 0, reason: 'event 1: userId is not a string' },
-      { offset: 1, reason: expect.stringMatching(/^undecodable msgpack: /) as string },
-      { offset: 2, reason: 'not an EventBatchRecord v1' },
+      { offset: 0, index: 1, reason: 'userId must be a string, got number; type is required; ts is required; lat is required; lon is required', raw: '{"userId":7}' },
+      { offset: 1, index: -1, reason: expect.stringMatching(/^undecodable msgpack: /) as string, raw: Buffer.from(truncated).toString('base64') },
+      { offset: 2, index: -1, reason: 'not an EventBatchRecord v1 (a map with v: 1 and an events array)', raw: '{"v":2,"events":[]}' },
     ]);
     expect(b.nextOffset).toBe(3);
   });

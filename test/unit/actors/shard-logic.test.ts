@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock, packRecords, type ShardHostMsg, type ShardStart } from '../../../runtime/index.js';
+import { decode, encode, type AdEvent, type DeltaRecord, type EventBatchRecord } from '../../../actors/model/index.js';
+import { initShard, stepShard, type Shard, type ShardConfig, type ShardEffect, type ShardSettings } from '../../../actors/shard-logic.js';
+
+const PARIS = { lat: 48.8566, lon: 2.3522 };
+const T0 = Date.UTC(2026, 10, 1);
+const ev = (i: number, extra: Partial<AdEvent> = {}): AdEvent => ({ userId: `u${i % 7}`, type: 'impression', ts: T0 + i * 10, ...PARIS, ...extra });
+
+const SETTINGS: ShardSettings = { checkpointEveryMs: 1000, checkpointEveryEvents: 1_000_000, maxUncheckpointedEvents: 1_000_000, rollupEveryMs: 0, deltaEveryMs: 100, sinks: true };
+
+function config(settings: Partial<ShardSettings> = {}): ShardConfig {
+  return { aggregation: { precision: 6, windowMs: 10_000, allowedLatenessMs: 30_000 }, settings: { ...SETTINGS, ...settings }, deltasTopic: 'd', phase: 0 };
+}
+
+function start(cfg: ShardConfig, parts: [string, Uint8Array][] = [], nextOffset = 0, epoch = 1): ShardStart {
+  return { partition: 3, epoch, nextOffset, parts, config: cfg };
+}
+
+/** Records (one per list of events) at consecutive offsets from `offset`, as the host hands them over. */
+function recordsMsg(offset: number, ...records: unknown[][]): ShardHostMsg {
+  return packRecords(records.map((events, i) => ({ offset: offset + i, value: Buffer.from(encode({ v: 1, at: 500, events } as unknown as EventBatchRecord)) })));
+}
+
+const ofType = <T extends ShardEffect['type']>(effects: readonly ShardEffect[], type: T) => effects.filter((e): e is Extract<ShardEffect, { type: T }> => e.type === type);
+
+function cellTotals(s: Shard): Record<string, number[]> {
+  return Object.fromEntries([...s.agg.cells].sort(([a], [b]) => a.localeCompare(b)).map(([k, cw]) => [k, [...cw.counts]]));
+}
+
+describe('shard logic: step(state, message) → effects', () => {
+  it('folds records, answers accepted with the next offset, and sends a delta on its interval', () => {
+    const clock = new ManualClock(T0);
+    const { state: s } = initShard(start(config()), clock);
+    const out = stepShard(s, recordsMsg(0, [ev(1), ev(2)], [ev(3, { type: 'click' })]), clock);
+    expect(ofType(out, 'accepted')).toEqual([{ type: 'accepted', nextOffset: 2 }]);
+    expect(ofType(out, 'm.batch')[0]).toMatchObject({ events: 3, late: 0, invalid: 0 });
+    clock.advance(100);
+    const sends = ofType(stepShard(s, { type: 'tick' }, clock), 'send');
+    expect(sends).toHaveLength(1);
+    const d = decode<DeltaRecord>(sends[0]!.records[0]!.value);
+    expect([d.partition, d.epoch, d.seq, d.cells.length, [...d.counts].slice(0, 2)]).toEqual([3, 1, 1, 1, [2, 1]]);
+  });
+
+  it('a checkpoint round is save, then docs, then commit; a restore from the saved parts gives the same state', () => {
+    const clock = new ManualClock(T0);
+    const cfg = config();
+    const { state: s } = initShard(start(cfg), clock);
+    stepShard(s, recordsMsg(0, [ev(1), ev(2), ev(3)], [ev(4, { appId: 'a', campaignId: 'c' })]), clock);
+    clock.advance(1000);
+    const save = ofType(stepShard(s, { type: 'tick' }, clock), 'save');
+    expect(save).toHaveLength(1);
+    expect(save[0]!.nextOffset).toBe(2);
+    const docs = ofType(stepShard(s, { type: 'saved', tag: save[0]!.tag, bytesWritten: 10, ms: 1 }, clock), 'docs');
+    expect(docs[0]!.writes.map((w) => `${w.op}:${w.collection}`)).toEqual(['insert:rollups', 'delete:rollups_open', 'upsert:rollups_open']);
+    const end = stepShard(s, { type: 'written', tag: save[0]!.tag, results: [{ inserted: 0, existing: 0 }, null, { written: 1, stale: 0 }], ms: 1 }, clock);
+    expect(ofType(end, 'commit')).toEqual([{ type: 'commit', nextOffset: 2 }]);
+
+    const parts = save[0]!.parts.map(([n, b]) => [n, b!] as [string, Uint8Array]);
+    const { state: r } = initShard(start(cfg, parts, 2, 2), clock);
+    expect(r.agg.nextOffset).toBe(2);
+    expect(cellTotals(r)).toEqual(cellTotals(s));
+  });
+
+  it('a delta goes out while the shard\'s own save is in flight', () => {
+    const clock = new ManualClock(T0);
+    const { state: s } = initShard(start(config()), clock);
+    stepShard(s, recordsMsg(0, [ev(1)]), clock);
+    clock.advance(1000);
+    const first = stepShard(s, { type: 'tick' }, clock);
+    expect(ofType(first, 'save')).toHaveLength(1);
+    stepShard(s, recordsMsg(1, [ev(2)]), clock);
+    clock.advance(100);
+    const next = stepShard(s, { type: 'tick' }, clock);
+    expect(ofType(next, 'send')).toHaveLength(1);
+    expect(ofType(next, 'save')).toHaveLength(0);
+  });
+
+  it('backpressure: past the allowance a batch is held unanswered until a checkpoint lands; a failed save is retried after a back-off', () => {
+    const clock = new ManualClock(T0);
+    const { state: s } = initShard(start(config({ maxUncheckpointedEvents: 2 })), clock);
+    expect(ofType(stepShard(s, recordsMsg(0, [ev(1), ev(2)]), clock), 'accepted')).toHaveLength(1);
+    const held = stepShard(s, recordsMsg(1, [ev(3)]), clock);
+    expect(ofType(held, 'accepted')).toHaveLength(0);
+    expect(ofType(held, 'm.stalled')).toEqual([{ type: 'm.stalled', on: true }]);
+    const save1 = ofType(held, 'save')[0]!;
+    const fail = stepShard(s, { type: 'failed', tag: save1.tag, error: { code: 'NoHostAvailableError', message: 'down', retriable: true } }, clock);
+    expect(ofType(fail, 'm.checkpointFailure')).toHaveLength(1);
+    expect(ofType(fail, 'accepted')).toHaveLength(0);
+    // The back-off (200 ms after one failure): no save before it, one after.
+    clock.advance(100);
+    expect(ofType(stepShard(s, { type: 'tick' }, clock), 'save')).toHaveLength(0);
+    clock.advance(150);
+    const save2 = ofType(stepShard(s, { type: 'tick' }, clock), 'save')[0]!;
+    expect(save2.nextOffset).toBe(1);
+    const docs = stepShard(s, { type: 'saved', tag: save2.tag, bytesWritten: 1, ms: 1 }, clock);
+    const released = stepShard(s, { type: 'written', tag: save2.tag, results: ofType(docs, 'docs')[0]!.writes.map((w) => (w.op === 'delete' ? null : { inserted: 0, existing: 0, written: 0, stale: 0 })), ms: 1 }, clock);
+    expect(ofType(released, 'm.stalled')).toEqual([{ type: 'm.stalled', on: false }]);
+    expect(ofType(released, 'accepted')).toEqual([{ type: 'accepted', nextOffset: 2 }]);
+    expect(s.agg.totals.events).toBe(3);
+  });
+
+  it('fenced: after a save refused by the epoch fence the shard writes nothing more', () => {
+    const clock = new ManualClock(T0);
+    const { state: s } = initShard(start(config()), clock);
+    stepShard(s, recordsMsg(0, [ev(1)]), clock);
+    clock.advance(1000);
+    const save = ofType(stepShard(s, { type: 'tick' }, clock), 'save')[0]!;
+    const out = stepShard(s, { type: 'failed', tag: save.tag, error: { code: 'RT_FENCED', message: 'fenced', retriable: false } }, clock);
+    expect(out.map((e) => e.type)).toEqual(['m.fenced']);
+    clock.advance(5000);
+    expect(stepShard(s, { type: 'tick' }, clock)).toEqual([]);
+    expect(stepShard(s, recordsMsg(1, [ev(2)]), clock)).toEqual([]);
+  });
+
+  it('records from Kafka are validated like the gateway\'s input: an event typed "toString" is kept aside, not folded', () => {
+    const clock = new ManualClock(T0);
+    const { state: s } = initShard(start(config()), clock);
+    const bad = { userId: 'u1', type: 'toString', ts: T0, ...PARIS };
+    const out = stepShard(s, recordsMsg(0, [ev(1), bad, { ...ev(2), lat: 91 }]), clock);
+    expect(ofType(out, 'm.batch')[0]).toMatchObject({ events: 1, invalid: 2 });
+    expect(s.agg.totals).toMatchObject({ events: 1, invalid: 2 });
+    expect(Object.values(cellTotals(s))).toEqual([[1, 0, 0, 0, 0, 0]]);
+    // An undecodable record is kept aside too, whole.
+    const junk = packRecords([{ offset: 1, value: Buffer.from([0x85, 0xa1, 0x61]) }]);
+    stepShard(s, junk, clock);
+    clock.advance(1000);
+    const save = ofType(stepShard(s, { type: 'tick' }, clock), 'save')[0]!;
+    const docs = ofType(stepShard(s, { type: 'saved', tag: save.tag, bytesWritten: 1, ms: 1 }, clock), 'docs')[0]!;
+    const invalid = docs.writes.find((w) => w.collection === 'invalid_events');
+    expect(invalid?.op === 'insert' && invalid.docs.map((d) => [d._id, d.reason])).toEqual([
+      ['3:0:1', 'type must be one of impression, click, install, purchase, session_start, custom'],
+      ['3:0:2', 'lat must be between -90 and 90, got 91'],
+      ['3:1:-1', expect.stringMatching(/^undecodable msgpack/)],
+    ]);
+  });
+
+  it('a fetch that starts past the position is sent back there once', () => {
+    const clock = new ManualClock(T0);
+    const { state: s } = initShard(start(config(), [], 5), clock);
+    expect(ofType(stepShard(s, recordsMsg(8, [ev(1)]), clock), 'accepted')).toEqual([{ type: 'accepted', nextOffset: 5 }]);
+    // The log really starts later (retention): counted as a gap, and the batch is taken.
+    const out = stepShard(s, recordsMsg(8, [ev(1)]), clock);
+    expect(ofType(out, 'm.gap')).toEqual([{ type: 'm.gap', records: 3 }]);
+    expect(ofType(out, 'accepted')).toEqual([{ type: 'accepted', nextOffset: 9 }]);
+  });
+
+  it('a flush answers once its round is durable, or at once when sinks are off', () => {
+    const clock = new ManualClock(T0);
+    const { state: s } = initShard(start(config()), clock);
+    stepShard(s, recordsMsg(0, [ev(1)]), clock);
+    const f = stepShard(s, { type: 'flush', tag: 7 }, clock);
+    const save = ofType(f, 'save')[0]!;
+    expect(ofType(f, 'flushed')).toHaveLength(0);
+    const docs = ofType(stepShard(s, { type: 'saved', tag: save.tag, bytesWritten: 1, ms: 1 }, clock), 'docs')[0]!;
+    const done = stepShard(s, { type: 'written', tag: save.tag, results: docs.writes.map((w) => (w.op === 'delete' ? null : { inserted: 1, existing: 0, written: 1, stale: 0 })), ms: 1 }, clock);
+    expect(ofType(done, 'flushed')).toEqual([{ type: 'flushed', tag: 7 }]);
+    const { state: off } = initShard(start(config({ sinks: false })), clock);
+    expect(stepShard(off, { type: 'flush', tag: 8 }, clock)).toEqual([{ type: 'flushed', tag: 8 }]);
+  });
+});
