@@ -18,7 +18,6 @@ export interface RuntimeConfig extends ShardSettings {
   readonly host: string;
   readonly port: number;
   readonly sessionTimeoutMs: number;
-  readonly mailboxCapacity: number;
 }
 
 export class RuntimeConfigError extends Error {
@@ -73,6 +72,5 @@ export function loadRuntimeConfig(servers: { brokers: readonly string[]; contact
     host: env.ADME_RUNTIME_HOST || '127.0.0.1',
     port: int(env, 'ADME_RUNTIME_PORT', 9464, 0, 65535),
     sessionTimeoutMs: int(env, 'ADME_SESSION_TIMEOUT_MS', 3000, 1000, 300_000),
-    mailboxCapacity: int(env, 'ADME_MAILBOX', 4, 1, 10_000),
   };
 }

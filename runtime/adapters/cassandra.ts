@@ -21,6 +21,9 @@ export function cassandraClient(o: Pick<CassandraOptions, 'contactPoints' | 'loc
     contactPoints: [...o.contactPoints],
     localDataCenter: o.localDataCenter,
     socketOptions: { readTimeout: 12_000, connectTimeout: 3000 },
+    // The driver's default reconnection waits grow to 10 min: after an outage of a minute a node that is
+    // back could stay unused for another minute. Checkpoints wait on it, so try at least every 5 s.
+    policies: { reconnection: new cassandraDriver.policies.reconnection.ExponentialReconnectionPolicy(500, 5000, false) },
     queryOptions: { consistency: types.consistencies.localQuorum, serialConsistency: types.consistencies.localSerial, prepare: true },
   });
 }

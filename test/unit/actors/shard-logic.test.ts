@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock, packRecords, type ShardHostMsg, type ShardStart } from '../../../runtime/index.js';
-import { decode, encode, type AdEvent, type DeltaRecord, type EventBatchRecord } from '../../../actors/model/index.js';
+import { decode, encode, type AdEvent, type DeltaRecord } from '../../../actors/model/index.js';
 import { initShard, stepShard, type Shard, type ShardConfig, type ShardEffect, type ShardSettings } from '../../../actors/shard-logic.js';
 
 const PARIS = { lat: 48.8566, lon: 2.3522 };
@@ -19,7 +19,7 @@ function start(cfg: ShardConfig, parts: [string, Uint8Array][] = [], nextOffset 
 
 /** Records (one per list of events) at consecutive offsets from `offset`, as the host hands them over. */
 function recordsMsg(offset: number, ...records: unknown[][]): ShardHostMsg {
-  return packRecords(records.map((events, i) => ({ offset: offset + i, value: Buffer.from(encode({ v: 1, at: 500, events } as unknown as EventBatchRecord)) })));
+  return packRecords(records.map((events, i) => ({ offset: offset + i, value: Buffer.from(encode({ v: 1, at: 500, events })) })));
 }
 
 const ofType = <T extends ShardEffect['type']>(effects: readonly ShardEffect[], type: T) => effects.filter((e): e is Extract<ShardEffect, { type: T }> => e.type === type);
