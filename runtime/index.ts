@@ -13,4 +13,5 @@ export type { Acquired, BatchResult, CheckpointStore, DocStore, InsertResult, Lo
 export { KafkaGroupSource, KafkaRecordSink, ensureTopics, kafkaClient, type GroupSourceOptions, type KafkaOptions, type RecordSinkOptions } from './adapters/kafka.js';
 export { CassandraCheckpointStore, cassandraClient, ensureKeyspace, type CassandraOptions } from './adapters/cassandra.js';
 export { MongoDocStore } from './adapters/mongo.js';
+export { FaultInjector, MemoryCheckpointStore, MemoryDocStore, MemoryLog, MemoryPartitionSource, MemoryRecordSink, type CommittedCheckpoint, type MemoryLogOptions } from './adapters/memory.js';
 export { ShardHost, type Shard, type ShardHostOptions } from './shards.js';
