@@ -18,3 +18,4 @@ export type { ActorLogic, LogicModule } from './core/logic.js';
 export { ActorThreads, type ActorThreadsOptions, type PlacedActorHandlers, type ThreadStats } from './pool/actor-threads.js';
 export type { LoopStats } from './pool/protocol.js';
 export type { DocWrite, DocWriteResult, ShardHostMsg, ShardPortEffect, ShardStart } from './shard-protocol.js';
+export { FaultInjector, MemoryCheckpointStore, MemoryDocStore, MemoryLog, MemoryPartitionSource, MemoryRecordSink, type CommittedCheckpoint, type MemoryLogOptions } from './adapters/memory.js';
