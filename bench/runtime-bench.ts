@@ -316,8 +316,8 @@ const pct = (xs: number[], p: number) => {
 
 /** The runtime's loop delays from a scrape: main thread and each worker, since the previous scrape. */
 function loops(m: string): Pick<LatencyRun, 'mainLoop' | 'workerLoops'> {
-  const q = (name: string, labels: string) => {
-    const line = m.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(labels));
+  const q = (name: string, ...labels: string[]) => {
+    const line = m.split('\n').find((l) => l.startsWith(`${name}{`) && labels.every((x) => l.includes(x)));
     return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) * 1000 : 0;
   };
   const threads = [...new Set(m.split('\n').filter((l) => l.startsWith('adme_runtime_worker_busy_ratio{')).map((l) => Number(/thread="(\d+)"/.exec(l)?.[1])))];
@@ -325,8 +325,8 @@ function loops(m: string): Pick<LatencyRun, 'mainLoop' | 'workerLoops'> {
     mainLoop: { p99Ms: q('adme_runtime_event_loop_delay_seconds', 'quantile="0.99"'), maxMs: q('adme_runtime_event_loop_delay_seconds', 'quantile="1"') },
     workerLoops: threads.sort((a, b) => a - b).map((t) => ({
       thread: t,
-      p99Ms: q('adme_runtime_worker_event_loop_delay_seconds', `thread="${t}",quantile="0.99"`),
-      maxMs: q('adme_runtime_worker_event_loop_delay_seconds', `thread="${t}",quantile="1"`),
+      p99Ms: q('adme_runtime_worker_event_loop_delay_seconds', `thread="${t}"`, 'quantile="0.99"'),
+      maxMs: q('adme_runtime_worker_event_loop_delay_seconds', `thread="${t}"`, 'quantile="1"'),
       busy: q('adme_runtime_worker_busy_ratio', `thread="${t}"`) / 1000,
     })),
   };
