@@ -62,5 +62,8 @@ describe('fault: process crashes', () => {
     const got = await run.converged();
     expect(got.total).toBe(run.truth.total);
     expect(new Map([...got.counts].sort())).toEqual(new Map([...run.truth.counts].sort()));
+    // Healthy rebalances hand partitions over: FENCED is for real zombies only, and no survivor stopped.
+    for (const p of [a!, c!, d]) expect(p.log.filter((l) => /FENCED/.test(l))).toEqual([]);
+    expect([a!.proc.exitCode, c!.proc.exitCode, d.proc.exitCode]).toEqual([null, null, null]);
   });
 });
