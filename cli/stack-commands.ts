@@ -2,8 +2,8 @@ import { spawn } from 'node:child_process';
 import { SERVER_NAMES, down, kill, loadStackConfig, logPath, parseTarget, range, status, tailFile, up, SERVERS, nodeName, type NodeRef, type ServerStatus, type StackConfig, type Target } from '../stack/index.js';
 import { UsageError, positiveInt, type CliContext, type Command } from './args.js';
 
-const TARGET = { name: 'server[/n]', optional: true } as const;
-const NODE = { name: 'server/n' } as const;
+const TARGET = { name: 'server', optional: true, choices: [...SERVER_NAMES], node: true } as const;
+const NODE = { name: 'server', choices: [...SERVER_NAMES], node: true } as const;
 const NODES_OPTION = { nodes: { type: 'string' } } as const;
 const NODES_HELP = ['--nodes <n>', 'Kafka brokers and Cassandra nodes (ADME_NODES; default 1, or what the running stack was started with)'] as const;
 
