@@ -7,6 +7,11 @@ export interface RuntimeConfig extends ShardSettings {
   readonly brokers: readonly string[];
   readonly cassandra: { readonly contactPoints: readonly string[]; readonly localDc: string; readonly keyspace: string };
   readonly mongo: { readonly url: string; readonly database: string };
+  /**
+   * Replication of what this process creates (topics, keyspace) and the checkpoints' consistency.
+   * Unset counts are derived from the cluster: min(3, brokers / nodes), min ISR 2 from 3 replicas.
+   */
+  readonly replication: { readonly factor: number | undefined; readonly minInsync: number | undefined; readonly consistency: 'quorum' | 'local_quorum' };
   readonly topic: string;
   readonly deltasTopic: string;
   readonly partitions: number;
@@ -51,8 +56,13 @@ export function loadRuntimeConfig(servers: { brokers: readonly string[]; contact
   if (sinks !== 'on' && sinks !== 'off') throw new RuntimeConfigError('ADME_SINKS', `must be on or off, got "${sinks}"`);
   const threads = env.ADME_THREADS ? int(env, 'ADME_THREADS', 1, 1, 256) : undefined;
   const windowMs = int(env, 'ADME_WINDOW_MS', 10_000, 1000, 3_600_000);
+  const consistency = env.ADME_CASSANDRA_CONSISTENCY || (env.CASSANDRA_LOCAL_DC ? 'local_quorum' : 'quorum');
+  if (consistency !== 'quorum' && consistency !== 'local_quorum') throw new RuntimeConfigError('ADME_CASSANDRA_CONSISTENCY', `must be quorum or local_quorum, got "${consistency}"`);
+  const factor = env.ADME_REPLICATION ? int(env, 'ADME_REPLICATION', 1, 1, 15) : undefined;
+  const minInsync = env.ADME_MIN_INSYNC_REPLICAS ? int(env, 'ADME_MIN_INSYNC_REPLICAS', 1, 1, factor ?? 15) : undefined;
   return {
     brokers: servers.brokers,
+    replication: { factor, minInsync, consistency },
     cassandra: { contactPoints: servers.contactPoints, localDc: servers.localDc, keyspace: name(env, 'ADME_KEYSPACE', 'adme', /^[a-z][a-z0-9_]{0,47}$/) },
     mongo: { url: servers.mongoUrl, database: name(env, 'ADME_MONGO_DB', 'adme', /^[A-Za-z0-9_-]{1,63}$/) },
     topic: name(env, 'ADME_EVENTS_TOPIC', EVENTS_TOPIC, /^[A-Za-z0-9._-]{1,249}$/),

@@ -25,8 +25,12 @@ export interface RuntimeHandle {
 export async function startRuntime(c: RuntimeConfig, log: (m: string) => void): Promise<RuntimeHandle> {
   const owner = `${hostname()}:${process.pid}`;
   const kafka = kafkaClient({ brokers: c.brokers, clientId: `adme-runtime-${process.pid}` });
-  await ensureTopics(kafka, [{ topic: c.topic, partitions: c.partitions }, { topic: c.deltasTopic, partitions: c.partitions }]);
-  const checkpoints = await CassandraCheckpointStore.open({ contactPoints: c.cassandra.contactPoints, localDataCenter: c.cassandra.localDc, keyspace: c.cassandra.keyspace });
+  await ensureTopics(kafka, [{ topic: c.topic, partitions: c.partitions }, { topic: c.deltasTopic, partitions: c.partitions }],
+    { replicationFactor: c.replication.factor, minInsyncReplicas: c.replication.minInsync });
+  const checkpoints = await CassandraCheckpointStore.open({
+    contactPoints: c.cassandra.contactPoints, localDataCenter: c.cassandra.localDc, keyspace: c.cassandra.keyspace,
+    replicationFactor: c.replication.factor, consistency: c.replication.consistency,
+  });
   const docs = await MongoDocStore.open(c.mongo.url, c.mongo.database);
   await docs.ensureIndexes(ROLLUPS_COLLECTION, [
     { key: { window: 1, prefix: 1 }, name: 'window_prefix' },

@@ -15,8 +15,11 @@ export interface CommandSpec {
   /** Words that name the command, e.g. ['stack', 'up']. */
   readonly path: readonly string[];
   readonly summary: string;
-  /** Positional arguments, shown in usage; `choices` are validated. */
-  readonly args?: readonly { readonly name: string; readonly optional?: boolean; readonly choices?: readonly string[] }[];
+  /**
+   * Positional arguments, shown in usage; `choices` are validated. With `node`, a choice may carry a
+   * `/<n>` suffix (`kafka/2`: node 2 of a cluster).
+   */
+  readonly args?: readonly { readonly name: string; readonly optional?: boolean; readonly choices?: readonly string[]; readonly node?: boolean }[];
   readonly options?: Options;
   /** One line per option: `--flag`, description (with its default and env var). */
   readonly optionHelp?: readonly (readonly [string, string])[];
@@ -42,7 +45,7 @@ export type Parsed<C extends CommandSpec = CommandSpec> =
 
 function usageOf(spec: CommandSpec): string {
   const args = (spec.args ?? []).map((a) => {
-    const name = a.choices ? a.choices.join('|') : a.name;
+    const name = a.choices ? `${a.choices.join('|')}${a.node ? '[/n]' : ''}` : a.name;
     return a.optional ? `[${name}]` : `<${name}>`;
   });
   const lines = [`Usage: adme ${[...spec.path, ...args].join(' ')}${spec.options ? ' [options]' : ''}`, '', spec.summary];
@@ -111,7 +114,8 @@ export function parseCommandLine<C extends CommandSpec>(argv: readonly string[],
       if (!a.optional) throw new UsageError(`missing argument <${a.name}>`, usage);
       return;
     }
-    if (a.choices && !a.choices.includes(v)) {
+    const choice = a.node ? v.replace(/\/[1-9][0-9]*$/, '') : v;
+    if (a.choices && !a.choices.includes(choice)) {
       throw new UsageError(`${a.name} must be one of ${a.choices.join(', ')}; got "${v}"`, usage);
     }
   });

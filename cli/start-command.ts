@@ -53,7 +53,7 @@ export const START_COMMAND: Command = {
     const rate = positiveInt('rate', ctx.values.rate ?? process.env.ADME_START_RATE, 2000);
     const port = positiveInt('port', ctx.values.port ?? process.env.ADME_PORT, 8080);
     const before = await status(loadStackConfig(ctx.projectDir));
-    const startedByUs = before.filter((s) => s.state === 'stopped').map((s) => s.name);
+    const startedByUs = before.filter((s) => s.state === 'stopped').map((s) => s.server);
     const stack = await stackUp(ctx);
     await printStatus(stack, false);
 

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_EVENT_LIMITS, DELTAS_TOPIC, EVENTS_TOPIC, LIVE_WINDOWS_S, type EventLimits } from '../actors/model/index.js';
 import { GatewayConfigError } from './errors.js';
+import type { TopicReplication } from './kafka.js';
 
 /** Everything the ingestion gateway needs; every value has a default and an env var (docs/gateway.md). */
 export interface GatewayConfig {
@@ -14,6 +15,11 @@ export interface GatewayConfig {
   readonly topic: string;
   /** Partition count of the topic when the gateway creates it; the partitioner uses the topic's real count. */
   readonly partitions: number;
+  /**
+   * Replication of the topics the gateway creates (ADME_REPLICATION, ADME_MIN_INSYNC_REPLICAS); unset:
+   * min(3, live brokers) and min ISR 2 from 3 replicas, as the runtime does.
+   */
+  readonly replication: TopicReplication;
   readonly keysFile: string;
   readonly limits: EventLimits;
   readonly maxBodyBytes: number;
@@ -111,6 +117,10 @@ export function loadGatewayConfig(base: GatewayBase, env: Env = process.env, fla
     kafkaClientId: text(env, flags, 'ADME_KAFKA_CLIENT_ID', undefined, 'adme-gateway'),
     topic,
     partitions: int(env, flags, 'ADME_PARTITIONS', 'partitions', 12, 1, 10_000),
+    replication: {
+      replicationFactor: env.ADME_REPLICATION ? int(env, flags, 'ADME_REPLICATION', undefined, 1, 1, 15) : undefined,
+      minInsyncReplicas: env.ADME_MIN_INSYNC_REPLICAS ? int(env, flags, 'ADME_MIN_INSYNC_REPLICAS', undefined, 1, 1, 15) : undefined,
+    },
     keysFile: text(env, flags, 'ADME_KEYS_FILE', 'keys-file', join(base.stateDir, 'keys.json')),
     limits: {
       ...DEFAULT_EVENT_LIMITS,

@@ -20,11 +20,29 @@ export function quietKafkaLog(log: (message: string) => void): logCreator {
   };
 }
 
+/** Replication of a topic the gateway creates; unset fields are derived from the cluster. */
+export interface TopicReplication {
+  readonly replicationFactor?: number | undefined;
+  readonly minInsyncReplicas?: number | undefined;
+}
+
+/**
+ * The settings of a topic the gateway creates: min(3, live brokers) replicas, min ISR 2 from 3 replicas.
+ * The same rule as the runtime's `topicReplication` (runtime/index.js is not imported here: it would load
+ * the Cassandra and MongoDB drivers into every gateway thread).
+ */
+export async function topicSettings(admin: Admin, r: TopicReplication): Promise<{ replicationFactor: number; configEntries: { name: string; value: string }[] }> {
+  const replicationFactor = r.replicationFactor ?? Math.max(1, Math.min(3, (await admin.describeCluster()).brokers.length));
+  const minIsr = r.minInsyncReplicas ?? (replicationFactor >= 3 ? 2 : 1);
+  return { replicationFactor, configEntries: [{ name: 'min.insync.replicas', value: String(Math.min(minIsr, replicationFactor)) }] };
+}
+
 export interface EventProducerOptions {
   readonly brokers: readonly string[];
   readonly clientId: string;
   readonly topic: string;
   readonly partitions: number;
+  readonly replication?: TopicReplication;
   readonly produceTimeoutMs: number;
   readonly retryAfterMs: number;
   readonly log: (message: string) => void;
@@ -66,7 +84,10 @@ export class EventProducer {
   async start(): Promise<void> {
     this.admin = this.kafka.admin();
     await this.admin.connect();
-    const created = await this.admin.createTopics({ topics: [{ topic: this.opts.topic, numPartitions: this.opts.partitions, replicationFactor: 1 }], waitForLeaders: true });
+    const exists = (await this.admin.listTopics()).includes(this.opts.topic);
+    const created = !exists && await this.admin.createTopics({
+      topics: [{ topic: this.opts.topic, numPartitions: this.opts.partitions, ...await topicSettings(this.admin, this.opts.replication ?? {}) }], waitForLeaders: true,
+    });
     const meta = await this.admin.fetchTopicMetadata({ topics: [this.opts.topic] });
     this.partitionCount = meta.topics[0]?.partitions.length ?? 0;
     if (this.partitionCount === 0) throw new Error(`topic ${this.opts.topic} has no partitions`);

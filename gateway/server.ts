@@ -75,7 +75,7 @@ export async function startGateway(cfg: GatewayConfig, log: (message: string) =>
   const metrics = new GatewayMetrics();
   const retryAfterMs = cfg.retryAfterS * 1000;
   const producer = new EventProducer({
-    brokers: cfg.brokers, clientId: cfg.kafkaClientId, topic: cfg.topic, partitions: cfg.partitions,
+    brokers: cfg.brokers, clientId: cfg.kafkaClientId, topic: cfg.topic, partitions: cfg.partitions, replication: cfg.replication,
     produceTimeoutMs: cfg.produceTimeoutMs, retryAfterMs, log,
   });
   try {
@@ -403,7 +403,7 @@ export async function startGateway(cfg: GatewayConfig, log: (message: string) =>
     }, (err: unknown) => log(`live view: repair of partition ${partition} failed: ${(err as Error).message}`));
   });
   const feed = new DeltaFeed({
-    brokers: cfg.brokers, clientId: `${cfg.kafkaClientId}-view`, topic: cfg.stream.deltasTopic, partitions: cfg.partitions,
+    brokers: cfg.brokers, clientId: `${cfg.kafkaClientId}-view`, topic: cfg.stream.deltasTopic, partitions: cfg.partitions, replication: cfg.replication,
     replayMs: cfg.stream.horizonMs + cfg.stream.windowMs, log,
     onDeltas: (ds) => {
       try {

@@ -1,27 +1,40 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import cassandraDriver from 'cassandra-driver';
-import { VERSIONS, type StackConfig } from './config.js';
+import { VERSIONS, cassandraHost, nodeDir, range, type StackConfig } from './config.js';
 import { ProvisionError, mavenCopyDependencies, provisionOnce } from './provision.js';
 import type { ServerDef } from './server.js';
 import { findJava17, requireTool } from './tools.js';
 
 const home = (c: StackConfig) => join(c.cacheDir, `cassandra-${VERSIONS.cassandra}`);
-const stateOf = (c: StackConfig) => join(c.stateDir, 'cassandra');
+const stateOf = (c: StackConfig, node: number) => nodeDir(c, 'cassandra', c.nodes, node);
 
-export function cassandraYaml(c: StackConfig, dataDir: string): string {
+/**
+ * Node n's token: one token per node, evenly spread over the Murmur3 ring (0 for a single node), so a
+ * fresh cluster needs no bootstrap streaming and every node owns a third of each keyspace's data.
+ */
+export function initialToken(nodes: number, node: number): string {
+  if (nodes === 1) return '0';
+  return String(-(2n ** 63n) + (BigInt(node - 1) * 2n ** 64n) / BigInt(nodes));
+}
+
+export function cassandraYaml(c: StackConfig, dataDir: string, node = 1): string {
+  const host = cassandraHost(node);
+  // Every node is a seed: a seed starts without asking another node, so any one can restart alone.
+  const seeds = range(c.nodes).map((n) => `${cassandraHost(n)}:${c.cassandra.storagePort}`).join(',');
   return `# Written by \`adme stack up\` on every start; edit stack/cassandra.ts instead.
 cluster_name: adme
 num_tokens: 1
-initial_token: 0
+initial_token: ${initialToken(c.nodes, node)}
+auto_bootstrap: false
 partitioner: org.apache.cassandra.dht.Murmur3Partitioner
 endpoint_snitch: SimpleSnitch
 seed_provider:
   - class_name: org.apache.cassandra.locator.SimpleSeedProvider
     parameters:
-      - seeds: "127.0.0.1:${c.cassandra.storagePort}"
-listen_address: 127.0.0.1
-rpc_address: 127.0.0.1
+      - seeds: "${seeds}"
+listen_address: ${host}
+rpc_address: ${host}
 storage_port: ${c.cassandra.storagePort}
 native_transport_port: ${c.cassandra.port}
 start_native_transport: true
@@ -69,7 +82,8 @@ const ADD_OPENS = ['java.base/java.lang.module', 'java.base/jdk.internal.loader'
 export const cassandra: ServerDef = {
   name: 'cassandra',
   label: `Cassandra ${VERSIONS.cassandra}`,
-  port: (c) => c.cassandra.port,
+  nodes: (c) => c.nodes,
+  listen: (c, node) => `${cassandraHost(node)}:${c.cassandra.port}`,
   external: (c) => c.cassandra.external,
   address: (c) => c.cassandra.contactPoints.join(','),
 
@@ -87,14 +101,14 @@ export const cassandra: ServerDef = {
     progress(`cassandra: jars cached in ${home(c)}`);
   },
 
-  async prepare(c) {
+  async prepare(c, node) {
     const java = findJava17(c.javaHome);
-    const state = stateOf(c);
+    const state = stateOf(c, node);
     const dataDir = join(state, 'data');
     const confDir = join(state, 'conf');
     const tmpDir = join(state, 'tmp'); // JNA unpacks a native library here: must be writable and executable
     for (const d of [dataDir, confDir, tmpDir]) mkdirSync(d, { recursive: true });
-    writeFileSync(join(confDir, 'cassandra.yaml'), cassandraYaml(c, dataDir));
+    writeFileSync(join(confDir, 'cassandra.yaml'), cassandraYaml(c, dataDir, node));
     writeFileSync(join(confDir, 'logback.xml'), LOGBACK);
     const lib = join(home(c), 'lib');
     const jamm = readdirSync(lib).find((f) => /^jamm-.*\.jar$/.test(f));
@@ -121,17 +135,26 @@ export const cassandra: ServerDef = {
     return { command: java, args };
   },
 
-  async probe(c) {
+  async probe(c, node) {
+    const contactPoints = node === 0 ? c.cassandra.contactPoints : [`${cassandraHost(node)}:${c.cassandra.port}`];
     const client = new cassandraDriver.Client({
-      contactPoints: c.cassandra.contactPoints,
+      contactPoints,
       localDataCenter: c.cassandra.localDc,
+      protocolOptions: { port: c.cassandra.port },
       socketOptions: { connectTimeout: 1000, readTimeout: 2000 },
       pooling: { warmup: false },
+      // Ask this node, not whichever peer the driver would pick.
+      ...(node === 0 ? {} : { policies: { loadBalancing: new cassandraDriver.policies.loadBalancing.AllowListPolicy(
+        new cassandraDriver.policies.loadBalancing.RoundRobinPolicy(), contactPoints) } }),
     });
     try {
       await client.connect();
       const rs = await client.execute('SELECT release_version FROM system.local');
-      return rs.rowLength === 1;
+      if (rs.rowLength !== 1) return false;
+      if (node === 0 || c.nodes === 1) return true;
+      // In a cluster a node is ready once it knows every other node (gossip has reached it).
+      const peers = await client.execute('SELECT peer FROM system.peers');
+      return peers.rowLength === c.nodes - 1;
     } catch {
       return false;
     } finally {

@@ -23,7 +23,9 @@ function home(c: StackConfig): string {
 export const ferretdb: ServerDef = {
   name: 'ferretdb',
   label: `FerretDB ${VERSIONS.ferretdb} (SQLite)`,
-  port: (c) => c.mongo.port,
+  // FerretDB has no replica set: one server, whatever ADME_NODES says.
+  nodes: () => 1,
+  listen: (c) => `127.0.0.1:${c.mongo.port}`,
   external: (c) => c.mongo.external,
   address: (c) => c.mongo.url,
 

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { decode, type DeltaRecord } from '../../actors/model/index.js';
-import { quietKafkaLog } from '../kafka.js';
+import { quietKafkaLog, topicSettings, type TopicReplication } from '../kafka.js';
 
 export interface DeltaFeedOptions {
   readonly brokers: readonly string[];
@@ -15,6 +15,7 @@ export interface DeltaFeedOptions {
   readonly topic: string;
   /** Partitions when the topic has to be created (the runtime uses the events topic's count). */
   readonly partitions: number;
+  readonly replication?: TopicReplication;
   readonly replayMs: number;
   readonly log: (message: string) => void;
   readonly onDeltas: (deltas: DeltaRecord[]) => void;
@@ -54,7 +55,8 @@ export class DeltaFeed {
       // The runtime creates the topic too (runtime/index.js's ensureTopics, not imported here: it would load
       // the Cassandra and MongoDB drivers into every gateway thread); losing that race is harmless.
       if (!(await admin.listTopics()).includes(this.o.topic)) {
-        await admin.createTopics({ topics: [{ topic: this.o.topic, numPartitions: this.o.partitions, replicationFactor: 1 }], waitForLeaders: true }).catch(() => undefined);
+        const settings = await topicSettings(admin, this.o.replication ?? {});
+        await admin.createTopics({ topics: [{ topic: this.o.topic, numPartitions: this.o.partitions, ...settings }], waitForLeaders: true }).catch(() => undefined);
       }
       const from = Date.now() - this.o.replayMs;
       const byTime = await admin.fetchTopicOffsetsByTimestamp(this.o.topic, from);

@@ -10,27 +10,65 @@ export interface CassandraOptions {
   readonly contactPoints: readonly string[];
   readonly localDataCenter: string;
   readonly keyspace: string;
-  /** Replication of the keyspace when this adapter creates it. */
+  /**
+   * Replication of the keyspace when this adapter creates it. Default: min(3, nodes of the data centre
+   * the driver sees, up or down).
+   */
   readonly replicationFactor?: number;
+  /**
+   * `quorum`: SimpleStrategy, checkpoints at QUORUM and their conditional commit at SERIAL (one data
+   * centre). `local_quorum`: NetworkTopologyStrategy with the replicas in `localDataCenter`, at
+   * LOCAL_QUORUM / LOCAL_SERIAL, so no request waits on another data centre. Default `local_quorum`.
+   */
+  readonly consistency?: CheckpointConsistency;
   /** Size of the rows a part is split into. */
   readonly chunkBytes?: number;
 }
 
-export function cassandraClient(o: Pick<CassandraOptions, 'contactPoints' | 'localDataCenter'>): cassandraDriver.Client {
+export type CheckpointConsistency = 'quorum' | 'local_quorum';
+
+const LEVELS = {
+  quorum: { write: types.consistencies.quorum, serial: types.consistencies.serial },
+  local_quorum: { write: types.consistencies.localQuorum, serial: types.consistencies.localSerial },
+} as const;
+
+/**
+ * The driver reaches every peer it discovers on one native port (it does not read `system.peers_v2`):
+ * when all contact points name the same port, that is the port.
+ */
+function nativePort(contactPoints: readonly string[]): number | undefined {
+  const ports = new Set(contactPoints.map((p) => /:(\d+)$/.exec(p)?.[1]));
+  const [only] = ports;
+  return ports.size === 1 && only !== undefined ? Number(only) : undefined;
+}
+
+export function cassandraClient(o: Pick<CassandraOptions, 'contactPoints' | 'localDataCenter' | 'consistency'>): cassandraDriver.Client {
+  const levels = LEVELS[o.consistency ?? 'local_quorum'];
+  const port = nativePort(o.contactPoints);
   return new cassandraDriver.Client({
     contactPoints: [...o.contactPoints],
     localDataCenter: o.localDataCenter,
+    ...(port === undefined ? {} : { protocolOptions: { port } }),
     socketOptions: { readTimeout: 12_000, connectTimeout: 3000 },
     // The driver's default reconnection waits grow to 10 min: after an outage of a minute a node that is
     // back could stay unused for another minute. Checkpoints wait on it, so try at least every 5 s.
     policies: { reconnection: new cassandraDriver.policies.reconnection.ExponentialReconnectionPolicy(500, 5000, false) },
-    queryOptions: { consistency: types.consistencies.localQuorum, serialConsistency: types.consistencies.localSerial, prepare: true },
+    queryOptions: { consistency: levels.write, serialConsistency: levels.serial, prepare: true },
   });
 }
 
-export async function ensureKeyspace(client: cassandraDriver.Client, keyspace: string, rf = 1): Promise<void> {
+/**
+ * Creates the keyspace when missing: `rf` replicas (default min(3, nodes in the local data centre)),
+ * SimpleStrategy for `quorum`, NetworkTopologyStrategy in the local data centre for `local_quorum`.
+ */
+export async function ensureKeyspace(client: cassandraDriver.Client, keyspace: string, rf?: number, consistency: CheckpointConsistency = 'local_quorum', localDc = 'datacenter1'): Promise<void> {
   if (!/^[a-z][a-z0-9_]{0,47}$/.test(keyspace)) throw new RuntimeError('RT_BAD_KEYSPACE', `keyspace "${keyspace}" must match [a-z][a-z0-9_]*`, false);
-  await client.execute(`CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': ${rf}}`);
+  if (!/^[A-Za-z0-9_.-]+$/.test(localDc)) throw new RuntimeError('RT_BAD_KEYSPACE', `data centre "${localDc}" must match [A-Za-z0-9_.-]+`, false);
+  const factor = rf ?? Math.max(1, Math.min(3, client.hosts.values().filter((h) => h.datacenter === localDc).length));
+  const replication = consistency === 'quorum'
+    ? `{'class': 'SimpleStrategy', 'replication_factor': ${factor}}`
+    : `{'class': 'NetworkTopologyStrategy', '${localDc}': ${factor}}`;
+  await client.execute(`CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = ${replication}`);
 }
 
 /** Which stored rows make up each part: [epoch, seq, chunks]. */
@@ -55,26 +93,29 @@ export class CassandraCheckpointStore implements CheckpointStore {
   /** The last row sequence number used per shard, committed or not. */
   private readonly lastSeq = new Map<string, number>();
 
-  private constructor(private readonly client: cassandraDriver.Client, keyspace: string, chunkBytes: number) {
+  private readonly serial: cassandraDriver.types.consistencies;
+
+  private constructor(private readonly client: cassandraDriver.Client, keyspace: string, chunkBytes: number, consistency: CheckpointConsistency) {
     this.table = `${keyspace}.checkpoints`;
     this.chunkBytes = chunkBytes;
+    this.serial = LEVELS[consistency].serial;
   }
 
   static async open(o: CassandraOptions): Promise<CassandraCheckpointStore> {
     const client = cassandraClient(o);
     await client.connect();
-    await ensureKeyspace(client, o.keyspace, o.replicationFactor);
+    await ensureKeyspace(client, o.keyspace, o.replicationFactor, o.consistency, o.localDataCenter);
     await client.execute(`CREATE TABLE IF NOT EXISTS ${o.keyspace}.checkpoints (
       shard text, part text, epoch bigint, seq bigint, chunk int,
       owner_epoch bigint static, next_offset bigint static, manifest blob static, owner text static, saved_at timestamp static,
       data blob,
       PRIMARY KEY (shard, part, epoch, seq, chunk))`);
-    return new CassandraCheckpointStore(client, o.keyspace, o.chunkBytes ?? 512 * 1024);
+    return new CassandraCheckpointStore(client, o.keyspace, o.chunkBytes ?? 512 * 1024, o.consistency ?? 'local_quorum');
   }
 
   async acquire(shard: string, owner: string): Promise<Acquired> {
     for (let attempt = 0; attempt < 20; attempt++) {
-      const cur = await this.client.execute(`SELECT owner_epoch FROM ${this.table} WHERE shard = ? LIMIT 1`, [shard], { consistency: types.consistencies.localSerial });
+      const cur = await this.client.execute(`SELECT owner_epoch FROM ${this.table} WHERE shard = ? LIMIT 1`, [shard], { consistency: this.serial });
       const row = cur.first();
       const epoch = row?.get('owner_epoch') == null ? null : Number(row.get('owner_epoch'));
       const next = (epoch ?? 0) + 1;
@@ -83,7 +124,7 @@ export class CassandraCheckpointStore implements CheckpointStore {
         ? await this.client.execute(`INSERT INTO ${this.table} (shard, owner_epoch, owner, next_offset) VALUES (?, ?, ?, 0) IF NOT EXISTS`, [shard, types.Long.fromNumber(next), owner])
         : await this.client.execute(`UPDATE ${this.table} SET owner_epoch = ?, owner = ? WHERE shard = ? IF owner_epoch = ?`, [types.Long.fromNumber(next), owner, shard, types.Long.fromNumber(epoch)]);
       if (!rs.wasApplied()) continue; // another owner raced us; read again
-      const head = (await this.client.execute(`SELECT owner_epoch, next_offset, manifest FROM ${this.table} WHERE shard = ? LIMIT 1`, [shard], { consistency: types.consistencies.localSerial })).first();
+      const head = (await this.client.execute(`SELECT owner_epoch, next_offset, manifest FROM ${this.table} WHERE shard = ? LIMIT 1`, [shard], { consistency: this.serial })).first();
       if (!head || Number(head.get('owner_epoch')) !== next) throw new FencedError(shard, next, head ? Number(head.get('owner_epoch')) : undefined);
       const raw = head.get('manifest') as Buffer | null;
       const manifest: Manifest = raw ? (packr.unpack(raw) as Manifest) : { seq: 0, parts: {} };

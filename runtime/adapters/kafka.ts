@@ -1,4 +1,5 @@
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
+import { RuntimeError } from '../core/errors.js';
 import type { LogRecord, PartitionHandlers, PartitionSource, RecordSink } from '../ports/ports.js';
 
 export interface KafkaOptions {
@@ -10,15 +11,48 @@ export function kafkaClient(o: KafkaOptions): Kafka {
   return new Kafka({ clientId: o.clientId, brokers: [...o.brokers], logLevel: logLevel.WARN, retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5000 } });
 }
 
-/** Creates topics that are missing, with the given partition count; existing ones are left as they are. */
-export async function ensureTopics(kafka: Kafka, topics: readonly { topic: string; partitions: number }[]): Promise<void> {
+/** How the topics this process creates are replicated; unset fields are derived from the cluster. */
+export interface TopicReplication {
+  /** Replicas per partition. Default: min(3, brokers the cluster reports now). */
+  readonly replicationFactor?: number;
+  /** `min.insync.replicas` of the topic. Default: 2 with 3 or more replicas, else 1. */
+  readonly minInsyncReplicas?: number;
+}
+
+/**
+ * The replication a new topic gets on a cluster of `brokers` live brokers: min(3, brokers) replicas and,
+ * from 3 replicas, min ISR 2 — with acks=all a write then survives one broker's loss and is refused
+ * rather than kept on a single copy when two are gone.
+ */
+export function topicReplication(brokers: number, r: TopicReplication = {}): { replicationFactor: number; minInsyncReplicas: number } {
+  const replicationFactor = r.replicationFactor ?? Math.max(1, Math.min(3, brokers));
+  const minInsyncReplicas = r.minInsyncReplicas ?? (replicationFactor >= 3 ? 2 : 1);
+  if (minInsyncReplicas > replicationFactor) {
+    throw new RuntimeError('RT_BAD_REPLICATION', `min.insync.replicas ${minInsyncReplicas} exceeds the replication factor ${replicationFactor}`, false);
+  }
+  return { replicationFactor, minInsyncReplicas };
+}
+
+/**
+ * Creates topics that are missing, with the given partition count and replication (derived from the
+ * cluster's broker count unless given); existing ones are left as they are.
+ */
+export async function ensureTopics(kafka: Kafka, topics: readonly { topic: string; partitions: number }[], replication: TopicReplication = {}): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.topic));
     if (missing.length > 0) {
-      await admin.createTopics({ topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: 1 })), waitForLeaders: true });
+      const brokers = replication.replicationFactor === undefined ? (await admin.describeCluster()).brokers.length : 0;
+      const r = topicReplication(brokers, replication);
+      await admin.createTopics({
+        topics: missing.map((t) => ({
+          topic: t.topic, numPartitions: t.partitions, replicationFactor: r.replicationFactor,
+          configEntries: [{ name: 'min.insync.replicas', value: String(r.minInsyncReplicas) }],
+        })),
+        waitForLeaders: true,
+      });
     }
   } finally {
     await admin.disconnect();

@@ -3,6 +3,7 @@ import { MongoClient } from 'mongodb';
 import type { Producer } from 'kafkajs';
 import type { AdEvent } from '../../actors/model/index.js';
 import { ensureTopics, kafkaClient } from '../../runtime/index.js';
+import type { StackConfig } from '../../stack/index.js';
 import { stackConfig, uniqueName, waitFor } from '../support/env.js';
 import { allRollupRows, countsOfRollups, kafkaFor, makeEvents, produceEvents, truthOf, type Truth } from '../support/events.js';
 
@@ -27,7 +28,15 @@ export interface FaultRun {
   close(): Promise<void>;
 }
 
-export async function faultRun(prefix: string, count: number, extraEnv: Record<string, string> = {}): Promise<FaultRun> {
+export interface FaultRunOptions {
+  /** The servers to run against (default: the suite's stack); their addresses go into `env`. */
+  readonly on?: StackConfig;
+  /** Fraction of events with a client id (default 0.2). */
+  readonly withIds?: number;
+}
+
+export async function faultRun(prefix: string, count: number, extraEnv: Record<string, string> = {}, opts: FaultRunOptions = {}): Promise<FaultRun> {
+  const on = opts.on ?? stack;
   const name = uniqueName(prefix);
   const topic = `${name}.events`;
   const db = name;
@@ -35,15 +44,16 @@ export async function faultRun(prefix: string, count: number, extraEnv: Record<s
     ADME_EVENTS_TOPIC: topic, ADME_DELTAS_TOPIC: `${name}.deltas`, ADME_GROUP: `${name}-group`,
     ADME_KEYSPACE: name, ADME_MONGO_DB: db, ADME_PARTITIONS: String(PARTITIONS),
     ADME_CHECKPOINT_MS: '500', ADME_ROLLUP_MS: '500', ADME_SESSION_TIMEOUT_MS: '6000', ADME_THREADS: '1',
+    ...(opts.on ? { KAFKA_BROKERS: on.kafka.brokers.join(','), CASSANDRA_CONTACT_POINTS: on.cassandra.contactPoints.join(','), MONGO_URL: on.mongo.url } : {}),
     ...extraEnv,
   };
-  await ensureTopics(kafkaClient({ brokers: stack.kafka.brokers, clientId: 'adme-fault' }), [{ topic, partitions: PARTITIONS }]);
-  const producer = kafkaFor(stack.kafka.brokers).producer({ idempotent: true });
+  await ensureTopics(kafkaClient({ brokers: on.kafka.brokers, clientId: 'adme-fault' }), [{ topic, partitions: PARTITIONS }]);
+  const producer = kafkaFor(on.kafka.brokers).producer({ idempotent: true });
   await producer.connect();
-  const mongo = new MongoClient(stack.mongo.url);
+  const mongo = new MongoClient(on.mongo.url);
   await mongo.connect();
   // 90 s of event time: windows keep closing (finals + eviction) while the test runs.
-  const events = makeEvents({ count, seed: count, startTs: Date.UTC(2026, 0, 2, 8), spanMs: 90_000, withIds: 0.2, segments: true });
+  const events = makeEvents({ count, seed: count, startTs: Date.UTC(2026, 0, 2, 8), spanMs: 90_000, withIds: opts.withIds ?? 0.2, segments: true });
   const truth = truthOf(events, 6, WINDOW_MS);
   return {
     name, env, topic, db, mongo, producer, events, truth,

@@ -42,7 +42,7 @@ describe('adme command line', () => {
     const p = parse('stack logs --help');
     expect(p.kind).toBe('help');
     if (p.kind === 'help') {
-      expect(p.text).toContain('Usage: adme stack logs [kafka|cassandra|ferretdb] [options]');
+      expect(p.text).toContain('Usage: adme stack logs [kafka|cassandra|ferretdb[/n]] [options]');
       expect(p.text).toContain('--lines <n>');
     }
   });
