@@ -23,6 +23,8 @@ export interface RuntimeConfig extends ShardSettings {
   readonly host: string;
   readonly port: number;
   readonly sessionTimeoutMs: number;
+  /** Bytes one fetch brings per partition: the size of a shard's step, so what it may hold its thread for. */
+  readonly fetchPartitionBytes: number;
 }
 
 export class RuntimeConfigError extends Error {
@@ -82,5 +84,6 @@ export function loadRuntimeConfig(servers: { brokers: readonly string[]; contact
     host: env.ADME_RUNTIME_HOST || '127.0.0.1',
     port: int(env, 'ADME_RUNTIME_PORT', 9464, 0, 65535),
     sessionTimeoutMs: int(env, 'ADME_SESSION_TIMEOUT_MS', 3000, 1000, 300_000),
+    fetchPartitionBytes: int(env, 'ADME_FETCH_PARTITION_BYTES', 256 * 1024, 16 * 1024, 64 * 1024 * 1024),
   };
 }

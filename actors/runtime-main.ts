@@ -48,7 +48,7 @@ export async function startRuntime(c: RuntimeConfig, log: (m: string) => void): 
   const source = new KafkaGroupSource({
     brokers: c.brokers, clientId: `adme-runtime-${process.pid}`, topic: c.topic, groupId: c.groupId,
     sessionTimeoutMs: c.sessionTimeoutMs, heartbeatIntervalMs: Math.max(100, Math.min(1000, Math.floor(c.sessionTimeoutMs / 5))),
-    maxBytesPerPartition: 4 * 1024 * 1024, maxBytes: 64 * 1024 * 1024, maxWaitMs: 50,
+    maxBytesPerPartition: c.fetchPartitionBytes, maxBytes: 64 * 1024 * 1024, maxWaitMs: 50,
   });
 
   let isFenced = false;
