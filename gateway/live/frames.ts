@@ -111,3 +111,9 @@ export function withHeader(body: Uint8Array, seq: number, sub: number): Buffer {
   out.set(body.subarray(b.skip), 3 + head.byteLength - h.skip);
   return out;
 }
+
+/** The length of `withHeader(body, seq, sub)`, without building it. */
+export function framedLength(body: Uint8Array, seq: number, sub: number): number {
+  const head = encode({ seq, sub });
+  return 3 + head.byteLength - mapHeader(head).skip + body.byteLength - mapHeader(body).skip;
+}
