@@ -8,7 +8,7 @@
  * campaign still count there. Unique users are not kept per segment (docs/api.md, "Filters").
  */
 
-import { EVENT_TYPES } from './event.js';
+import { NTYPES } from './event.js';
 
 /** Max app ids and campaign ids in one filter. */
 export const MAX_FILTER_IDS = 32;
@@ -33,7 +33,7 @@ export function segmentOf(key: string): { app: string; campaign: string } {
 /**
  * Segment values as columns, in delta records, rollup blocks and checkpoints: entry k belongs to row
  * `segRows[k]` of the record's cell rows and to segment `segApps[segIds[k]]`, `segCampaigns[segIds[k]]`
- * ('' = none). Its counts are `segCounts[k * EVENT_TYPES.length ...]`, its value sum `segValues[k]`.
+ * ('' = none). Its counts are `segCounts[k * NTYPES ...]`, its value sum `segValues[k]`.
  * Entries of one row are contiguous. Absent in records written before segments existed.
  */
 export interface SegmentColumns {
@@ -50,8 +50,8 @@ export function segmentKeys(sc: Pick<SegmentColumns, 'segApps' | 'segCampaigns'>
   return sc.segApps.map((app, j) => segmentKey(app || undefined, sc.segCampaigns[j] || undefined));
 }
 
-/** Values per segment: EVENT_TYPES.length counts, then the value sum. */
-export const SEGMENT_SLOTS = EVENT_TYPES.length + 1;
+/** Values per segment (and per cell): NTYPES counts, then the value sum. */
+export const SEGMENT_SLOTS = NTYPES + 1;
 
 /**
  * The packed form of segments in checkpoints and rollup blocks, a flat list of plain numbers: per segment

@@ -4,10 +4,9 @@
  * viewers that ask for the same thing share one encoding; {@link withHeader} then adds each viewer's
  * `seq` and `sub` by rewriting the msgpack map header, a copy of the bytes instead of a new encoding.
  */
-import { encode, EVENT_TYPES, geohashCenter, inBbox, TYPE_INDEX, type Bbox, type EventType } from '../../actors/model/index.js';
+import { encode, EVENT_TYPES, NTYPES, geohashCenter, inBbox, TYPE_INDEX, type Bbox, type EventType } from '../../actors/model/index.js';
 import type { View, ViewCell } from './store.js';
 
-const NTYPES = EVENT_TYPES.length;
 const ZEROS = new Float64Array(NTYPES + 1);
 
 /** What a viewer looks at. */

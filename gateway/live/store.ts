@@ -14,12 +14,11 @@
  * are not newer than those applied.
  */
 import {
-  EVENT_TYPES, filterKey, geohashCenter, isFiltered, segmentKeys, segmentMatcher, unpackSegment, type DeltaRecord, type SegmentFilter,
+  NTYPES, SEGMENT_SLOTS, filterKey, geohashCenter, isFiltered, segmentKeys, segmentMatcher, unpackSegment, type DeltaRecord, type SegmentFilter,
 } from '../../actors/model/index.js';
 
-const NTYPES = EVENT_TYPES.length;
 /** Per partition values of a base cell: NTYPES counts then the value sum. */
-const SLOTS = NTYPES + 1;
+const SLOTS = SEGMENT_SLOTS;
 
 /**
  * Segment values as the store keeps them: a flat list of numbers, per segment its number in the store's

@@ -45,7 +45,7 @@ export class FakeRes {
   /** The client sends the body (in one chunk). */
   send(body: string | Buffer) {
     const b = Buffer.from(body);
-    this.data?.(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength), true);
+    this.data?.(Uint8Array.from(b).buffer, true);
   }
   clientGone() {
     this.abort?.();
@@ -86,10 +86,20 @@ export function handler(routes: readonly Route[], method: 'get' | 'post' | 'any'
   return r.handler;
 }
 
-export function behavior(routes: readonly Route[], path: string) {
+/** A socket route's handlers, as the tests call them (uWS types them as possibly async). */
+export interface SocketHandlers {
+  readonly maxBackpressure?: number;
+  upgrade(res: HttpResponse, req: HttpRequest, context: unknown): void;
+  open(ws: unknown): void;
+  message(ws: unknown, message: ArrayBuffer, isBinary: boolean): void;
+  drain?(ws: unknown): void;
+  close(ws: unknown, code: number, message: ArrayBuffer): void;
+}
+
+export function behavior(routes: readonly Route[], path: string): SocketHandlers {
   const r = routes.find((x) => x.method === 'ws' && x.path === path);
   if (!r || r.method !== 'ws') throw new Error(`no ws ${path}`);
-  return r.behavior;
+  return r.behavior as unknown as SocketHandlers;
 }
 
 /** A fake WebSocket: user data, what was sent, and how it ended. */

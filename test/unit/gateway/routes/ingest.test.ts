@@ -3,7 +3,6 @@ import { DEFAULT_EVENT_LIMITS, WS_CLOSE, type AdEvent } from '../../../../actors
 import { decodeMsgpack, encodeMsgpack } from '../../../../gateway/ingest.js';
 import { GatewayMetrics } from '../../../../gateway/metrics.js';
 import { IngestRoutes, type IngestConfig } from '../../../../gateway/routes/ingest.js';
-import type { WebSocket } from '../../../../gateway/uws.js';
 import { admission, asRes, behavior, FakeRes, fakeReq, FakeWs, handler } from './fake-uws.js';
 
 const NOW = Date.UTC(2026, 0, 1);
@@ -76,13 +75,13 @@ describe('ingest routes: WS /v1/ingest', () => {
   const open = (routes: ReturnType<typeof setup>['routes']) => {
     const b = behavior(routes, '/v1/ingest');
     const res = new FakeRes();
-    b.upgrade!(asRes(res), fakeReq({ headers: { authorization: 'Bearer ingest-key' } }), {} as never);
+    b.upgrade(asRes(res), fakeReq({ headers: { authorization: 'Bearer ingest-key' } }), {});
     const ws = new FakeWs(res.upgraded);
-    const sock = ws as unknown as WebSocket<unknown>;
-    b.open!(sock);
+    const sock = ws;
+    b.open(sock);
     const send = (m: unknown, binary = true) => {
       const bytes = encodeMsgpack(m);
-      b.message!(sock, bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), binary);
+      b.message(sock, Uint8Array.from(bytes).buffer, binary);
     };
     return { b, ws, sock, send };
   };
@@ -97,13 +96,13 @@ describe('ingest routes: WS /v1/ingest', () => {
     expect(s.metrics.openSockets).toBe(1);
     c.send({ seq: 2, events: [] }, false);
     expect(c.ws.endedWith?.[0]).toBe(WS_CLOSE.BAD_FRAME);
-    c.b.close!(c.sock, 1000, new ArrayBuffer(0));
+    c.b.close(c.sock, 1000, new ArrayBuffer(0));
     expect(s.metrics.openSockets).toBe(0);
   });
 
   it('refuses an upgrade without an ingest key', () => {
     const res = new FakeRes();
-    behavior(setup().routes, '/v1/ingest').upgrade!(asRes(res), fakeReq({ query: 'key=view-key' }), {} as never);
+    behavior(setup().routes, '/v1/ingest').upgrade(asRes(res), fakeReq({ query: 'key=view-key' }), {});
     expect([res.code, res.json().code, res.upgraded]).toEqual([403, 'GW_FORBIDDEN', undefined]);
   });
 });
