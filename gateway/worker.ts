@@ -46,7 +46,7 @@ startGateway(cfg, (message) => post({ type: 'log', message }), {
     post({ type: 'metrics-request', id });
     setTimeout(() => {
       if (waiting.delete(id)) reject(new Error('metrics gathering timed out'));
-    }, 1000).unref();
+    }, 3000).unref();
   }),
 }).then(
   (started) => {

@@ -111,8 +111,13 @@ export function withHeader(body: Uint8Array, seq: number, sub: number): Buffer {
   return out;
 }
 
-/** The length of `withHeader(body, seq, sub)`, without building it. */
+/** Bytes of a non-negative integer in msgpack (what msgpackr writes for `seq` and `sub`). */
+const uintBytes = (n: number): number => (n < 128 ? 1 : n < 256 ? 2 : n < 65_536 ? 3 : n < 4_294_967_296 ? 5 : 9);
+
+/**
+ * The length of `withHeader(body, seq, sub)` without building it (a port on another thread reports it):
+ * the map16 header, the keys `seq` and `sub` (4 bytes each) and their values, then the body's entries.
+ */
 export function framedLength(body: Uint8Array, seq: number, sub: number): number {
-  const head = encode({ seq, sub });
-  return 3 + head.byteLength - mapHeader(head).skip + body.byteLength - mapHeader(body).skip;
+  return 3 + 8 + uintBytes(seq) + uintBytes(sub) + body.byteLength - mapHeader(body).skip;
 }

@@ -115,6 +115,7 @@ export class LiveService implements LiveAccess {
       adme_stream_stale_deltas_total: st.stale,
       adme_stream_live_rows: hub.store.size,
       adme_stream_live_ready: this.ready() ? 1 : 0,
+      adme_stream_frame_clocks: 1,
     };
   }
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { encode, EVENT_TYPES, type DeltaRecord } from '../../../actors/model/index.js';
 import type { LiveAccess } from '../../../gateway/live/access.js';
 import { StreamHub, type ViewerPort } from '../../../gateway/live/hub.js';
+import { framedLength, withHeader } from '../../../gateway/live/frames.js';
 import { LiveLink, RemoteLive } from '../../../gateway/live/remote.js';
 import type { LiveDown, LiveUp } from '../../../gateway/protocol.js';
 
@@ -131,5 +132,14 @@ describe('the live view across threads (LiveLink ↔ RemoteLive)', () => {
     const answer = w.remote.query('/v1/top', 'limit=3');
     await w.pump();
     expect(await answer).toEqual({ status: 200, body: { path: '/v1/top', qs: 'limit=3' } });
+  });
+});
+
+describe('framedLength', () => {
+  it('is the length withHeader builds, for every size of seq and sub', () => {
+    const body = encode({ type: 'delta', at: 1, cells: ['u09tvw'] });
+    for (const seq of [0, 1, 127, 128, 255, 256, 65_535, 65_536, 2 ** 31, 2 ** 32 - 1]) {
+      for (const sub of [1, 200, 70_000]) expect([seq, sub, framedLength(body, seq, sub)]).toEqual([seq, sub, withHeader(body, seq, sub).byteLength]);
+    }
   });
 });
