@@ -18,6 +18,8 @@ export interface HubOptions {
   readonly heartbeatMs: number;
   /** Bytes queued in a viewer's socket above which it gets no frame this tick. */
   readonly maxBuffered: number;
+  /** Distinct segments per (window, cell) in the live store; the rest count as "other" (default 64). */
+  readonly maxSegmentsPerCell?: number;
 }
 
 export interface ViewerPort {
@@ -65,7 +67,7 @@ export class StreamHub {
     private readonly onResync: (partition: number, why: 'gap' | 'owner-change') => void = () => undefined,
     private readonly clock: () => number = Date.now,
   ) {
-    this.store = new LiveStore({ windowMs: o.windowMs, horizonMs: o.horizonMs });
+    this.store = new LiveStore({ windowMs: o.windowMs, horizonMs: o.horizonMs, maxSegmentsPerCell: o.maxSegmentsPerCell });
   }
 
   get viewerCount(): number {
