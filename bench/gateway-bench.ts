@@ -11,9 +11,10 @@ import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { isNack } from '../actors/model/index.js';
+import { DEFAULT_EVENT_LIMITS, isNack } from '../actors/model/index.js';
 import { createKey, encodeMsgpack } from '../gateway/index.js';
 import { kafkaClasspath, status, type StackConfig } from '../stack/index.js';
+import { checkHttpBatch } from '../gateway/ingest.js';
 import { findJava17 } from '../stack/tools.js';
 import { WsProducer } from './gateway-client.js';
 import { cpuUs } from './proc.js';
@@ -93,8 +94,48 @@ function stop(child: ChildProcess): Promise<void> {
 const round = (n: number, d = 0) => Math.round(n * 10 ** d) / 10 ** d;
 
 /** Runs every scenario; returns the rows and the Kafka producer-tool ceiling. */
+/**
+ * What the gateway cannot avoid per event: msgpack decode and validation alone (the gateway's own
+ * `checkHttpBatch`), in this process, no HTTP and no Kafka. CPU µs per event is the floor the "POST
+ * msgpack ×N" rows compare with.
+ */
+export function decodeValidateRow(events: number, seconds: number): Row {
+  const model = new TrafficModel({ seed: 43, users: 100_000 });
+  const bodies = Array.from({ length: 32 }, () => encodeMsgpack(model.batch(events, Date.now())));
+  const now = Date.now();
+  let checked = 0;
+  const run = (ms: number) => {
+    const end = Date.now() + ms;
+    let n = 0;
+    while (Date.now() < end) {
+      for (const body of bodies) checked += checkHttpBatch('application/msgpack', body, now, DEFAULT_EVENT_LIMITS, 1 << 24).events.length;
+      n += bodies.length;
+    }
+    return n;
+  };
+  run(300); // warm-up (JIT)
+  checked = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  const requests = run(seconds * 1000);
+  const cpu = process.cpuUsage(cpu0);
+  const wallS = Number(process.hrtime.bigint() - t0) / 1e9;
+  const us = cpu.user + cpu.system;
+  return {
+    scenario: `msgpack decode + validation alone x${events} (in-process)`,
+    eventsPerSecond: Math.round(checked / (us / 1e6)), requestsPerSecond: Math.round(requests / (us / 1e6)), p50Ms: 0, p99Ms: 0, errors: 0, non2xx: 0,
+    serverCpuUsPerRequest: Number((us / requests).toFixed(2)), serverCpuUsPerEvent: Number((us / checked).toFixed(3)), serverCpuCores: Number((us / 1e6 / wallS).toFixed(2)), kafkaCpuCores: 0,
+  };
+}
+
 export async function benchGateway(o: BenchOptions): Promise<{ rows: Row[]; kafkaTool: string; machine: string }> {
   const want = (name: string) => !o.only || o.only.test(name);
+  const micro: Row[] = [];
+  for (const n of [1, 100]) {
+    if (!want(`msgpack decode + validation alone x${n}`)) continue;
+    o.progress(`bench: msgpack decode + validation alone x${n}: ${Math.min(o.durationS, 5)} s in-process`);
+    micro.push(decodeValidateRow(n, Math.min(o.durationS, 5)));
+  }
   const loadBefore = loadavg()[0]!;
   const kafka = (await status(o.stack, ['kafka']))[0]!;
   if (kafka.pid === undefined) throw new Error('Kafka is not running locally (adme stack up kafka); the benchmark reads its CPU from /proc');
@@ -105,7 +146,7 @@ export async function benchGateway(o: BenchOptions): Promise<{ rows: Row[]; kafk
   const url = `http://127.0.0.1:${port}`;
   o.progress(`bench: starting the gateway on ${url} (${o.threads} thread(s)), topic ${topic}`);
   const gw = spawn(process.execPath, [join(o.projectDir, 'bin', 'adme.js'), 'gateway', '--port', String(port), '--topic', topic, '--keys-file', keysFile, '--threads', String(o.threads)], { stdio: ['ignore', 'ignore', 'inherit'], env: process.env });
-  const rows: Row[] = [];
+  const rows: Row[] = [...micro];
   try {
     await waitUntil('the gateway', async () => (await fetch(`${url}/readyz`)).status === 200);
     const model = new TrafficModel({ seed: 42, users: 100_000 });

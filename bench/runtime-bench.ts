@@ -176,7 +176,7 @@ async function startRuntime(o: RuntimeBenchOptions, env: Record<string, string>)
 }
 
 async function stop(p: Proc): Promise<void> {
-  if (p.child.exitCode !== null) return;
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
   const done = new Promise((r) => p.child.once('exit', r));
   p.child.kill('SIGTERM');
   await done;
@@ -434,7 +434,9 @@ async function failoverRuns(o: RuntimeBenchOptions, kafka: Kafka, producer: Prod
       runs.push({ ownedMs, caughtUpMs: Date.now() - k0 });
       o.progress(`  failover ${run + 1}/${o.failovers}: owned after ${ownedMs} ms, caught up after ${runs[runs.length - 1]!.caughtUpMs} ms`);
       await new Promise((r) => (victim.child.exitCode !== null || victim.child.signalCode !== null ? r(null) : victim.child.once('exit', r)));
-      procs[run % 2] = await startRuntime(o, env);
+      procs[run % 2] = await startRuntime(o, env).catch((err: unknown) => {
+        throw new Error(`restarting the killed runtime failed: ${(err as Error).message}\n--- survivor ---\n${survivor.log.slice(-15).join('\n')}`);
+      });
     }
   } finally {
     flag.stop = true;

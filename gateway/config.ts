@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_EVENT_LIMITS, DELTAS_TOPIC, EVENTS_TOPIC, LIVE_WINDOWS_S, type EventLimits } from '../actors/model/index.js';
+import { DEFAULT_EVENT_LIMITS, DEFAULT_MAX_SEGMENTS_PER_CELL, DELTAS_TOPIC, EVENTS_TOPIC, LIVE_WINDOWS_S, type EventLimits } from '../actors/model/index.js';
 import { GatewayConfigError } from './errors.js';
 import type { TopicReplication } from './kafka.js';
 
@@ -54,6 +54,8 @@ export interface GatewayConfig {
     readonly minFrameMs: number;
     readonly heartbeatMs: number;
     readonly maxBuffered: number;
+    /** Distinct (app, campaign) pairs per (window, cell) in the live store; the rest count as "other". */
+    readonly maxSegmentsPerCell: number;
   };
   /** The query API's MongoDB (undefined: the query endpoints answer 503). */
   readonly mongoUrl: string | undefined;
@@ -147,6 +149,7 @@ export function loadGatewayConfig(base: GatewayBase, env: Env = process.env, fla
       minFrameMs: int(env, flags, 'ADME_STREAM_MIN_FRAME_MS', undefined, 100, 10, 10_000),
       heartbeatMs: int(env, flags, 'ADME_STREAM_HEARTBEAT_MS', undefined, 1000, 100, 60_000),
       maxBuffered: int(env, flags, 'ADME_STREAM_MAX_BUFFERED', undefined, 4 * 1024 * 1024, 1024),
+      maxSegmentsPerCell: int(env, flags, 'ADME_MAX_SEGMENTS_PER_CELL', undefined, DEFAULT_MAX_SEGMENTS_PER_CELL, 1, 65_536),
     },
     mongoUrl: text(env, flags, 'ADME_MONGO_URL', undefined, base.mongoUrl ?? '') || undefined,
     mongoDb: text(env, flags, 'ADME_MONGO_DB', undefined, 'adme'),

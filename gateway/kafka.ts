@@ -37,6 +37,42 @@ export async function topicSettings(admin: Admin, r: TopicReplication): Promise<
   return { replicationFactor, configEntries: [{ name: 'min.insync.replicas', value: String(Math.min(minIsr, replicationFactor)) }] };
 }
 
+export interface GatewayKafkaOptions {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly log: (message: string) => void;
+  /** kafkajs request timeout, ms (its default when absent). */
+  readonly requestTimeoutMs?: number;
+  /** kafkajs retries of a request; bounded, so that the gateway answers rather than waits. */
+  readonly retries?: number;
+}
+
+/**
+ * The one place the gateway builds a Kafka client (the producer of each uWS thread and the process's delta
+ * feed): quiet logs, a 1 s connection timeout, bounded retries. Not runtime/'s kafkaClient: importing
+ * runtime/index.js would load the Cassandra and MongoDB drivers into every gateway thread.
+ */
+export function gatewayKafka(o: GatewayKafkaOptions): Kafka {
+  return new Kafka({
+    clientId: o.clientId,
+    brokers: [...o.brokers],
+    logLevel: logLevel.ERROR,
+    logCreator: quietKafkaLog(o.log),
+    connectionTimeout: 1000,
+    ...(o.requestTimeoutMs !== undefined ? { requestTimeout: o.requestTimeoutMs } : {}),
+    retry: { retries: o.retries ?? 3, initialRetryTime: 100, maxRetryTime: 1000 },
+  });
+}
+
+/**
+ * Creates `topic` with `partitions` when it is missing (another process creating it at the same time
+ * is harmless); answers whether this call created it.
+ */
+export async function ensureTopic(admin: Admin, topic: string, partitions: number, replication: TopicReplication = {}): Promise<boolean> {
+  if ((await admin.listTopics()).includes(topic)) return false;
+  return admin.createTopics({ topics: [{ topic, numPartitions: partitions, ...await topicSettings(admin, replication) }], waitForLeaders: true }).catch(() => false);
+}
+
 export interface EventProducerOptions {
   readonly brokers: readonly string[];
   readonly clientId: string;
@@ -60,16 +96,7 @@ export class EventProducer {
   private closed = false;
 
   constructor(private readonly opts: EventProducerOptions) {
-    // kafkajs logs every retry as an error; the gateway reports availability changes itself.
-    this.kafka = new Kafka({
-      clientId: opts.clientId,
-      brokers: [...opts.brokers],
-      logLevel: logLevel.ERROR,
-      logCreator: quietKafkaLog(opts.log),
-      connectionTimeout: 1000,
-      requestTimeout: opts.produceTimeoutMs,
-      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
-    });
+    this.kafka = gatewayKafka({ brokers: opts.brokers, clientId: opts.clientId, log: opts.log, requestTimeoutMs: opts.produceTimeoutMs });
   }
 
   get available(): boolean {
@@ -84,10 +111,7 @@ export class EventProducer {
   async start(): Promise<void> {
     this.admin = this.kafka.admin();
     await this.admin.connect();
-    const exists = (await this.admin.listTopics()).includes(this.opts.topic);
-    const created = !exists && await this.admin.createTopics({
-      topics: [{ topic: this.opts.topic, numPartitions: this.opts.partitions, ...await topicSettings(this.admin, this.opts.replication ?? {}) }], waitForLeaders: true,
-    });
+    const created = await ensureTopic(this.admin, this.opts.topic, this.opts.partitions, this.opts.replication ?? {});
     const meta = await this.admin.fetchTopicMetadata({ topics: [this.opts.topic] });
     this.partitionCount = meta.topics[0]?.partitions.length ?? 0;
     if (this.partitionCount === 0) throw new Error(`topic ${this.opts.topic} has no partitions`);

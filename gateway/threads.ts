@@ -2,30 +2,20 @@
  * One uWS app per worker thread, all listening on the same port (uWS sets SO_REUSEPORT, so the kernel
  * spreads connections over the threads), each with its own Kafka producer and micro-batcher. The default
  * is one thread per core (docs/gateway.md has the measurement); with one thread the app runs on the main
- * thread. `/metrics`, served by whichever thread takes the connection, sums every thread's metrics.
+ * thread. With several, the main thread holds the process's one live view (one delta consumer, one live
+ * store, frames built once) and serves the threads' viewers and queries through messages (live/remote.ts).
+ * `/metrics`, served by whichever thread takes the connection, sums every thread's metrics.
  */
 import { createServer } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import type { GatewayConfig } from './config.js';
+import { LiveLink } from './live/remote.js';
+import { LiveService } from './live/service.js';
 import type { MetricsSnapshot } from './metrics.js';
+import type { MainMessage, WorkerMessage } from './protocol.js';
 import { startGateway } from './server.js';
 
-/** Every message that crosses between the main thread and a gateway worker. */
-export type WorkerMessage =
-  | { readonly type: 'listening'; readonly port: number }
-  | { readonly type: 'log'; readonly message: string }
-  | { readonly type: 'failed'; readonly message: string }
-  | { readonly type: 'closed' }
-  /** A worker serving /metrics asks for every thread's snapshot. */
-  | { readonly type: 'metrics-request'; readonly id: number }
-  | { readonly type: 'metrics-snapshot'; readonly id: number; readonly snapshot: MetricsSnapshot };
-
-export type MainMessage =
-  | { readonly type: 'close' }
-  | { readonly type: 'reload-keys' }
-  | { readonly type: 'metrics-snapshot-request'; readonly id: number }
-  /** `id` is the asking worker's own request id. */
-  | { readonly type: 'metrics-response'; readonly id: number; readonly snapshots: MetricsSnapshot[] };
+export type { MainMessage, WorkerMessage } from './protocol.js';
 
 export interface GatewayHandle {
   readonly port: number;
@@ -54,15 +44,32 @@ export async function runGateway(cfg: GatewayConfig, log: (message: string) => v
   }
   const workers: Worker[] = [];
   const exited = new Set<Worker>();
+  const live = new LiveService(cfg, (m) => log(`[live] ${m}`));
+  live.start();
+  const links = new Set<LiveLink>();
+  // Readiness is pushed to the threads once the replay is done (polled: the feed has no event for it).
+  const readiness = setInterval(() => {
+    if (!live.ready()) return;
+    clearInterval(readiness);
+    for (const l of links) l.ready(true);
+  }, 200);
   // Metrics gathering: request id -> who asked and the snapshots so far.
   let nextId = 0;
   const gathering = new Map<number, { from: Worker; requestId: number; snapshots: MetricsSnapshot[] }>();
   const start = (i: number, threadCfg: GatewayConfig) => new Promise<number>((resolve, reject) => {
     const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: { cfg: threadCfg, index: i } });
     workers.push(w);
-    w.once('exit', () => exited.add(w));
+    const link = new LiveLink(live, (m, transfer) => w.postMessage(m satisfies MainMessage, transfer ?? []));
+    links.add(link);
+    link.ready(live.ready());
+    w.once('exit', () => {
+      exited.add(w);
+      link.close();
+      links.delete(link);
+    });
     w.on('message', (m: WorkerMessage) => {
-      if (m.type === 'listening') resolve(m.port);
+      if (m.type.startsWith('live-')) link.receive(m as Extract<WorkerMessage, { type: `live-${string}` }>);
+      else if (m.type === 'listening') resolve(m.port);
       else if (m.type === 'log') log(`[thread ${i}] ${m.message}`);
       else if (m.type === 'failed') reject(new Error(`gateway thread ${i}: ${m.message}`));
       else if (m.type === 'metrics-request') {
@@ -75,6 +82,9 @@ export async function runGateway(cfg: GatewayConfig, log: (message: string) => v
         g.snapshots.push(m.snapshot);
         if (g.snapshots.length === workers.length) {
           gathering.delete(m.id);
+          // The live view's metrics, once for the process (the threads report none).
+          const [first, ...rest] = g.snapshots;
+          if (first) g.snapshots = [{ ...first, extra: { ...first.extra, ...live.metrics() } }, ...rest];
           g.from.postMessage({ type: 'metrics-response', id: g.requestId, snapshots: g.snapshots } satisfies MainMessage);
         }
       }
@@ -94,6 +104,8 @@ export async function runGateway(cfg: GatewayConfig, log: (message: string) => v
       w.once('exit', () => resolve());
       w.postMessage({ type: 'close' } satisfies MainMessage);
     })));
+    clearInterval(readiness);
+    await live.close();
     throw err;
   }
   return {
@@ -105,6 +117,8 @@ export async function runGateway(cfg: GatewayConfig, log: (message: string) => v
         w.once('exit', () => resolve());
         w.postMessage({ type: 'close' } satisfies MainMessage);
       })));
+      clearInterval(readiness);
+      await live.close();
     },
   };
 }

@@ -4,7 +4,7 @@
  * change the import below (and package.json): nothing else in AdME names the package.
  *
  * Note: this build's WebSocket has no pause()/resume(), so WebSocket flow control is done by the
- * ingest protocol's window (see ws-session.ts); HTTP bodies can be paused (res.pause()).
+ * ingest protocol's window (see ws-flow.ts); HTTP bodies can be paused (res.pause()).
  */
 import { createRequire } from 'node:module';
 import type * as Uws from '@trufflesuite/uws-js-unofficial';
@@ -14,7 +14,7 @@ const uws = require('@trufflesuite/uws-js-unofficial') as typeof Uws & {
   us_socket_local_port(listenSocket: Uws.us_listen_socket): number;
 };
 
-export type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, us_listen_socket, us_socket_context_t } from '@trufflesuite/uws-js-unofficial';
+export type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, WebSocketBehavior, us_listen_socket, us_socket_context_t } from '@trufflesuite/uws-js-unofficial';
 
 export const App = uws.App;
 export const closeListenSocket = uws.us_listen_socket_close;

@@ -2,7 +2,7 @@
  * Shapes of the aggregation that leave the actors: delta records on `adme.deltas.v1` and rollup
  * documents in MongoDB. Both carry absolute values (never increments), so re-applying is harmless.
  */
-import { EVENT_TYPES, type EventType } from './event.js';
+import { EVENT_TYPES, NTYPES, type EventType } from './event.js';
 import { encode } from './codec.js';
 import { SEGMENT_SLOTS, unpackSegment, type SegmentColumns } from './segment.js';
 
@@ -11,7 +11,7 @@ export const BASE_PRECISION = 6;
 
 /**
  * One delta: the cells whose values changed since the previous delta of the same partition owner.
- * Columnar typed arrays, row i = (windows[i], cells[i]); counts has EVENT_TYPES.length columns.
+ * Columnar typed arrays, row i = (windows[i], cells[i]); counts has NTYPES columns.
  * `seq` counts up by one per (partition, epoch): a reader that sees a gap, or a new epoch, resyncs.
  */
 export interface DeltaRecord {
@@ -27,7 +27,7 @@ export interface DeltaRecord {
   readonly windowMs: number;
   readonly windows: Float64Array;
   readonly cells: readonly string[];
-  /** rows × EVENT_TYPES.length, row-major. */
+  /** rows × NTYPES, row-major. */
   readonly counts: Uint32Array;
   readonly values: Float64Array;
   readonly users: Uint32Array;
@@ -65,7 +65,7 @@ export interface RollupBlock {
   readonly partition: number;
   /** Comma-separated geohashes; row i of the columns below. */
   readonly cells: string;
-  /** rows × EVENT_TYPES.length uint32. */
+  /** rows × NTYPES uint32. */
   readonly counts: Uint8Array;
   /** rows × float64. */
   readonly values: Uint8Array;
@@ -175,7 +175,7 @@ export function blockRows(d: Pick<RollupBlock, 'window' | 'windowMs' | 'partitio
   const counts = new Uint32Array(copy(d.counts));
   const values = new Float64Array(copy(d.values));
   const users = new Uint32Array(copy(d.users));
-  const n = EVENT_TYPES.length;
+  const n = NTYPES;
   return cells.map((cell, i) => {
     const c = counts.subarray(i * n, (i + 1) * n);
     return { cell, window: d.window, windowMs: d.windowMs, partition: d.partition, ...typeCounts(c), total: c.reduce((a, b) => a + b, 0), value: values[i]!, users: users[i]! };

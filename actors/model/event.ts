@@ -6,6 +6,12 @@
 export const EVENT_TYPES = ['impression', 'click', 'install', 'purchase', 'session_start', 'custom'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
+/**
+ * How many event types there are: the columns of every per-type counts array (deltas, frames, rollups,
+ * checkpoints). Defined once, here; everything else imports it.
+ */
+export const NTYPES = EVENT_TYPES.length;
+
 /** Index of each type in per-type count arrays (rollups, deltas): stable, append-only. */
 export const TYPE_INDEX: Readonly<Record<EventType, number>> = {
   impression: 0, click: 1, install: 2, purchase: 3, session_start: 4, custom: 5,

@@ -8,7 +8,7 @@
  * campaign still count there. Unique users are not kept per segment (docs/api.md, "Filters").
  */
 
-import { EVENT_TYPES } from './event.js';
+import { NTYPES } from './event.js';
 
 /** Max app ids and campaign ids in one filter. */
 export const MAX_FILTER_IDS = 32;
@@ -16,15 +16,46 @@ export const MAX_FILTER_IDS = 32;
 export const MAX_SEGMENT_ID = 64;
 
 /**
+ * Bounded segments. At most `ADME_MAX_SEGMENTS_PER_CELL` ({@link DEFAULT_MAX_SEGMENTS_PER_CELL}) distinct
+ * (app, campaign) pairs are kept per (window, cell); the values of every further pair are counted in one
+ * "other" segment, whose key is {@link OTHER_SEGMENT_KEY} and which shows as app {@link OTHER_SEGMENT}
+ * and campaign {@link OTHER_SEGMENT} in filters and answers. {@link foldSegment} is the rule, the same
+ * wherever it is applied (the gateway's live store; the actors' state).
+ */
+export const DEFAULT_MAX_SEGMENTS_PER_CELL = 64;
+/** The app and campaign id of the "other" segment (reserved: a real pair of these ids is counted with it). */
+export const OTHER_SEGMENT = '*other*';
+/** The key of the "other" segment: no real pair has it (their keys start with the app's length and a colon). */
+export const OTHER_SEGMENT_KEY = '*';
+
+/**
+ * The key a segment of one (window, cell) is counted under: its own while the cell holds it or holds
+ * fewer than `max` segments (then it is added to `held`), else `other`. First come, first kept: a pair
+ * admitted stays for the life of the window and cell. Generic over the key's form (strings in the
+ * actors, the store's small integers in the gateway).
+ */
+export function foldSegment<K>(held: Set<K>, key: K, max: number, other: K): K {
+  if (key === other || held.has(key)) return key;
+  if (held.size < max) {
+    held.add(key);
+    return key;
+  }
+  return other;
+}
+
+/**
  * The key of a segment in maps: the app's length, a colon, the app, then the campaign. Unambiguous
- * whatever characters the ids hold, and cheap to build per event. '' stands for "none".
+ * whatever characters the ids hold, and cheap to build per event. '' stands for "none". The pair
+ * ({@link OTHER_SEGMENT}, {@link OTHER_SEGMENT}) is the "other" segment's dictionary entry in records.
  */
 export function segmentKey(app: string | undefined, campaign: string | undefined): string {
+  if (app === OTHER_SEGMENT && campaign === OTHER_SEGMENT) return OTHER_SEGMENT_KEY;
   const a = app ?? '';
   return `${a.length}:${a}${campaign ?? ''}`;
 }
 
 export function segmentOf(key: string): { app: string; campaign: string } {
+  if (key === OTHER_SEGMENT_KEY) return { app: OTHER_SEGMENT, campaign: OTHER_SEGMENT };
   const colon = key.indexOf(':');
   const n = Number(key.slice(0, colon));
   return { app: key.slice(colon + 1, colon + 1 + n), campaign: key.slice(colon + 1 + n) };
@@ -33,7 +64,7 @@ export function segmentOf(key: string): { app: string; campaign: string } {
 /**
  * Segment values as columns, in delta records, rollup blocks and checkpoints: entry k belongs to row
  * `segRows[k]` of the record's cell rows and to segment `segApps[segIds[k]]`, `segCampaigns[segIds[k]]`
- * ('' = none). Its counts are `segCounts[k * EVENT_TYPES.length ...]`, its value sum `segValues[k]`.
+ * ('' = none). Its counts are `segCounts[k * NTYPES ...]`, its value sum `segValues[k]`.
  * Entries of one row are contiguous. Absent in records written before segments existed.
  */
 export interface SegmentColumns {
@@ -50,8 +81,8 @@ export function segmentKeys(sc: Pick<SegmentColumns, 'segApps' | 'segCampaigns'>
   return sc.segApps.map((app, j) => segmentKey(app || undefined, sc.segCampaigns[j] || undefined));
 }
 
-/** Values per segment: EVENT_TYPES.length counts, then the value sum. */
-export const SEGMENT_SLOTS = EVENT_TYPES.length + 1;
+/** Values per segment (and per cell): NTYPES counts, then the value sum. */
+export const SEGMENT_SLOTS = NTYPES + 1;
 
 /**
  * The packed form of segments in checkpoints and rollup blocks, a flat list of plain numbers: per segment

@@ -87,7 +87,7 @@ export interface CellsFrame {
   readonly lon: Float32Array;
   /** Sum over the subscribed types. */
   readonly total: Uint32Array;
-  /** rows × EVENT_TYPES.length, all types (for tooltips and rates), row-major. */
+  /** rows × NTYPES, all types (for tooltips and rates), row-major. */
   readonly counts: Uint32Array;
   /** Sum of event values (revenue). */
   readonly value: Float64Array;

@@ -1,13 +1,13 @@
 /**
- * Reads every partition of `adme.deltas.v1` for one gateway thread. Each reader is its own consumer
+ * Reads every partition of `adme.deltas.v1` for one gateway process (live/service.ts). Each reader is its own consumer
  * group (a fresh id), so every gateway sees all deltas; it starts `replayMs` back in time (offsets by
  * timestamp) so the live windows are complete from the first viewer on — deltas carry absolute values,
  * so replaying them rebuilds exactly the current state. No offsets are committed.
  */
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, type Consumer } from 'kafkajs';
+import type { Consumer } from 'kafkajs';
 import { decode, type DeltaRecord } from '../../actors/model/index.js';
-import { quietKafkaLog, topicSettings, type TopicReplication } from '../kafka.js';
+import { ensureTopic, gatewayKafka, type TopicReplication } from '../kafka.js';
 
 export interface DeltaFeedOptions {
   readonly brokers: readonly string[];
@@ -47,17 +47,14 @@ export class DeltaFeed {
   }
 
   private async connect(): Promise<void> {
-    const kafka = new Kafka({ clientId: this.o.clientId, brokers: [...this.o.brokers], logLevel: logLevel.ERROR, logCreator: quietKafkaLog(this.o.log), connectionTimeout: 1000, retry: { retries: 5 } });
+    const kafka = gatewayKafka({ brokers: this.o.brokers, clientId: this.o.clientId, log: this.o.log, retries: 5 });
     const admin = kafka.admin();
     await admin.connect();
     let offsets: { partition: number; offset: string }[];
     try {
       // The runtime creates the topic too (runtime/index.js's ensureTopics, not imported here: it would load
-      // the Cassandra and MongoDB drivers into every gateway thread); losing that race is harmless.
-      if (!(await admin.listTopics()).includes(this.o.topic)) {
-        const settings = await topicSettings(admin, this.o.replication ?? {});
-        await admin.createTopics({ topics: [{ topic: this.o.topic, numPartitions: this.o.partitions, ...settings }], waitForLeaders: true }).catch(() => undefined);
-      }
+      // the Cassandra and MongoDB drivers into the gateway); losing that race is harmless.
+      await ensureTopic(admin, this.o.topic, this.o.partitions, this.o.replication ?? {});
       const from = Date.now() - this.o.replayMs;
       const byTime = await admin.fetchTopicOffsetsByTimestamp(this.o.topic, from);
       const latest = new Map((await admin.fetchTopicOffsets(this.o.topic)).map((p) => [p.partition, Number(p.high)]));

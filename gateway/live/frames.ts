@@ -4,10 +4,9 @@
  * viewers that ask for the same thing share one encoding; {@link withHeader} then adds each viewer's
  * `seq` and `sub` by rewriting the msgpack map header, a copy of the bytes instead of a new encoding.
  */
-import { encode, EVENT_TYPES, geohashCenter, inBbox, TYPE_INDEX, type Bbox, type EventType } from '../../actors/model/index.js';
+import { encode, EVENT_TYPES, NTYPES, geohashCenter, inBbox, TYPE_INDEX, type Bbox, type EventType } from '../../actors/model/index.js';
 import type { View, ViewCell } from './store.js';
 
-const NTYPES = EVENT_TYPES.length;
 const ZEROS = new Float64Array(NTYPES + 1);
 
 /** What a viewer looks at. */
@@ -110,4 +109,15 @@ export function withHeader(body: Uint8Array, seq: number, sub: number): Buffer {
   out.set(head.subarray(h.skip), 3);
   out.set(body.subarray(b.skip), 3 + head.byteLength - h.skip);
   return out;
+}
+
+/** Bytes of a non-negative integer in msgpack (what msgpackr writes for `seq` and `sub`). */
+const uintBytes = (n: number): number => (n < 128 ? 1 : n < 256 ? 2 : n < 65_536 ? 3 : n < 4_294_967_296 ? 5 : 9);
+
+/**
+ * The length of `withHeader(body, seq, sub)` without building it (a port on another thread reports it):
+ * the map16 header, the keys `seq` and `sub` (4 bytes each) and their values, then the body's entries.
+ */
+export function framedLength(body: Uint8Array, seq: number, sub: number): number {
+  return 3 + 8 + uintBytes(seq) + uintBytes(sub) + body.byteLength - mapHeader(body).skip;
 }

@@ -18,11 +18,19 @@ export interface HubOptions {
   readonly heartbeatMs: number;
   /** Bytes queued in a viewer's socket above which it gets no frame this tick. */
   readonly maxBuffered: number;
+  /** Distinct segments per (window, cell) in the live store; the rest count as "other" (default 64). */
+  readonly maxSegmentsPerCell?: number;
 }
 
 export interface ViewerPort {
-  /** Sends one binary frame; false when the socket is gone. */
+  /** Sends one binary message; false when the socket is gone. */
   send(frame: Uint8Array): boolean;
+  /**
+   * Sends a frame given as its shared body and this viewer's `seq` and `sub` (see {@link withHeader});
+   * answers the frame's length, 0 when the socket is gone. Without it the hub builds the frame and
+   * calls `send`. A port on another thread uses it to pass each shared body across once per tick.
+   */
+  sendFrame?(body: Uint8Array, seq: number, sub: number): number;
   /** Bytes the socket has not written yet. */
   buffered(): number;
 }
@@ -59,7 +67,7 @@ export class StreamHub {
     private readonly onResync: (partition: number, why: 'gap' | 'owner-change') => void = () => undefined,
     private readonly clock: () => number = Date.now,
   ) {
-    this.store = new LiveStore({ windowMs: o.windowMs, horizonMs: o.horizonMs });
+    this.store = new LiveStore({ windowMs: o.windowMs, horizonMs: o.horizonMs, maxSegmentsPerCell: o.maxSegmentsPerCell });
   }
 
   get viewerCount(): number {
@@ -201,11 +209,16 @@ export class StreamHub {
       v.pos = end; // every change was outside the viewport: nothing to send yet
       return;
     }
-    const frame = withHeader(body.bytes, v.seq + 1, v.sub);
-    if (!v.port.send(frame)) return;
+    let sent: number;
+    if (v.port.sendFrame) sent = v.port.sendFrame(body.bytes, v.seq + 1, v.sub);
+    else {
+      const frame = withHeader(body.bytes, v.seq + 1, v.sub);
+      sent = v.port.send(frame) ? frame.byteLength : 0;
+    }
+    if (sent === 0) return;
     v.seq++;
     this.stats.frames++;
-    this.stats.bytes += frame.byteLength;
+    this.stats.bytes += sent;
     if (snapshot) this.stats.snapshots++;
     v.credit--;
     v.pos = end;

@@ -14,12 +14,11 @@
  * are not newer than those applied.
  */
 import {
-  EVENT_TYPES, filterKey, geohashCenter, isFiltered, segmentKeys, segmentMatcher, unpackSegment, type DeltaRecord, type SegmentFilter,
+  DEFAULT_MAX_SEGMENTS_PER_CELL, NTYPES, OTHER_SEGMENT_KEY, SEGMENT_SLOTS, filterKey, foldSegment, geohashCenter, isFiltered, segmentKeys, segmentMatcher, unpackSegment, type DeltaRecord, type SegmentFilter,
 } from '../../actors/model/index.js';
 
-const NTYPES = EVENT_TYPES.length;
 /** Per partition values of a base cell: NTYPES counts then the value sum. */
-const SLOTS = NTYPES + 1;
+const SLOTS = SEGMENT_SLOTS;
 
 /**
  * Segment values as the store keeps them: a flat list of numbers, per segment its number in the store's
@@ -40,6 +39,12 @@ export interface BaseCell {
   readonly lat: number;
   readonly lon: number;
   readonly byPartition: Map<number, { readonly v: Float64Array; segs: number[] | null }>;
+  /**
+   * The segments counted under their own key, at most `maxSegmentsPerCell` over all partitions (first
+   * come, first kept: actors/model foldSegment); every other segment of the cell counts as "other".
+   * Null until the cell has segments.
+   */
+  held: Set<number> | null;
 }
 
 /**
@@ -105,8 +110,8 @@ export class View {
     return m;
   }
 
-  /** A base cell's values as this view counts them, into `out`. */
-  valuesOf(base: BaseCell, out: Float64Array, keyOf: (id: number) => string): Float64Array {
+  /** A base cell's values as this view counts them, into `out` (`counted` folds a segment into "other"). */
+  valuesOf(base: BaseCell, out: Float64Array, keyOf: (id: number) => string, counted: (base: BaseCell, id: number) => number): Float64Array {
     if (!this.match) {
       out.set(base.sum);
       return out;
@@ -115,7 +120,7 @@ export class View {
     for (const { segs } of base.byPartition.values()) {
       if (!segs) continue;
       for (let k = 0; k < segs.length; k += STRIDE) {
-        if (this.matches(segs[k]!, keyOf)) for (let i = 0; i < SLOTS; i++) out[i]! += segs[k + 1 + i]!;
+        if (this.matches(counted(base, segs[k]!), keyOf)) for (let i = 0; i < SLOTS; i++) out[i]! += segs[k + 1 + i]!;
       }
     }
     return out;
@@ -186,6 +191,8 @@ export interface LiveStoreOptions {
   readonly windowMs: number;
   /** How much event time is kept, ms (≥ the longest live window). */
   readonly horizonMs: number;
+  /** Distinct segments per (window, cell) counted under their own key; the rest count as "other". */
+  readonly maxSegmentsPerCell?: number;
 }
 
 export class LiveStore {
@@ -215,9 +222,23 @@ export class LiveStore {
     }
     return id;
   }
-  readonly stats = { deltas: 0, stale: 0, zombie: 0, gaps: 0, ownerChanges: 0, tooOld: 0 };
+  readonly stats = { deltas: 0, stale: 0, zombie: 0, gaps: 0, ownerChanges: 0, tooOld: 0, folded: 0 };
+  /** The "other" segment's number. */
+  private readonly otherId: number;
+  private readonly maxSegments: number;
 
-  constructor(readonly opts: LiveStoreOptions) {}
+  constructor(readonly opts: LiveStoreOptions) {
+    this.otherId = this.segId(OTHER_SEGMENT_KEY);
+    this.maxSegments = opts.maxSegmentsPerCell ?? DEFAULT_MAX_SEGMENTS_PER_CELL;
+  }
+
+  /** The segment number `id` of `base` is counted under: its own, or "other" when the cell is full. */
+  readonly counted = (base: BaseCell, id: number): number => (id === this.otherId || base.held?.has(id) ? id : this.otherId);
+
+  /** A segment new to a partition's list of `base`: admitted under its own key, or folded. */
+  private admit(base: BaseCell, id: number): void {
+    if (foldSegment((base.held ??= new Set()), id, this.maxSegments, this.otherId) !== id) this.stats.folded++;
+  }
 
   /** Oldest window start kept. */
   get firstKept(): number {
@@ -241,7 +262,7 @@ export class LiveStore {
       const values = new Float64Array(SLOTS);
       for (const [w, cells] of this.windows) {
         if (w < first) continue;
-        for (const [cell, base] of cells) v.add(cell, v.valuesOf(base, values, this.keyOf), Infinity);
+        for (const [cell, base] of cells) v.add(cell, v.valuesOf(base, values, this.keyOf, this.counted), Infinity);
       }
       v.trim(v.logEnd); // a new view starts with an empty log: viewers begin with a snapshot
       this.views.set(key, v);
@@ -308,7 +329,7 @@ export class LiveStore {
     let cells = this.windows.get(window);
     if (!cells) this.windows.set(window, (cells = new Map<string, BaseCell>()));
     let base = cells.get(cell);
-    if (!base) cells.set(cell, (base = { sum: new Float64Array(SLOTS), byPartition: new Map(), ...geohashCenter(cell) }));
+    if (!base) cells.set(cell, (base = { sum: new Float64Array(SLOTS), byPartition: new Map(), held: null, ...geohashCenter(cell) }));
     let prev = base.byPartition.get(partition);
     if (!prev) base.byPartition.set(partition, (prev = { v: new Float64Array(SLOTS), segs: null }));
     const diff = this.diff;
@@ -323,7 +344,8 @@ export class LiveStore {
     let segDiffs: Map<number, Float64Array> | null = null;
     if (segs) {
       prev.segs ??= [];
-      segDiffs = updateSegments(prev.segs, segs, this.filteredViews > 0);
+      const b = base;
+      segDiffs = updateSegments(prev.segs, segs, this.filteredViews > 0, (id) => this.admit(b, id));
     }
     if (!changed && !segDiffs) return;
     const filtered = this.filtered;
@@ -337,7 +359,7 @@ export class LiveStore {
       filtered.fill(0);
       let any = false;
       for (const [id, d] of segDiffs) {
-        if (!v.matches(id, this.keyOf)) continue;
+        if (!v.matches(this.counted(base, id), this.keyOf)) continue;
         any = true;
         for (let s = 0; s < SLOTS; s++) filtered[s]! += d[s]!;
       }
@@ -388,7 +410,7 @@ export class LiveStore {
       for (const [w, cells] of this.windows) {
         if (w < was || w >= now) continue; // only windows that were in the view and no longer are
         for (const [cell, base] of cells) {
-          v.valuesOf(base, negative, this.keyOf);
+          v.valuesOf(base, negative, this.keyOf, this.counted);
           for (let s = 0; s < SLOTS; s++) negative[s] = -negative[s]!;
           v.add(cell, negative, Infinity);
         }
@@ -406,7 +428,7 @@ export class LiveStore {
       if (!segs) continue;
       out ??= new Map();
       for (let k = 0; k < segs.length; k += STRIDE) {
-        const key = this.segKeys[segs[k]!]!;
+        const key = this.segKeys[this.counted(base, segs[k]!)]!;
         let sum = out.get(key);
         if (!sum) out.set(key, (sum = new Float64Array(SLOTS)));
         for (let i = 0; i < SLOTS; i++) sum[i]! += segs[k + 1 + i]!;
@@ -433,12 +455,13 @@ function findSegment(segs: readonly number[], id: number): number {
  * Writes the segments of `update` (a flat list) into `into` (adding the new ones); with `diffs`, also
  * returns per segment number new − old, for filtered views (null when nothing changed).
  */
-function updateSegments(into: number[], update: readonly number[], diffs: boolean): Map<number, Float64Array> | null {
+function updateSegments(into: number[], update: readonly number[], diffs: boolean, added: (id: number) => void): Map<number, Float64Array> | null {
   let out: Map<number, Float64Array> | null = null;
   for (let j = 0; j < update.length; j += STRIDE) {
     const id = update[j]!;
     let k = findSegment(into, id);
     if (k < 0) {
+      added(id);
       k = into.length;
       into.push(id);
       for (let s = 0; s < SLOTS; s++) into.push(0);

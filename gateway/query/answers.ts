@@ -3,12 +3,10 @@
  * Cells are summed to the requested precision by geohash prefix, windows to the requested step.
  */
 import {
-  EVENT_TYPES, TYPE_INDEX, geohashCenter, isFiltered, segmentMatcher, segmentOf, typeCounts, type CellRow, type EventType, type HotspotRow,
+  NTYPES, TYPE_INDEX, geohashCenter, isFiltered, segmentMatcher, segmentOf, typeCounts, type CellRow, type EventType, type HotspotRow,
   type HotspotsAnswer, type RollupsAnswer, type SegmentCount, type SegmentFilter, type SegmentsAnswer, type SummaryAnswer, type TopAnswer,
 } from '../../actors/model/index.js';
 import type { StoredRow } from './rollups.js';
-
-const NTYPES = EVENT_TYPES.length;
 
 /**
  * The rows as a segment filter counts them: each row's sum becomes the sum of its segments that pass

@@ -6,11 +6,10 @@
  */
 import { Binary, type Db } from 'mongodb';
 import {
-  EVENT_TYPES, FINAL_PREFIX_PRECISION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockRows, decode, forEachSegment, geohashEncode, inBbox,
+  EVENT_TYPES, NTYPES, FINAL_PREFIX_PRECISION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockRows, decode, forEachSegment, geohashEncode, inBbox,
   geohashCenter, segmentKeys, type Bbox, type FinalBlock, type OpenWindowDoc, type PackedSegments,
 } from '../../actors/model/index.js';
 
-const NTYPES = EVENT_TYPES.length;
 
 /** One stored (window, partition, base cell): NTYPES counts then the value sum in `sum`. */
 export interface StoredRow {

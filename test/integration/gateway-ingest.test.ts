@@ -153,8 +153,12 @@ describe('ingestion gateway against real Kafka', () => {
 
   it('serves /healthz, /readyz and Prometheus /metrics', async () => {
     expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
-    const ready = await fetch(`${t.url}/readyz`);
-    expect([ready.status, await ready.json()]).toEqual([200, { status: 'ready' }]);
+    // Ready once Kafka answers and the live view has replayed its (empty) deltas topic.
+    const ready = await waitFor('/readyz 200', async () => {
+      const r = await fetch(`${t.url}/readyz`);
+      return r.status === 200 ? r : undefined;
+    });
+    expect(await ready.json()).toEqual({ status: 'ready' });
     const text = await (await fetch(`${t.url}/metrics`)).text();
     const value = (line: string) => Number(text.split('\n').find((l) => l.startsWith(line))?.split(' ').at(-1));
     expect(value('adme_gateway_events_accepted_total{transport="http"}')).toBeGreaterThan(0);

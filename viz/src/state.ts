@@ -3,10 +3,10 @@
  * snapshot and delta frames (actors/model/stream.ts). Pure: no DOM, unit tested in Node.
  */
 import type { CellsFrame } from '../../actors/model/stream.js';
-import { EVENT_TYPES } from '../../actors/model/event.js';
+import { NTYPES } from '../../actors/model/event.js';
 import { heatWeight } from './scale.js';
 
-const TYPES = EVENT_TYPES.length;
+const TYPES = NTYPES;
 
 /** One cell as the map and its tooltip show it. */
 export interface Cell {

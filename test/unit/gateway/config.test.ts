@@ -11,6 +11,12 @@ describe('gateway config', () => {
     expect([c.host, c.port, c.topic, c.partitions, c.keysFile, c.threads, c.maxBodyBytes, c.limits.maxBatch, c.wsWindow]).toEqual(['127.0.0.1', 8080, 'adme.events.v1', 12, '/state/keys.json', availableParallelism(), 1048576, 1000, 16]);
   });
 
+  it('bounds the live store\'s segments per cell: 64 by default, ADME_MAX_SEGMENTS_PER_CELL ≥ 1', () => {
+    expect(loadGatewayConfig(base, {}).stream.maxSegmentsPerCell).toBe(64);
+    expect(loadGatewayConfig(base, { ADME_MAX_SEGMENTS_PER_CELL: '8' }).stream.maxSegmentsPerCell).toBe(8);
+    expect(() => loadGatewayConfig(base, { ADME_MAX_SEGMENTS_PER_CELL: '0' })).toThrow(new GatewayConfigError('ADME_MAX_SEGMENTS_PER_CELL', 'must be an integer 1-65536, got "0"'));
+  });
+
   it('flags win over env vars', () => {
     const c = loadGatewayConfig(base, { ADME_PORT: '9000', ADME_HOST: '0.0.0.0', ADME_PARTITIONS: '3' }, { port: '9001' });
     expect([c.port, c.host, c.partitions]).toEqual([9001, '0.0.0.0', 3]);

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { decode, encode, EVENT_TYPES, packSegment, type CellsFrame, type DeltaRecord, type ErrorFrame } from '../../../actors/model/index.js';
+import { decode, encode, EVENT_TYPES, OTHER_SEGMENT, OTHER_SEGMENT_KEY, packSegment, type CellsFrame, type DeltaRecord, type ErrorFrame } from '../../../actors/model/index.js';
 import { StreamHub } from '../../../gateway/live/hub.js';
 import { LiveStore } from '../../../gateway/live/store.js';
+import { segmentsAnswer } from '../../../gateway/query/answers.js';
 
 const W = 10_000;
 const N = EVENT_TYPES.length;
@@ -97,5 +98,31 @@ describe('StreamHub with filters', () => {
     say({ type: 'subscribe', bbox: [-180, -90, 180, 90], precision: 6, windowS: 10, apps: [7] });
     const cells = frames.map((f) => (f.type === 'error' ? f.message : [f.type, Object.fromEntries(f.cells.map((c, i) => [c, f.total[i]]))]));
     expect(cells).toEqual([['snapshot', { u09tvw: 4 }], ['snapshot', { u09tvw: 3 }], 'subscribe.apps every id must be a string of 1-64 characters, got 7']);
+  });
+});
+
+describe('LiveStore: bounded segments per cell (ADME_MAX_SEGMENTS_PER_CELL)', () => {
+  it('keeps the first pairs of a (window, cell) under their own key and counts the rest, exactly, as "other"', () => {
+    const s = new LiveStore({ windowMs: W, horizonMs: 60_000, maxSegmentsPerCell: 2 });
+    const other = s.acquire(10, 6, { apps: [OTHER_SEGMENT], campaigns: [] }); // kept incrementally
+    s.apply(delta(0, 1, [[0, 'u09tvw', 20, [['app-a', 'c1', 4, 1], ['app-b', 'c1', 3, 0]]], [0, 'xn76ur', 9, [['app-c', 'c9', 9, 0]]]]));
+    // Partition 1 brings a third and a fourth pair to u09tvw: folded; app-a is held already.
+    s.apply(delta(1, 1, [[0, 'u09tvw', 11, [['app-c', 'c2', 5, 2], ['app-a', 'c1', 1, 0], ['app-d', '', 2, 0]]]]));
+    s.apply(delta(1, 2, [[0, 'u09tvw', 13, [['app-c', 'c2', 7, 2]]]])); // absolute: 5 → 7
+    expect(s.stats.folded).toBe(2);
+    const cells = [...s.rows(0, W)];
+    const sums = (cell: string) => {
+      const base = cells.find((r) => r.cell === cell)!.base;
+      return Object.fromEntries([...s.segmentSums(base)!].map(([k, v]) => [k, [v[0], v[N]]]));
+    };
+    expect(sums('u09tvw')).toEqual({ '5:app-ac1': [5, 1], '5:app-bc1': [3, 0], [OTHER_SEGMENT_KEY]: [9, 2] });
+    expect(sums('xn76ur')).toEqual({ '5:app-cc9': [9, 0] }); // another cell: its own first pairs
+    expect(Object.fromEntries([...other.cells].map(([k, c]) => [k, c.sum[0]]))).toEqual({ u09tvw: 9 });
+    expect(impressions(s, 10, 6, [OTHER_SEGMENT])).toEqual({ u09tvw: 9 }); // built fresh: the same
+    expect(impressions(s, 10, 6, ['app-c'])).toEqual({ xn76ur: 9 }); // app-c in u09tvw counts as other there
+    expect(impressions(s, 10, 6)).toEqual({ u09tvw: 33, xn76ur: 9 }); // totals untouched
+    const answer = segmentsAnswer(cells.map((r) => ({ window: r.window, partition: -1, cell: r.cell, sum: r.base.sum, segs: s.segmentSums(r.base) })), { from: 0, to: W, limit: 10 });
+    expect(answer.apps).toEqual([{ id: OTHER_SEGMENT, events: 9 }, { id: 'app-c', events: 9 }, { id: 'app-a', events: 5 }, { id: 'app-b', events: 3 }]);
+    expect(answer.campaigns).toEqual([{ id: OTHER_SEGMENT, events: 9 }, { id: 'c9', events: 9 }, { id: 'c1', events: 8 }]);
   });
 });
