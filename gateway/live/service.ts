@@ -12,7 +12,7 @@ import type { LiveAccess, LiveViewer } from './access.js';
 import { DeltaFeed } from './feed.js';
 import { StreamHub, type ViewerPort } from './hub.js';
 
-export type LiveConfig = Pick<GatewayConfig, 'brokers' | 'kafkaClientId' | 'partitions' | 'stream' | 'mongoUrl' | 'mongoDb' | 'queryMaxRows' | 'queryCacheMs'>;
+export type LiveConfig = Pick<GatewayConfig, 'brokers' | 'kafkaClientId' | 'partitions' | 'stream' | 'mongoUrl' | 'mongoDb' | 'queryMaxRows' | 'queryCacheMs' | 'replication'>;
 
 export class LiveService implements LiveAccess {
   readonly hub: StreamHub;
