@@ -64,7 +64,10 @@ async function fullIsr(topic: string): Promise<boolean> {
   return layout.size === PARTITIONS && [...layout.values()].every((p) => p.isr.length === CLUSTER_NODES);
 }
 
+// Skip reason: ADME_CLUSTER_TESTS=off, or servers are external (the cluster is ours to start and kill only locally).
 describe.skipIf(skip)('fault: a three-node cluster loses a node', () => {
+  // Skip reason: gated behind ADME_CLUSTER_KAFKA_TESTS=on until the known defect is fixed: acknowledged events
+  // go missing from the Kafka log after a broker kill (docs/deploy.md).
   it.skipIf(skipBrokerKill)('kill -9 of one Kafka broker while producers send through the gateway: ingestion resumes within seconds, every accepted event counted once, the broker rejoins', { timeout: 600_000 }, async () => {
     // Every event carries a client id: a producer retries a batch answered 503 (as a real SDK does) and
     // the retry may duplicate records Kafka did keep; the shards count each id once.
@@ -194,6 +197,7 @@ describe.skipIf(skip)('fault: a three-node cluster loses a node', () => {
     expect(a.proc.exitCode).toBeNull();
   });
 
+  // Skip reason: the same broker-kill defect gate (ADME_CLUSTER_KAFKA_TESTS=on), docs/deploy.md.
   it.skipIf(skipBrokerKill)('a runtime process killed while one broker is down: its partitions move to a new process, still exact', { timeout: 600_000 }, async () => {
     run = await faultRun('cluster_rt', 24_000, {}, { on: c });
     const a = await startRuntimeProc('runtime-a', run.env);
