@@ -118,7 +118,10 @@ export function countsOfRollups(docs: readonly Record<string, unknown>[]): Truth
 /** Every rollup in a database, final and open blocks (or only the finals), as flat rows. */
 export async function allRollupRows(db: Db, finalsOnly = false): Promise<Record<string, unknown>[]> {
   const finals = await db.collection(ROLLUPS_COLLECTION).find({}).toArray();
-  const open = finalsOnly ? [] : await db.collection(OPEN_ROLLUPS_COLLECTION).find({}).toArray();
+  // As the query API reads them (gateway/query/rollups.ts): a window with finals is closed for that
+  // partition, and an open block of it is obsolete (a zombie's late write may have put one back).
+  const closed = new Set(finals.map((f) => `${f.window}:${f.partition}`));
+  const open = finalsOnly ? [] : (await db.collection(OPEN_ROLLUPS_COLLECTION).find({}).toArray()).filter((d) => !closed.has(`${d.window}:${d.partition}`));
   const bytes = (b: unknown) => (b as Binary).buffer;
   return [...finals, ...open].flatMap((d) => blockRows({
       window: d.window as number, windowMs: d.windowMs as number, partition: d.partition as number, cells: d.cells as string,
