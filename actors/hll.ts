@@ -1,6 +1,6 @@
 /**
- * HyperLogLog for unique users per cell-window. Small sets are exact (a sorted list of 32-bit user
- * hashes, up to SPARSE_LIMIT); above that it switches to 2^12 dense registers: standard error
+ * HyperLogLog for unique users per cell-window. Small sets are exact (the 32-bit user hashes, up to
+ * SPARSE_LIMIT); above that it switches to 2^12 dense registers: standard error
  * 1.04/√4096 ≈ 1.6 %. Most cell-windows hold few users, so most stay exact and small.
  */
 
@@ -11,19 +11,60 @@ const ALPHA = 0.7213 / (1 + 1.079 / M);
 
 export class Hll {
   /**
-   * Exact distinct hashes while small, stored as int32 (`h | 0`): small integers live inside the Set,
-   * where unsigned 32-bit values above 2^31 would each be a heap object for the GC to trace.
+   * Exact distinct hashes while small: an open-addressing table of int32 (`h | 0`, 0 marks an empty slot,
+   * the hash 0 itself is `hasZero`), one typed array per sketch. Most cell-windows hold a handful of
+   * users, and a `Set` per cell-window cost more to make and to collect than the rest of its fold.
    */
-  private sparse: Set<number> | null = new Set();
+  private sparse: Int32Array | null = new Int32Array(4);
+  private count = 0;
+  private hasZero = false;
   private dense: Uint8Array | null = null;
 
   add(hash: number): void {
     if (this.sparse) {
-      this.sparse.add(hash | 0);
-      if (this.sparse.size > SPARSE_LIMIT) this.toDense();
+      this.addSparse(hash | 0);
       return;
     }
     this.addDense(hash);
+  }
+
+  private addSparse(h: number): void {
+    if (h === 0) {
+      if (!this.hasZero) {
+        this.hasZero = true;
+        if (this.count + 1 > SPARSE_LIMIT) this.toDense();
+      }
+      return;
+    }
+    let t = this.sparse!;
+    const mask = t.length - 1;
+    let i = h & mask;
+    for (; t[i] !== 0; i = (i + 1) & mask) if (t[i] === h) return;
+    t[i] = h;
+    this.count++;
+    if (this.count + (this.hasZero ? 1 : 0) > SPARSE_LIMIT) {
+      this.toDense();
+      return;
+    }
+    // At most half full: probes stay short.
+    if (this.count * 2 > t.length) {
+      const old = t;
+      t = this.sparse = new Int32Array(old.length * 2);
+      const m = t.length - 1;
+      for (const v of old) {
+        if (v === 0) continue;
+        let j = v & m;
+        while (t[j] !== 0) j = (j + 1) & m;
+        t[j] = v;
+      }
+    }
+  }
+
+  /** The exact hashes while sparse, in table order (a function of the set, not of the order added). */
+  private sparseValues(): number[] {
+    const out: number[] = this.hasZero ? [0] : [];
+    for (const v of this.sparse!) if (v !== 0) out.push(v);
+    return out;
   }
 
   private addDense(hash: number): void {
@@ -37,7 +78,7 @@ export class Hll {
   }
 
   private toDense(): void {
-    const values = this.sparse!;
+    const values = this.sparseValues();
     this.sparse = null;
     this.dense = new Uint8Array(M);
     for (const h of values) this.addDense(h);
@@ -45,7 +86,7 @@ export class Hll {
 
   merge(other: Hll): void {
     if (other.sparse) {
-      for (const h of other.sparse) this.add(h);
+      for (const h of other.sparseValues()) this.add(h);
       return;
     }
     if (this.sparse) this.toDense();
@@ -55,7 +96,7 @@ export class Hll {
   }
 
   estimate(): number {
-    if (this.sparse) return this.sparse.size;
+    if (this.sparse) return this.count + (this.hasZero ? 1 : 0);
     const regs = this.dense!;
     let sum = 0;
     let zeros = 0;
@@ -77,7 +118,7 @@ export class Hll {
    * number-by-number walk.
    */
   toSnapshot(): Uint32Array | Uint16Array | Uint8Array {
-    if (this.sparse) return Uint32Array.from(this.sparse);
+    if (this.sparse) return Uint32Array.from(this.sparseValues());
     const regs = this.dense!;
     let set = 0;
     for (let i = 0; i < M; i++) if (regs[i] !== 0) set++;
@@ -106,8 +147,7 @@ export class Hll {
         h.dense[s[j]!] = s[j + 1]!;
       }
     } else {
-      for (const v of s) h.sparse!.add(v | 0);
-      if (h.sparse!.size > SPARSE_LIMIT) h.toDense();
+      for (const v of s) h.add(v);
     }
     return h;
   }

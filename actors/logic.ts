@@ -208,17 +208,20 @@ function columns(dict: SegmentDict, cws: readonly CellWindow[]): Pick<RollupBloc
 
 /**
  * What to write to MongoDB as of the state's offset: every closed window still in memory becomes final
- * blocks (one per geohash prefix); every open window with changes is rewritten whole.
+ * blocks (one per geohash prefix); every open window with changes is rewritten whole (unless
+ * `includeOpen` is false: its changes then stay marked for a later write).
  */
-export function rollupWrites(s: ShardState, c: AggregationConfig, partition: number, epoch: number): RollupWrites {
+export function rollupWrites(s: ShardState, c: AggregationConfig, partition: number, epoch: number, includeOpen = true): RollupWrites {
   const finalKeys: string[] = [];
   const closedWindows = new Set<number>();
   const finalGroups = new Map<string, { window: number; prefix: string; cws: CellWindow[] }>();
   const openWindows = new Map<number, CellWindow[]>();
   const dirtyWindows = new Set<number>();
-  for (const key of s.rollupDirty) {
-    const cw = s.cells.get(key);
-    if (cw && !isClosed(cw, s, c)) dirtyWindows.add(cw.window);
+  if (includeOpen) {
+    for (const key of s.rollupDirty) {
+      const cw = s.cells.get(key);
+      if (cw && !isClosed(cw, s, c)) dirtyWindows.add(cw.window);
+    }
   }
   for (const [key, cw] of s.cells) {
     if (isClosed(cw, s, c)) {

@@ -87,8 +87,11 @@ export interface Shard {
   round: Round | null;
   /** Flush requests waiting for the round after the one in flight. */
   flushes: number[];
-  /** A batch not taken yet: too many events wait for a checkpoint. Its `accepted` is held back. */
-  held: RecordsMsg | null;
+  /**
+   * Batches not taken yet, in log order: too many events wait for a checkpoint. Their `accepted` is held
+   * back (the host hands over a few batches ahead, so more than one can wait).
+   */
+  readonly held: RecordsMsg[];
   failures: number;
   retryAt: number;
   /** Delta sends not yet acknowledged, by tag: the oldest event time of each delta record. */
@@ -98,10 +101,14 @@ export interface Shard {
   lastCheckpointAt: number;
   lastRollupAt: number;
   lastStatsAt: number;
-  seekedTo: number;
   nextTag: number;
   /** A newer owner holds the partition: nothing more is written. */
   fenced: boolean;
+  /**
+   * The last batch left more than another batch's worth of records behind it in the log: the shard is
+   * catching up, and its open windows' documents wait (see startRound).
+   */
+  catchingUp: boolean;
 }
 
 /**
@@ -117,9 +124,9 @@ export function initShard(start: ShardStart, clock: Clock): { state: Shard; effe
   const agg = config.settings.sinks ? restoreCheckpoint(start.nextOffset, new Map(start.parts)) : emptyState(0);
   const last = now - Math.floor(config.phase * config.settings.checkpointEveryMs);
   const state: Shard = {
-    partition: start.partition, epoch: start.epoch, config, agg, eventsSinceCheckpoint: 0, round: null, flushes: [], held: null,
+    partition: start.partition, epoch: start.epoch, config, agg, eventsSinceCheckpoint: 0, round: null, flushes: [], held: [],
     failures: 0, retryAt: 0, deltasInFlight: new Map(), deltaSeq: 0, lastDeltaAt: 0, lastCheckpointAt: last, lastRollupAt: last,
-    lastStatsAt: now, seekedTo: -1, nextTag: 1, fenced: false,
+    lastStatsAt: now, nextTag: 1, fenced: false, catchingUp: false,
   };
   const bytes = start.parts.reduce((a, [, b]) => a + b.byteLength, 0);
   return {
@@ -173,7 +180,13 @@ export function stepShard(s: Shard, m: ShardHostMsg, clock: Clock): ShardEffect[
 /** The shard's logic as the runtime hosts it. */
 export const logic: ActorLogic<Shard, ShardHostMsg, ShardEffect, ShardStart> = { init: initShard, step: stepShard };
 
-function records(s: Shard, m: RecordsMsg, clock: Clock, out: ShardEffect[]): void {
+/** A batch handed over. `resumed`: a held batch taken now, ahead of those held after it. */
+function records(s: Shard, m: RecordsMsg, clock: Clock, out: ShardEffect[], resumed = false): void {
+  if (!resumed && s.held.length > 0) {
+    // Behind batches already waiting: it follows them, in log order.
+    s.held.push(m);
+    return;
+  }
   const pos = s.agg.nextOffset;
   const n = m.offsets.length;
   let first = 0;
@@ -183,21 +196,17 @@ function records(s: Shard, m: RecordsMsg, clock: Clock, out: ShardEffect[]): voi
     return;
   }
   if (m.offsets[first]! > pos) {
-    // The fetch started past our position (committed offsets are for monitoring only): go back.
-    // If we already sought there and the log still starts later, retention removed those records.
-    if (s.seekedTo !== pos) {
-      s.seekedTo = pos;
-      out.push({ type: 'accepted', nextOffset: pos });
-      return;
-    }
+    // The host seeks back to our position when a fetch starts past it; if the log still starts
+    // later, retention removed those records.
     out.push({ type: 'log', message: `records ${pos}..${m.offsets[first]! - 1} are gone from the log (retention shorter than the checkpoint interval?)` });
     out.push({ type: 'm.gap', records: m.offsets[first]! - pos });
   }
   const { settings } = s.config;
   if (settings.sinks && s.eventsSinceCheckpoint >= settings.maxUncheckpointedEvents) {
     // Backpressure: the batch waits, unanswered, until a checkpoint lands (e.g. while Cassandra is down).
-    s.held = m;
-    out.push({ type: 'm.stalled', on: true });
+    if (s.held.length === 0) out.push({ type: 'm.stalled', on: true });
+    if (resumed) s.held.unshift(m);
+    else s.held.push(m);
     startRound(s, clock, true, [], out);
     return;
   }
@@ -212,6 +221,7 @@ function fold(s: Shard, m: RecordsMsg, first: number, clock: Clock, out: ShardEf
   });
   const dup0 = s.agg.totals.duplicates;
   applyBatch(s.agg, partial);
+  s.catchingUp = m.behind > m.offsets.length;
   const now = clock.now();
   s.eventsSinceCheckpoint += partial.events;
   out.push({
@@ -231,7 +241,7 @@ function tick(s: Shard, clock: Clock, out: ShardEffect[]): void {
   const now = clock.now();
   // The delta first: a checkpoint encoded in this same step never delays it.
   if (now - s.lastDeltaAt >= settings.deltaEveryMs) sendDelta(s, now, out);
-  if (settings.sinks && !s.round && (s.held || now - s.lastCheckpointAt >= settings.checkpointEveryMs)) startRound(s, clock, s.held !== null, [], out);
+  if (settings.sinks && !s.round && (s.held.length > 0 || now - s.lastCheckpointAt >= settings.checkpointEveryMs)) startRound(s, clock, s.held.length > 0, [], out);
   if (now - s.lastStatsAt >= STATS_EVERY_MS) {
     s.lastStatsAt = now;
     out.push({ type: 'm.cells', cells: s.agg.cells.size });
@@ -270,7 +280,10 @@ function startRound(s: Shard, clock: Clock, force: boolean, flushes: number[], o
   }
   const capture = captureCheckpoint(a);
   const writeRollups = force || now - s.lastRollupAt >= s.config.settings.rollupEveryMs;
-  const rollups = writeRollups ? rollupWrites(a, s.config.aggregation, s.partition, s.epoch) : null;
+  // While catching up, event time runs ahead fast and an open window is closed (and final) within
+  // seconds: rewriting it whole every round was most of what MongoDB did in a catch-up, for documents
+  // superseded at once (docs/runtime.md). Finals are written as always; a forced round writes everything.
+  const rollups = writeRollups ? rollupWrites(a, s.config.aggregation, s.partition, s.epoch, force || !s.catchingUp) : null;
   for (const k of rollups?.openKeys ?? []) a.rollupDirty.delete(k);
   const tag = s.nextTag++;
   s.round = {
@@ -332,12 +345,9 @@ function endRound(s: Shard, clock: Clock, out: ShardEffect[]): void {
 
 /** A round ended (or failed): a held batch may go in now, and waiting flushes get their round. */
 function afterRound(s: Shard, clock: Clock, out: ShardEffect[]): void {
-  if (s.held && s.eventsSinceCheckpoint < s.config.settings.maxUncheckpointedEvents) {
-    const m = s.held;
-    s.held = null;
-    out.push({ type: 'm.stalled', on: false });
-    records(s, m, clock, out);
-  }
+  const stalled = s.held.length > 0;
+  while (s.held.length > 0 && s.eventsSinceCheckpoint < s.config.settings.maxUncheckpointedEvents) records(s, s.held.shift()!, clock, out, true);
+  if (stalled && s.held.length === 0) out.push({ type: 'm.stalled', on: false });
   if (s.flushes.length > 0 && !s.round) {
     const tags = s.flushes;
     s.flushes = [];

@@ -44,7 +44,8 @@ export type ShardPortEffect =
 
 /** Messages the host sends a shard logic (besides its `init` input). */
 export type ShardHostMsg =
-  | { readonly type: 'records'; readonly bytes: Uint8Array; readonly ends: Uint32Array; readonly offsets: Float64Array }
+  /** Fetched records; `behind`: records after them already in the log when they were fetched (0 if unknown). */
+  | { readonly type: 'records'; readonly bytes: Uint8Array; readonly ends: Uint32Array; readonly offsets: Float64Array; readonly behind: number }
   | { readonly type: 'tick' }
   /** Make everything durable now (a rebalance is coming); answer with `flushed`. */
   | { readonly type: 'flush'; readonly tag: number }

@@ -48,15 +48,24 @@ interface Placed {
   readonly partition: number;
   readonly id: string;
   readonly epoch: number;
-  /** The next offset the shard will take. */
+  /** The next offset the shard will take (its last `accepted`). */
   position: number;
-  /** Resolves the batch waiting for its `accepted`. */
-  pending: ((r: BatchResult) => void) | null;
+  /** Where the next batch handed to the shard must start: the end of the last one handed over. */
+  fetchAt: number;
+  /** The offset last sought to because a fetch started past `fetchAt` (−1: none). */
+  soughtTo: number;
+  /** Batches handed to the shard and not yet accepted. */
+  inFlight: number;
+  /** Batches waiting for a place among those in flight. */
+  readonly waiting: (() => void)[];
   readonly flushes: Map<number, () => void>;
   /** Port effects being executed: awaited before a partition counts as released. */
   readonly io: Set<Promise<void>>;
   dropped: boolean;
 }
+
+/** Batches of one partition handed to its shard ahead of its answers (see ShardHost.route). */
+export const MAX_BATCHES_IN_FLIGHT = 2;
 
 export class ShardHost {
   private readonly shards = new Map<number, Placed>();
@@ -92,7 +101,7 @@ export class ShardHost {
     await this.o.source.start({
       onAssignment: (ps) => this.assign(ps),
       onRebalancing: () => this.flushAll(),
-      onBatch: (p, records, heartbeat) => this.route(p, records, heartbeat),
+      onBatch: (p, records, heartbeat, hw) => this.route(p, records, heartbeat, hw),
     });
   }
 
@@ -154,7 +163,7 @@ export class ShardHost {
     if (this.closed || this.revoked.has(partition)) return null;
     const s: Placed = {
       partition, id: `shard/${partition}#${++this.incarnation}`, epoch: got.epoch, position: got.nextOffset,
-      pending: null, flushes: new Map(), io: new Set(), dropped: false,
+      fetchAt: got.nextOffset, soughtTo: -1, inFlight: 0, waiting: [], flushes: new Map(), io: new Set(), dropped: false,
     };
     this.shards.set(partition, s);
     const start: ShardStart = { partition, epoch: got.epoch, nextOffset: got.nextOffset, parts: [...got.parts], config: this.o.logicConfig };
@@ -174,8 +183,7 @@ export class ShardHost {
     if (!s) return;
     this.shards.delete(partition);
     s.dropped = true;
-    s.pending?.({});
-    s.pending = null;
+    for (const wake of s.waiting.splice(0)) wake();
     for (const f of s.flushes.values()) f();
     await this.o.threads.stop(s.id);
     await Promise.allSettled([...s.io]);
@@ -187,31 +195,49 @@ export class ShardHost {
     return this.o.threads.deliver(s.id, msg, transfer);
   }
 
-  private async route(partition: number, records: readonly LogRecord[], heartbeat: () => Promise<void>): Promise<BatchResult> {
+  /**
+   * Hands a fetched batch to its shard and lets the source fetch on at once: up to
+   * {@link MAX_BATCHES_IN_FLIGHT} batches per partition are in flight, so the next fetch (a broker round
+   * trip and its decoding on this thread) overlaps the shard's fold instead of leaving its thread idle.
+   * The host keeps the fetch position contiguous with what the shard has been handed: records before it
+   * are skipped, and a fetch that starts past it (committed offsets are for monitoring only) seeks back
+   * once; if the log still starts later, retention removed those records and the shard reports the gap.
+   */
+  private async route(partition: number, records: readonly LogRecord[], heartbeat: () => Promise<void>, highWatermark?: number): Promise<BatchResult> {
     if (this.closed) return {};
     const s = await this.ensure(partition);
     if (!s || s.dropped) return {};
-    const msg = packRecords(records);
-    const accepted = new Promise<BatchResult>((resolve) => {
-      s.pending = resolve;
-    });
-    if (!this.deliver(s, msg, [msg.bytes.buffer as ArrayBuffer, msg.ends.buffer as ArrayBuffer, msg.offsets.buffer as ArrayBuffer])) return {};
-    // Waiting here is the backpressure: nothing more is fetched for this partition meanwhile (the
-    // shard holds its answer while it waits for a checkpoint). Heartbeats keep the membership alive.
-    const beat = setInterval(() => void heartbeat().catch(() => undefined), 1000);
-    try {
-      return await accepted;
-    } finally {
-      clearInterval(beat);
+    const last = records[records.length - 1]!.offset;
+    if (last < s.fetchAt) return { nextOffset: s.fetchAt };
+    if (records[0]!.offset > s.fetchAt && s.soughtTo !== s.fetchAt) {
+      s.soughtTo = s.fetchAt;
+      return { nextOffset: s.fetchAt };
     }
+    if (s.inFlight >= MAX_BATCHES_IN_FLIGHT) {
+      // The backpressure: nothing more is fetched for this partition while the shard is this far behind
+      // (or holds its answers while it waits for a checkpoint). Heartbeats keep the membership alive.
+      const beat = setInterval(() => void heartbeat().catch(() => undefined), 1000);
+      try {
+        while (s.inFlight >= MAX_BATCHES_IN_FLIGHT && !s.dropped) await new Promise<void>((r) => s.waiting.push(r));
+      } finally {
+        clearInterval(beat);
+      }
+      if (s.dropped) return {};
+    }
+    const from = records.findIndex((r) => r.offset >= s.fetchAt);
+    const msg = packRecords(from > 0 ? records.slice(from) : records, highWatermark === undefined || !Number.isFinite(highWatermark) ? 0 : Math.max(0, highWatermark - last - 1));
+    if (!this.deliver(s, msg, [msg.bytes.buffer as ArrayBuffer, msg.ends.buffer as ArrayBuffer, msg.offsets.buffer as ArrayBuffer])) return {};
+    s.inFlight++;
+    s.fetchAt = last + 1;
+    return { nextOffset: last + 1 };
   }
 
   private execute(s: Placed, e: ShardPortEffect): void {
     switch (e.type) {
       case 'accepted':
         s.position = e.nextOffset;
-        s.pending?.({ nextOffset: e.nextOffset });
-        s.pending = null;
+        s.inFlight = Math.max(0, s.inFlight - 1);
+        s.waiting.shift()?.();
         return;
       case 'flushed':
         s.flushes.get(e.tag)?.();
@@ -320,7 +346,7 @@ async function writeDocs(docs: DocStore, w: DocWrite): Promise<DocWriteResult> {
 }
 
 /** Concatenates record values into one buffer, transferred (not copied) to the owning thread. */
-export function packRecords(records: readonly LogRecord[]): Extract<ShardHostMsg, { type: 'records' }> {
+export function packRecords(records: readonly LogRecord[], behind = 0): Extract<ShardHostMsg, { type: 'records' }> {
   let total = 0;
   for (const r of records) total += r.value.byteLength;
   const bytes = new Uint8Array(total);
@@ -334,5 +360,5 @@ export function packRecords(records: readonly LogRecord[]): Extract<ShardHostMsg
     ends[i] = at;
     offsets[i] = r.offset;
   }
-  return { type: 'records', bytes, ends, offsets };
+  return { type: 'records', bytes, ends, offsets, behind };
 }

@@ -109,7 +109,7 @@ export class KafkaGroupSource implements PartitionSource {
         const { batch } = payload;
         if (!payload.isRunning() || payload.isStale() || batch.messages.length === 0) return;
         const records: LogRecord[] = batch.messages.map((m) => ({ offset: Number(m.offset), value: m.value ?? Buffer.alloc(0) }));
-        const { nextOffset } = await h.onBatch(batch.partition, records, () => payload.heartbeat());
+        const { nextOffset } = await h.onBatch(batch.partition, records, () => payload.heartbeat(), Number(batch.highWatermark));
         if (nextOffset === undefined) return; // not processed: kafkajs fetches it again
         const last = records[records.length - 1]!.offset;
         // kafkajs fetches from the last resolved offset: resolving is how the fetch position moves on.

@@ -502,7 +502,7 @@ export class MemoryLog {
     token.done = (async () => {
       let result: BatchResult = {};
       try {
-        result = await owner.handlers!.onBatch(partition, batch, () => Promise.resolve());
+        result = await owner.handlers!.onBatch(partition, batch, () => Promise.resolve(), s.next);
       } catch (err) {
         this.handlerErrors.push(err);
       }

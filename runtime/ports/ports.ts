@@ -23,8 +23,11 @@ export interface PartitionHandlers {
   onAssignment(partitions: readonly number[]): Promise<void>;
   /** A rebalance started: a chance to checkpoint before partitions move (an optimisation only). */
   onRebalancing(): Promise<void>;
-  /** Records of one partition, in order. Resolving lets the source fetch more for that partition. */
-  onBatch(partition: number, records: readonly LogRecord[], heartbeat: () => Promise<void>): Promise<BatchResult>;
+  /**
+   * Records of one partition, in order. Resolving lets the source fetch more for that partition.
+   * `highWatermark`: the log's end when the batch was fetched, if the source knows it (how far behind).
+   */
+  onBatch(partition: number, records: readonly LogRecord[], heartbeat: () => Promise<void>, highWatermark?: number): Promise<BatchResult>;
 }
 
 /** A partitioned log read as a member of a consumer group (the group protocol is the placement service). */

@@ -135,14 +135,34 @@ describe('shard logic: step(state, message) → effects', () => {
     ]);
   });
 
-  it('a fetch that starts past the position is sent back there once', () => {
+  it('a batch that starts past the position is a gap in the log: counted, logged, and taken', () => {
     const clock = new ManualClock(T0);
     const { state: s } = initShard(start(config(), [], 5), clock);
-    expect(ofType(stepShard(s, recordsMsg(8, [ev(1)]), clock), 'accepted')).toEqual([{ type: 'accepted', nextOffset: 5 }]);
-    // The log really starts later (retention): counted as a gap, and the batch is taken.
+    // The host seeks back once before it hands such a batch over: the log really starts later (retention).
     const out = stepShard(s, recordsMsg(8, [ev(1)]), clock);
     expect(ofType(out, 'm.gap')).toEqual([{ type: 'm.gap', records: 3 }]);
     expect(ofType(out, 'accepted')).toEqual([{ type: 'accepted', nextOffset: 9 }]);
+  });
+
+  it('while catching up, a round writes finals but leaves the open windows for when the shard has caught up', () => {
+    const clock = new ManualClock(T0);
+    const { state: s } = initShard(start(config()), clock);
+    const behind = (m: ShardHostMsg, n: number) => ({ ...m, behind: n }) as ShardHostMsg;
+    const upserts = (effects: readonly ShardEffect[]) => ofType(effects, 'docs')[0]!.writes.filter((w) => w.op === 'upsert').flatMap((w) => (w.op === 'upsert' ? w.docs.map((d) => d._id) : []));
+    const round = () => {
+      clock.advance(1000);
+      const save = ofType(stepShard(s, { type: 'tick' }, clock), 'save')[0]!;
+      const out = stepShard(s, { type: 'saved', tag: save.tag, bytesWritten: 1, ms: 1 }, clock);
+      const docs = ofType(out, 'docs')[0]!;
+      stepShard(s, { type: 'written', tag: save.tag, results: docs.writes.map((w) => (w.op === 'delete' ? null : { inserted: 0, existing: 0, written: 1, stale: 0 })), ms: 1 }, clock);
+      return upserts(out);
+    };
+    // 50 records still behind the one fetched: catching up.
+    stepShard(s, behind(recordsMsg(0, [ev(1)]), 50), clock);
+    expect(round()).toEqual([]);
+    // Caught up (nothing behind): the open window's document goes out with the changes kept for it.
+    stepShard(s, behind(recordsMsg(1, [ev(2)]), 0), clock);
+    expect(round()).toEqual([`10000:${Math.floor(T0 / 10_000) * 10_000}:3`]);
   });
 
   it('a flush answers once its round is durable, or at once when sinks are off', () => {
