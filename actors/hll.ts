@@ -7,25 +7,47 @@
 export const HLL_P = 12;
 const M = 1 << HLL_P;
 export const SPARSE_LIMIT = 256;
+/** Exact hashes kept in a plain array before the table. */
+const SMALL_MAX = 8;
 const ALPHA = 0.7213 / (1 + 1.079 / M);
 
 export class Hll {
   /**
-   * Exact distinct hashes while small: an open-addressing table of int32 (`h | 0`, 0 marks an empty slot,
-   * the hash 0 itself is `hasZero`), one typed array per sketch. Most cell-windows hold a handful of
-   * users, and a `Set` per cell-window cost more to make and to collect than the rest of its fold.
+   * Exact distinct hashes (`h | 0`) while very few: a plain array searched linearly. Most cell-windows
+   * hold one or two users, and a `Set` or a typed array per cell-window cost more to make and to collect
+   * than the rest of its fold.
    */
-  private sparse: Int32Array | null = new Int32Array(4);
+  private small: number[] | null = [];
+  /**
+   * Then, up to SPARSE_LIMIT: an open-addressing table of int32 (0 marks an empty slot, the hash 0
+   * itself is `hasZero`).
+   */
+  private sparse: Int32Array | null = null;
   private count = 0;
   private hasZero = false;
   private dense: Uint8Array | null = null;
 
   add(hash: number): void {
+    const small = this.small;
+    if (small) {
+      const h = hash | 0;
+      for (let i = 0; i < small.length; i++) if (small[i] === h) return;
+      small.push(h);
+      if (small.length > SMALL_MAX) this.toTable();
+      return;
+    }
     if (this.sparse) {
       this.addSparse(hash | 0);
       return;
     }
     this.addDense(hash);
+  }
+
+  private toTable(): void {
+    const values = this.small!;
+    this.small = null;
+    this.sparse = new Int32Array(32);
+    for (const v of values) this.addSparse(v);
   }
 
   private addSparse(h: number): void {
@@ -60,8 +82,9 @@ export class Hll {
     }
   }
 
-  /** The exact hashes while sparse, in table order (a function of the set, not of the order added). */
+  /** The exact hashes while exact (small or sparse). */
   private sparseValues(): number[] {
+    if (this.small) return this.small.slice();
     const out: number[] = this.hasZero ? [0] : [];
     for (const v of this.sparse!) if (v !== 0) out.push(v);
     return out;
@@ -79,23 +102,25 @@ export class Hll {
 
   private toDense(): void {
     const values = this.sparseValues();
+    this.small = null;
     this.sparse = null;
     this.dense = new Uint8Array(M);
     for (const h of values) this.addDense(h);
   }
 
   merge(other: Hll): void {
-    if (other.sparse) {
+    if (!other.dense) {
       for (const h of other.sparseValues()) this.add(h);
       return;
     }
-    if (this.sparse) this.toDense();
+    if (!this.dense) this.toDense();
     const a = this.dense!;
     const b = other.dense!;
     for (let i = 0; i < M; i++) if (b[i]! > a[i]!) a[i] = b[i]!;
   }
 
   estimate(): number {
+    if (this.small) return this.small.length;
     if (this.sparse) return this.count + (this.hasZero ? 1 : 0);
     const regs = this.dense!;
     let sum = 0;
@@ -118,7 +143,7 @@ export class Hll {
    * number-by-number walk.
    */
   toSnapshot(): Uint32Array | Uint16Array | Uint8Array {
-    if (this.sparse) return Uint32Array.from(this.sparseValues());
+    if (!this.dense) return Uint32Array.from(this.sparseValues());
     const regs = this.dense!;
     let set = 0;
     for (let i = 0; i < M; i++) if (regs[i] !== 0) set++;
@@ -136,11 +161,11 @@ export class Hll {
     const h = new Hll();
     if (s instanceof Uint8Array) {
       if (s.length !== M) throw new RangeError(`HLL snapshot has ${s.length} registers, expected ${M}`);
-      h.sparse = null;
+      h.small = null;
       h.dense = s.slice();
     } else if (s instanceof Uint16Array) {
       if (s.length % 2 !== 0) throw new RangeError(`HLL snapshot has ${s.length} halves of (register, rank) pairs`);
-      h.sparse = null;
+      h.small = null;
       h.dense = new Uint8Array(M);
       for (let j = 0; j < s.length; j += 2) {
         if (s[j]! >= M) throw new RangeError(`HLL snapshot names register ${s[j]!}, expected < ${M}`);

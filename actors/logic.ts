@@ -4,13 +4,13 @@
  * No I/O and no clock: the shard's state machine (shard-logic.ts) decides when, this decides what.
  */
 import {
-  EVENT_TYPES, FINAL_PREFIX_PRECISION, SEGMENT_SLOTS, decode, encode, encodePackedSegments, finalBlockId, openWindowId, versionOf, type AdEvent,
+  NTYPES, FINAL_PREFIX_PRECISION, SEGMENT_SLOTS, decode, encode, encodePackedSegments, finalBlockId, openWindowId, versionOf, type AdEvent,
   type DeltaRecord, packSegment, type FinalBlock, type OpenWindowDoc, type PackedSegments, type RollupBlock,
 } from './model/index.js';
 import { emptySegList, LocalDictionary, SegmentDict, packSegList, segSlot, unpackSegList, type SegList } from './segments.js';
 import { Hll } from './hll.js';
 import { IdSet } from './id-set.js';
-import { NTYPES, type AggregationConfig, type InvalidRecord, type LateEvent, type PartialBatch } from './preaggregate.js';
+import type { AggregationConfig, InvalidRecord, LateEvent } from './fold.js';
 
 export interface CellWindow {
   readonly window: number;
@@ -27,29 +27,44 @@ export interface CellWindow {
   segs: SegList | null;
   /** The shard's delta count when this cell last went out in a delta (−1: never). */
   segTakenAt: number;
+  /** Which of the state's changed lists hold this cell ({@link CHANGED_CHECKPOINT} | …). */
+  changed: number;
 }
 
+/** Bits of {@link CellWindow.changed}: in `checkpointDirty`, `rollupDirty`, `deltaDirty`. */
+export const CHANGED_CHECKPOINT = 1;
+export const CHANGED_ROLLUP = 2;
+export const CHANGED_DELTA = 4;
+const CHANGED_ALL = CHANGED_CHECKPOINT | CHANGED_ROLLUP | CHANGED_DELTA;
+
+/**
+ * A shard's aggregation. Cells are found by window, then by geohash (a map of a few windows, then one of
+ * the window's cells); which cells changed since the last checkpoint, rollup write and delta is kept in
+ * three lists with a bit per list on the cell, so marking a changed cell changed again costs a bit test.
+ * (Keys of `window:cell` in one map and three sets of them cost a quarter of the fold: with a few events
+ * per cell and window, nearly every event made a new key and five hash-table entries.)
+ */
 export interface ShardState {
   nextOffset: number;
   /** Max event time seen (−Infinity before any event). */
   maxTs: number;
-  readonly cells: Map<string, CellWindow>;
+  /** The cells held, by window then geohash. */
+  readonly windows: Map<number, Map<string, CellWindow>>;
+  /** Cells held, over all windows. */
+  cellCount: number;
   /** Late events not yet written to the late-events collection. */
   pendingLate: LateEvent[];
   /** Invalid records and events not yet written to the invalid-events collection. */
   pendingInvalid: InvalidRecord[];
-  /** Totals since the shard began (carried in checkpoints). */
   /** Events counted (late and duplicate ones excluded), late, duplicate, invalid: since the shard began. */
   totals: { events: number; late: number; duplicates: number; invalid: number };
-  /** Keys changed since the last rollup write / the last delta. Not checkpointed: a restore marks all. */
-  readonly rollupDirty: Set<string>;
-  readonly deltaDirty: Set<string>;
+  /** Cells changed since the last rollup write / the last delta. Not checkpointed: a restore marks all. */
+  rollupDirty: CellWindow[];
+  deltaDirty: CellWindow[];
   /** Earliest gateway receive time among events folded in since the last delta. */
   deltaOldestAt: number;
-  /** Keys of the cells of each window held. */
-  readonly windows: Map<number, Set<string>>;
-  /** Keys changed since the last checkpoint: only these cells are encoded and written again. */
-  readonly checkpointDirty: Set<string>;
+  /** Cells changed since the last checkpoint: only these are encoded and written again. */
+  checkpointDirty: CellWindow[];
   /** Sequence number of the last checkpoint taken (names its change parts). */
   checkpointSeq: number;
   /** Per window, the parts holding its cells in the last committed checkpoint. */
@@ -62,82 +77,57 @@ export interface ShardState {
 
 export function emptyState(nextOffset = 0): ShardState {
   return {
-    nextOffset, maxTs: -Infinity, cells: new Map(), pendingLate: [], pendingInvalid: [],
+    nextOffset, maxTs: -Infinity, windows: new Map(), cellCount: 0, pendingLate: [], pendingInvalid: [],
     totals: { events: 0, late: 0, duplicates: 0, invalid: 0 },
-    rollupDirty: new Set(), deltaDirty: new Set(), deltaOldestAt: Infinity, windows: new Map(),
-    checkpointDirty: new Set(), checkpointSeq: 0, checkpointLayout: new Map(), deltaGen: 0, segDict: new SegmentDict(),
+    rollupDirty: [], deltaDirty: [], deltaOldestAt: Infinity,
+    checkpointDirty: [], checkpointSeq: 0, checkpointLayout: new Map(), deltaGen: 0, segDict: new SegmentDict(),
   };
 }
 
-const keyOf = (window: number, cell: string) => `${window}:${cell}`;
+function newCell(window: number, cell: string): CellWindow {
+  return { window, cell, counts: new Array<number>(NTYPES).fill(0), value: 0, users: new Hll(), ids: null, segs: null, segTakenAt: -1, changed: 0 };
+}
 
-function cellWindow(s: ShardState, window: number, cell: string): CellWindow {
-  const key = keyOf(window, cell);
-  let cw = s.cells.get(key);
+/** Marks a cell changed for the lists in `bits` it is not in yet. */
+export function markChanged(s: ShardState, cw: CellWindow, bits: number): void {
+  const add = bits & ~cw.changed;
+  if (add === 0) return;
+  if (add & CHANGED_CHECKPOINT) s.checkpointDirty.push(cw);
+  if (add & CHANGED_ROLLUP) s.rollupDirty.push(cw);
+  if (add & CHANGED_DELTA) s.deltaDirty.push(cw);
+  cw.changed |= add;
+}
+
+/** The cell-window (created empty if new), marked changed for the checkpoint, the rollups and the deltas. */
+export function cellWindow(s: ShardState, window: number, cell: string): CellWindow {
+  let cells = s.windows.get(window);
+  if (!cells) s.windows.set(window, (cells = new Map()));
+  let cw = cells.get(cell);
   if (!cw) {
-    cw = { window, cell, counts: new Array<number>(NTYPES).fill(0), value: 0, users: new Hll(), ids: null, segs: null, segTakenAt: -1 };
-    s.cells.set(key, cw);
-    let keys = s.windows.get(window);
-    if (!keys) s.windows.set(window, (keys = new Set()));
-    keys.add(key);
+    cw = newCell(window, cell);
+    cells.set(cell, cw);
+    s.cellCount++;
   }
-  s.checkpointDirty.add(key);
-  s.rollupDirty.add(key);
-  s.deltaDirty.add(key);
+  if (cw.changed !== CHANGED_ALL) markChanged(s, cw, CHANGED_ALL);
   return cw;
 }
 
-/** The offset of segment `id`'s values in the cell's segment list, stamped as changed now. */
-function segmentOfCell(s: ShardState, cw: CellWindow, id: number): number {
-  if (!cw.segs) cw.segs = emptySegList();
-  return segSlot(cw.segs, id, s.deltaGen);
+/** A held cell-window, if any. */
+export function findCell(s: ShardState, window: number, cell: string): CellWindow | undefined {
+  return s.windows.get(window)?.get(cell);
 }
 
-/** Folds a batch in (the batch must start at `s.nextOffset`, which the actor ensures). */
-export function applyBatch(s: ShardState, b: PartialBatch): void {
-  const r = b.rows;
-  // The batch's segment numbers → the shard's.
-  const segs = b.segments.apps.map((app, j) => s.segDict.id(app, b.segments.campaigns[j]!));
-  let k = 0; // segment entries are in row order
-  for (let i = 0; i < r.n; i++) {
-    const cw = cellWindow(s, r.windows[i]!, r.cells[i]!);
-    const base = i * NTYPES;
-    for (let t = 0; t < NTYPES; t++) cw.counts[t]! += r.counts[base + t]!;
-    cw.value += r.values[i]!;
-    for (let u = r.userStarts[i]!; u < r.userStarts[i + 1]!; u++) cw.users.add(r.users[u]!);
-    for (; k < r.segRows.length && r.segRows[k] === i; k++) {
-      const at = segmentOfCell(s, cw, segs[r.segIds[k]!]!);
-      const vals = cw.segs!.vals;
-      for (let t = 0; t < NTYPES; t++) vals[at + t]! += r.segCounts[k * NTYPES + t]!;
-      vals[at + NTYPES]! += r.segValues[k]!;
-    }
-  }
-  const dup0 = s.totals.duplicates;
-  const e = b.idEvents;
-  for (let i = 0; i < e.n; i++) {
-    const cw = cellWindow(s, e.windows[i]!, e.cells[i]!);
-    if (!cw.ids) cw.ids = new IdSet();
-    if (!cw.ids.add(e.ids[i]!)) {
-      s.totals.duplicates++;
-      continue;
-    }
-    cw.counts[e.types[i]!]!++;
-    cw.value += e.values[i]!;
-    cw.users.add(e.users[i]!);
-    if (e.segs[i]! >= 0) {
-      const at = segmentOfCell(s, cw, segs[e.segs[i]!]!);
-      cw.segs!.vals[at + e.types[i]!]!++;
-      cw.segs!.vals[at + NTYPES]! += e.values[i]!;
-    }
-  }
-  if (b.late.length > 0) s.pendingLate.push(...b.late);
-  for (const x of b.invalid) s.pendingInvalid.push(x);
-  s.totals.events += b.events - b.late.length - (s.totals.duplicates - dup0);
-  s.totals.late += b.late.length;
-  s.totals.invalid += b.invalid.length;
-  s.maxTs = Math.max(s.maxTs, b.maxTs);
-  s.nextOffset = b.nextOffset;
-  if (b.oldestAt > 0 && b.oldestAt < s.deltaOldestAt) s.deltaOldestAt = b.oldestAt;
+/** Every held cell by `window:cell` (tests and tools; the state itself keys by window, then cell). */
+export function cellsByKey(s: ShardState): Map<string, CellWindow> {
+  const out = new Map<string, CellWindow>();
+  for (const [window, cells] of s.windows) for (const [cell, cw] of cells) out.set(`${window}:${cell}`, cw);
+  return out;
+}
+
+/** The offset of segment `id`'s values in the cell's segment list, stamped as changed now. */
+export function segmentOfCell(s: ShardState, cw: CellWindow, id: number): number {
+  if (!cw.segs) cw.segs = emptySegList();
+  return segSlot(cw.segs, id, s.deltaGen);
 }
 
 export function watermark(s: ShardState, c: AggregationConfig): number {
@@ -151,11 +141,12 @@ export function isClosed(cw: CellWindow, s: ShardState, c: AggregationConfig): b
 export interface RollupWrites {
   /** Final blocks of closed windows, one per geohash prefix (insert once). */
   readonly finals: FinalBlock[];
-  readonly finalKeys: string[];
+  /** The closed windows the finals are of: they leave memory once the finals are in. */
+  readonly finalWindows: number[];
   /** Whole-window documents of open windows with changes. */
   readonly open: OpenWindowDoc[];
-  /** Dirty keys the open documents cover (re-marked dirty if the write fails). */
-  readonly openKeys: string[];
+  /** Changed cells the open documents cover (marked changed again if the write fails). */
+  readonly openCells: CellWindow[];
   /** Open-window documents made obsolete by finals. */
   readonly obsoleteOpenIds: string[];
 }
@@ -209,64 +200,72 @@ function columns(dict: SegmentDict, cws: readonly CellWindow[]): Pick<RollupBloc
 /**
  * What to write to MongoDB as of the state's offset: every closed window still in memory becomes final
  * blocks (one per geohash prefix); every open window with changes is rewritten whole (unless
- * `includeOpen` is false: its changes then stay marked for a later write).
+ * `includeOpen` is false: its changes then stay marked for a later write). The cells an open write
+ * covers are no longer marked changed for rollups: {@link rollupsFailed} marks them again.
  */
 export function rollupWrites(s: ShardState, c: AggregationConfig, partition: number, epoch: number, includeOpen = true): RollupWrites {
-  const finalKeys: string[] = [];
-  const closedWindows = new Set<number>();
-  const finalGroups = new Map<string, { window: number; prefix: string; cws: CellWindow[] }>();
-  const openWindows = new Map<number, CellWindow[]>();
+  const closedBefore = watermark(s, c) - c.windowMs; // a window starting at or before this is closed
   const dirtyWindows = new Set<number>();
-  if (includeOpen) {
-    for (const key of s.rollupDirty) {
-      const cw = s.cells.get(key);
-      if (cw && !isClosed(cw, s, c)) dirtyWindows.add(cw.window);
-    }
-  }
-  for (const [key, cw] of s.cells) {
-    if (isClosed(cw, s, c)) {
-      finalKeys.push(key);
-      closedWindows.add(cw.window);
-      const prefix = cw.cell.slice(0, FINAL_PREFIX_PRECISION);
-      const gk = `${cw.window}:${prefix}`;
-      let g = finalGroups.get(gk);
-      if (!g) finalGroups.set(gk, (g = { window: cw.window, prefix, cws: [] }));
-      g.cws.push(cw);
-    } else if (dirtyWindows.has(cw.window)) {
-      let l = openWindows.get(cw.window);
-      if (!l) openWindows.set(cw.window, (l = []));
-      l.push(cw);
-    }
-  }
-  const finals: FinalBlock[] = [...finalGroups.values()].map((g) => ({
-    _id: finalBlockId(c.windowMs, g.window, g.prefix, partition), window: g.window, windowMs: c.windowMs, partition, prefix: g.prefix, ...columns(s.segDict, g.cws),
-  }));
+  if (includeOpen) for (const cw of s.rollupDirty) if (cw.window > closedBefore) dirtyWindows.add(cw.window);
+  const finals: FinalBlock[] = [];
+  const finalWindows: number[] = [];
+  const open: OpenWindowDoc[] = [];
   const version = versionOf(epoch, s.nextOffset);
-  const open: OpenWindowDoc[] = [...openWindows].map(([window, cws]) => ({
-    _id: openWindowId(c.windowMs, window, partition), window, windowMs: c.windowMs, partition, version, ...columns(s.segDict, cws),
-  }));
-  const openKeys = [...s.rollupDirty].filter((k) => {
-    const cw = s.cells.get(k);
-    return cw !== undefined && dirtyWindows.has(cw.window);
-  });
-  return { finals, finalKeys, open, openKeys, obsoleteOpenIds: [...closedWindows].map((w) => openWindowId(c.windowMs, w, partition)) };
+  for (const [window, cells] of s.windows) {
+    if (window <= closedBefore) {
+      finalWindows.push(window);
+      const byPrefix = new Map<string, CellWindow[]>();
+      for (const [cell, cw] of cells) {
+        const prefix = cell.slice(0, FINAL_PREFIX_PRECISION);
+        let l = byPrefix.get(prefix);
+        if (!l) byPrefix.set(prefix, (l = []));
+        l.push(cw);
+      }
+      for (const [prefix, cws] of byPrefix) {
+        finals.push({ _id: finalBlockId(c.windowMs, window, prefix, partition), window, windowMs: c.windowMs, partition, prefix, ...columns(s.segDict, cws) });
+      }
+    } else if (dirtyWindows.has(window)) {
+      open.push({ _id: openWindowId(c.windowMs, window, partition), window, windowMs: c.windowMs, partition, version, ...columns(s.segDict, [...cells.values()]) });
+    }
+  }
+  const openCells: CellWindow[] = [];
+  if (dirtyWindows.size > 0) {
+    const keep: CellWindow[] = [];
+    for (const cw of s.rollupDirty) {
+      if (dirtyWindows.has(cw.window)) {
+        openCells.push(cw);
+        cw.changed &= ~CHANGED_ROLLUP;
+      } else keep.push(cw);
+    }
+    s.rollupDirty = keep;
+  }
+  return { finals, finalWindows, open, openCells, obsoleteOpenIds: finalWindows.map((w) => openWindowId(c.windowMs, w, partition)) };
+}
+
+/** The open-window writes of `w` failed: their cells count as changed for rollups again. */
+export function rollupsFailed(s: ShardState, w: RollupWrites): void {
+  for (const cw of w.openCells) if (findCell(s, cw.window, cw.cell) === cw) markChanged(s, cw, CHANGED_ROLLUP);
 }
 
 /** Finals are durable: their closed windows leave memory (no event can reach a closed window again). */
-export function finalsWritten(s: ShardState, finalKeys: readonly string[]): number {
-  for (const key of finalKeys) {
-    const cw = s.cells.get(key);
-    if (cw) {
-      const keys = s.windows.get(cw.window);
-      keys?.delete(key);
-      if (keys?.size === 0) s.windows.delete(cw.window);
-    }
-    s.cells.delete(key);
-    s.checkpointDirty.delete(key);
-    s.rollupDirty.delete(key);
-    s.deltaDirty.delete(key);
+export function finalsWritten(s: ShardState, finalWindows: readonly number[]): number {
+  let gone = 0;
+  for (const window of finalWindows) {
+    const cells = s.windows.get(window);
+    if (!cells) continue;
+    for (const cw of cells.values()) cw.changed = 0;
+    gone += cells.size;
+    s.cellCount -= cells.size;
+    s.windows.delete(window);
   }
-  return finalKeys.length;
+  if (gone > 0) {
+    // The changed lists hold only held cells: drop those that left.
+    const held = (cw: CellWindow) => s.windows.get(cw.window)?.get(cw.cell) === cw;
+    s.checkpointDirty = s.checkpointDirty.filter(held);
+    s.rollupDirty = s.rollupDirty.filter(held);
+    s.deltaDirty = s.deltaDirty.filter(held);
+  }
+  return gone;
 }
 
 /**
@@ -275,41 +274,31 @@ export function finalsWritten(s: ShardState, finalKeys: readonly string[]): numb
  * message size limit however much changed (a catch-up after downtime changes a lot at once).
  */
 export function takeDelta(s: ShardState, c: AggregationConfig, partition: number, epoch: number, seq: number, now: number, maxCells = 4096): DeltaRecord | null {
-  if (s.deltaDirty.size === 0) return null;
-  const n = Math.min(s.deltaDirty.size, maxCells);
+  if (s.deltaDirty.length === 0) return null;
+  const rows = s.deltaDirty.length <= maxCells ? s.deltaDirty : s.deltaDirty.slice(0, maxCells);
+  s.deltaDirty = rows === s.deltaDirty ? [] : s.deltaDirty.slice(maxCells);
+  const n = rows.length;
   const windows = new Float64Array(n);
   const cells: string[] = [];
   const counts = new Uint32Array(n * NTYPES);
   const values = new Float64Array(n);
   const users = new Uint32Array(n);
-  let i = 0;
-  const taken: string[] = [];
-  const rows: CellWindow[] = [];
-  for (const key of s.deltaDirty) {
-    if (i >= n) break;
-    taken.push(key);
-    const cw = s.cells.get(key);
-    if (!cw) continue;
-    rows.push(cw);
+  for (let i = 0; i < n; i++) {
+    const cw = rows[i]!;
+    cw.changed &= ~CHANGED_DELTA;
     windows[i] = cw.window;
     cells.push(cw.cell);
     for (let t = 0; t < NTYPES; t++) counts[i * NTYPES + t] = cw.counts[t]!;
     values[i] = cw.value;
     users[i] = cw.users.estimate();
-    i++;
   }
-  for (const key of taken) s.deltaDirty.delete(key);
   const oldestAt = s.deltaOldestAt === Infinity ? now : s.deltaOldestAt;
-  if (s.deltaDirty.size === 0) s.deltaOldestAt = Infinity;
+  if (s.deltaDirty.length === 0) s.deltaOldestAt = Infinity;
   const segments = deltaSegments(s.segDict, rows);
   // Later changes get a later stamp than this delta's: the next delta of a cell carries only those.
   for (const cw of rows) cw.segTakenAt = s.deltaGen;
   s.deltaGen++;
-  return {
-    v: 1, partition, epoch, seq, at: now, oldestAt, precision: c.precision, windowMs: c.windowMs,
-    windows: windows.subarray(0, i), cells, counts: counts.subarray(0, i * NTYPES), values: values.subarray(0, i), users: users.subarray(0, i),
-    segments,
-  };
+  return { v: 1, partition, epoch, seq, at: now, oldestAt, precision: c.precision, windowMs: c.windowMs, windows, cells, counts, values, users, segments };
 }
 
 /** Invalid records and events to persist, with deterministic ids (partition, offset, index; −1 = the record). */
@@ -353,7 +342,8 @@ export interface MetaPart {
 }
 
 /**
- * A window part, base or change: cells of one window, [cell, counts, value, users, ids | null, segments?].
+ * A window part as checkpoints before v2 wrote it (still restored): cells of one window, one array per
+ * cell [cell, counts, value, users, ids | null, segments?].
  * A cell's segments are packed (actors/model/segment.ts, `packSegment`), numbered into the part's
  * `segApps`/`segCampaigns`. Absent when the cell has none.
  */
@@ -369,6 +359,35 @@ export interface WindowPart {
 
 export type CheckpointSegments = number[];
 
+/**
+ * A window part, base or change, in columns (v2): row i is cell `cells.split(',')[i]`, its counts
+ * `counts[i * NTYPES ...]`, value `values[i]`; its users sketch is `hll[hllEnds[i - 1] .. hllEnds[i])`
+ * of kind `hllKinds[i]` (0 exact hashes as uint32, 1 (register, rank) pairs as uint16, 2 registers);
+ * its ids `ids[idEnds[i - 1] .. idEnds[i])` (none: the cell keeps no ids); its packed segments
+ * `segs[segEnds[i - 1] .. segEnds[i])`, numbered into `segApps`/`segCampaigns`. A few typed arrays per
+ * part, where v1 had an array per cell: msgpack copies their bytes instead of walking every value, which
+ * made encoding (on the shard's thread) several times cheaper.
+ */
+export interface WindowPartV2 {
+  readonly v: 2;
+  readonly window: number;
+  readonly seq: number;
+  readonly cells: string;
+  readonly counts: Uint32Array;
+  readonly values: Float64Array;
+  readonly hllKinds: Uint8Array;
+  readonly hllEnds: Uint32Array;
+  readonly hll: Uint8Array;
+  /** 1 where the cell keeps client ids (possibly none yet), 0 where it keeps none. */
+  readonly hasIds: Uint8Array;
+  readonly idEnds: Uint32Array;
+  readonly ids: Float64Array;
+  readonly segEnds: Uint32Array;
+  readonly segs: Float64Array;
+  readonly segApps: string[];
+  readonly segCampaigns: string[];
+}
+
 /** The parts holding one window's cells. */
 export interface WindowLayout {
   /** Part names, in the order they were written. */
@@ -382,36 +401,112 @@ const NO_PARTS: WindowLayout = { parts: [], values: 0 };
 const basePartName = (window: number) => `w:${window}`;
 const changePartName = (window: number, seq: number) => `c:${window}:${seq}`;
 
-function encodeCells(s: ShardState, window: number, seq: number, keys: Iterable<string>): Uint8Array {
+function encodeCells(s: ShardState, window: number, seq: number, cws: readonly CellWindow[]): Uint8Array {
+  const n = cws.length;
   const local = new LocalDictionary(s.segDict);
-  const cells: WindowPart['cells'] = [];
-  for (const key of keys) {
-    const cw = s.cells.get(key)!;
-    const cell: WindowPart['cells'][number] = [cw.cell, cw.counts, cw.value, cw.users.toSnapshot(), cw.ids ? cw.ids.values() : null];
-    if (cw.segs) cell.push(packSegList(cw.segs, local.number));
-    cells.push(cell);
+  const counts = new Uint32Array(n * NTYPES);
+  const values = new Float64Array(n);
+  const hllKinds = new Uint8Array(n);
+  const hllEnds = new Uint32Array(n);
+  const hasIds = new Uint8Array(n);
+  const idEnds = new Uint32Array(n);
+  const segEnds = new Uint32Array(n);
+  const snaps: Uint8Array[] = [];
+  const segs: number[] = [];
+  let hllBytes = 0;
+  let nids = 0;
+  for (let i = 0; i < n; i++) {
+    const cw = cws[i]!;
+    for (let t = 0; t < NTYPES; t++) counts[i * NTYPES + t] = cw.counts[t]!;
+    values[i] = cw.value;
+    const snap = cw.users.toSnapshot();
+    hllKinds[i] = snap instanceof Uint32Array ? 0 : snap instanceof Uint16Array ? 1 : 2;
+    snaps.push(new Uint8Array(snap.buffer, snap.byteOffset, snap.byteLength));
+    hllEnds[i] = hllBytes += snap.byteLength;
+    if (cw.ids) {
+      hasIds[i] = 1;
+      nids += cw.ids.size;
+    }
+    idEnds[i] = nids;
+    if (cw.segs) packSegList(cw.segs, local.number, segs);
+    segEnds[i] = segs.length;
   }
-  return encode({ v: 1, window, seq, cells, ...(local.apps.length > 0 ? { segApps: local.apps, segCampaigns: local.campaigns } : {}) } satisfies WindowPart);
+  const hll = new Uint8Array(hllBytes);
+  let at = 0;
+  for (const b of snaps) {
+    hll.set(b, at);
+    at += b.byteLength;
+  }
+  const ids = new Float64Array(nids);
+  at = 0;
+  for (const cw of cws) {
+    if (!cw.ids) continue;
+    ids.set(cw.ids.values(), at);
+    at += cw.ids.size;
+  }
+  return encode({
+    v: 2, window, seq, cells: cws.map((cw) => cw.cell).join(','), counts, values, hllKinds, hllEnds, hll, hasIds, idEnds, ids,
+    segEnds, segs: Float64Array.from(segs), segApps: local.apps, segCampaigns: local.campaigns,
+  } satisfies WindowPartV2);
+}
+
+/** A restored cell of a part, whatever its version. */
+interface RestoredCell {
+  readonly cell: string;
+  readonly counts: ArrayLike<number>;
+  readonly value: number;
+  readonly users: Hll;
+  readonly ids: IdSet | null;
+  readonly segs: SegList | null;
+}
+
+/** The cells of a decoded window part (v1 or v2); `segIds` maps the part's segment numbers to the shard's. */
+function partCells(part: WindowPart | WindowPartV2, segIds: readonly number[]): RestoredCell[] {
+  if (part.v === 1) {
+    return part.cells.map(([cell, counts, value, users, ids, segs]) => {
+      if (counts.length !== NTYPES) throw new Error(`checkpoint cell ${cell} has ${counts.length} counts`);
+      return { cell, counts, value, users: Hll.fromSnapshot(users), ids: ids ? IdSet.from(ids) : null, segs: segs ? unpackSegList(segs, segIds) : null };
+    });
+  }
+  const names = part.cells === '' ? [] : part.cells.split(',');
+  const n = names.length;
+  for (const [col, len] of [[part.counts, n * NTYPES], [part.values, n], [part.hllKinds, n], [part.hllEnds, n], [part.hasIds, n], [part.idEnds, n], [part.segEnds, n]] as const) {
+    if (col.length !== len) throw new Error(`checkpoint window ${part.window}: a column of ${col.length} entries for ${n} cells`);
+  }
+  const out: RestoredCell[] = [];
+  for (let i = 0; i < n; i++) {
+    // slice(): a copy with its own (aligned) buffer, viewed as the sketch's snapshot type.
+    const bytes = part.hll.slice(i === 0 ? 0 : part.hllEnds[i - 1], part.hllEnds[i]);
+    const kind = part.hllKinds[i];
+    const snap = kind === 0 ? new Uint32Array(bytes.buffer) : kind === 1 ? new Uint16Array(bytes.buffer) : bytes;
+    const id0 = i === 0 ? 0 : part.idEnds[i - 1]!;
+    const seg0 = i === 0 ? 0 : part.segEnds[i - 1]!;
+    out.push({
+      cell: names[i]!, counts: part.counts.subarray(i * NTYPES, (i + 1) * NTYPES), value: part.values[i]!, users: Hll.fromSnapshot(snap),
+      ids: part.hasIds[i] ? IdSet.from(part.ids.subarray(id0, part.idEnds[i])) : null,
+      segs: part.segEnds[i]! > seg0 ? unpackSegList(part.segs.subarray(seg0, part.segEnds[i]), segIds) : null,
+    });
+  }
+  return out;
 }
 
 export interface CheckpointCapture {
   /** Every part of the state: bytes when written now, null when unchanged since the last checkpoint. */
   readonly parts: Map<string, Uint8Array | null>;
   /** Cells changed since the last checkpoint: marked changed again if this one fails. */
-  readonly changedKeys: string[];
+  readonly changedCells: CellWindow[];
   /** The layout of the state once this checkpoint is committed. */
   readonly layout: Map<number, WindowLayout>;
   readonly bytes: number;
 }
 
-/** Keys changed since the last checkpoint, by window. */
-function changedByWindow(s: ShardState): Map<number, string[]> {
-  const byWindow = new Map<number, string[]>();
-  for (const key of s.checkpointDirty) {
-    const window = s.cells.get(key)!.window;
-    let keys = byWindow.get(window);
-    if (!keys) byWindow.set(window, (keys = []));
-    keys.push(key);
+/** Cells changed since the last checkpoint, by window. */
+function changedByWindow(s: ShardState): Map<number, CellWindow[]> {
+  const byWindow = new Map<number, CellWindow[]>();
+  for (const cw of s.checkpointDirty) {
+    let l = byWindow.get(cw.window);
+    if (!l) byWindow.set(cw.window, (l = []));
+    l.push(cw);
   }
   return byWindow;
 }
@@ -424,11 +519,11 @@ function compactionDue(prev: WindowLayout, changed: number, live: number): boole
 }
 
 /** The part recording a window's changed cells: a change part, or the window's new base when compaction is due. */
-function windowWrite(s: ShardState, window: number, seq: number, prev: WindowLayout, changed: readonly string[]): { name: string; bytes: Uint8Array; layout: WindowLayout } {
+function windowWrite(s: ShardState, window: number, seq: number, prev: WindowLayout, changed: readonly CellWindow[]): { name: string; bytes: Uint8Array; layout: WindowLayout } {
   const live = s.windows.get(window)!;
   if (compactionDue(prev, changed.length, live.size)) {
     const name = basePartName(window);
-    return { name, bytes: encodeCells(s, window, seq, live), layout: { parts: [name], values: live.size } };
+    return { name, bytes: encodeCells(s, window, seq, [...live.values()]), layout: { parts: [name], values: live.size } };
   }
   const name = changePartName(window, seq);
   return { name, bytes: encodeCells(s, window, seq, changed), layout: { parts: [...prev.parts, name], values: prev.values + changed.length } };
@@ -462,9 +557,10 @@ export function captureCheckpoint(s: ShardState): CheckpointCapture {
     for (const name of next.parts) if (!parts.has(name)) parts.set(name, null);
     layout.set(window, next);
   }
-  const changedKeys = [...s.checkpointDirty];
-  s.checkpointDirty.clear();
-  return { parts, changedKeys, layout, bytes };
+  const changedCells = s.checkpointDirty;
+  for (const cw of changedCells) cw.changed &= ~CHANGED_CHECKPOINT;
+  s.checkpointDirty = [];
+  return { parts, changedCells, layout, bytes };
 }
 
 /** The checkpoint is committed: the next one builds on its layout. */
@@ -474,7 +570,7 @@ export function checkpointCommitted(s: ShardState, c: CheckpointCapture): void {
 
 /** The checkpoint failed: its cells count as changed again, and the last committed layout stays. */
 export function checkpointFailed(s: ShardState, c: CheckpointCapture): void {
-  for (const key of c.changedKeys) if (s.cells.has(key)) s.checkpointDirty.add(key);
+  for (const cw of c.changedCells) if (findCell(s, cw.window, cw.cell) === cw) markChanged(s, cw, CHANGED_CHECKPOINT);
 }
 
 /** Rebuilds state from checkpoint parts; every cell is marked for re-sending (rollups, deltas). */
@@ -490,25 +586,26 @@ export function restoreCheckpoint(nextOffset: number, parts: ReadonlyMap<string,
     s.pendingLate = meta.pendingLate.map(([offset, index, event]) => ({ offset, index, event }));
     s.pendingInvalid = (meta.pendingInvalid ?? []).map(([offset, index, reason, raw]) => ({ offset, index, reason, raw }));
   }
-  const windowParts = [...parts].filter(([name]) => name !== 'meta').map(([name, bytes]) => ({ name, part: decode<WindowPart>(bytes) }));
+  const windowParts = [...parts].filter(([name]) => name !== 'meta').map(([name, bytes]) => ({ name, part: decode<WindowPart | WindowPartV2>(bytes) }));
   // A window's base, then its changes in the order they were written: the latest value of a cell wins.
   windowParts.sort((a, b) => (a.part.seq ?? 0) - (b.part.seq ?? 0));
   for (const { name, part } of windowParts) {
-    if (part.v !== 1) throw new Error(`unknown checkpoint window version ${String(part.v)}`);
-    let keys = s.windows.get(part.window);
-    if (!keys) s.windows.set(part.window, (keys = new Set()));
+    if (part.v !== 1 && part.v !== 2) throw new Error(`unknown checkpoint window version ${String((part as { v: unknown }).v)}`);
+    let held = s.windows.get(part.window);
+    if (!held) s.windows.set(part.window, (held = new Map()));
     // The part's segment numbers → the shard's.
     const segIds = (part.segApps ?? []).map((app, j) => s.segDict.id(app, part.segCampaigns![j]!));
-    for (const [cell, counts, value, users, ids, segs] of part.cells) {
-      if (counts.length !== EVENT_TYPES.length) throw new Error(`checkpoint cell ${cell} has ${counts.length} counts`);
-      const key = keyOf(part.window, cell);
-      s.cells.set(key, { window: part.window, cell, counts: [...counts], value, users: Hll.fromSnapshot(users), ids: ids ? IdSet.from(ids) : null, segs: segs ? unpackSegList(segs, segIds) : null, segTakenAt: -1 });
-      keys.add(key);
-      s.rollupDirty.add(key);
-      s.deltaDirty.add(key);
+    const cells = partCells(part, segIds);
+    for (const c of cells) {
+      held.set(c.cell, { window: part.window, cell: c.cell, counts: Array.from(c.counts), value: c.value, users: c.users, ids: c.ids, segs: c.segs, segTakenAt: -1, changed: 0 });
     }
     const l = s.checkpointLayout.get(part.window) ?? NO_PARTS;
-    s.checkpointLayout.set(part.window, { parts: [...l.parts, name], values: l.values + part.cells.length });
+    s.checkpointLayout.set(part.window, { parts: [...l.parts, name], values: l.values + cells.length });
+  }
+  // Every restored cell is sent again: rollups and deltas (its checkpoint holds it already).
+  for (const held of s.windows.values()) {
+    s.cellCount += held.size;
+    for (const cw of held.values()) markChanged(s, cw, CHANGED_ROLLUP | CHANGED_DELTA);
   }
   return s;
 }

@@ -104,7 +104,7 @@ export function packSegList(l: SegList, renumber: (id: number) => number, out: n
 }
 
 /** The inverse of {@link packSegList}: `renumber` maps the packed numbers back to dictionary ids. */
-export function unpackSegList(packed: readonly number[], renumber: ArrayLike<number>): SegList {
+export function unpackSegList(packed: ArrayLike<number>, renumber: ArrayLike<number>): SegList {
   const l = emptySegList();
   for (let at = 0; at < packed.length;) {
     const r = unpackSegment(packed, at, l.vals, l.vals.length);

@@ -20,10 +20,10 @@ import {
   INVALID_EVENTS_COLLECTION, LATE_EVENTS_COLLECTION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, encode, type FinalBlock,
 } from './model/index.js';
 import {
-  applyBatch, captureCheckpoint, checkpointCommitted, checkpointFailed, emptyState, finalsWritten, invalidDocs, lateDocs, restoreCheckpoint, rollupWrites, takeDelta,
+  captureCheckpoint, checkpointCommitted, checkpointFailed, emptyState, finalsWritten, invalidDocs, lateDocs, restoreCheckpoint, rollupsFailed, rollupWrites, takeDelta,
   type CheckpointCapture, type RollupWrites, type ShardState,
 } from './logic.js';
-import { preaggregate, type AggregationConfig } from './preaggregate.js';
+import { foldRecords, type AggregationConfig } from './fold.js';
 
 export interface ShardSettings {
   readonly checkpointEveryMs: number;
@@ -134,7 +134,7 @@ export function initShard(start: ShardStart, clock: Clock): { state: Shard; effe
     effects: [
       { type: 'm.epoch', epoch: start.epoch },
       { type: 'log', message: config.settings.sinks
-        ? `restored epoch ${start.epoch} at offset ${agg.nextOffset} (${agg.cells.size} cells in ${agg.windows.size} windows, ${bytes} B checkpoint, ${clock.now() - now} ms)`
+        ? `restored epoch ${start.epoch} at offset ${agg.nextOffset} (${agg.cellCount} cells in ${agg.windows.size} windows, ${bytes} B checkpoint, ${clock.now() - now} ms)`
         : 'started without checkpoints (sinks off) at offset 0' },
     ],
   };
@@ -215,22 +215,16 @@ function records(s: Shard, m: RecordsMsg, clock: Clock, out: ShardEffect[], resu
 
 function fold(s: Shard, m: RecordsMsg, first: number, clock: Clock, out: ShardEffect[]): void {
   const start = first === 0 ? 0 : m.ends[first - 1]!;
-  const partial = preaggregate({
-    bytes: m.bytes.subarray(start), ends: m.ends.subarray(first).map((e) => e - start), offsets: m.offsets.subarray(first),
-    maxTs: s.agg.maxTs, config: s.config.aggregation,
-  });
-  const dup0 = s.agg.totals.duplicates;
-  applyBatch(s.agg, partial);
+  const f = foldRecords(s.agg, { bytes: m.bytes.subarray(start), ends: m.ends.subarray(first).map((e) => e - start), offsets: m.offsets.subarray(first) }, s.config.aggregation);
   s.catchingUp = m.behind > m.offsets.length;
   const now = clock.now();
-  s.eventsSinceCheckpoint += partial.events;
+  s.eventsSinceCheckpoint += f.events;
   out.push({
-    type: 'm.batch', events: partial.events - partial.late.length, late: partial.late.length, invalid: partial.invalid.length,
-    duplicates: s.agg.totals.duplicates - dup0, foldAgeMs: partial.oldestAt > 0 ? now - partial.oldestAt : null,
+    type: 'm.batch', events: f.events - f.late, late: f.late, invalid: f.invalid, duplicates: f.duplicates, foldAgeMs: f.oldestAt > 0 ? now - f.oldestAt : null,
   });
-  if (partial.invalid.length > 0) {
-    const x = partial.invalid[0]!;
-    out.push({ type: 'log', message: `${partial.invalid.length} invalid record(s)/event(s) kept aside in ${INVALID_EVENTS_COLLECTION}, first at offset ${x.offset}${x.index >= 0 ? ` event ${x.index}` : ''}: ${x.reason}` });
+  const x = f.firstInvalid;
+  if (x) {
+    out.push({ type: 'log', message: `${f.invalid} invalid record(s)/event(s) kept aside in ${INVALID_EVENTS_COLLECTION}, first at offset ${x.offset}${x.index >= 0 ? ` event ${x.index}` : ''}: ${x.reason}` });
   }
   out.push({ type: 'accepted', nextOffset: s.agg.nextOffset });
   if (s.config.settings.sinks && s.eventsSinceCheckpoint >= s.config.settings.checkpointEveryEvents) startRound(s, clock, false, [], out);
@@ -244,7 +238,7 @@ function tick(s: Shard, clock: Clock, out: ShardEffect[]): void {
   if (settings.sinks && !s.round && (s.held.length > 0 || now - s.lastCheckpointAt >= settings.checkpointEveryMs)) startRound(s, clock, s.held.length > 0, [], out);
   if (now - s.lastStatsAt >= STATS_EVERY_MS) {
     s.lastStatsAt = now;
-    out.push({ type: 'm.cells', cells: s.agg.cells.size });
+    out.push({ type: 'm.cells', cells: s.agg.cellCount });
   }
 }
 
@@ -274,7 +268,7 @@ function startRound(s: Shard, clock: Clock, force: boolean, flushes: number[], o
   const now = clock.now();
   if (s.round || now < s.retryAt) return false;
   const a = s.agg;
-  if (!force && s.eventsSinceCheckpoint === 0 && a.rollupDirty.size === 0 && a.pendingLate.length === 0 && a.pendingInvalid.length === 0) {
+  if (!force && s.eventsSinceCheckpoint === 0 && a.rollupDirty.length === 0 && a.pendingLate.length === 0 && a.pendingInvalid.length === 0) {
     s.lastCheckpointAt = now;
     return false;
   }
@@ -284,7 +278,6 @@ function startRound(s: Shard, clock: Clock, force: boolean, flushes: number[], o
   // seconds: rewriting it whole every round was most of what MongoDB did in a catch-up, for documents
   // superseded at once (docs/runtime.md). Finals are written as always; a forced round writes everything.
   const rollups = writeRollups ? rollupWrites(a, s.config.aggregation, s.partition, s.epoch, force || !s.catchingUp) : null;
-  for (const k of rollups?.openKeys ?? []) a.rollupDirty.delete(k);
   const tag = s.nextTag++;
   s.round = {
     tag, stage: 'save', capture, nextOffset: a.nextOffset, events: s.eventsSinceCheckpoint, rollups,
@@ -325,7 +318,7 @@ function written(s: Shard, results: readonly unknown[], clock: Clock, out: Shard
   if (w) {
     const ins = results[0] as { inserted: number; existing: number };
     const up = results[2] as { written: number; stale: number };
-    finalsWritten(s.agg, w.finalKeys);
+    finalsWritten(s.agg, w.finalWindows);
     out.push({ type: 'm.rollups', finals: ins.inserted, existing: ins.existing, open: up.written, stale: up.stale });
     s.lastRollupAt = r.startedAt;
   }
@@ -365,7 +358,7 @@ function failed(s: Shard, m: Extract<ShardHostMsg, { type: 'failed' }>, clock: C
   if (!r || r.tag !== m.tag) return;
   s.round = null;
   if (r.stage === 'save') checkpointFailed(s.agg, r.capture);
-  for (const k of r.rollups?.openKeys ?? []) s.agg.rollupDirty.add(k);
+  if (r.rollups) rollupsFailed(s.agg, r.rollups);
   for (const tag of r.flushes) out.push({ type: 'flushed', tag });
   if (m.error.code === 'RT_FENCED') {
     // A newer owner holds the partition: this shard is a zombie. Nothing more is written.

@@ -6,9 +6,9 @@
  * the rollup cadence does. Deterministic: the numbers depend on the code, not on the machine's load.
  */
 import { deflateRawSync } from 'node:zlib';
-import { applyBatch, captureCheckpoint, checkpointCommitted, emptyState, finalsWritten, restoreCheckpoint, rollupWrites } from '../actors/logic.js';
+import { CHANGED_CHECKPOINT, captureCheckpoint, markChanged, checkpointCommitted, emptyState, finalsWritten, restoreCheckpoint, rollupWrites } from '../actors/logic.js';
 import { encode, partitionFor, type AdEvent, type EventBatchRecord } from '../actors/model/index.js';
-import { preaggregate, type AggregationConfig } from '../actors/preaggregate.js';
+import { foldRecords, type AggregationConfig } from '../actors/fold.js';
 import { eventStream } from './runtime-bench.js';
 
 const CONFIG: AggregationConfig = { precision: 6, windowMs: 10_000, allowedLatenessMs: 30_000 };
@@ -45,7 +45,7 @@ function scenario(name: string, events: Generator<AdEvent>, total: number, perRo
     round.push(e);
     if (round.length < perRound) continue;
     const record = encode({ v: 1, at: 1, events: round } satisfies EventBatchRecord);
-    applyBatch(s, preaggregate({ bytes: record, ends: Uint32Array.of(record.length), offsets: Float64Array.of(s.nextOffset), maxTs: s.maxTs, config: CONFIG }));
+    foldRecords(s, { bytes: record, ends: Uint32Array.of(record.length), offsets: Float64Array.of(s.nextOffset) }, CONFIG);
     round = [];
     const t0 = performance.now();
     const c = captureCheckpoint(s);
@@ -58,12 +58,12 @@ function scenario(name: string, events: Generator<AdEvent>, total: number, perRo
     store = next;
     checkpointCommitted(s, c);
     bytes.push(c.bytes);
-    if (bytes.length % ROLLUP_EVERY_ROUNDS === 0) finalsWritten(s, rollupWrites(s, CONFIG, 0, 1).finalKeys);
+    if (bytes.length % ROLLUP_EVERY_ROUNDS === 0) finalsWritten(s, rollupWrites(s, CONFIG, 0, 1).finalWindows);
   }
   const n = bytes.length;
   return {
     name, rounds: n, meanBytes: bytes.reduce((a, b) => a + b, 0) / n, maxBytes: Math.max(...bytes), meanDeflatedBytes: deflated / n, meanEncodeMs: encodeMs / n,
-    heldBytes: [...store.values()].reduce((a, b) => a + b.byteLength, 0), heldParts: store.size, liveCells: s.cells.size,
+    heldBytes: [...store.values()].reduce((a, b) => a + b.byteLength, 0), heldParts: store.size, liveCells: s.cellCount,
     liveBytes: wholeStateBytes(store, s.nextOffset),
   };
 }
@@ -72,7 +72,7 @@ function scenario(name: string, events: Generator<AdEvent>, total: number, perRo
 function wholeStateBytes(store: ReadonlyMap<string, Uint8Array>, nextOffset: number): number {
   const s = restoreCheckpoint(nextOffset, store);
   s.checkpointLayout.clear();
-  for (const key of s.cells.keys()) s.checkpointDirty.add(key);
+  for (const cells of s.windows.values()) for (const cw of cells.values()) markChanged(s, cw, CHANGED_CHECKPOINT);
   return captureCheckpoint(s).bytes;
 }
 

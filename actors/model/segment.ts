@@ -97,7 +97,7 @@ export function packSegment(out: number[], id: number, vals: ArrayLike<number>, 
 }
 
 /** Reads the packed segment at `packed[at]` into `out[outAt ...]` (zeros where the mask has none). */
-export function unpackSegment(packed: readonly number[], at: number, out: { [i: number]: number }, outAt: number): { id: number; next: number } {
+export function unpackSegment(packed: ArrayLike<number>, at: number, out: { [i: number]: number }, outAt: number): { id: number; next: number } {
   const id = packed[at]!;
   const mask = packed[at + 1]!;
   let k = at + 2;

@@ -1,7 +1,7 @@
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EVENT_TYPES, LATE_EVENTS_COLLECTION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION } from '../../actors/model/index.js';
-import { restoreCheckpoint } from '../../actors/logic.js';
+import { cellsByKey, restoreCheckpoint } from '../../actors/logic.js';
 import { startRuntime, type RuntimeHandle } from '../../actors/runtime-main.js';
 import { CassandraCheckpointStore, ensureTopics, kafkaClient } from '../../runtime/index.js';
 import { stackConfig, testRuntimeConfig, uniqueName, waitFor } from '../support/env.js';
@@ -74,7 +74,7 @@ describe('runtime: a known set of events → exact rollups and restored state', 
       duplicates += state.totals.duplicates;
       lateCount += state.totals.late;
       events += state.totals.events;
-      for (const cw of state.cells.values()) {
+      for (const cw of cellsByKey(state).values()) {
         cw.counts.forEach((n, t) => {
           if (n === 0) return;
           const key = `${cw.window}:${cw.cell}:${EVENT_TYPES[t]}`;

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { applyBatch, captureCheckpoint, emptyState, restoreCheckpoint, rollupWrites, takeDelta } from '../../../actors/logic.js';
+import { captureCheckpoint, findCell, emptyState, restoreCheckpoint, rollupWrites, takeDelta } from '../../../actors/logic.js';
 import {
   EVENT_TYPES, blockRows, checkIds, decode, encode, filterKey, packSegment, segmentKey, segmentMatcher, segmentOf, SegmentFilterError, unpackSegment, unpackSegments, type PackedSegments,
   type AdEvent, type EventBatchRecord, type SegmentColumns,
 } from '../../../actors/model/index.js';
-import { preaggregate, type AggregationConfig } from '../../../actors/preaggregate.js';
+import { foldRecords, type AggregationConfig } from '../../../actors/fold.js';
 import { segmentTable } from '../../../actors/segments.js';
 
 const N = EVENT_TYPES.length;
@@ -14,12 +14,12 @@ const ev = (extra: Partial<AdEvent>): AdEvent => ({ userId: 'u1', type: 'impress
 
 function inputOf(batch: AdEvent[], offset: number) {
   const bytes = encode({ v: 1, at: 1, events: batch } satisfies EventBatchRecord);
-  return { bytes, ends: Uint32Array.of(bytes.length), offsets: Float64Array.of(offset), config: C };
+  return { bytes, ends: Uint32Array.of(bytes.length), offsets: Float64Array.of(offset) };
 }
 
 function feed(events: AdEvent[][]) {
   const s = emptyState();
-  for (const batch of events) applyBatch(s, preaggregate({ ...inputOf(batch, s.nextOffset), maxTs: s.maxTs }));
+  for (const batch of events) foldRecords(s, inputOf(batch, s.nextOffset), C);
   return s;
 }
 
@@ -83,7 +83,7 @@ describe('the aggregation per segment', () => {
 
   it('counts each segment next to the cell totals; duplicates and unsegmented events stay out of segments', () => {
     const s = feed(events);
-    const cw = s.cells.get('0:u09tvw')!;
+    const cw = findCell(s, 0, 'u09tvw')!;
     expect(cw.counts).toEqual([4, 1, 0, 1, 0, 0]); // the duplicate of e1 is not counted
     expect(segmentTable(s.segDict, cw.segs)).toEqual({
       'app-shop|cmp-01': [1, 1, 0, 0, 0, 0, 0],
@@ -107,11 +107,10 @@ describe('the aggregation per segment', () => {
     expect(table(sc, blockRows(open[0]!).map((r) => r.cell))).toEqual(want);
     const parts = new Map([...captureCheckpoint(s).parts].map(([k, v]) => [k, v!]));
     const restored = restoreCheckpoint(s.nextOffset, parts);
-    expect(segmentTable(restored.segDict, restored.cells.get('0:u09tvw')!.segs)).toEqual(segmentTable(s.segDict, s.cells.get('0:u09tvw')!.segs));
-    expect(Object.keys(segmentTable(restored.segDict, restored.cells.get('0:u09tvw')!.segs)!)).toHaveLength(4);
+    expect(segmentTable(restored.segDict, findCell(restored, 0, 'u09tvw')!.segs)).toEqual(segmentTable(s.segDict, findCell(s, 0, 'u09tvw')!.segs));
+    expect(Object.keys(segmentTable(restored.segDict, findCell(restored, 0, 'u09tvw')!.segs)!)).toHaveLength(4);
     // The next delta of the cell carries only the segment that changed since.
-    const b = preaggregate({ ...inputOf([ev({ appId: 'app-maps', campaignId: 'cmp-02', type: 'click' })], s.nextOffset), maxTs: s.maxTs });
-    applyBatch(s, b);
+    foldRecords(s, inputOf([ev({ appId: 'app-maps', campaignId: 'cmp-02', type: 'click' })], s.nextOffset), C);
     const d2 = takeDelta(s, C, 3, 1, 2, 3_000)!;
     expect(table(unpackSegments(d2.segments!), d2.cells)).toEqual({ 'app-maps|cmp-02|u09tvw': [1, 1, 0, 0, 0, 0, 0] });
     expect(d2.counts.subarray(0, N)).toEqual(Uint32Array.of(4, 2, 0, 1, 0, 0)); // the cell's totals, whole

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock, packRecords, type ShardHostMsg, type ShardStart } from '../../../runtime/index.js';
 import { decode, encode, type AdEvent, type DeltaRecord } from '../../../actors/model/index.js';
+import { cellsByKey } from '../../../actors/logic.js';
 import { initShard, stepShard, type Shard, type ShardConfig, type ShardEffect, type ShardSettings } from '../../../actors/shard-logic.js';
 
 const PARIS = { lat: 48.8566, lon: 2.3522 };
@@ -25,7 +26,7 @@ function recordsMsg(offset: number, ...records: unknown[][]): ShardHostMsg {
 const ofType = <T extends ShardEffect['type']>(effects: readonly ShardEffect[], type: T) => effects.filter((e): e is Extract<ShardEffect, { type: T }> => e.type === type);
 
 function cellTotals(s: Shard): Record<string, number[]> {
-  return Object.fromEntries([...s.agg.cells].sort(([a], [b]) => a.localeCompare(b)).map(([k, cw]) => [k, [...cw.counts]]));
+  return Object.fromEntries([...cellsByKey(s.agg)].sort(([a], [b]) => a.localeCompare(b)).map(([k, cw]) => [k, [...cw.counts]]));
 }
 
 describe('shard logic: step(state, message) → effects', () => {
