@@ -115,7 +115,7 @@ export class Hll {
     }
     if (!this.dense) this.toDense();
     const a = this.dense!;
-    const b = other.dense!;
+    const b = other.dense;
     for (let i = 0; i < M; i++) if (b[i]! > a[i]!) a[i] = b[i]!;
   }
 
@@ -144,7 +144,7 @@ export class Hll {
    */
   toSnapshot(): Uint32Array | Uint16Array | Uint8Array {
     if (!this.dense) return Uint32Array.from(this.sparseValues());
-    const regs = this.dense!;
+    const regs = this.dense;
     let set = 0;
     for (let i = 0; i < M; i++) if (regs[i] !== 0) set++;
     if (set * 4 >= M) return regs.slice();

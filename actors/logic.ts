@@ -101,7 +101,7 @@ export function markChanged(s: ShardState, cw: CellWindow, bits: number): void {
 /** The cell-window (created empty if new), marked changed for the checkpoint, the rollups and the deltas. */
 export function cellWindow(s: ShardState, window: number, cell: string): CellWindow {
   let cells = s.windows.get(window);
-  if (!cells) s.windows.set(window, (cells = new Map()));
+  if (!cells) s.windows.set(window, (cells = new Map<string, CellWindow>()));
   let cw = cells.get(cell);
   if (!cw) {
     cw = newCell(window, cell);
@@ -592,7 +592,7 @@ export function restoreCheckpoint(nextOffset: number, parts: ReadonlyMap<string,
   for (const { name, part } of windowParts) {
     if (part.v !== 1 && part.v !== 2) throw new Error(`unknown checkpoint window version ${String((part as { v: unknown }).v)}`);
     let held = s.windows.get(part.window);
-    if (!held) s.windows.set(part.window, (held = new Map()));
+    if (!held) s.windows.set(part.window, (held = new Map<string, CellWindow>()));
     // The part's segment numbers → the shard's.
     const segIds = (part.segApps ?? []).map((app, j) => s.segDict.id(app, part.segCampaigns![j]!));
     const cells = partCells(part, segIds);
