@@ -9,6 +9,7 @@ import {
 } from './model/index.js';
 import { emptySegList, LocalDictionary, SegmentDict, packSegList, segSlot, unpackSegList, type SegList } from './segments.js';
 import { Hll } from './hll.js';
+import { storedColumns } from './blocks.js';
 import { IdSet } from './id-set.js';
 import type { AggregationConfig, InvalidRecord, LateEvent } from './fold.js';
 
@@ -178,7 +179,7 @@ export function deltaSegments(dict: SegmentDict, cws: readonly CellWindow[]): Pa
 const bytesOf = (a: Uint32Array | Float64Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 /** Columns of a set of cell-windows. */
-function columns(dict: SegmentDict, cws: readonly CellWindow[]): Pick<RollupBlock, 'cells' | 'counts' | 'values' | 'users' | 'segs'> {
+function columns(dict: SegmentDict, cws: readonly CellWindow[]): Pick<RollupBlock, 'cells' | 'counts' | 'values' | 'users' | 'segs' | 'enc'> {
   const counts = new Uint32Array(cws.length * NTYPES);
   const values = new Float64Array(cws.length);
   const users = new Uint32Array(cws.length);
@@ -192,8 +193,8 @@ function columns(dict: SegmentDict, cws: readonly CellWindow[]): Pick<RollupBloc
   const packed: number[] = [];
   for (const cw of cws) if (cw.segs) packSegList(cw.segs, local.number, packed);
   return {
-    cells: cws.map((cw) => cw.cell).join(','), counts: bytesOf(counts), values: bytesOf(values), users: bytesOf(users),
-    segs: encodePackedSegments([local.apps, local.campaigns, perRow, packed]),
+    cells: cws.map((cw) => cw.cell).join(','),
+    ...storedColumns({ counts: bytesOf(counts), values: bytesOf(values), users: bytesOf(users), segs: encodePackedSegments([local.apps, local.campaigns, perRow, packed]) }),
   };
 }
 

@@ -14,6 +14,7 @@ export class ShardMetrics {
   private readonly checkpointBytesTotal = this.registry.counter('adme_runtime_checkpoint_bytes_total', 'Bytes checkpoints wrote to the store, by partition.');
   private readonly checkpointSeconds = this.registry.histogram('adme_runtime_checkpoint_duration_seconds', 'Time to write a checkpoint to Cassandra.', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
   private readonly encodeSeconds = this.registry.histogram('adme_runtime_checkpoint_encode_seconds', 'Time to snapshot and encode state on the actor thread.', [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1]);
+  private readonly rollupSeconds = this.registry.histogram('adme_runtime_rollup_write_seconds', 'Time to write one round\'s rollup documents (and late and invalid events) to MongoDB.', [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
   private readonly rollupDocs = this.registry.counter('adme_runtime_rollup_docs_total', 'Rollup documents written (kind=final|final_existing|open).');
   private readonly rejected = this.registry.counter('adme_runtime_rejected_zombie_writes_total', 'Writes refused because a newer owner holds the partition (kind=checkpoint|rollup).');
   private readonly deltaCount = this.registry.counter('adme_runtime_deltas_total', 'Delta records sent.');
@@ -53,6 +54,7 @@ export class ShardMetrics {
         if (e.existing) this.rollupDocs.inc({ partition, kind: 'final_existing' }, e.existing);
         if (e.open) this.rollupDocs.inc({ partition, kind: 'open' }, e.open);
         if (e.stale) this.rejected.inc({ partition, kind: 'rollup' }, e.stale);
+        this.rollupSeconds.observe(e.ms / 1000);
         return;
       case 'm.deltas':
         for (const a of e.agesMs) {

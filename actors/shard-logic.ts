@@ -50,7 +50,7 @@ export type ShardMetricEffect =
   | { readonly type: 'm.batch'; readonly events: number; readonly late: number; readonly invalid: number; readonly duplicates: number; readonly foldAgeMs: number | null }
   | { readonly type: 'm.checkpoint'; readonly bytes: number; readonly ms: number; readonly encodeMs: number }
   | { readonly type: 'm.checkpointFailure' }
-  | { readonly type: 'm.rollups'; readonly finals: number; readonly existing: number; readonly open: number; readonly stale: number }
+  | { readonly type: 'm.rollups'; readonly finals: number; readonly existing: number; readonly open: number; readonly stale: number; readonly ms: number }
   | { readonly type: 'm.deltas'; readonly agesMs: readonly number[] }
   | { readonly type: 'm.gap'; readonly records: number }
   | { readonly type: 'm.epoch'; readonly epoch: number }
@@ -159,7 +159,7 @@ export function stepShard(s: Shard, m: ShardHostMsg, clock: Clock): ShardEffect[
       if (s.round?.tag === m.tag) saved(s, m.bytesWritten, m.ms, clock, out);
       break;
     case 'written':
-      if (s.round?.tag === m.tag) written(s, m.results, clock, out);
+      if (s.round?.tag === m.tag) written(s, m.results, m.ms, clock, out);
       break;
     case 'sent': {
       const ages = s.deltasInFlight.get(m.tag);
@@ -312,14 +312,14 @@ function saved(s: Shard, bytes: number, ms: number, clock: Clock, out: ShardEffe
   out.push({ type: 'docs', tag: r.tag, writes });
 }
 
-function written(s: Shard, results: readonly unknown[], clock: Clock, out: ShardEffect[]): void {
+function written(s: Shard, results: readonly unknown[], ms: number, clock: Clock, out: ShardEffect[]): void {
   const r = s.round!;
   const w = r.rollups;
   if (w) {
     const ins = results[0] as { inserted: number; existing: number };
     const up = results[2] as { written: number; stale: number };
     finalsWritten(s.agg, w.finalWindows);
-    out.push({ type: 'm.rollups', finals: ins.inserted, existing: ins.existing, open: up.written, stale: up.stale });
+    out.push({ type: 'm.rollups', finals: ins.inserted, existing: ins.existing, open: up.written, stale: up.stale, ms });
     s.lastRollupAt = r.startedAt;
   }
   s.agg.pendingLate.splice(0, r.late);

@@ -3,7 +3,7 @@
  * documents in MongoDB. Both carry absolute values (never increments), so re-applying is harmless.
  */
 import { EVENT_TYPES, NTYPES, type EventType } from './event.js';
-import { encode } from './codec.js';
+import { decode, encode } from './codec.js';
 import { SEGMENT_SLOTS, unpackSegment, type SegmentColumns } from './segment.js';
 
 /** Base geohash precision of the aggregation (≈1.2 km × 0.6 km cells); coarser ones are prefixes. */
@@ -73,6 +73,33 @@ export interface RollupBlock {
   readonly users: Uint8Array;
   /** Per-segment values of the rows: {@link encodePackedSegments} (absent in blocks written before segments). */
   readonly segs?: Uint8Array;
+  /**
+   * `deflate-raw`: `counts`, `values`, `users` and `segs` are raw-deflated (absent in blocks written
+   * before: plain). {@link plainBlock} inflates them for {@link blockRows}.
+   */
+  readonly enc?: 'deflate-raw';
+}
+
+type Columns = Pick<RollupBlock, 'counts' | 'values' | 'users' | 'segs' | 'enc'>;
+
+/**
+ * A block with its columns plain, for {@link blockRows}; a block stored plain is returned as it is.
+ * `inflateRaw` is the platform's raw inflate (Node: zlib's `inflateRawSync`): the model stays pure.
+ */
+export function plainBlock<T extends Columns>(d: T, inflateRaw: (b: Uint8Array) => Uint8Array): Omit<T, 'enc'> {
+  if (d.enc === undefined) return d;
+  if (d.enc !== 'deflate-raw') throw new Error(`unknown rollup block encoding ${String(d.enc)}`);
+  const inflate = (b: Uint8Array) => new Uint8Array(inflateRaw(b));
+  const out: Record<string, unknown> = { ...d, counts: inflate(d.counts), values: inflate(d.values), users: inflate(d.users) };
+  if (d.segs) out.segs = inflate(d.segs);
+  delete out.enc;
+  return out as Omit<T, 'enc'>;
+}
+
+/** The packed segments of a block, if it has any. */
+export function blockSegments(d: Columns, inflateRaw: (b: Uint8Array) => Uint8Array): PackedSegments | undefined {
+  const p = plainBlock(d, inflateRaw);
+  return p.segs ? decode<PackedSegments>(p.segs) : undefined;
 }
 
 /**
@@ -167,7 +194,8 @@ export function typeCounts(counts: ArrayLike<number>): TypeCounts {
 }
 
 /** The rows of a rollup block (final or open). */
-export function blockRows(d: Pick<RollupBlock, 'window' | 'windowMs' | 'partition' | 'cells' | 'counts' | 'values' | 'users'>): RollupRow[] {
+export function blockRows(d: Pick<RollupBlock, 'window' | 'windowMs' | 'partition' | 'cells' | 'counts' | 'values' | 'users' | 'enc'>): RollupRow[] {
+  if (d.enc !== undefined) throw new Error(`a ${d.enc} rollup block: inflate it first (plainBlock)`);
   if (d.cells === '') return [];
   const cells = d.cells.split(',');
   // Copy: a driver's bytes may be a view into a larger (unaligned) buffer.

@@ -6,9 +6,10 @@
  */
 import { Binary, type Db } from 'mongodb';
 import {
-  EVENT_TYPES, NTYPES, FINAL_PREFIX_PRECISION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockRows, decode, forEachSegment, geohashEncode, inBbox,
+  EVENT_TYPES, NTYPES, FINAL_PREFIX_PRECISION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockRows, blockSegments, forEachSegment, plainBlock, geohashEncode, inBbox,
   geohashCenter, segmentKeys, type Bbox, type FinalBlock, type OpenWindowDoc, type PackedSegments,
 } from '../../actors/model/index.js';
+import { inflateRawSync } from 'node:zlib';
 
 
 /** One stored (window, partition, base cell): NTYPES counts then the value sum in `sum`. */
@@ -82,9 +83,12 @@ export async function readRollups(db: Db, o: ReadOptions): Promise<StoredRow[]> 
   const take = (doc: FinalBlock | OpenWindowDoc) => {
     // The driver hands binary fields over as BSON Binary: blockRows wants their bytes.
     const bytes = (b: unknown) => (b instanceof Binary ? b.buffer : (b as Uint8Array));
-    const block = { window: doc.window, windowMs: doc.windowMs, partition: doc.partition, cells: doc.cells, counts: bytes(doc.counts), values: bytes(doc.values), users: bytes(doc.users) };
-    const rows = blockRows(block);
-    const segs = segmentsByRow(doc.segs ? decode<PackedSegments>(bytes(doc.segs)) : undefined, rows.length);
+    const block = {
+      window: doc.window, windowMs: doc.windowMs, partition: doc.partition, cells: doc.cells, counts: bytes(doc.counts), values: bytes(doc.values), users: bytes(doc.users),
+      ...(doc.segs ? { segs: bytes(doc.segs) } : {}), ...(doc.enc ? { enc: doc.enc } : {}),
+    };
+    const rows = blockRows(plainBlock(block, inflateRawSync));
+    const segs = segmentsByRow(blockSegments(block, inflateRawSync), rows.length);
     for (const [i, r] of rows.entries()) {
       if (o.bbox) {
         const c = geohashCenter(r.cell);

@@ -3,8 +3,9 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Binary, Db } from 'mongodb';
 import { geohashEncode } from '../../actors/model/geohash.js';
 import {
-  EVENT_TYPES, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockRows, decode, packEventRecords, unpackSegments, type AdEvent, type PackedSegments,
+  EVENT_TYPES, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockRows, blockSegments, packEventRecords, plainBlock, unpackSegments, type AdEvent,
 } from '../../actors/model/index.js';
+import { inflateRawSync } from 'node:zlib';
 import { rng } from '../../bench/gateway-traffic.js';
 
 export { rng };
@@ -123,10 +124,10 @@ export async function allRollupRows(db: Db, finalsOnly = false): Promise<Record<
   const closed = new Set(finals.map((f) => `${f.window}:${f.partition}`));
   const open = finalsOnly ? [] : (await db.collection(OPEN_ROLLUPS_COLLECTION).find({}).toArray()).filter((d) => !closed.has(`${d.window}:${d.partition}`));
   const bytes = (b: unknown) => (b as Binary).buffer;
-  return [...finals, ...open].flatMap((d) => blockRows({
+  return [...finals, ...open].flatMap((d) => blockRows(plainBlock({
       window: d.window as number, windowMs: d.windowMs as number, partition: d.partition as number, cells: d.cells as string,
-      counts: bytes(d.counts), values: bytes(d.values), users: bytes(d.users),
-    }) as unknown as Record<string, unknown>[]);
+      counts: bytes(d.counts), values: bytes(d.values), users: bytes(d.users), ...(d.enc ? { enc: d.enc as 'deflate-raw' } : {}),
+    }, inflateRawSync)) as unknown as Record<string, unknown>[]);
 }
 
 /**
@@ -156,7 +157,7 @@ export async function segmentCountsOfRollups(db: Db): Promise<Map<string, number
   for (const d of docs) {
     if (!d.segs) continue;
     const cells = (d.cells as string).split(',');
-    const sc = unpackSegments(decode<PackedSegments>(bytes(d.segs)));
+    const sc = unpackSegments(blockSegments({ counts: bytes(d.counts), values: bytes(d.values), users: bytes(d.users), segs: bytes(d.segs), ...(d.enc ? { enc: d.enc as 'deflate-raw' } : {}) }, inflateRawSync)!);
     for (let k = 0; k < sc.segRows.length; k++) {
       const id = sc.segIds[k]!;
       EVENT_TYPES.forEach((t, i) => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_WINDOW_PARTS, captureCheckpoint, cellsByKey, findCell, checkpointCommitted, checkpointFailed, emptyState, finalsWritten, isClosed, lateDocs, restoreCheckpoint, rollupWrites, takeDelta, watermark, type CheckpointCapture, type ShardState } from '../../../actors/logic.js';
-import { blockRows, encode, type AdEvent, type EventBatchRecord } from '../../../actors/model/index.js';
+import { inflateRawSync } from 'node:zlib';
+import { blockRows, plainBlock, encode, type AdEvent, type EventBatchRecord } from '../../../actors/model/index.js';
 import { foldRecords, type AggregationConfig, type RecordsInput } from '../../../actors/fold.js';
 import { segmentTable } from '../../../actors/segments.js';
 import { hash32, hash53 } from '../../../actors/hash.js';
@@ -105,10 +106,10 @@ describe('rollups, eviction and deltas', () => {
     feed(s, [[ev(1_000), ev(2_000, { ...{ lat: 40.7128, lon: -74.006 } }), ev(41_000)]]);
     const w = rollupWrites(s, C, 3, 7);
     expect(w.finals.map((d) => d._id).sort()).toEqual(['10000:0:dr5:3', '10000:0:u09:3']);
-    expect(blockRows(w.finals.find((d) => d.prefix === 'u09')!)).toEqual([expect.objectContaining({ cell: 'u09tvw', click: 1, total: 1, users: 1, window: 0, partition: 3 })]);
+    expect(blockRows(plainBlock(w.finals.find((d) => d.prefix === 'u09')!, inflateRawSync))).toEqual([expect.objectContaining({ cell: 'u09tvw', click: 1, total: 1, users: 1, window: 0, partition: 3 })]);
     expect(w.open).toHaveLength(1);
     expect(w.open[0]).toMatchObject({ _id: '10000:40000:3', window: 40_000, cells: 'u09tvw', version: '000000000007:0000000000000001' });
-    expect(blockRows(w.open[0]!)).toEqual([expect.objectContaining({ cell: 'u09tvw', click: 1, total: 1, window: 40_000 })]);
+    expect(blockRows(plainBlock(w.open[0]!, inflateRawSync))).toEqual([expect.objectContaining({ cell: 'u09tvw', click: 1, total: 1, window: 40_000 })]);
     expect(w.obsoleteOpenIds).toEqual(['10000:0:3']);
     expect(finalsWritten(s, w.finalWindows)).toBe(2);
     expect([...cellsByKey(s).keys()]).toEqual(['40000:u09tvw']);

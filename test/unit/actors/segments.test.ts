@@ -1,7 +1,8 @@
+import { inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { captureCheckpoint, findCell, emptyState, restoreCheckpoint, rollupWrites, takeDelta } from '../../../actors/logic.js';
 import {
-  EVENT_TYPES, blockRows, checkIds, decode, encode, filterKey, packSegment, segmentKey, segmentMatcher, segmentOf, SegmentFilterError, unpackSegment, unpackSegments, type PackedSegments,
+  EVENT_TYPES, blockRows, blockSegments, checkIds, encode, filterKey, packSegment, segmentKey, segmentMatcher, segmentOf, SegmentFilterError, unpackSegment, unpackSegments, plainBlock,
   type AdEvent, type EventBatchRecord, type SegmentColumns,
 } from '../../../actors/model/index.js';
 import { foldRecords, type AggregationConfig } from '../../../actors/fold.js';
@@ -103,8 +104,8 @@ describe('the aggregation per segment', () => {
     const d = takeDelta(s, C, 3, 1, 1, 2_000)!;
     expect(table(unpackSegments(d.segments!), d.cells)).toEqual(want);
     const { open } = rollupWrites(s, C, 3, 1);
-    const sc = unpackSegments(decode<PackedSegments>(open[0]!.segs!));
-    expect(table(sc, blockRows(open[0]!).map((r) => r.cell))).toEqual(want);
+    const sc = unpackSegments(blockSegments(open[0]!, inflateRawSync)!);
+    expect(table(sc, blockRows(plainBlock(open[0]!, inflateRawSync)).map((r) => r.cell))).toEqual(want);
     const parts = new Map([...captureCheckpoint(s).parts].map(([k, v]) => [k, v!]));
     const restored = restoreCheckpoint(s.nextOffset, parts);
     expect(segmentTable(restored.segDict, findCell(restored, 0, 'u09tvw')!.segs)).toEqual(segmentTable(s.segDict, findCell(s, 0, 'u09tvw')!.segs));

@@ -1,3 +1,4 @@
+import { inflateRawSync } from 'node:zlib';
 /**
  * The shard host with real worker threads and the real shard logic, over the in-memory ports: the whole
  * runtime without a server. Exactly-once through a kill (a member expiring) and a store outage.
@@ -6,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   ActorThreads, MemoryCheckpointStore, MemoryDocStore, MemoryLog, MemoryRecordSink, ShardHost, compiledModuleUrl, type MemoryPartitionSource,
 } from '../../../runtime/index.js';
-import { OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockRows, packEventRecords } from '../../../actors/model/index.js';
+import { OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockRows, plainBlock, type RollupBlock, packEventRecords } from '../../../actors/model/index.js';
 import type { ShardConfig } from '../../../actors/shard-logic.js';
 import { countsOfRollups, makeEvents, truthOf, type Truth } from '../../support/events.js';
 import { waitFor } from '../../support/env.js';
@@ -45,7 +46,7 @@ function host(name: string, log: MemoryLog, checkpoints: MemoryCheckpointStore, 
 }
 
 function rollups(docs: MemoryDocStore): Truth {
-  const rows = [...docs.documents(ROLLUPS_COLLECTION), ...docs.documents(OPEN_ROLLUPS_COLLECTION)].flatMap((d) => blockRows(d as never) as unknown as Record<string, unknown>[]);
+  const rows = [...docs.documents(ROLLUPS_COLLECTION), ...docs.documents(OPEN_ROLLUPS_COLLECTION)].flatMap((d) => blockRows(plainBlock(d as unknown as RollupBlock, inflateRawSync)) as unknown as Record<string, unknown>[]);
   return countsOfRollups(rows);
 }
 
