@@ -2,10 +2,9 @@
  * The AdME runtime: a small, general actor system (no AdME knowledge) plus the ports and adapters
  * it needs to host one actor per partition of a log.
  */
-export { ActorRef, ActorSystem, DEFAULT_SUPERVISION, type Actor, type Reply, type SupervisionPolicy, type ActorOptions } from './core/actor.js';
-export { Mailbox } from './core/mailbox.js';
+export { DEFAULT_SUPERVISION, type SupervisionPolicy } from './core/supervision.js';
 export { ManualClock, systemClock, type Clock, type Cancel } from './core/clock.js';
-export { ActorStoppedError, FencedError, RuntimeError, isRetriable, toWireError, type WireError } from './core/errors.js';
+export { FencedError, RuntimeError, isRetriable, toWireError, type WireError } from './core/errors.js';
 export { retry, type RetryOptions } from './core/retry.js';
 export { Counter, Gauge, Histogram, Registry } from './core/metrics.js';
 export { WorkerPool, compiledModuleUrl, type PoolOptions } from './pool/pool.js';

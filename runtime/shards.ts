@@ -12,7 +12,7 @@
  * is the expected end of a handover and only logged. A fence hit outside a rebalance means this process
  * is a zombie: it stops taking and writing anything and reports the fatal error.
  */
-import { DEFAULT_SUPERVISION, type SupervisionPolicy } from './core/actor.js';
+import { DEFAULT_SUPERVISION, type SupervisionPolicy } from './core/supervision.js';
 import { FencedError, RuntimeError, toWireError } from './core/errors.js';
 import { retry } from './core/retry.js';
 import type { ActorThreads } from './pool/actor-threads.js';
@@ -254,7 +254,11 @@ export class ShardHost {
         return;
       case 'save': {
         const store = this.o.checkpoints;
-        if (!store) throw new RuntimeError('RT_NO_STORE', 'a shard asked to save a checkpoint with checkpoints off', false);
+        if (!store) {
+          // A logic asking for a store the process runs without: the shard fails (and, not retriable, the process).
+          void this.failed(s, new RuntimeError('RT_NO_STORE', 'a shard asked to save a checkpoint with checkpoints off', false));
+          return;
+        }
         this.io(s, e.tag, async () => {
           const t0 = Date.now();
           const r = await store.save(this.o.shardName(s.partition), s.epoch, e.nextOffset, new Map(e.parts));
@@ -264,7 +268,11 @@ export class ShardHost {
       }
       case 'docs': {
         const docs = this.o.docs;
-        if (!docs) throw new RuntimeError('RT_NO_STORE', 'a shard asked to write documents with the document store off', false);
+        if (!docs) {
+          // A logic asking for a store the process runs without: the shard fails (and, not retriable, the process).
+          void this.failed(s, new RuntimeError('RT_NO_STORE', 'a shard asked to write documents with the document store off', false));
+          return;
+        }
         this.io(s, e.tag, async () => {
           const t0 = Date.now();
           const results: DocWriteResult[] = [];

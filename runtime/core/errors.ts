@@ -32,14 +32,6 @@ export class FencedError extends RuntimeError {
   }
 }
 
-/** The actor was stopped while a message waited for it. */
-export class ActorStoppedError extends RuntimeError {
-  constructor(actor: string) {
-    super('RT_ACTOR_STOPPED', `actor ${actor} stopped`, false);
-    this.name = 'ActorStoppedError';
-  }
-}
-
 /** Whether retrying `err` can help: runtime errors say so; anything else (I/O) is assumed transient. */
 export function isRetriable(err: unknown): boolean {
   if (err instanceof RuntimeError) return err.retriable;
