@@ -539,8 +539,9 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
   // 3. Failover: kill -9 one of two runtimes under load.
   const failRate = Math.min(...o.rates);
   o.progress(`failover: ${o.failovers} × kill -9 of one of two runtimes at ${failRate} events/s…`);
-  const f = o.failovers > 0 ? await failoverRuns(o, kafka, producer, `${topic}.failover`, failRate) : { runs: [], medianMs: 0, worstMs: 0 };
-  await producer.disconnect();
+  const f = o.failovers > 0
+    ? await failoverRuns(o, kafka, producer, `${topic}.failover`, failRate).finally(() => producer.disconnect())
+    : (await producer.disconnect(), { runs: [], medianMs: 0, worstMs: 0 });
 
   return {
     machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
