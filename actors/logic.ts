@@ -118,6 +118,9 @@ export function findCell(s: ShardState, window: number, cell: string): CellWindo
   return s.windows.get(window)?.get(cell);
 }
 
+/** Whether `cw` is still in the state (not evicted with its window, nor replaced by a restore). */
+const isHeld = (s: ShardState, cw: CellWindow) => findCell(s, cw.window, cw.cell) === cw;
+
 /** Every held cell by `window:cell` (tests and tools; the state itself keys by window, then cell). */
 export function cellsByKey(s: ShardState): Map<string, CellWindow> {
   const out = new Map<string, CellWindow>();
@@ -135,8 +138,13 @@ export function watermark(s: ShardState, c: AggregationConfig): number {
   return s.maxTs - c.allowedLatenessMs;
 }
 
+/** Windows starting at or before this have ended at or before the watermark: closed. */
+function lastClosedWindow(s: ShardState, c: AggregationConfig): number {
+  return watermark(s, c) - c.windowMs;
+}
+
 export function isClosed(cw: CellWindow, s: ShardState, c: AggregationConfig): boolean {
-  return cw.window + c.windowMs <= watermark(s, c);
+  return cw.window <= lastClosedWindow(s, c);
 }
 
 export interface RollupWrites {
@@ -205,7 +213,7 @@ function columns(dict: SegmentDict, cws: readonly CellWindow[]): Pick<RollupBloc
  * covers are no longer marked changed for rollups: {@link rollupsFailed} marks them again.
  */
 export function rollupWrites(s: ShardState, c: AggregationConfig, partition: number, epoch: number, includeOpen = true): RollupWrites {
-  const closedBefore = watermark(s, c) - c.windowMs; // a window starting at or before this is closed
+  const closedBefore = lastClosedWindow(s, c);
   const dirtyWindows = new Set<number>();
   if (includeOpen) for (const cw of s.rollupDirty) if (cw.window > closedBefore) dirtyWindows.add(cw.window);
   const finals: FinalBlock[] = [];
@@ -245,7 +253,7 @@ export function rollupWrites(s: ShardState, c: AggregationConfig, partition: num
 
 /** The open-window writes of `w` failed: their cells count as changed for rollups again. */
 export function rollupsFailed(s: ShardState, w: RollupWrites): void {
-  for (const cw of w.openCells) if (findCell(s, cw.window, cw.cell) === cw) markChanged(s, cw, CHANGED_ROLLUP);
+  for (const cw of w.openCells) if (isHeld(s, cw)) markChanged(s, cw, CHANGED_ROLLUP);
 }
 
 /** Finals are durable: their closed windows leave memory (no event can reach a closed window again). */
@@ -260,11 +268,10 @@ export function finalsWritten(s: ShardState, finalWindows: readonly number[]): n
     s.windows.delete(window);
   }
   if (gone > 0) {
-    // The changed lists hold only held cells: drop those that left.
-    const held = (cw: CellWindow) => s.windows.get(cw.window)?.get(cw.cell) === cw;
-    s.checkpointDirty = s.checkpointDirty.filter(held);
-    s.rollupDirty = s.rollupDirty.filter(held);
-    s.deltaDirty = s.deltaDirty.filter(held);
+    // A list holds exactly the cells with its bit set: the cells that left have none now.
+    s.checkpointDirty = s.checkpointDirty.filter((cw) => cw.changed & CHANGED_CHECKPOINT);
+    s.rollupDirty = s.rollupDirty.filter((cw) => cw.changed & CHANGED_ROLLUP);
+    s.deltaDirty = s.deltaDirty.filter((cw) => cw.changed & CHANGED_DELTA);
   }
   return gone;
 }
@@ -571,7 +578,7 @@ export function checkpointCommitted(s: ShardState, c: CheckpointCapture): void {
 
 /** The checkpoint failed: its cells count as changed again, and the last committed layout stays. */
 export function checkpointFailed(s: ShardState, c: CheckpointCapture): void {
-  for (const cw of c.changedCells) if (findCell(s, cw.window, cw.cell) === cw) markChanged(s, cw, CHANGED_CHECKPOINT);
+  for (const cw of c.changedCells) if (isHeld(s, cw)) markChanged(s, cw, CHANGED_CHECKPOINT);
 }
 
 /** Rebuilds state from checkpoint parts; every cell is marked for re-sending (rollups, deltas). */

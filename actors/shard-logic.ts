@@ -215,7 +215,7 @@ function records(s: Shard, m: RecordsMsg, clock: Clock, out: ShardEffect[], resu
 
 function fold(s: Shard, m: RecordsMsg, first: number, clock: Clock, out: ShardEffect[]): void {
   const start = first === 0 ? 0 : m.ends[first - 1]!;
-  const f = foldRecords(s.agg, { bytes: m.bytes.subarray(start), ends: m.ends.subarray(first).map((e) => e - start), offsets: m.offsets.subarray(first) }, s.config.aggregation);
+  const f = foldRecords(s.agg, first === 0 ? m : { bytes: m.bytes.subarray(start), ends: m.ends.subarray(first).map((e) => e - start), offsets: m.offsets.subarray(first) }, s.config.aggregation);
   s.catchingUp = m.behind > m.offsets.length;
   const now = clock.now();
   s.eventsSinceCheckpoint += f.events;

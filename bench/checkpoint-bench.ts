@@ -1,6 +1,6 @@
 /**
  * `adme bench checkpoint`: what checkpoints of one partition's state write and hold, without servers.
- * The runtime bench's event model goes through the real pre-aggregation and fold; a checkpoint is taken
+ * The runtime bench's event model goes through the real fold (actors/fold.ts); a checkpoint is taken
  * every round and committed to an in-memory store, the way the Cassandra store does (parts passed as
  * unchanged are kept, parts left out are dropped), and closed windows are evicted every 5 rounds, as
  * the rollup cadence does. Deterministic: the numbers depend on the code, not on the machine's load.

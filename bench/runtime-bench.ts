@@ -5,8 +5,8 @@
  *  1. throughput: N events pre-produced, then one runtime catches up; events/s from its start to lag 0,
  *     once with checkpoints and rollups (sinks on) and once without (the baseline, same run), and once
  *     more with sinks on over the same events without app and campaign (what segments cost);
- *     The same events are also folded in this process with no Kafka at all (decode + pre-aggregation,
- *     and decode + pre-aggregation + merge into the shard state): the floor of what a runtime spends;
+ *     The same events are also decoded and validated, then folded into a shard's state, in this process
+ *     with no Kafka at all: the floor of what a runtime spends;
  *  2. latency: a producer at fixed rates (default 20k and 50k events/s), each record stamped with its
  *     send time; a consumer of the delta topic measures the age of the oldest event folded into each
  *     delta; the runtime's main-thread and worker-thread event-loop delays over the same interval;
@@ -541,7 +541,7 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
   o.progress(`  ${plain.eventsPerSecond} events/s in ${plain.seconds.toFixed(1)} s`);
   }
 
-  o.progress(`decode + pre-aggregation alone (no Kafka), ${o.events} events…`);
+  o.progress(`decode + validation, and the fold into a shard's state, alone (no Kafka), ${o.events} events…`);
   const fold = foldAlone(o.events, o.partitions);
   o.progress(`  ${fold.decodeUsPerEvent.toFixed(2)} µs/event decode + validation, ${fold.foldUsPerEvent.toFixed(2)} µs/event with the fold into the state`);
 

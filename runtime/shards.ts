@@ -232,6 +232,11 @@ export class ShardHost {
     return { nextOffset: last + 1 };
   }
 
+  /** A logic asked for a store the process runs without: the shard fails (and, not retriable, the process). */
+  private noStore(s: Placed, asked: string): void {
+    void this.failed(s, new RuntimeError('RT_NO_STORE', `a shard asked to ${asked}`, false));
+  }
+
   private execute(s: Placed, e: ShardPortEffect): void {
     switch (e.type) {
       case 'accepted':
@@ -254,11 +259,7 @@ export class ShardHost {
         return;
       case 'save': {
         const store = this.o.checkpoints;
-        if (!store) {
-          // A logic asking for a store the process runs without: the shard fails (and, not retriable, the process).
-          void this.failed(s, new RuntimeError('RT_NO_STORE', 'a shard asked to save a checkpoint with checkpoints off', false));
-          return;
-        }
+        if (!store) return this.noStore(s, 'save a checkpoint with checkpoints off');
         this.io(s, e.tag, async () => {
           const t0 = Date.now();
           const r = await store.save(this.o.shardName(s.partition), s.epoch, e.nextOffset, new Map(e.parts));
@@ -268,11 +269,7 @@ export class ShardHost {
       }
       case 'docs': {
         const docs = this.o.docs;
-        if (!docs) {
-          // A logic asking for a store the process runs without: the shard fails (and, not retriable, the process).
-          void this.failed(s, new RuntimeError('RT_NO_STORE', 'a shard asked to write documents with the document store off', false));
-          return;
-        }
+        if (!docs) return this.noStore(s, 'write documents with the document store off');
         this.io(s, e.tag, async () => {
           const t0 = Date.now();
           const results: DocWriteResult[] = [];

@@ -96,10 +96,18 @@ export function plainBlock<T extends Columns>(d: T, inflateRaw: (b: Uint8Array) 
   return out as Omit<T, 'enc'>;
 }
 
-/** The packed segments of a block, if it has any. */
-export function blockSegments(d: Columns, inflateRaw: (b: Uint8Array) => Uint8Array): PackedSegments | undefined {
-  const p = plainBlock(d, inflateRaw);
-  return p.segs ? decode<PackedSegments>(p.segs) : undefined;
+/** The packed segments of a block, if it has any (only that column is inflated). */
+export function blockSegments(d: Pick<RollupBlock, 'segs' | 'enc'>, inflateRaw: (b: Uint8Array) => Uint8Array): PackedSegments | undefined {
+  if (!d.segs) return undefined;
+  return decode<PackedSegments>(d.enc === 'deflate-raw' ? new Uint8Array(inflateRaw(d.segs)) : d.segs);
+}
+
+/**
+ * The (window, partition) a block is of. A window with final blocks is closed for that partition: an
+ * open block of it is obsolete and readers skip it (a zombie's late write may have put one back).
+ */
+export function blockWindowKey(d: Pick<RollupBlock, 'window' | 'partition'>): string {
+  return `${d.window}:${d.partition}`;
 }
 
 /**

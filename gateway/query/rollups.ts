@@ -6,7 +6,7 @@
  */
 import { Binary, type Db } from 'mongodb';
 import {
-  EVENT_TYPES, NTYPES, FINAL_PREFIX_PRECISION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockRows, blockSegments, forEachSegment, plainBlock, geohashEncode, inBbox,
+  EVENT_TYPES, NTYPES, FINAL_PREFIX_PRECISION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockRows, blockSegments, blockWindowKey, forEachSegment, plainBlock, geohashEncode, inBbox,
   geohashCenter, segmentKeys, type Bbox, type FinalBlock, type OpenWindowDoc, type PackedSegments,
 } from '../../actors/model/index.js';
 import { inflateRawSync } from 'node:zlib';
@@ -73,11 +73,11 @@ export async function readRollups(db: Db, o: ReadOptions): Promise<StoredRow[]> 
   ]);
   // A window with finals is closed for that partition; finals are filtered by prefix, so ask the
   // index which (window, partition) pairs have any when a bbox narrowed the read.
-  const closed = new Set(finals.map((f) => `${f.window}:${f.partition}`));
+  const closed = new Set(finals.map(blockWindowKey));
   if (prefixes && opens.length > 0) {
     const more = await db.collection<FinalBlock>(ROLLUPS_COLLECTION)
       .find({ window, windowMs: o.windowMs, ...part }, { projection: { window: 1, partition: 1 } }).toArray();
-    for (const f of more) closed.add(`${f.window}:${f.partition}`);
+    for (const f of more) closed.add(blockWindowKey(f));
   }
   const out: StoredRow[] = [];
   const take = (doc: FinalBlock | OpenWindowDoc) => {
@@ -104,6 +104,6 @@ export async function readRollups(db: Db, o: ReadOptions): Promise<StoredRow[]> 
     }
   };
   for (const f of finals) take(f);
-  for (const d of opens) if (!closed.has(`${d.window}:${d.partition}`)) take(d);
+  for (const d of opens) if (!closed.has(blockWindowKey(d))) take(d);
   return out;
 }

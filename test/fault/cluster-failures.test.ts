@@ -66,8 +66,8 @@ async function fullIsr(topic: string): Promise<boolean> {
 
 // Skip reason: ADME_CLUSTER_TESTS=off turns off the three-node cluster tests (about 5 GiB and 3 min on top of the suite).
 describe.skipIf(skip)('fault: a three-node cluster loses a node', () => {
-  // Skip reason: gated behind ADME_CLUSTER_KAFKA_TESTS=on until the known defect is fixed: acknowledged events
-  // go missing from the Kafka log after a broker kill (docs/deploy.md).
+  // Known defect (docs/deploy.md): acknowledged events go missing from the Kafka log after a broker kill.
+  // Skip reason: gated behind ADME_CLUSTER_KAFKA_TESTS=on until that defect is fixed (docs/deploy.md).
   it.skipIf(skipBrokerKill)('kill -9 of one Kafka broker while producers send through the gateway: ingestion resumes within seconds, every accepted event counted once, the broker rejoins', { timeout: 600_000 }, async () => {
     // Every event carries a client id: a producer retries a batch answered 503 (as a real SDK does) and
     // the retry may duplicate records Kafka did keep; the shards count each id once.

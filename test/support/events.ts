@@ -3,7 +3,7 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Binary, Db } from 'mongodb';
 import { geohashEncode } from '../../actors/model/geohash.js';
 import {
-  EVENT_TYPES, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockRows, blockSegments, packEventRecords, plainBlock, unpackSegments, type AdEvent,
+  EVENT_TYPES, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockRows, blockSegments, blockWindowKey, packEventRecords, plainBlock, unpackSegments, type AdEvent, type RollupBlock,
 } from '../../actors/model/index.js';
 import { inflateRawSync } from 'node:zlib';
 import { rng } from '../../bench/gateway-traffic.js';
@@ -119,10 +119,9 @@ export function countsOfRollups(docs: readonly Record<string, unknown>[]): Truth
 /** Every rollup in a database, final and open blocks (or only the finals), as flat rows. */
 export async function allRollupRows(db: Db, finalsOnly = false): Promise<Record<string, unknown>[]> {
   const finals = await db.collection(ROLLUPS_COLLECTION).find({}).toArray();
-  // As the query API reads them (gateway/query/rollups.ts): a window with finals is closed for that
-  // partition, and an open block of it is obsolete (a zombie's late write may have put one back).
-  const closed = new Set(finals.map((f) => `${f.window}:${f.partition}`));
-  const open = finalsOnly ? [] : (await db.collection(OPEN_ROLLUPS_COLLECTION).find({}).toArray()).filter((d) => !closed.has(`${d.window}:${d.partition}`));
+  // As the query API reads them: open blocks of windows with finals are obsolete (blockWindowKey).
+  const closed = new Set(finals.map((f) => blockWindowKey(f as unknown as RollupBlock)));
+  const open = finalsOnly ? [] : (await db.collection(OPEN_ROLLUPS_COLLECTION).find({}).toArray()).filter((d) => !closed.has(blockWindowKey(d as unknown as RollupBlock)));
   const bytes = (b: unknown) => (b as Binary).buffer;
   return [...finals, ...open].flatMap((d) => blockRows(plainBlock({
       window: d.window as number, windowMs: d.windowMs as number, partition: d.partition as number, cells: d.cells as string,
@@ -157,7 +156,7 @@ export async function segmentCountsOfRollups(db: Db): Promise<Map<string, number
   for (const d of docs) {
     if (!d.segs) continue;
     const cells = (d.cells as string).split(',');
-    const sc = unpackSegments(blockSegments({ counts: bytes(d.counts), values: bytes(d.values), users: bytes(d.users), segs: bytes(d.segs), ...(d.enc ? { enc: d.enc as 'deflate-raw' } : {}) }, inflateRawSync)!);
+    const sc = unpackSegments(blockSegments({ segs: bytes(d.segs), ...(d.enc ? { enc: d.enc as 'deflate-raw' } : {}) }, inflateRawSync)!);
     for (let k = 0; k < sc.segRows.length; k++) {
       const id = sc.segIds[k]!;
       EVENT_TYPES.forEach((t, i) => {
