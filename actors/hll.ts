@@ -10,6 +10,8 @@ export const SPARSE_LIMIT = 256;
 /** Exact hashes kept in a plain array before the table. */
 const SMALL_MAX = 8;
 const ALPHA = 0.7213 / (1 + 1.079 / M);
+/** 2^-rank for every value a register byte can hold (ranks stop at 33; a snapshot byte is not checked). */
+const INV_POW2 = Float64Array.from({ length: 256 }, (_, r) => 2 ** -r);
 
 export class Hll {
   /**
@@ -26,6 +28,12 @@ export class Hll {
   private count = 0;
   private hasZero = false;
   private dense: Uint8Array | null = null;
+  /**
+   * The dense estimate, kept until a register changes (−1: not known). Once dense, a cell-window's
+   * registers rarely change while every rollup block and delta asks for its estimate, and a walk of the
+   * 4096 registers cost more than the rest of writing the cell.
+   */
+  private denseEstimate = -1;
 
   add(hash: number): void {
     const small = this.small;
@@ -97,7 +105,10 @@ export class Hll {
     // rank = leading zeros of the remaining (32-p) bits + 1, capped when they are all zero.
     const rank = rest === 0 ? 32 - HLL_P + 1 : Math.clz32(rest) + 1;
     const regs = this.dense!;
-    if (rank > regs[idx]!) regs[idx] = rank;
+    if (rank > regs[idx]!) {
+      regs[idx] = rank;
+      this.denseEstimate = -1;
+    }
   }
 
   private toDense(): void {
@@ -117,22 +128,14 @@ export class Hll {
     const a = this.dense!;
     const b = other.dense;
     for (let i = 0; i < M; i++) if (b[i]! > a[i]!) a[i] = b[i]!;
+    this.denseEstimate = -1;
   }
 
   estimate(): number {
     if (this.small) return this.small.length;
     if (this.sparse) return this.count + (this.hasZero ? 1 : 0);
-    const regs = this.dense!;
-    let sum = 0;
-    let zeros = 0;
-    for (let i = 0; i < M; i++) {
-      sum += 2 ** -regs[i]!;
-      if (regs[i] === 0) zeros++;
-    }
-    const raw = (ALPHA * M * M) / sum;
-    // Linear counting for small cardinalities, as in the original paper.
-    if (raw <= 2.5 * M && zeros > 0) return Math.round(M * Math.log(M / zeros));
-    return Math.round(raw);
+    if (this.denseEstimate < 0) this.denseEstimate = denseEstimate(this.dense!);
+    return this.denseEstimate;
   }
 
   /**
@@ -176,4 +179,18 @@ export class Hll {
     }
     return h;
   }
+}
+
+function denseEstimate(regs: Uint8Array): number {
+  let sum = 0;
+  let zeros = 0;
+  for (let i = 0; i < M; i++) {
+    const r = regs[i]!;
+    sum += INV_POW2[r]!;
+    if (r === 0) zeros++;
+  }
+  const raw = (ALPHA * M * M) / sum;
+  // Linear counting for small cardinalities, as in the original paper.
+  if (raw <= 2.5 * M && zeros > 0) return Math.round(M * Math.log(M / zeros));
+  return Math.round(raw);
 }

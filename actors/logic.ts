@@ -9,7 +9,7 @@ import {
 } from './model/index.js';
 import { emptySegList, LocalDictionary, SegmentDict, packSegList, segSlot, unpackSegList, type SegList } from './segments.js';
 import { Hll } from './hll.js';
-import { storedColumns } from './blocks.js';
+import { compressPart, partMsgpack, storedColumns } from './blocks.js';
 import { IdSet } from './id-set.js';
 import type { AggregationConfig, InvalidRecord, LateEvent } from './fold.js';
 
@@ -452,10 +452,10 @@ function encodeCells(s: ShardState, window: number, seq: number, cws: readonly C
     ids.set(cw.ids.values(), at);
     at += cw.ids.size;
   }
-  return encode({
+  return compressPart(encode({
     v: 2, window, seq, cells: cws.map((cw) => cw.cell).join(','), counts, values, hllKinds, hllEnds, hll, hasIds, idEnds, ids,
     segEnds, segs: Float64Array.from(segs), segApps: local.apps, segCampaigns: local.campaigns,
-  } satisfies WindowPartV2);
+  } satisfies WindowPartV2));
 }
 
 /** A restored cell of a part, whatever its version. */
@@ -594,7 +594,7 @@ export function restoreCheckpoint(nextOffset: number, parts: ReadonlyMap<string,
     s.pendingLate = meta.pendingLate.map(([offset, index, event]) => ({ offset, index, event }));
     s.pendingInvalid = (meta.pendingInvalid ?? []).map(([offset, index, reason, raw]) => ({ offset, index, reason, raw }));
   }
-  const windowParts = [...parts].filter(([name]) => name !== 'meta').map(([name, bytes]) => ({ name, part: decode<WindowPart | WindowPartV2>(bytes) }));
+  const windowParts = [...parts].filter(([name]) => name !== 'meta').map(([name, bytes]) => ({ name, part: decode<WindowPart | WindowPartV2>(partMsgpack(bytes)) }));
   // A window's base, then its changes in the order they were written: the latest value of a cell wins.
   windowParts.sort((a, b) => (a.part.seq ?? 0) - (b.part.seq ?? 0));
   for (const { name, part } of windowParts) {

@@ -9,3 +9,16 @@ export function cpuUs(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * TICK_US;
 }
+
+/** CPU time of several processes (e.g. the stack's servers), in microseconds, by name; missing ones are left out. */
+export function cpuUsOf(pids: ReadonlyMap<string, number>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [name, pid] of pids) {
+    try {
+      out.set(name, cpuUs(pid));
+    } catch {
+      // The process is gone (or was never local): not counted.
+    }
+  }
+  return out;
+}

@@ -22,8 +22,8 @@ import { DEFAULT_EVENT_LIMITS, decode, packEventRecords, validateEvent, type AdE
 import { foldRecords, type AggregationConfig } from '../actors/fold.js';
 import { packRecords } from '../runtime/index.js';
 import { rng } from './gateway-traffic.js';
-import type { StackConfig } from '../stack/index.js';
-import { cpuUs } from './proc.js';
+import { SERVER_NAMES, pidOf, type StackConfig } from '../stack/index.js';
+import { cpuUs, cpuUsOf } from './proc.js';
 
 export interface RuntimeBenchOptions {
   readonly stack: StackConfig;
@@ -99,6 +99,18 @@ export interface ThroughputRun {
   readonly rollupDocs: number;
   /** Runtime CPU time per event, µs. */
   readonly cpuUsPerEvent: number;
+  /** CPU time per event of each local stack server over the run (kafka, cassandra, ferretdb), µs. */
+  readonly serverUsPerEvent: Record<string, number>;
+}
+
+/** The stack's local server processes (node 1 of each), by name: what the sinks cost on this box. */
+function serverPids(stack: StackConfig): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const server of SERVER_NAMES) {
+    const pid = pidOf(stack, { server, node: 1 });
+    if (pid !== undefined) out.set(server, pid);
+  }
+  return out;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -236,6 +248,8 @@ async function throughput(o: RuntimeBenchOptions, kafka: Kafka, topic: string, n
     await sleep(20);
   }
   const t0 = Date.now();
+  const pids = serverPids(o.stack);
+  const servers0 = cpuUsOf(pids);
   const cpu0 = cpuUs(p.child.pid!);
   let t1 = await caughtUp(p, hw, o.partitions, 600_000);
   if (sinks) {
@@ -244,6 +258,7 @@ async function throughput(o: RuntimeBenchOptions, kafka: Kafka, topic: string, n
     t1 = await committedUpTo(kafka, env.ADME_GROUP, topic, hw, 600_000);
   }
   const cpu1 = cpuUs(p.child.pid!);
+  const servers1 = cpuUsOf(pids);
   const m = await p.metrics();
   await stop(p);
   const seconds = (t1 - t0) / 1000;
@@ -259,6 +274,7 @@ async function throughput(o: RuntimeBenchOptions, kafka: Kafka, topic: string, n
     checkpoints,
     rollupDocs: sum(metricValues(m, 'adme_runtime_rollup_docs_total')),
     cpuUsPerEvent: (cpu1 - cpu0) / o.events,
+    serverUsPerEvent: Object.fromEntries([...servers1].filter(([k]) => servers0.has(k)).map(([k, v]) => [k, (v - servers0.get(k)!) / o.events])),
   };
 }
 
@@ -501,7 +517,7 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
   await producer.connect();
 
   const skip = process.env.ADME_BENCH_SKIP_THROUGHPUT === '1';
-  const empty: ThroughputRun = { seconds: 0, eventsPerSecond: 0, runtimeCpuCores: 0, checkpointBytesMax: 0, checkpointBytesMean: 0, checkpointMsMean: 0, encodeMsMean: 0, checkpoints: 0, rollupDocs: 0, cpuUsPerEvent: 0 };
+  const empty: ThroughputRun = { seconds: 0, eventsPerSecond: 0, runtimeCpuCores: 0, checkpointBytesMax: 0, checkpointBytesMean: 0, checkpointMsMean: 0, encodeMsMean: 0, checkpoints: 0, rollupDocs: 0, cpuUsPerEvent: 0, serverUsPerEvent: {} };
   let produceRate = 0;
   let on = empty;
   let off = empty;
@@ -576,17 +592,19 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
 export function runtimeBenchMarkdown(r: RuntimeBenchResult): string {
   const f = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   const ms = (n: number) => (Number.isFinite(n) ? `${f(n)} ms` : `over ${FAILOVER_LIMIT_MS / 1000} s`);
-  const row = (name: string, t: ThroughputRun) => `| ${name} | ${f(t.eventsPerSecond)} | ${f(t.seconds, 1)} | ${f(t.runtimeCpuCores, 2)} | ${f(t.cpuUsPerEvent, 2)} µs | ${t.checkpoints} | ${f(t.checkpointBytesMean / 1024)} KiB | ${f(t.checkpointMsMean, 1)} ms | ${f(t.encodeMsMean, 1)} ms | ${t.rollupDocs} |`;
+  const servers = (t: ThroughputRun) => SERVER_NAMES.map((n) => (t.serverUsPerEvent[n] === undefined ? '–' : f(t.serverUsPerEvent[n], 1))).join(' / ');
+  const box = (t: ThroughputRun) => t.cpuUsPerEvent + Object.values(t.serverUsPerEvent).reduce((a, b) => a + b, 0);
+  const row = (name: string, t: ThroughputRun) => `| ${name} | ${f(t.eventsPerSecond)} | ${f(t.seconds, 1)} | ${f(t.runtimeCpuCores, 2)} | ${f(t.cpuUsPerEvent, 2)} µs | ${servers(t)} µs | ${f(box(t), 1)} µs | ${t.checkpoints} | ${f(t.checkpointBytesMean / 1024)} KiB | ${f(t.checkpointMsMean, 1)} ms | ${f(t.encodeMsMean, 1)} ms | ${t.rollupDocs} |`;
   return [
     `Machine: ${r.machine}. ${f(r.events)} events over ${r.partitions} partitions, pre-produced at ${f(r.produce.eventsPerSecond)} events/s.`,
     '',
-    '| run | events/s | seconds | runtime CPU (cores) | CPU per event | checkpoints | mean checkpoint written | mean checkpoint write | mean snapshot encode | rollup docs |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| run | events/s | seconds | runtime CPU (cores) | CPU per event | servers' CPU per event (${SERVER_NAMES.join(' / ')}) | box CPU per event | checkpoints | mean checkpoint written | mean checkpoint write | mean snapshot encode | rollup docs |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     row('sinks on (checkpoints + rollups), until durable', r.sinksOn),
     row('sinks off (baseline)', r.sinksOff),
     row('sinks on, no app or campaign', r.noSegments),
-    `| msgpack decode + validation alone, one thread, no Kafka | | | | ${f(r.fold.decodeUsPerEvent, 2)} µs | | | | | |`,
-    `| … and the fold into a shard's state (decode + pre-aggregation alone) | | | | ${f(r.fold.foldUsPerEvent, 2)} µs | | | | | |`,
+    `| msgpack decode + validation alone, one thread, no Kafka | | | | ${f(r.fold.decodeUsPerEvent, 2)} µs | | | | | | | |`,
+    `| … and the fold into a shard's state (decode + pre-aggregation alone) | | | | ${f(r.fold.foldUsPerEvent, 2)} µs | | | | | | | |`,
     '',
     `Checkpoint tax (sinks on ÷ sinks off): **${f(r.checkpointTax, 2)}** (target ≥ 0.85). Segments cost: sinks on ÷ the same events without app and campaign = **${f(r.segmentRatio, 2)}**. ` +
       `Runtime CPU per event, sinks off ÷ decode + fold alone: **${f(r.sinksOff.cpuUsPerEvent / (r.fold.foldUsPerEvent || 1), 2)}** (target ≤ 3).`,
@@ -596,7 +614,7 @@ export function runtimeBenchMarkdown(r: RuntimeBenchResult): string {
     ...r.latency.map((l) => `| ${f(l.rate)} | ${f(l.achievedRate)} | ${l.deltas} | ${f(l.p50Ms)} ms | **${f(l.p99Ms)} ms** | ${f(l.maxMs)} ms | ${f(l.mainLoop.p99Ms, 1)} / ${f(l.mainLoop.maxMs, 1)} ms | ` +
       `${l.workerLoops.map((w) => `${f(w.p99Ms, 1)} / ${f(w.maxMs, 1)} ms (${f(w.busy * 100)} %)`).join('; ')} | ${f(l.runtimeCpuCores, 2)} | ${f(l.checkpointBytesPerPartitionSecond / 1024)} |`),
     '',
-    `Failover, kill -9 of one of two runtimes under load (session timeout ${r.failover.sessionTimeoutMs} ms): ` +
+    r.failover.runs.length === 0 ? 'Failover: not run (`--failovers 0`).' : `Failover, kill -9 of one of two runtimes under load (session timeout ${r.failover.sessionTimeoutMs} ms): ` +
       r.failover.runs.map((x) => `owned ${f(x.ownedMs)} ms / caught up ${x.caughtUpMs === null ? `not within ${FAILOVER_LIMIT_MS / 1000} s` : `${f(x.caughtUpMs)} ms`}`).join('; ') +
       `. Caught up: median **${ms(r.failover.medianMs)}**, worst **${ms(r.failover.worstMs)}** (target ≤ 5 s).`,
   ].join('\n');

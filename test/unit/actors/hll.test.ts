@@ -20,6 +20,24 @@ describe('Hll', () => {
     expect(Math.abs(h.estimate() - n) / n).toBeLessThan(3 * stdErr);
   });
 
+  it('a dense estimate asked between adds and merges follows them (its cache is dropped when a register changes)', () => {
+    const h = new Hll();
+    const fresh = (n: number) => {
+      const x = new Hll();
+      for (let i = 0; i < n; i++) x.add(hash32(`c-${i}`));
+      return x.estimate();
+    };
+    for (let i = 0; i < 1_000; i++) h.add(hash32(`c-${i}`));
+    expect(h.estimate()).toBe(fresh(1_000));
+    for (let i = 1_000; i < 20_000; i++) h.add(hash32(`c-${i}`));
+    expect(h.estimate()).toBe(fresh(20_000));
+    const other = new Hll();
+    for (let i = 20_000; i < 60_000; i++) other.add(hash32(`c-${i}`));
+    h.merge(other);
+    expect(h.estimate()).toBe(fresh(60_000));
+    expect(h.estimate()).toBeGreaterThan(50_000);
+  });
+
   it('merging two sketches equals the sketch of the union', () => {
     const a = new Hll();
     const b = new Hll();

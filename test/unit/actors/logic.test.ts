@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_WINDOW_PARTS, captureCheckpoint, cellsByKey, findCell, checkpointCommitted, checkpointFailed, emptyState, finalsWritten, isClosed, lateDocs, restoreCheckpoint, rollupWrites, takeDelta, watermark, type CheckpointCapture, type ShardState } from '../../../actors/logic.js';
 import { inflateRawSync } from 'node:zlib';
-import { blockRows, plainBlock, encode, type AdEvent, type EventBatchRecord } from '../../../actors/model/index.js';
+import { blockRows, plainBlock, decode, encode, type AdEvent, type EventBatchRecord } from '../../../actors/model/index.js';
+import { DEFLATED_PART, partMsgpack } from '../../../actors/blocks.js';
 import { foldRecords, type AggregationConfig, type RecordsInput } from '../../../actors/fold.js';
 import { segmentTable } from '../../../actors/segments.js';
 import { hash32, hash53 } from '../../../actors/hash.js';
@@ -257,13 +258,14 @@ describe('checkpoints', () => {
     feed(s, [spread(1_000, 2000)]);
     const first = checkpoint(s, new Map());
     let store = first.store;
-    expect(first.c.bytes).toBeGreaterThan(2000 * 20);
+    // Compressed, each cell still costs its user's hash: 4 random bytes that do not deflate.
+    expect(first.c.bytes).toBeGreaterThan(2000 * 4);
     for (const k of [1, 10, 100]) {
       feed(s, [spread(2_000, k, 500)]);
       const next = checkpoint(s, store);
       store = next.store;
-      // meta (~60 B) + one part's column headers (~300 B) + ≤ 64 B per cell of one user, no ids
-      // (counts as uint32 columns: bigger than v1's varints, but copied rather than walked).
+      // meta (~60 B) + one part's column headers (~300 B before deflate) + ≤ 64 B per cell of one user,
+      // no ids (counts as uint32 columns: bigger than v1's varints, but copied rather than walked).
       expect(next.c.bytes).toBeLessThan(400 + 64 * k);
     }
   });
@@ -279,6 +281,21 @@ describe('checkpoints', () => {
     });
     const fromV1 = restoreCheckpoint(1, new Map([['meta', v2.parts.get('meta')!], ['w:0', v1]]));
     expect(cellsOf(fromV1)).toEqual(cellsOf(fromV2));
+  });
+
+  it('writes window parts deflated (first byte 0xc1) and still restores a part written plain', () => {
+    const s = emptyState();
+    feed(s, [spread(1_000, 200), [ev(2_000, { userId: 'u2', appId: 'shop', campaignId: 'c1', type: 'purchase', value: 3 })]]);
+    const c = captureCheckpoint(s);
+    const stored = new Map([...c.parts].map(([k, v]) => [k, v!]));
+    const window = stored.get('w:0')!;
+    expect(window[0]).toBe(DEFLATED_PART);
+    const plain = partMsgpack(window);
+    expect(plain.byteLength).toBeGreaterThan(window.byteLength);
+    expect(decode<{ v: number }>(plain).v).toBe(2);
+    const fromPlain = restoreCheckpoint(s.nextOffset, new Map([...stored, ['w:0', plain]]));
+    expect(cellsOf(fromPlain)).toEqual(cellsOf(s));
+    expect(cellsOf(restoreCheckpoint(s.nextOffset, stored))).toEqual(cellsOf(s));
   });
 
   it('refuses an unknown part version', () => {
