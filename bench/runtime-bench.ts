@@ -35,7 +35,23 @@ export interface RuntimeBenchOptions {
   readonly latencySeconds: number;
   /** kill -9 failover runs. */
   readonly failovers: number;
+  /**
+   * A peer's run script (the Kafka Streams peer's `run.sh`), run on the same broker right after the
+   * sinks-on run, so the ratio to it is measured in one run; undefined: no peer.
+   */
+  readonly peer?: string;
   readonly progress: (line: string) => void;
+}
+
+/** The peer's own report (the JSON line its run script prints), as far as the bench reads it. */
+export interface PeerRun {
+  readonly peer: string;
+  readonly topology?: string;
+  readonly guarantee?: string;
+  readonly eventsPerSecond: number;
+  readonly seconds: number;
+  readonly cpuCores?: number;
+  readonly brokerCpuSeconds?: number;
 }
 
 export interface LatencyRun {
@@ -75,6 +91,8 @@ export interface RuntimeBenchResult {
   readonly noSegments: ThroughputRun;
   readonly segmentRatio: number;
   readonly fold: FoldAlone;
+  /** The peer right after the sinks-on run, and AdME durable ÷ the peer; null without `--peer`. */
+  readonly peer: (PeerRun & { readonly ratio: number }) | null;
   readonly latency: readonly LatencyRun[];
   readonly failover: {
     readonly sessionTimeoutMs: number;
@@ -204,6 +222,37 @@ async function highWatermarks(kafka: Kafka, topic: string): Promise<Map<number, 
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * Runs a peer's script with the bench's broker, event count and partitions (the Kafka Streams peer's
+ * variables: BROKERS, ADME_DIR, EVENTS, PARTITIONS; TOPOLOGY per-partition, AdME's lateness semantics,
+ * unless set), its progress passed through; returns the JSON line it prints last.
+ */
+async function runPeer(o: RuntimeBenchOptions, script: string): Promise<PeerRun> {
+  const env = {
+    ...process.env, BROKERS: o.stack.kafka.brokers.join(','), ADME_DIR: o.projectDir, EVENTS: String(o.events), PARTITIONS: String(o.partitions),
+    TOPOLOGY: process.env.TOPOLOGY ?? 'per-partition',
+  };
+  const child = spawn('bash', [script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  let partial = '';
+  child.stderr.on('data', (b: Buffer) => {
+    const lines = (partial + b.toString()).split('\n');
+    partial = lines.pop() ?? '';
+    for (const l of lines) if (l.trim()) o.progress(`  ${l.replace(/\x1b\[[0-9;]*m/g, '')}`);
+  });
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  const last = out.trim().split('\n').pop() ?? '';
+  let r: PeerRun;
+  try {
+    r = JSON.parse(last) as PeerRun;
+  } catch {
+    throw new Error(`the peer (${script}) exited with ${code} without its JSON line; its output ended with: ${out.slice(-500)}`);
+  }
+  if (!(r.eventsPerSecond > 0)) throw new Error(`the peer (${script}) reported no events/s: ${last}`);
+  return r;
 }
 
 /** Polls until every partition's position reaches its high watermark; returns when. */
@@ -522,6 +571,7 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
   let on = empty;
   let off = empty;
   let plain = empty;
+  let peer: RuntimeBenchResult['peer'] = null;
   const plainTopic = `${topic}.plain`;
   if (!skip) {
   // 1. Pre-produce; event time advances 20k events/s so windows close and are evicted during the run.
@@ -549,6 +599,12 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
   o.progress('throughput with checkpoints + rollups (sinks on)…');
   on = await throughput(o, kafka, topic, 'on', true);
   o.progress(`  ${on.eventsPerSecond} events/s in ${on.seconds.toFixed(1)} s`);
+  if (o.peer) {
+    o.progress(`the peer (${o.peer}), same broker, same events, right after…`);
+    const pr = await runPeer(o, o.peer);
+    peer = { ...pr, ratio: on.eventsPerSecond / pr.eventsPerSecond };
+    o.progress(`  ${pr.eventsPerSecond} events/s in ${pr.seconds.toFixed(1)} s: AdME durable ÷ the peer = ${peer.ratio.toFixed(2)}`);
+  }
   o.progress('throughput without checkpoints and rollups (sinks off, the baseline)…');
   off = await throughput(o, kafka, topic, 'off', false);
   o.progress(`  ${off.eventsPerSecond} events/s in ${off.seconds.toFixed(1)} s`);
@@ -584,7 +640,7 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
     produce: { eventsPerSecond: produceRate },
     sinksOn: on, sinksOff: off, checkpointTax: off.eventsPerSecond ? on.eventsPerSecond / off.eventsPerSecond : 0,
     noSegments: plain, segmentRatio: plain.eventsPerSecond ? on.eventsPerSecond / plain.eventsPerSecond : 0,
-    fold, latency,
+    fold, peer, latency,
     failover: { sessionTimeoutMs: Number(process.env.ADME_SESSION_TIMEOUT_MS ?? 3000), ...f },
   };
 }
@@ -605,7 +661,9 @@ export function runtimeBenchMarkdown(r: RuntimeBenchResult): string {
     row('sinks on, no app or campaign', r.noSegments),
     `| msgpack decode + validation alone, one thread, no Kafka | | | | ${f(r.fold.decodeUsPerEvent, 2)} µs | | | | | | | |`,
     `| … and the fold into a shard's state (decode + pre-aggregation alone) | | | | ${f(r.fold.foldUsPerEvent, 2)} µs | | | | | | | |`,
+    ...(r.peer ? [`| the peer: ${r.peer.peer}${r.peer.topology ? ` (${r.peer.topology}` : ''}${r.peer.guarantee ? `, ${r.peer.guarantee})` : r.peer.topology ? ')' : ''}, same broker, right after the sinks-on run | ${f(r.peer.eventsPerSecond)} | ${f(r.peer.seconds, 1)} | ${r.peer.cpuCores === undefined ? '' : f(r.peer.cpuCores, 2)} | | ${r.peer.brokerCpuSeconds === undefined ? '' : `kafka ${f((r.peer.brokerCpuSeconds * 1e6) / r.events, 1)} µs`} | | | | | | |`] : []),
     '',
+    ...(r.peer ? [`AdME durable ÷ the peer, same run: **${f(r.peer.ratio, 2)}** (target ≥ 2).`, ''] : []),
     `Checkpoint tax (sinks on ÷ sinks off): **${f(r.checkpointTax, 2)}** (target ≥ 0.85). Segments cost: sinks on ÷ the same events without app and campaign = **${f(r.segmentRatio, 2)}**. ` +
       `Runtime CPU per event, sinks off ÷ decode + fold alone: **${f(r.sinksOff.cpuUsPerEvent / (r.fold.foldUsPerEvent || 1), 2)}** (target ≤ 3).`,
     '',

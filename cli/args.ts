@@ -1,3 +1,5 @@
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /** A command line that cannot be run: unknown command, bad flag, missing argument. */
@@ -136,4 +138,13 @@ export function nonNegativeInt(flag: string, raw: string | boolean | undefined, 
   const n = Number(raw);
   if (typeof raw !== 'string' || raw.trim() === '' || !Number.isInteger(n) || n < 0) throw new UsageError(`--${flag} must be a non-negative integer, got "${String(raw)}"`, '');
   return n;
+}
+
+/** Parses a flag naming an existing file: its absolute path, or undefined when the flag is absent or empty. */
+export function existingFile(flag: string, raw: string | boolean | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (typeof raw !== 'string') throw new UsageError(`--${flag} needs a file path`, '');
+  const path = resolve(raw);
+  if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(`--${flag} ${raw}: no such file`, '');
+  return path;
 }

@@ -37,17 +37,18 @@ export const RUNTIME_COMMANDS: readonly Command[] = [
 export const RUNTIME_BENCH_COMMAND: Command = {
   path: ['bench', 'runtime'],
   summary: 'Benchmark the aggregation end to end: throughput with and without sinks and with no Kafka at all, accepted → delta latency with event-loop delays, failover after kill -9.',
-  options: { events: { type: 'string' }, partitions: { type: 'string' }, rates: { type: 'string' }, seconds: { type: 'string' }, failovers: { type: 'string' }, json: { type: 'string' } },
+  options: { events: { type: 'string' }, partitions: { type: 'string' }, rates: { type: 'string' }, seconds: { type: 'string' }, failovers: { type: 'string' }, peer: { type: 'string' }, json: { type: 'string' } },
   optionHelp: [
     ['--events <n>', 'events pre-produced for the throughput runs (ADME_BENCH_EVENTS, default 2000000)'],
     ['--partitions <n>', 'partitions of the bench topic (ADME_BENCH_PARTITIONS, default 12)'],
     ['--rates <n,n>', 'events/s offered in the latency runs, one run each (ADME_BENCH_RATES, default 20000,50000)'],
     ['--seconds <n>', 'length of each latency run (ADME_BENCH_SECONDS, default 20)'],
     ['--failovers <n>', 'kill -9 failover runs, at the lowest rate (ADME_BENCH_FAILOVERS, default 5; 0 skips them)'],
+    ['--peer <run.sh>', 'a peer\'s run script (the Kafka Streams peer), run on the same broker right after the sinks-on run; reports AdME ÷ the peer (ADME_BENCH_PEER, default none)'],
     ['--json <file>', 'also write the raw results as JSON'],
   ],
   run: async (ctx) => {
-    const { positiveInt, nonNegativeInt } = await import('./args.js');
+    const { existingFile, positiveInt, nonNegativeInt } = await import('./args.js');
     const { runRuntimeBench, runtimeBenchMarkdown } = await import('../bench/runtime-bench.js');
     const { writeFileSync } = await import('node:fs');
     const env = process.env;
@@ -59,6 +60,7 @@ export const RUNTIME_BENCH_COMMAND: Command = {
       rates: String(ctx.values.rates ?? env.ADME_BENCH_RATES ?? '20000,50000').split(',').map((x) => positiveInt('rates', x.trim(), 0)),
       latencySeconds: positiveInt('seconds', ctx.values.seconds ?? env.ADME_BENCH_SECONDS, 20),
       failovers: nonNegativeInt('failovers', ctx.values.failovers ?? env.ADME_BENCH_FAILOVERS, 5),
+      peer: existingFile('peer', ctx.values.peer ?? env.ADME_BENCH_PEER),
     });
     if (typeof ctx.values.json === 'string') writeFileSync(ctx.values.json, JSON.stringify(r, null, 2));
     console.log(runtimeBenchMarkdown(r));

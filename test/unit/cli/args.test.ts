@@ -1,5 +1,6 @@
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { UsageError, parseCommandLine, positiveInt } from '../../../cli/args.js';
+import { UsageError, existingFile, parseCommandLine, positiveInt } from '../../../cli/args.js';
 import { COMMANDS } from '../../../cli/commands.js';
 
 const parse = (line: string) => parseCommandLine(line === '' ? [] : line.split(' '), COMMANDS);
@@ -62,6 +63,15 @@ describe('adme command line', () => {
   ])('"%s" is a usage error: %s', (line, message) => {
     expect(usageError(line).message).toBe(message);
     expect(usageError(line).code).toBe('CLI_USAGE');
+  });
+
+  it('existingFile gives an absolute path, or names the flag and the path that is not a file', () => {
+    expect(existingFile('peer', undefined)).toBeUndefined();
+    expect(existingFile('peer', '')).toBeUndefined();
+    expect(existingFile('peer', 'package.json')).toBe(resolve('package.json'));
+    expect(() => existingFile('peer', 'no/such/run.sh')).toThrow('--peer no/such/run.sh: no such file');
+    expect(() => existingFile('peer', 'test')).toThrow('--peer test: no such file');
+    expect(() => existingFile('peer', true)).toThrow('--peer needs a file path');
   });
 
   it('positiveInt names the flag it rejects', () => {
