@@ -8,11 +8,14 @@
  * then merged: with a few events per cell and window, that built a row per event only to merge it again
  * (a map lookup, a set and an object per event, twice). Folding in place halved the cost.
  */
-import { DEFAULT_EVENT_LIMITS, NTYPES, TYPE_INDEX, decode, validateEvent, type AdEvent, type EventBatchRecord, type EventLimits } from './model/index.js';
+import {
+  DEFAULT_EVENT_LIMITS, DEFAULT_MAX_SEGMENTS_PER_CELL, NTYPES, OTHER_SEGMENT, TYPE_INDEX, decode, validateEvent, type AdEvent, type EventBatchRecord, type EventLimits,
+} from './model/index.js';
 import { geohashEncode } from './model/geohash.js';
 import { hash32, hash53 } from './hash.js';
 import { IdSet } from './id-set.js';
 import { cellWindow, segmentOfCell, type ShardState } from './logic.js';
+import { admitSegment } from './segments.js';
 
 export interface AggregationConfig {
   /** Geohash precision of the cells. */
@@ -20,6 +23,12 @@ export interface AggregationConfig {
   readonly windowMs: number;
   /** Watermark = max event time − allowed lateness; events of windows that ended before it are late. */
   readonly allowedLatenessMs: number;
+  /**
+   * Distinct (app, campaign) segments kept per cell and window (`ADME_MAX_SEGMENTS_PER_CELL`, default
+   * DEFAULT_MAX_SEGMENTS_PER_CELL); further ones count in the "other" segment (actors/model/segment.ts).
+   * Part of what the fold computes: a replay with another cap gives other segments, as with another precision.
+   */
+  readonly maxSegmentsPerCell?: number;
 }
 
 export interface LateEvent {
@@ -75,6 +84,8 @@ export interface FoldOutcome {
   readonly late: number;
   readonly duplicates: number;
   readonly invalid: number;
+  /** Events counted in their cell's "other" segment because it held the most segments allowed. */
+  readonly otherSegment: number;
   /** The first invalid record or event, for the log. */
   readonly firstInvalid: InvalidRecord | null;
   /** Earliest gateway receive time in the batch, 0 if none (for accepted → delta latency). */
@@ -88,6 +99,9 @@ export interface FoldOutcome {
  */
 export function foldRecords(s: ShardState, input: RecordsInput, config: AggregationConfig): FoldOutcome {
   const { precision, windowMs, allowedLatenessMs } = config;
+  const maxSegments = config.maxSegmentsPerCell ?? DEFAULT_MAX_SEGMENTS_PER_CELL;
+  let other = -1;
+  let otherSegment = 0;
   const invalid0 = s.pendingInvalid.length;
   const late0 = s.pendingLate.length;
   let events = 0;
@@ -143,7 +157,14 @@ export function foldRecords(s: ShardState, input: RecordsInput, config: Aggregat
       cw.users.add(hash32(ev.userId));
       counted++;
       if (ev.appId !== undefined || ev.campaignId !== undefined) {
-        const at = segmentOfCell(s, cw, s.segDict.id(ev.appId ?? '', ev.campaignId ?? ''));
+        const id = s.segDict.id(ev.appId ?? '', ev.campaignId ?? '');
+        let admitted = id;
+        if (cw.segs && cw.segs.ids.length >= maxSegments) {
+          if (other < 0) other = s.segDict.id(OTHER_SEGMENT, OTHER_SEGMENT);
+          admitted = admitSegment(cw.segs, id, maxSegments, other);
+          if (admitted !== id) otherSegment++;
+        }
+        const at = segmentOfCell(s, cw, admitted);
         const vals = cw.segs!.vals;
         vals[at + type]!++;
         vals[at + NTYPES]! += value;
@@ -158,5 +179,5 @@ export function foldRecords(s: ShardState, input: RecordsInput, config: Aggregat
   s.totals.duplicates += duplicates;
   s.totals.invalid += invalid;
   if (oldestAt !== Infinity && oldestAt < s.deltaOldestAt) s.deltaOldestAt = oldestAt;
-  return { events, late, duplicates, invalid, firstInvalid: invalid > 0 ? s.pendingInvalid[invalid0]! : null, oldestAt: oldestAt === Infinity ? 0 : oldestAt };
+  return { events, late, duplicates, invalid, otherSegment, firstInvalid: invalid > 0 ? s.pendingInvalid[invalid0]! : null, oldestAt: oldestAt === Infinity ? 0 : oldestAt };
 }

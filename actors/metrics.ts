@@ -7,6 +7,7 @@ export class ShardMetrics {
   private readonly events = this.registry.counter('adme_runtime_events_total', 'Events folded into the aggregation, by partition.');
   private readonly late = this.registry.counter('adme_runtime_late_events_total', 'Events behind the watermark, kept in the late_events collection.');
   private readonly duplicates = this.registry.counter('adme_runtime_duplicate_events_total', 'Events dropped as duplicates of a client id already counted.');
+  private readonly otherSegment = this.registry.counter('adme_runtime_other_segment_events_total', 'Events counted in their cell\'s "other" segment: the cell and window already held ADME_MAX_SEGMENTS_PER_CELL segments.');
   private readonly invalid = this.registry.counter('adme_runtime_invalid_events_total', 'Records or events that could not be decoded or validated.');
   private readonly checkpoints = this.registry.counter('adme_runtime_checkpoints_total', 'Checkpoints written.');
   private readonly checkpointFailures = this.registry.counter('adme_runtime_checkpoint_failures_total', 'Checkpoint or rollup writes that failed and will be retried.');
@@ -38,6 +39,7 @@ export class ShardMetrics {
         if (e.late) this.late.inc({ partition }, e.late);
         if (e.invalid) this.invalid.inc({ partition }, e.invalid);
         if (e.duplicates) this.duplicates.inc({ partition }, e.duplicates);
+        if (e.otherSegment) this.otherSegment.inc({ partition }, e.otherSegment);
         return;
       case 'm.checkpoint':
         this.checkpoints.inc({ partition });

@@ -1,5 +1,5 @@
 /** Configuration of an `adme runtime` process: every value has a default and an env variable. */
-import { BASE_PRECISION, DELTAS_TOPIC, EVENTS_TOPIC } from './model/index.js';
+import { BASE_PRECISION, DEFAULT_MAX_SEGMENTS_PER_CELL, DELTAS_TOPIC, EVENTS_TOPIC } from './model/index.js';
 import type { ShardSettings } from './shard-logic.js';
 
 /** Everything a runtime process is configured with; the shard cadences are the actors' own settings. */
@@ -18,6 +18,8 @@ export interface RuntimeConfig extends ShardSettings {
   readonly groupId: string;
   readonly precision: number;
   readonly windowMs: number;
+  /** Segments kept per cell and window (ADME_MAX_SEGMENTS_PER_CELL, as the gateway's). */
+  readonly maxSegmentsPerCell: number;
   readonly allowedLatenessMs: number;
   readonly threads: number | undefined;
   readonly host: string;
@@ -73,6 +75,7 @@ export function loadRuntimeConfig(servers: { brokers: readonly string[]; contact
     groupId: name(env, 'ADME_GROUP', 'adme-aggregators', /^[A-Za-z0-9._-]{1,249}$/),
     precision: int(env, 'ADME_PRECISION', BASE_PRECISION, 1, 9),
     windowMs,
+    maxSegmentsPerCell: int(env, 'ADME_MAX_SEGMENTS_PER_CELL', DEFAULT_MAX_SEGMENTS_PER_CELL, 1, 65_536),
     allowedLatenessMs: int(env, 'ADME_LATENESS_MS', 30_000, 0, 86_400_000),
     checkpointEveryMs: int(env, 'ADME_CHECKPOINT_MS', 1000, 50, 600_000),
     checkpointEveryEvents: int(env, 'ADME_CHECKPOINT_EVENTS', 200_000, 1, 1e9),

@@ -56,7 +56,7 @@ export async function startRuntime(c: RuntimeConfig, log: (m: string) => void): 
   const fatal = new Promise<number>((r) => {
     resolveFatal = r;
   });
-  const aggregation = { precision: c.precision, windowMs: c.windowMs, allowedLatenessMs: c.allowedLatenessMs };
+  const aggregation = { precision: c.precision, windowMs: c.windowMs, allowedLatenessMs: c.allowedLatenessMs, maxSegmentsPerCell: c.maxSegmentsPerCell };
   const settings = {
     checkpointEveryMs: c.checkpointEveryMs, checkpointEveryEvents: c.checkpointEveryEvents, maxUncheckpointedEvents: c.maxUncheckpointedEvents,
     rollupEveryMs: c.rollupEveryMs, deltaEveryMs: c.deltaEveryMs, sinks: c.sinks,

@@ -47,7 +47,7 @@ export interface ShardConfig {
 
 /** Effects of AdME's own, beside the runtime's port effects: the process turns them into metrics. */
 export type ShardMetricEffect =
-  | { readonly type: 'm.batch'; readonly events: number; readonly late: number; readonly invalid: number; readonly duplicates: number; readonly foldAgeMs: number | null }
+  | { readonly type: 'm.batch'; readonly events: number; readonly late: number; readonly invalid: number; readonly duplicates: number; readonly otherSegment: number; readonly foldAgeMs: number | null }
   | { readonly type: 'm.checkpoint'; readonly bytes: number; readonly ms: number; readonly encodeMs: number }
   | { readonly type: 'm.checkpointFailure' }
   | { readonly type: 'm.rollups'; readonly finals: number; readonly existing: number; readonly open: number; readonly stale: number; readonly ms: number }
@@ -220,7 +220,7 @@ function fold(s: Shard, m: RecordsMsg, first: number, clock: Clock, out: ShardEf
   const now = clock.now();
   s.eventsSinceCheckpoint += f.events;
   out.push({
-    type: 'm.batch', events: f.events - f.late, late: f.late, invalid: f.invalid, duplicates: f.duplicates, foldAgeMs: f.oldestAt > 0 ? now - f.oldestAt : null,
+    type: 'm.batch', events: f.events - f.late, late: f.late, invalid: f.invalid, duplicates: f.duplicates, otherSegment: f.otherSegment, foldAgeMs: f.oldestAt > 0 ? now - f.oldestAt : null,
   });
   const x = f.firstInvalid;
   if (x) {

@@ -2,7 +2,7 @@ import { inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { captureCheckpoint, findCell, emptyState, restoreCheckpoint, rollupWrites, takeDelta } from '../../../actors/logic.js';
 import {
-  EVENT_TYPES, blockRows, blockSegments, checkIds, encode, filterKey, packSegment, segmentKey, segmentMatcher, segmentOf, SegmentFilterError, unpackSegment, unpackSegments, plainBlock,
+  DEFAULT_MAX_SEGMENTS_PER_CELL, EVENT_TYPES, OTHER_SEGMENT, blockRows, blockSegments, checkIds, encode, filterKey, foldSegment, packSegment, segmentKey, segmentMatcher, segmentOf, SegmentFilterError, unpackSegment, unpackSegments, plainBlock,
   type AdEvent, type EventBatchRecord, type SegmentColumns,
 } from '../../../actors/model/index.js';
 import { foldRecords, type AggregationConfig } from '../../../actors/fold.js';
@@ -115,5 +115,40 @@ describe('the aggregation per segment', () => {
     const d2 = takeDelta(s, C, 3, 1, 2, 3_000)!;
     expect(table(unpackSegments(d2.segments!), d2.cells)).toEqual({ 'app-maps|cmp-02|u09tvw': [1, 1, 0, 0, 0, 0, 0] });
     expect(d2.counts.subarray(0, N)).toEqual(Uint32Array.of(4, 2, 0, 1, 0, 0)); // the cell's totals, whole
+  });
+
+  it('keeps at most maxSegmentsPerCell segments per cell and window; the rest count in "other", the same rule as the gateway', () => {
+    const capped: AggregationConfig = { ...C, maxSegmentsPerCell: 3 };
+    const s = emptyState();
+    const batch = [
+      ev({ appId: 'a1' }), ev({ appId: 'a2' }), ev({ appId: 'a3' }), // the three kept, first come
+      ev({ appId: 'a4' }), ev({ appId: 'a5', type: 'purchase', value: 2 }), ev({ appId: 'a4', type: 'click' }), // folded into other
+      ev({ appId: 'a2', type: 'click' }), // a kept segment still counts under its own key
+      ev({ appId: 'a9', ts: 11_000 }), // another window: a list of its own
+    ];
+    const f = foldRecords(s, inputOf(batch, 0), capped);
+    expect(f.otherSegment).toBe(3);
+    expect(segmentTable(s.segDict, findCell(s, 0, 'u09tvw')!.segs)).toEqual({
+      'a1|': [1, 0, 0, 0, 0, 0, 0], 'a2|': [1, 1, 0, 0, 0, 0, 0], 'a3|': [1, 0, 0, 0, 0, 0, 0],
+      [`${OTHER_SEGMENT}|${OTHER_SEGMENT}`]: [1, 1, 0, 1, 0, 0, 2],
+    });
+    expect(findCell(s, 0, 'u09tvw')!.counts).toEqual([4, 2, 0, 1, 0, 0]); // the cell's totals count every event
+    expect(segmentTable(s.segDict, findCell(s, 10_000, 'u09tvw')!.segs)).toEqual({ 'a9|': [1, 0, 0, 0, 0, 0, 0] });
+    // What the gateway's store would make of the same events: foldSegment, the model's rule.
+    const held = new Set<string>();
+    expect(['a1', 'a2', 'a3', 'a4', 'a5', 'a4', 'a2'].map((a) => foldSegment(held, a, 3, '*'))).toEqual(['a1', 'a2', 'a3', '*', '*', '*', 'a2']);
+    // Restored from a checkpoint, the cap holds on: "other" is one of the segments, not a fourth real one.
+    const restored = restoreCheckpoint(s.nextOffset, new Map([...captureCheckpoint(s).parts].map(([k, v]) => [k, v!])));
+    const g = foldRecords(restored, inputOf([ev({ appId: 'a6' }), ev({ appId: 'a3' })], s.nextOffset), capped);
+    expect(g.otherSegment).toBe(1);
+    expect(segmentTable(restored.segDict, findCell(restored, 0, 'u09tvw')!.segs)![`${OTHER_SEGMENT}|${OTHER_SEGMENT}`]).toEqual([2, 1, 0, 1, 0, 0, 2]);
+    expect(segmentTable(restored.segDict, findCell(restored, 0, 'u09tvw')!.segs)!['a3|']).toEqual([2, 0, 0, 0, 0, 0, 0]);
+  });
+
+  it('caps at DEFAULT_MAX_SEGMENTS_PER_CELL when the config says nothing', () => {
+    const s = emptyState();
+    const f = foldRecords(s, inputOf(Array.from({ length: DEFAULT_MAX_SEGMENTS_PER_CELL + 10 }, (_, i) => ev({ campaignId: `c${i}` })), 0), C);
+    expect(f.otherSegment).toBe(10);
+    expect(findCell(s, 0, 'u09tvw')!.segs!.ids).toHaveLength(DEFAULT_MAX_SEGMENTS_PER_CELL + 1);
   });
 });
