@@ -157,14 +157,20 @@ export function foldRecords(s: ShardState, input: RecordsInput, config: Aggregat
       cw.users.add(hash32(ev.userId));
       counted++;
       if (ev.appId !== undefined || ev.campaignId !== undefined) {
-        const id = s.segDict.id(ev.appId ?? '', ev.campaignId ?? '');
-        let admitted = id;
+        const app = ev.appId ?? '';
+        const campaign = ev.campaignId ?? '';
+        let id: number;
         if (cw.segs && cw.segs.ids.length >= maxSegments) {
+          // A full cell: a pair the dictionary has never seen cannot be among its segments, and is not
+          // added to the dictionary (a producer naming a new campaign per event would grow it forever).
           if (other < 0) other = s.segDict.id(OTHER_SEGMENT, OTHER_SEGMENT);
-          admitted = admitSegment(cw.segs, id, maxSegments, other);
-          if (admitted !== id) otherSegment++;
+          const known = s.segDict.find(app, campaign);
+          id = known === undefined ? other : admitSegment(cw.segs, known, maxSegments, other);
+          if (id === other && known !== other) otherSegment++;
+        } else {
+          id = s.segDict.id(app, campaign);
         }
-        const at = segmentOfCell(s, cw, admitted);
+        const at = segmentOfCell(s, cw, id);
         const vals = cw.segs!.vals;
         vals[at + type]!++;
         vals[at + NTYPES]! += value;

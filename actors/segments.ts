@@ -64,6 +64,11 @@ export class SegmentDict {
     return this.apps.length;
   }
 
+  /** The id of a pair already in the dictionary, without adding it. */
+  find(app: string, campaign: string): number | undefined {
+    return this.byApp.get(app)?.get(campaign);
+  }
+
   id(app: string, campaign: string): number {
     let byCampaign = this.byApp.get(app);
     if (!byCampaign) this.byApp.set(app, (byCampaign = new Map<string, number>()));

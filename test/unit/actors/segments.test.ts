@@ -134,6 +134,8 @@ describe('the aggregation per segment', () => {
     });
     expect(findCell(s, 0, 'u09tvw')!.counts).toEqual([4, 2, 0, 1, 0, 0]); // the cell's totals count every event
     expect(segmentTable(s.segDict, findCell(s, 10_000, 'u09tvw')!.segs)).toEqual({ 'a9|': [1, 0, 0, 0, 0, 0, 0] });
+    // The folded pairs never entered the shard's dictionary: a1-a3, "other" and a9 only.
+    expect(s.segDict.size).toBe(5);
     // What the gateway's store would make of the same events: foldSegment, the model's rule.
     const held = new Set<string>();
     expect(['a1', 'a2', 'a3', 'a4', 'a5', 'a4', 'a2'].map((a) => foldSegment(held, a, 3, '*'))).toEqual(['a1', 'a2', 'a3', '*', '*', '*', 'a2']);
