@@ -41,11 +41,11 @@ export function segSlot(l: SegList, id: number, stamp = 0): number {
 /**
  * The id segment `id` is counted under in list `l`: its own while the list holds it or holds fewer than
  * `max` segments besides `other`, else `other` (actors/model `foldSegment`: first come, first kept, the
- * same rule as the gateway's live store). Lists below the cap answer without a search.
+ * same rule as the gateway's live store). The fold asks only for lists of `max` entries or more.
  */
 export function admitSegment(l: SegList, id: number, max: number, other: number): number {
   const ids = l.ids;
-  if (id === other || ids.length < max) return id;
+  if (id === other) return id;
   let held = 0;
   for (let i = 0; i < ids.length; i++) {
     if (ids[i] === id) return id;

@@ -41,6 +41,8 @@ export interface RuntimeBenchOptions {
    * sinks-on run, so the ratio to it is measured in one run; undefined: no peer.
    */
   readonly peer?: string;
+  /** Events of the unmeasured sinks-on warm-up before the throughput runs (0: none). */
+  readonly warmupEvents: number;
   readonly progress: (line: string) => void;
 }
 
@@ -579,7 +581,8 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
   // The plain topic holds the same events without app and campaign.
   const a1 = kafka.admin();
   await a1.connect();
-  await a1.createTopics({ topics: [{ topic: plainTopic, numPartitions: o.partitions }], waitForLeaders: true });
+  const extra = o.warmupEvents > 0 ? [plainTopic, `${topic}.warmup`] : [plainTopic];
+  await a1.createTopics({ topics: extra.map((t) => ({ topic: t, numPartitions: o.partitions })), waitForLeaders: true });
   await a1.disconnect();
   const preProduce = async (t: string, gen: Generator<AdEvent>, count: number): Promise<number> => {
     o.progress(`producing ${count} events to ${t} (${o.partitions} partitions)…`);
@@ -601,16 +604,11 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
   // A warm-up catch-up with the sinks on, not measured: the first run after a fresh `stack up` otherwise
   // pays for the servers' cold start (Cassandra's JIT, the broker flushing what was just produced),
   // which once made the sinks-on figure, measured first, look a fifth slower than its repeat.
-  const warm = Number(process.env.ADME_BENCH_WARMUP_EVENTS ?? Math.min(200_000, Math.ceil(o.events / 10)));
-  if (warm > 0) {
+  if (o.warmupEvents > 0) {
     const warmTopic = `${topic}.warmup`;
-    const a2 = kafka.admin();
-    await a2.connect();
-    await a2.createTopics({ topics: [{ topic: warmTopic, numPartitions: o.partitions }], waitForLeaders: true });
-    await a2.disconnect();
-    await preProduce(warmTopic, eventStream(43, Date.UTC(2026, 9, 1), 20_000, true), warm);
-    o.progress(`warm-up: ${warm} events with the sinks on (not measured)…`);
-    const w = await throughput({ ...o, events: warm }, kafka, warmTopic, 'warmup', true);
+    await preProduce(warmTopic, eventStream(43, Date.UTC(2026, 9, 1), 20_000, true), o.warmupEvents);
+    o.progress(`warm-up: ${o.warmupEvents} events with the sinks on (not measured)…`);
+    const w = await throughput({ ...o, events: o.warmupEvents }, kafka, warmTopic, 'warmup', true);
     o.progress(`  ${w.eventsPerSecond} events/s`);
   }
 
@@ -663,6 +661,12 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
   };
 }
 
+/** " (topology, guarantee)" of a peer's report, as far as it names them. */
+function peerLabel(p: PeerRun): string {
+  const l = [p.topology, p.guarantee].filter(Boolean).join(', ');
+  return l ? ` (${l})` : '';
+}
+
 export function runtimeBenchMarkdown(r: RuntimeBenchResult): string {
   const f = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
   const ms = (n: number) => (Number.isFinite(n) ? `${f(n)} ms` : `over ${FAILOVER_LIMIT_MS / 1000} s`);
@@ -679,7 +683,7 @@ export function runtimeBenchMarkdown(r: RuntimeBenchResult): string {
     row('sinks on, no app or campaign', r.noSegments),
     `| msgpack decode + validation alone, one thread, no Kafka | | | | ${f(r.fold.decodeUsPerEvent, 2)} µs | | | | | | | |`,
     `| … and the fold into a shard's state (decode + pre-aggregation alone) | | | | ${f(r.fold.foldUsPerEvent, 2)} µs | | | | | | | |`,
-    ...(r.peer ? [`| the peer: ${r.peer.peer}${r.peer.topology ? ` (${r.peer.topology}` : ''}${r.peer.guarantee ? `, ${r.peer.guarantee})` : r.peer.topology ? ')' : ''}, same broker, right after the sinks-on run | ${f(r.peer.eventsPerSecond)} | ${f(r.peer.seconds, 1)} | ${r.peer.cpuCores === undefined ? '' : f(r.peer.cpuCores, 2)} | | ${r.peer.brokerCpuSeconds === undefined ? '' : `kafka ${f((r.peer.brokerCpuSeconds * 1e6) / r.events, 1)} µs`} | | | | | | |`] : []),
+    ...(r.peer ? [`| the peer: ${r.peer.peer}${peerLabel(r.peer)}, same broker, right after the sinks-on run | ${f(r.peer.eventsPerSecond)} | ${f(r.peer.seconds, 1)} | ${r.peer.cpuCores === undefined ? '' : f(r.peer.cpuCores, 2)} | | ${r.peer.brokerCpuSeconds === undefined ? '' : `kafka ${f((r.peer.brokerCpuSeconds * 1e6) / r.events, 1)} µs`} | | | | | | |`] : []),
     '',
     ...(r.peer ? [`AdME durable ÷ the peer, same run: **${f(r.peer.ratio, 2)}** (target ≥ 2).`, ''] : []),
     `Checkpoint tax (sinks on ÷ sinks off): **${f(r.checkpointTax, 2)}** (target ≥ 0.85). Segments cost: sinks on ÷ the same events without app and campaign = **${f(r.segmentRatio, 2)}**. ` +

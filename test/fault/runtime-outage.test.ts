@@ -20,7 +20,7 @@ afterEach(async () => {
 // Skipped only against an external Cassandra (CASSANDRA_CONTACT_POINTS): the test stops and starts the
 // server, which `adme stack` does only for the servers it runs itself.
 // Skip reason: with an external Cassandra (CASSANDRA_CONTACT_POINTS set), stopping it is not ours to do.
-describe.skipIf(stack.cassandra.external)('fault: Cassandra outage', () => {
+describe.skipIf(stack.cassandra.external)('fault: Cassandra outage', () => { // skipped only against an external Cassandra
   it('Cassandra stopped for 15 s mid-stream: processing stalls under backpressure, then resumes — nothing lost, nothing doubled', { timeout: 300_000 }, async () => {
     // A small allowance of un-checkpointed events so the stall shows quickly.
     run = await faultRun('fault_outage', 24_000, { ADME_MAX_UNCHECKPOINTED: '2000' });

@@ -20,7 +20,7 @@ async function statusOf(name: string): Promise<{ state: string; pid: number | nu
 // Skipped only against external servers (MONGO_URL / KAFKA_BROKERS set): `adme stack down|up` leaves
 // those alone by design, so there is no lifecycle of ours to test.
 // Skip reason: external MongoDB or Kafka servers are not started or stopped by adme, so there is no lifecycle to test.
-describe.skipIf(c.mongo.external || c.kafka.external)('stack lifecycle (adme CLI)', () => {
+describe.skipIf(c.mongo.external || c.kafka.external)('stack lifecycle (adme CLI)', () => { // skipped only against external servers
   afterAll(async () => {
     // Leave the stack as the suite found it: every server up.
     await adme('stack', 'up');
