@@ -9,8 +9,10 @@
  * (a map lookup, a set and an object per event, twice). Folding in place halved the cost.
  */
 import {
-  DEFAULT_EVENT_LIMITS, DEFAULT_MAX_SEGMENTS_PER_CELL, NTYPES, OTHER_SEGMENT, TYPE_INDEX, decode, validateEvent, type AdEvent, type EventBatchRecord, type EventLimits,
+  ARCHIVE_AREA_PRECISION, ARCHIVE_DUPLICATE, ARCHIVE_LATE, ARCHIVE_OTHER_SEGMENT, DEFAULT_EVENT_LIMITS, DEFAULT_MAX_SEGMENTS_PER_CELL, NTYPES, OTHER_SEGMENT, TYPE_INDEX,
+  archiveArea, decode, validateEvent, type AdEvent, type EventBatchRecord, type EventLimits,
 } from './model/index.js';
+import type { ArchiveCollector } from './archive.js';
 import { geohashEncode } from './model/geohash.js';
 import { hash32, hash53 } from './hash.js';
 import { IdSet } from './id-set.js';
@@ -95,9 +97,10 @@ export interface FoldOutcome {
 /**
  * Folds records (which must start at `s.nextOffset` or later; the shard skips earlier ones) into `s`.
  * Lateness is decided per event against the watermark before it, so it depends only on the order of
- * the log, never on how the log was cut into batches.
+ * the log, never on how the log was cut into batches. With `archive`, every valid event is added to it
+ * too, with what the fold decided (late, duplicate, counted in *other*).
  */
-export function foldRecords(s: ShardState, input: RecordsInput, config: AggregationConfig): FoldOutcome {
+export function foldRecords(s: ShardState, input: RecordsInput, config: AggregationConfig, archive: ArchiveCollector | null = null): FoldOutcome {
   const { precision, windowMs, allowedLatenessMs } = config;
   const maxSegments = config.maxSegmentsPerCell ?? DEFAULT_MAX_SEGMENTS_PER_CELL;
   let other = -1;
@@ -127,7 +130,8 @@ export function foldRecords(s: ShardState, input: RecordsInput, config: Aggregat
       s.pendingInvalid.push({ offset, index: -1, reason: 'not an EventBatchRecord v1 (a map with v: 1 and an events array)', raw: rawOf(rec) });
       continue;
     }
-    if (typeof rec.at === 'number' && rec.at > 0 && rec.at < oldestAt) oldestAt = rec.at;
+    const at = typeof rec.at === 'number' && rec.at > 0 ? rec.at : 0;
+    if (at > 0 && at < oldestAt) oldestAt = at;
     for (let i = 0; i < rec.events.length; i++) {
       const checked = validateEvent(rec.events[i], 0, SHARD_LIMITS);
       if (!checked.ok) {
@@ -139,14 +143,18 @@ export function foldRecords(s: ShardState, input: RecordsInput, config: Aggregat
       const window = Math.floor(ev.ts / windowMs) * windowMs;
       if (window + windowMs <= maxTs - allowedLatenessMs) {
         s.pendingLate.push({ offset, index: i, event: ev });
+        archive?.add(archiveArea(ev.lat, ev.lon), offset, i, at, ARCHIVE_LATE, ev);
         continue;
       }
       if (ev.ts > maxTs) maxTs = ev.ts;
-      const cw = cellWindow(s, window, geohashEncode(ev.lat, ev.lon, precision));
+      const cell = geohashEncode(ev.lat, ev.lon, precision);
+      const cw = cellWindow(s, window, cell);
+      const area = archive === null ? '' : precision >= ARCHIVE_AREA_PRECISION ? cell.slice(0, ARCHIVE_AREA_PRECISION) : archiveArea(ev.lat, ev.lon);
       if (typeof ev.id === 'string' && ev.id.length > 0) {
         if (!cw.ids) cw.ids = new IdSet();
         if (!cw.ids.add(hash53(ev.id))) {
           duplicates++;
+          archive?.add(area, offset, i, at, ARCHIVE_DUPLICATE, ev);
           continue;
         }
       }
@@ -156,6 +164,7 @@ export function foldRecords(s: ShardState, input: RecordsInput, config: Aggregat
       cw.value += value;
       cw.users.add(hash32(ev.userId));
       counted++;
+      let flags = 0;
       if (ev.appId !== undefined || ev.campaignId !== undefined) {
         const app = ev.appId ?? '';
         const campaign = ev.campaignId ?? '';
@@ -166,15 +175,19 @@ export function foldRecords(s: ShardState, input: RecordsInput, config: Aggregat
           if (other < 0) other = s.segDict.id(OTHER_SEGMENT, OTHER_SEGMENT);
           const known = s.segDict.find(app, campaign);
           id = known === undefined ? other : admitSegment(cw.segs, known, maxSegments, other);
-          if (id === other && known !== other) otherSegment++;
+          if (id === other && known !== other) {
+            otherSegment++;
+            flags = ARCHIVE_OTHER_SEGMENT;
+          }
         } else {
           id = s.segDict.id(app, campaign);
         }
-        const at = segmentOfCell(s, cw, id);
+        const slot = segmentOfCell(s, cw, id);
         const vals = cw.segs!.vals;
-        vals[at + type]!++;
-        vals[at + NTYPES]! += value;
+        vals[slot + type]!++;
+        vals[slot + NTYPES]! += value;
       }
+      archive?.add(area, offset, i, at, flags, ev);
     }
   }
   s.maxTs = maxTs;

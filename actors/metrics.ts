@@ -10,6 +10,10 @@ export class ShardMetrics {
   private readonly otherSegment = this.registry.counter('adme_runtime_other_segment_events_total', 'Events counted in their cell\'s "other" segment: the cell and window already held ADME_MAX_SEGMENTS_PER_CELL segments.');
   private readonly invalid = this.registry.counter('adme_runtime_invalid_events_total', 'Records or events that could not be decoded or validated.');
   private readonly checkpoints = this.registry.counter('adme_runtime_checkpoints_total', 'Checkpoints written.');
+  private readonly archiveEvents = this.registry.counter('adme_runtime_archived_events_total', 'Raw events written to the archive (events_archive), by partition; a round written again after a failure counts again.');
+  private readonly archiveBlocks = this.registry.counter('adme_runtime_archive_blocks_total', 'Archive blocks written, by partition.');
+  private readonly archiveBytes = this.registry.counter('adme_runtime_archive_bytes_total', 'Bytes of archive blocks written (compressed), by partition.');
+  private readonly archiveSeconds = this.registry.histogram('adme_runtime_archive_write_seconds', 'Time to write one round\'s archive blocks to Cassandra.', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5]);
   private readonly checkpointFailures = this.registry.counter('adme_runtime_checkpoint_failures_total', 'Checkpoint or rollup writes that failed and will be retried.');
   private readonly checkpointBytes = this.registry.gauge('adme_runtime_checkpoint_bytes', 'Bytes the last checkpoint wrote to the store, by partition.');
   private readonly checkpointBytesTotal = this.registry.counter('adme_runtime_checkpoint_bytes_total', 'Bytes checkpoints wrote to the store, by partition.');
@@ -47,6 +51,12 @@ export class ShardMetrics {
         this.checkpointBytesTotal.inc({ partition }, e.bytes);
         this.checkpointSeconds.observe(e.ms / 1000);
         this.encodeSeconds.observe(e.encodeMs / 1000);
+        return;
+      case 'm.archive':
+        this.archiveEvents.inc({ partition }, e.events);
+        this.archiveBlocks.inc({ partition }, e.blocks);
+        this.archiveBytes.inc({ partition }, e.bytes);
+        this.archiveSeconds.observe(e.ms / 1000);
         return;
       case 'm.checkpointFailure':
         this.checkpointFailures.inc({ partition });

@@ -25,6 +25,8 @@ export interface RuntimeConfig extends ShardSettings {
   readonly host: string;
   readonly port: number;
   readonly sessionTimeoutMs: number;
+  /** Retention of archived raw events, days (ADME_ARCHIVE_TTL_DAYS; 0 keeps them forever). */
+  readonly archiveTtlDays: number;
   /** Bytes one fetch brings per partition: the size of a shard's step, so what it may hold its thread for. */
   readonly fetchPartitionBytes: number;
 }
@@ -58,6 +60,8 @@ function name(env: Env, variable: string, fallback: string, pattern: RegExp): st
 export function loadRuntimeConfig(servers: { brokers: readonly string[]; contactPoints: readonly string[]; localDc: string; mongoUrl: string }, env: Env = process.env): RuntimeConfig {
   const sinks = env.ADME_SINKS ?? 'on';
   if (sinks !== 'on' && sinks !== 'off') throw new RuntimeConfigError('ADME_SINKS', `must be on or off, got "${sinks}"`);
+  const archive = env.ADME_ARCHIVE ?? 'on';
+  if (archive !== 'on' && archive !== 'off') throw new RuntimeConfigError('ADME_ARCHIVE', `must be on or off, got "${archive}"`);
   const threads = env.ADME_THREADS ? int(env, 'ADME_THREADS', 1, 1, 256) : undefined;
   const windowMs = int(env, 'ADME_WINDOW_MS', 10_000, 1000, 3_600_000);
   const consistency = env.ADME_CASSANDRA_CONSISTENCY || (env.CASSANDRA_LOCAL_DC ? 'local_quorum' : 'quorum');
@@ -83,6 +87,8 @@ export function loadRuntimeConfig(servers: { brokers: readonly string[]; contact
     rollupEveryMs: int(env, 'ADME_ROLLUP_MS', 5000, 0, 600_000),
     deltaEveryMs: int(env, 'ADME_DELTA_MS', 100, 10, 60_000),
     sinks: sinks === 'on',
+    archive: archive === 'on',
+    archiveTtlDays: int(env, 'ADME_ARCHIVE_TTL_DAYS', 30, 0, 7300),
     threads,
     host: env.ADME_RUNTIME_HOST || '127.0.0.1',
     port: int(env, 'ADME_RUNTIME_PORT', 9464, 0, 65535),

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
-  ActorThreads, CassandraCheckpointStore, FencedError, KafkaGroupSource, KafkaRecordSink, MongoDocStore, ShardHost,
+  ActorThreads, CassandraArchiveStore, CassandraCheckpointStore, FencedError, KafkaGroupSource, KafkaRecordSink, MongoDocStore, ShardHost,
   ensureTopics, kafkaClient, type ThreadStats,
 } from '../runtime/index.js';
 import { INVALID_EVENTS_COLLECTION, LATE_EVENTS_COLLECTION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION } from './model/index.js';
@@ -31,6 +31,10 @@ export async function startRuntime(c: RuntimeConfig, log: (m: string) => void): 
     contactPoints: c.cassandra.contactPoints, localDataCenter: c.cassandra.localDc, keyspace: c.cassandra.keyspace,
     replicationFactor: c.replication.factor, consistency: c.replication.consistency,
   });
+  const archive = c.sinks && c.archive ? await CassandraArchiveStore.open({
+    contactPoints: c.cassandra.contactPoints, localDataCenter: c.cassandra.localDc, keyspace: c.cassandra.keyspace,
+    replicationFactor: c.replication.factor, consistency: c.replication.consistency, ttlSeconds: c.archiveTtlDays * 86_400,
+  }) : null;
   const docs = await MongoDocStore.open(c.mongo.url, c.mongo.database);
   await docs.ensureIndexes(ROLLUPS_COLLECTION, [
     { key: { window: 1, prefix: 1 }, name: 'window_prefix' },
@@ -59,7 +63,7 @@ export async function startRuntime(c: RuntimeConfig, log: (m: string) => void): 
   const aggregation = { precision: c.precision, windowMs: c.windowMs, allowedLatenessMs: c.allowedLatenessMs, maxSegmentsPerCell: c.maxSegmentsPerCell };
   const settings = {
     checkpointEveryMs: c.checkpointEveryMs, checkpointEveryEvents: c.checkpointEveryEvents, maxUncheckpointedEvents: c.maxUncheckpointedEvents,
-    rollupEveryMs: c.rollupEveryMs, deltaEveryMs: c.deltaEveryMs, sinks: c.sinks,
+    rollupEveryMs: c.rollupEveryMs, deltaEveryMs: c.deltaEveryMs, sinks: c.sinks, archive: c.archive,
   };
   const host = new ShardHost({
     source, threads, log, owner, sink: deltas,
@@ -68,6 +72,7 @@ export async function startRuntime(c: RuntimeConfig, log: (m: string) => void): 
     logicConfig: { aggregation, settings, deltasTopic: c.deltasTopic, phase: Math.random() } satisfies ShardConfig,
     checkpoints: c.sinks ? checkpoints : null,
     docs: c.sinks ? docs : null,
+    archive,
     shardName: (p) => `${c.topic}/${p}`,
     onEffect: (p, e) => metrics.apply(p, e as ShardMetricEffect),
     onFatal: (partition, err) => {
@@ -155,7 +160,7 @@ export async function startRuntime(c: RuntimeConfig, log: (m: string) => void): 
       clearInterval(lagTimer);
       loopDelay.disable();
       await host.stop({ flush: !isFenced });
-      await Promise.allSettled([threads.close(), deltas.close(), checkpoints.close(), docs.close()]);
+      await Promise.allSettled([threads.close(), deltas.close(), checkpoints.close(), docs.close(), archive?.close()]);
       await new Promise<void>((r) => server.close(() => r()));
     },
   };

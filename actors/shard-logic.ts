@@ -4,18 +4,19 @@
  * partition's next offset, its ownership epoch and the geohash × window aggregation (logic.ts), decodes
  * and folds the records it is handed, and asks for I/O as effects:
  *
- *   save (state + next offset, one conditional write fenced by the epoch) ─▶ Cassandra
+ *   archive (the round's raw events, blocks by area and hour)            ─▶ Cassandra
+ *   then save (state + next offset, one conditional write fenced by the epoch) ─▶ Cassandra
  *   then docs: rollups (final blocks, versioned open ones), late and invalid events ─▶ MongoDB
  *   then commit (the offset, for monitoring tools only)                  ─▶ Kafka consumer group
  *   send: deltas (changed cells, ≤ one per deltaEveryMs)                  ─▶ Kafka adme.deltas.v1
  *
- * One checkpoint round at a time: save, then docs, then commit. Rollups are written only from a state
+ * One checkpoint round at a time: archive, then save, then docs, then commit. Rollups are written only from a state
  * that has been checkpointed, so MongoDB never runs ahead of Cassandra, and a restore re-sends everything
  * it holds: exactly-once effect through crashes. Deltas go out on their own interval whatever a round
  * is doing: a save in flight never holds a delta back. Every outcome comes back as a message, so every
  * change of the state happens inside a step.
  */
-import type { ActorLogic, Clock, DocWrite, ShardHostMsg, ShardPortEffect, ShardStart } from '../runtime/index.js';
+import type { ActorLogic, ArchiveBlock, Clock, DocWrite, ShardHostMsg, ShardPortEffect, ShardStart } from '../runtime/index.js';
 import {
   INVALID_EVENTS_COLLECTION, LATE_EVENTS_COLLECTION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, encode, type FinalBlock,
 } from './model/index.js';
@@ -24,6 +25,7 @@ import {
   type CheckpointCapture, type RollupWrites, type ShardState,
 } from './logic.js';
 import { foldRecords, type AggregationConfig } from './fold.js';
+import { ArchiveCollector } from './archive.js';
 
 export interface ShardSettings {
   readonly checkpointEveryMs: number;
@@ -34,6 +36,8 @@ export interface ShardSettings {
   readonly deltaEveryMs: number;
   /** Checkpoints and rollups on (normal) or off (benchmark of the checkpoint tax only). */
   readonly sinks: boolean;
+  /** Raw events archived before each checkpoint (ADME_ARCHIVE; only with sinks on). */
+  readonly archive?: boolean;
 }
 
 /** The shard's configuration, carried in its start input. */
@@ -50,6 +54,7 @@ export type ShardMetricEffect =
   | { readonly type: 'm.batch'; readonly events: number; readonly late: number; readonly invalid: number; readonly duplicates: number; readonly otherSegment: number; readonly foldAgeMs: number | null }
   | { readonly type: 'm.checkpoint'; readonly bytes: number; readonly ms: number; readonly encodeMs: number }
   | { readonly type: 'm.checkpointFailure' }
+  | { readonly type: 'm.archive'; readonly blocks: number; readonly events: number; readonly bytes: number; readonly ms: number }
   | { readonly type: 'm.rollups'; readonly finals: number; readonly existing: number; readonly open: number; readonly stale: number; readonly ms: number }
   | { readonly type: 'm.deltas'; readonly agesMs: readonly number[] }
   | { readonly type: 'm.gap'; readonly records: number }
@@ -63,8 +68,10 @@ export type ShardEffect = ShardPortEffect | ShardMetricEffect;
 /** One checkpoint round: what was captured, and how far it got. */
 interface Round {
   readonly tag: number;
-  stage: 'save' | 'docs';
+  stage: 'archive' | 'save' | 'docs';
   readonly capture: CheckpointCapture;
+  /** Archive blocks this round writes: the first ones of {@link Shard.archivePending}. */
+  readonly archived: number;
   readonly nextOffset: number;
   readonly events: number;
   readonly rollups: RollupWrites | null;
@@ -83,6 +90,10 @@ export interface Shard {
   readonly epoch: number;
   readonly config: ShardConfig;
   agg: ShardState;
+  /** Raw events folded since the last round started (null: archive off). */
+  readonly archive: ArchiveCollector | null;
+  /** Sealed archive blocks not yet below a committed checkpoint: written again by the next round if one fails. */
+  archivePending: ArchiveBlock[];
   eventsSinceCheckpoint: number;
   round: Round | null;
   /** Flush requests waiting for the round after the one in flight. */
@@ -123,8 +134,9 @@ export function initShard(start: ShardStart, clock: Clock): { state: Shard; effe
   const now = clock.now();
   const agg = config.settings.sinks ? restoreCheckpoint(start.nextOffset, new Map(start.parts)) : emptyState(0);
   const last = now - Math.floor(config.phase * config.settings.checkpointEveryMs);
+  const archive = config.settings.sinks && config.settings.archive ? new ArchiveCollector(agg.nextOffset) : null;
   const state: Shard = {
-    partition: start.partition, epoch: start.epoch, config, agg, eventsSinceCheckpoint: 0, round: null, flushes: [], held: [],
+    partition: start.partition, epoch: start.epoch, config, agg, archive, archivePending: [], eventsSinceCheckpoint: 0, round: null, flushes: [], held: [],
     failures: 0, retryAt: 0, deltasInFlight: new Map(), deltaSeq: 0, lastDeltaAt: 0, lastCheckpointAt: last, lastRollupAt: last,
     lastStatsAt: now, nextTag: 1, fenced: false, catchingUp: false,
   };
@@ -154,6 +166,9 @@ export function stepShard(s: Shard, m: ShardHostMsg, clock: Clock): ShardEffect[
       if (!s.config.settings.sinks) out.push({ type: 'flushed', tag: m.tag });
       else if (s.round) s.flushes.push(m.tag);
       else if (!startRound(s, clock, true, [m.tag], out)) out.push({ type: 'flushed', tag: m.tag });
+      break;
+    case 'archived':
+      if (s.round?.tag === m.tag && s.round.stage === 'archive') archived(s, m.bytesWritten, m.ms, out);
       break;
     case 'saved':
       if (s.round?.tag === m.tag) saved(s, m.bytesWritten, m.ms, clock, out);
@@ -215,7 +230,7 @@ function records(s: Shard, m: RecordsMsg, clock: Clock, out: ShardEffect[], resu
 
 function fold(s: Shard, m: RecordsMsg, first: number, clock: Clock, out: ShardEffect[]): void {
   const start = first === 0 ? 0 : m.ends[first - 1]!;
-  const f = foldRecords(s.agg, first === 0 ? m : { bytes: m.bytes.subarray(start), ends: m.ends.subarray(first).map((e) => e - start), offsets: m.offsets.subarray(first) }, s.config.aggregation);
+  const f = foldRecords(s.agg, first === 0 ? m : { bytes: m.bytes.subarray(start), ends: m.ends.subarray(first).map((e) => e - start), offsets: m.offsets.subarray(first) }, s.config.aggregation, s.archive);
   s.catchingUp = m.behind > m.offsets.length;
   const now = clock.now();
   s.eventsSinceCheckpoint += f.events;
@@ -278,19 +293,34 @@ function startRound(s: Shard, clock: Clock, force: boolean, flushes: number[], o
   // seconds: rewriting it whole every round was most of what MongoDB did in a catch-up, for documents
   // superseded at once (docs/runtime.md). Finals are written as always; a forced round writes everything.
   const rollups = writeRollups ? rollupWrites(a, s.config.aggregation, s.partition, s.epoch, force || !s.catchingUp) : null;
+  if (s.archive && s.archive.count > 0) s.archivePending.push(...s.archive.seal(s.partition, a.nextOffset));
+  else if (s.archive) s.archive.firstOffset = a.nextOffset;
   const tag = s.nextTag++;
+  const archived = s.archivePending.length;
   s.round = {
-    tag, stage: 'save', capture, nextOffset: a.nextOffset, events: s.eventsSinceCheckpoint, rollups,
+    tag, stage: archived > 0 ? 'archive' : 'save', capture, archived, nextOffset: a.nextOffset, events: s.eventsSinceCheckpoint, rollups,
     late: a.pendingLate.length, invalid: a.pendingInvalid.length, startedAt: now, encodeMs: clock.now() - now, flushes,
   };
-  out.push({ type: 'save', tag, nextOffset: a.nextOffset, parts: [...capture.parts] });
+  // The archive before the checkpoint: an offset is committed only once every event below it is archived.
+  if (archived > 0) out.push({ type: 'archive', tag, blocks: s.archivePending.slice() });
+  else out.push({ type: 'save', tag, nextOffset: a.nextOffset, parts: [...capture.parts] });
   return true;
+}
+
+function archived(s: Shard, bytes: number, ms: number, out: ShardEffect[]): void {
+  const r = s.round!;
+  let events = 0;
+  for (let i = 0; i < r.archived; i++) events += s.archivePending[i]!.count;
+  out.push({ type: 'm.archive', blocks: r.archived, events, bytes, ms });
+  r.stage = 'save';
+  out.push({ type: 'save', tag: r.tag, nextOffset: r.nextOffset, parts: [...r.capture.parts] });
 }
 
 function saved(s: Shard, bytes: number, ms: number, clock: Clock, out: ShardEffect[]): void {
   const r = s.round!;
   // Before any eviction below: the next checkpoint builds on exactly what was committed.
   checkpointCommitted(s.agg, r.capture);
+  s.archivePending.splice(0, r.archived);
   s.eventsSinceCheckpoint -= r.events;
   s.lastCheckpointAt = r.startedAt;
   out.push({ type: 'm.checkpoint', bytes, ms, encodeMs: r.encodeMs });
@@ -357,7 +387,9 @@ function failed(s: Shard, m: Extract<ShardHostMsg, { type: 'failed' }>, clock: C
   const r = s.round;
   if (!r || r.tag !== m.tag) return;
   s.round = null;
-  if (r.stage === 'save') checkpointFailed(s.agg, r.capture);
+  // A failed archive write fails the round before its save: the capture is marked changed again, and
+  // the pending blocks go with the next round.
+  if (r.stage === 'save' || r.stage === 'archive') checkpointFailed(s.agg, r.capture);
   if (r.rollups) rollupsFailed(s.agg, r.rollups);
   for (const tag of r.flushes) out.push({ type: 'flushed', tag });
   if (m.error.code === 'RT_FENCED') {

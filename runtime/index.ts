@@ -8,13 +8,13 @@ export { FencedError, RuntimeError, isRetriable, toWireError, type WireError } f
 export { retry, type RetryOptions } from './core/retry.js';
 export { Counter, Gauge, Histogram, Registry } from './core/metrics.js';
 export { WorkerPool, compiledModuleUrl, type PoolOptions } from './pool/pool.js';
-export type { Acquired, BatchResult, CheckpointStore, DocStore, InsertResult, LogRecord, PartitionHandlers, PartitionSource, RecordSink, UpsertResult, VersionedDoc } from './ports/ports.js';
+export type { Acquired, ArchiveBlock, ArchiveBlockHead, ArchiveStore, BatchResult, CheckpointStore, DocStore, InsertResult, LogRecord, PartitionHandlers, PartitionSource, RecordSink, UpsertResult, VersionedDoc } from './ports/ports.js';
 export { KafkaGroupSource, KafkaRecordSink, ensureTopics, kafkaClient, topicReplication, type GroupSourceOptions, type KafkaOptions, type RecordSinkOptions, type TopicReplication } from './adapters/kafka.js';
-export { CassandraCheckpointStore, cassandraClient, ensureKeyspace, type CassandraOptions, type CheckpointConsistency } from './adapters/cassandra.js';
+export { CassandraArchiveStore, CassandraCheckpointStore, cassandraClient, ensureKeyspace, type ArchiveOptions, type CassandraOptions, type CheckpointConsistency } from './adapters/cassandra.js';
 export { MongoDocStore } from './adapters/mongo.js';
 export { ShardHost, packRecords, type ShardHostOptions } from './shards.js';
 export type { ActorLogic, LogicModule } from './core/logic.js';
 export { ActorThreads, type ActorThreadsOptions, type PlacedActorHandlers, type ThreadStats } from './pool/actor-threads.js';
 export type { LoopStats } from './pool/protocol.js';
 export type { DocWrite, DocWriteResult, ShardHostMsg, ShardPortEffect, ShardStart } from './shard-protocol.js';
-export { FaultInjector, MemoryCheckpointStore, MemoryDocStore, MemoryLog, MemoryPartitionSource, MemoryRecordSink, type CommittedCheckpoint, type MemoryLogOptions } from './adapters/memory.js';
+export { FaultInjector, MemoryArchiveStore, MemoryCheckpointStore, MemoryDocStore, MemoryLog, MemoryPartitionSource, MemoryRecordSink, type CommittedCheckpoint, type MemoryLogOptions } from './adapters/memory.js';

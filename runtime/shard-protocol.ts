@@ -6,7 +6,7 @@
  * such as metrics) go to the process's handler. Everything here is plain data.
  */
 import type { WireError } from './core/errors.js';
-import type { InsertResult, UpsertResult, VersionedDoc } from './ports/ports.js';
+import type { ArchiveBlock, InsertResult, UpsertResult, VersionedDoc } from './ports/ports.js';
 
 /** What a shard starts from: its ownership and the last committed checkpoint (null when sinks are off). */
 export interface ShardStart {
@@ -32,6 +32,8 @@ export type ShardPortEffect =
   | { readonly type: 'accepted'; readonly nextOffset: number }
   /** Save a checkpoint (parts as in CheckpointStore.save) at the shard's epoch. Outcome: `saved` or `failed`. */
   | { readonly type: 'save'; readonly tag: number; readonly nextOffset: number; readonly parts: readonly (readonly [string, Uint8Array | null])[] }
+  /** Write archive blocks (idempotent per key). Outcome: `archived` or `failed`. */
+  | { readonly type: 'archive'; readonly tag: number; readonly blocks: readonly ArchiveBlock[] }
   /** Outcome: `written` (one result per write) or `failed`. */
   | { readonly type: 'docs'; readonly tag: number; readonly writes: readonly DocWrite[] }
   /** Append records to a topic. Outcome: `sent` or `failed`. */
@@ -50,6 +52,7 @@ export type ShardHostMsg =
   /** Make everything durable now (a rebalance is coming); answer with `flushed`. */
   | { readonly type: 'flush'; readonly tag: number }
   | { readonly type: 'saved'; readonly tag: number; readonly bytesWritten: number; readonly ms: number }
+  | { readonly type: 'archived'; readonly tag: number; readonly bytesWritten: number; readonly ms: number }
   | { readonly type: 'written'; readonly tag: number; readonly results: readonly DocWriteResult[]; readonly ms: number }
   | { readonly type: 'sent'; readonly tag: number; readonly ms: number }
   /** A port effect failed. `error.code` RT_FENCED: a newer owner holds the partition. */

@@ -16,7 +16,7 @@ import { DEFAULT_SUPERVISION, type SupervisionPolicy } from './core/supervision.
 import { FencedError, RuntimeError, toWireError } from './core/errors.js';
 import { retry } from './core/retry.js';
 import type { ActorThreads } from './pool/actor-threads.js';
-import type { BatchResult, CheckpointStore, DocStore, LogRecord, PartitionSource, RecordSink } from './ports/ports.js';
+import type { ArchiveStore, BatchResult, CheckpointStore, DocStore, LogRecord, PartitionSource, RecordSink } from './ports/ports.js';
 import type { DocWrite, DocWriteResult, ShardHostMsg, ShardPortEffect, ShardStart } from './shard-protocol.js';
 
 export interface ShardHostOptions {
@@ -29,6 +29,8 @@ export interface ShardHostOptions {
   /** Checkpoint store, or null to run without checkpoints (every shard starts at offset 0, epoch 0). */
   readonly checkpoints: CheckpointStore | null;
   readonly docs: DocStore | null;
+  /** Archive of the log's records, or null when the logic asks for none. */
+  readonly archive?: ArchiveStore | null;
   readonly sink: RecordSink;
   /** Name of a partition's shard in the checkpoint store. */
   readonly shardName: (partition: number) => string;
@@ -264,6 +266,16 @@ export class ShardHost {
           const t0 = Date.now();
           const r = await store.save(this.o.shardName(s.partition), s.epoch, e.nextOffset, new Map(e.parts));
           return { type: 'saved', tag: e.tag, bytesWritten: r.bytesWritten, ms: Date.now() - t0 };
+        });
+        return;
+      }
+      case 'archive': {
+        const archive = this.o.archive;
+        if (!archive) return this.noStore(s, 'archive records with the archive off');
+        this.io(s, e.tag, async () => {
+          const t0 = Date.now();
+          const r = await archive.write(e.blocks);
+          return { type: 'archived', tag: e.tag, bytesWritten: r.bytesWritten, ms: Date.now() - t0 };
         });
         return;
       }

@@ -9,3 +9,4 @@ export * from './stream.js';
 export * from './query.js';
 export * from './geohash.js';
 export * from './segment.js';
+export * from './archive.js';

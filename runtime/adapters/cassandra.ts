@@ -1,7 +1,7 @@
 import cassandraDriver from 'cassandra-driver';
 import { Packr } from 'msgpackr';
 import { FencedError, RuntimeError } from '../core/errors.js';
-import type { Acquired, CheckpointStore } from '../ports/ports.js';
+import type { Acquired, ArchiveBlock, ArchiveBlockHead, ArchiveStore, CheckpointStore } from '../ports/ports.js';
 
 const { types } = cassandraDriver;
 const packr = new Packr({ useRecords: false });
@@ -190,4 +190,131 @@ export class CassandraCheckpointStore implements CheckpointStore {
   async close(): Promise<void> {
     await this.client.shutdown();
   }
+}
+
+export interface ArchiveOptions extends CassandraOptions {
+  /** Retention of the blocks, seconds (Cassandra's TTL); 0 keeps them forever. */
+  readonly ttlSeconds: number;
+  /** Create the keyspace and tables when missing (writers do; a reader need not). Default true. */
+  readonly create?: boolean;
+}
+
+/** How long a bucket's listing outlives the blocks it lists: a block written late in its bucket's life. */
+const LISTING_MARGIN_S = 2 * 86_400;
+const ARCHIVE_WRITES_IN_FLIGHT = 64;
+
+/**
+ * Archive blocks in Cassandra (docs/runtime.md, "The raw-event archive"). One Cassandra partition per
+ * (area, bucket, partition), clustered by first offset: the blocks a reader of one area and hour wants
+ * are a few partitions, each bounded by one log partition's hour. A listing table names, per bucket,
+ * the (area, partition) pairs holding blocks, written once per pair by each writer; it expires two
+ * days after the blocks so that no block outlives its listing.
+ */
+export class CassandraArchiveStore implements ArchiveStore {
+  private readonly listed = new Set<string>();
+  private listedSince = Date.now();
+
+  private constructor(private readonly client: cassandraDriver.Client, private readonly keyspace: string, private readonly ttl: number) {}
+
+  static async open(o: ArchiveOptions): Promise<CassandraArchiveStore> {
+    const client = cassandraClient(o);
+    await client.connect();
+    if (o.create !== false) {
+      await ensureKeyspace(client, o.keyspace, o.replicationFactor, o.consistency, o.localDataCenter);
+      await client.execute(`CREATE TABLE IF NOT EXISTS ${o.keyspace}.events_archive (
+        area text, bucket bigint, kpart int, first_offset bigint,
+        end_offset bigint, count int, min_ts bigint, max_ts bigint, data blob,
+        PRIMARY KEY ((area, bucket, kpart), first_offset))`);
+      await client.execute(`CREATE TABLE IF NOT EXISTS ${o.keyspace}.events_archive_listing (
+        bucket bigint, area text, kpart int,
+        PRIMARY KEY (bucket, area, kpart))`);
+    }
+    return new CassandraArchiveStore(client, o.keyspace, o.ttlSeconds);
+  }
+
+  async write(blocks: readonly ArchiveBlock[]): Promise<{ bytesWritten: number }> {
+    if (Date.now() - this.listedSince > 3_600_000 || this.listed.size > 100_000) {
+      this.listed.clear();
+      this.listedSince = Date.now();
+    }
+    const ttl = this.ttl > 0 ? ` USING TTL ${this.ttl}` : '';
+    const listingTtl = this.ttl > 0 ? ` USING TTL ${this.ttl + LISTING_MARGIN_S}` : '';
+    const jobs: (() => Promise<unknown>)[] = [];
+    const newlyListed: string[] = [];
+    let bytesWritten = 0;
+    for (const b of blocks) {
+      bytesWritten += b.data.byteLength;
+      jobs.push(() => this.client.execute(`INSERT INTO ${this.keyspace}.events_archive (area, bucket, kpart, first_offset, end_offset, count, min_ts, max_ts, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)${ttl}`,
+        [b.area, types.Long.fromNumber(b.bucket), b.partition, types.Long.fromNumber(b.firstOffset), types.Long.fromNumber(b.endOffset), b.count,
+          types.Long.fromNumber(b.minTs), types.Long.fromNumber(b.maxTs), Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength)]));
+      const key = `${b.bucket}/${b.area}/${b.partition}`;
+      if (!this.listed.has(key) && !newlyListed.includes(key)) {
+        newlyListed.push(key);
+        jobs.push(() => this.client.execute(`INSERT INTO ${this.keyspace}.events_archive_listing (bucket, area, kpart) VALUES (?, ?, ?)${listingTtl}`,
+          [types.Long.fromNumber(b.bucket), b.area, b.partition]));
+      }
+    }
+    await inParallel(jobs, ARCHIVE_WRITES_IN_FLIGHT);
+    for (const k of newlyListed) this.listed.add(k);
+    return { bytesWritten };
+  }
+
+  async list(bucket: number): Promise<{ area: string; partition: number }[]> {
+    const rs = await this.client.execute(`SELECT area, kpart FROM ${this.keyspace}.events_archive_listing WHERE bucket = ?`, [types.Long.fromNumber(bucket)], { fetchSize: 100_000 });
+    return rs.rows.map((r) => ({ area: r.get('area') as string, partition: r.get('kpart') as number }));
+  }
+
+  async heads(area: string, bucket: number, partition: number): Promise<ArchiveBlockHead[]> {
+    const rows = await this.select('first_offset, end_offset, count, min_ts, max_ts', area, bucket, partition);
+    return rows.map((r) => head(r, area, bucket, partition));
+  }
+
+  async read(area: string, bucket: number, partition: number, firstOffsets?: readonly number[]): Promise<ArchiveBlock[]> {
+    const rows = await this.select('first_offset, end_offset, count, min_ts, max_ts, data', area, bucket, partition, firstOffsets);
+    return rows.map((r) => ({ ...head(r, area, bucket, partition), data: r.get('data') as Buffer }));
+  }
+
+  private async select(columns: string, area: string, bucket: number, partition: number, firstOffsets?: readonly number[]): Promise<cassandraDriver.types.Row[]> {
+    if (firstOffsets && firstOffsets.length === 0) return [];
+    const where = firstOffsets ? ` AND first_offset IN (${firstOffsets.map(() => '?').join(', ')})` : '';
+    const params: unknown[] = [area, types.Long.fromNumber(bucket), partition, ...(firstOffsets ?? []).map((o) => types.Long.fromNumber(o))];
+    const rows: cassandraDriver.types.Row[] = [];
+    // Paged: a partition may hold thousands of blocks.
+    let pageState: string | undefined;
+    do {
+      const rs = await this.client.execute(`SELECT ${columns} FROM ${this.keyspace}.events_archive WHERE area = ? AND bucket = ? AND kpart = ?${where}`, params, { prepare: true, fetchSize: 500, pageState });
+      for (const r of rs.rows) rows.push(r);
+      pageState = rs.pageState ?? undefined;
+    } while (pageState);
+    return rows;
+  }
+
+  async close(): Promise<void> {
+    await this.client.shutdown();
+  }
+}
+
+function head(r: cassandraDriver.types.Row, area: string, bucket: number, partition: number): ArchiveBlockHead {
+  return {
+    area, bucket, partition, firstOffset: Number(r.get('first_offset')), endOffset: Number(r.get('end_offset')), count: r.get('count') as number,
+    minTs: Number(r.get('min_ts')), maxTs: Number(r.get('max_ts')),
+  };
+}
+
+/** Runs the jobs with at most `limit` in flight; rejects with the first failure (after the others settle). */
+async function inParallel(jobs: readonly (() => Promise<unknown>)[], limit: number): Promise<void> {
+  let next = 0;
+  let failure: unknown = null;
+  const lane = async () => {
+    while (next < jobs.length && failure === null) {
+      const job = jobs[next++]!;
+      try {
+        await job();
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, lane));
+  if (failure !== null) throw failure;
 }

@@ -7,7 +7,7 @@
 import { systemClock, type Cancel, type Clock } from '../core/clock.js';
 import { FencedError, RuntimeError } from '../core/errors.js';
 import type {
-  Acquired, BatchResult, CheckpointStore, DocStore, InsertResult, LogRecord, PartitionHandlers, PartitionSource, RecordSink, UpsertResult, VersionedDoc,
+  Acquired, ArchiveBlock, ArchiveBlockHead, ArchiveStore, BatchResult, CheckpointStore, DocStore, InsertResult, LogRecord, PartitionHandlers, PartitionSource, RecordSink, UpsertResult, VersionedDoc,
 } from '../ports/ports.js';
 
 /**
@@ -231,6 +231,70 @@ export class MemoryDocStore extends FaultInjector implements DocStore {
     this.markClosed();
   }
 }
+
+/**
+ * Archive blocks held in memory, with the semantics of CassandraArchiveStore: a block's key is (area,
+ * bucket, partition, firstOffset) and writing a key again replaces it; a `write` lands whole or not at
+ * all (Cassandra may land part of one: callers write again, which is idempotent). Retention is not
+ * modelled. `connect()` gives another client of the same data.
+ */
+export class MemoryArchiveStore extends FaultInjector implements ArchiveStore {
+  constructor(private readonly table: Map<string, Map<number, ArchiveBlock>> = new Map()) {
+    super('memory archive store');
+  }
+
+  connect(): MemoryArchiveStore {
+    return new MemoryArchiveStore(this.table);
+  }
+
+  /** Every block held, copies, by (bucket, area, partition, first offset). */
+  blocks(): ArchiveBlock[] {
+    return [...this.table.values()].flatMap((m) => [...m.values()])
+      .sort((a, b) => a.bucket - b.bucket || compareUtf8(a.area, b.area) || a.partition - b.partition || a.firstOffset - b.firstOffset)
+      .map((b) => ({ ...b, data: copyBytes(b.data) }));
+  }
+
+  write(blocks: readonly ArchiveBlock[]): Promise<{ bytesWritten: number }> {
+    return this.operate('write', () => {
+      let bytesWritten = 0;
+      for (const b of blocks) {
+        const key = archiveKeyOf(b.area, b.bucket, b.partition);
+        let m = this.table.get(key);
+        if (!m) this.table.set(key, (m = new Map()));
+        m.set(b.firstOffset, { ...b, data: copyBytes(b.data) });
+        bytesWritten += b.data.byteLength;
+      }
+      return { bytesWritten };
+    });
+  }
+
+  list(bucket: number): Promise<{ area: string; partition: number }[]> {
+    return this.operate('list', () => [...this.table.values()].flatMap((m) => {
+      const first = m.values().next().value;
+      return first && first.bucket === bucket ? [{ area: first.area, partition: first.partition }] : [];
+    }));
+  }
+
+  heads(area: string, bucket: number, partition: number): Promise<ArchiveBlockHead[]> {
+    return this.operate('heads', () => this.sorted(area, bucket, partition).map(({ data: _data, ...head }) => head));
+  }
+
+  read(area: string, bucket: number, partition: number, firstOffsets?: readonly number[]): Promise<ArchiveBlock[]> {
+    return this.operate('read', () => this.sorted(area, bucket, partition)
+      .filter((b) => !firstOffsets || firstOffsets.includes(b.firstOffset))
+      .map((b) => ({ ...b, data: copyBytes(b.data) })));
+  }
+
+  private sorted(area: string, bucket: number, partition: number): ArchiveBlock[] {
+    return [...(this.table.get(archiveKeyOf(area, bucket, partition))?.values() ?? [])].sort((a, b) => a.firstOffset - b.firstOffset);
+  }
+
+  async close(): Promise<void> {
+    this.markClosed();
+  }
+}
+
+const archiveKeyOf = (area: string, bucket: number, partition: number) => `${bucket}/${area}/${partition}`;
 
 /**
  * A record sink appending to in-memory logs, one per topic. As with Kafka (no automatic topic creation),

@@ -95,3 +95,42 @@ export interface DocStore {
   ensureIndexes(collection: string, indexes: readonly { readonly key: Record<string, 1 | -1>; readonly name: string; readonly unique?: boolean }[]): Promise<void>;
   close(): Promise<void>;
 }
+
+/**
+ * One block of an archive of a log's records: what one owner's round took of one partition, for one
+ * area and time bucket. Its key is (area, bucket, partition, firstOffset): a replay of the same round
+ * writes the same key again, overwriting. The data is the owner's; the store neither knows nor cares.
+ */
+export interface ArchiveBlock {
+  readonly area: string;
+  /** Start of the time bucket, epoch ms. */
+  readonly bucket: number;
+  readonly partition: number;
+  readonly firstOffset: number;
+  /** The offset after the round's last record. */
+  readonly endOffset: number;
+  /** Items (events) in the block. */
+  readonly count: number;
+  readonly minTs: number;
+  readonly maxTs: number;
+  readonly data: Uint8Array;
+}
+
+/** Where a block is: enough to read it without its data (listing first, then fetching what is needed). */
+export type ArchiveBlockHead = Omit<ArchiveBlock, 'data'>;
+
+/**
+ * A write-once-per-key store of archive blocks, expired after a retention. Blocks of one (area, bucket,
+ * partition) are kept together, ordered by first offset; which (area, partition) pairs a bucket holds is
+ * listed, so a reader of a time range needs no scan.
+ */
+export interface ArchiveStore {
+  write(blocks: readonly ArchiveBlock[]): Promise<{ readonly bytesWritten: number }>;
+  /** The (area, partition) pairs holding blocks in a bucket. */
+  list(bucket: number): Promise<{ readonly area: string; readonly partition: number }[]>;
+  /** The blocks of (area, bucket, partition) without their data, by first offset. */
+  heads(area: string, bucket: number, partition: number): Promise<ArchiveBlockHead[]>;
+  /** Blocks of (area, bucket, partition) with the given first offsets (all when omitted), by first offset. */
+  read(area: string, bucket: number, partition: number, firstOffsets?: readonly number[]): Promise<ArchiveBlock[]>;
+  close(): Promise<void>;
+}
