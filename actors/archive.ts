@@ -34,7 +34,7 @@ export class ArchiveCollector {
   add(area: string, offset: number, index: number, at: number, flags: number, ev: AdEvent): void {
     const bucket = archiveBucket(ev.ts);
     let areas = this.buckets.get(bucket);
-    if (!areas) this.buckets.set(bucket, (areas = new Map()));
+    if (!areas) this.buckets.set(bucket, (areas = new Map<string, Group>()));
     let g = areas.get(area);
     if (!g) areas.set(area, (g = { area, bucket, offsets: [], indexes: [], at: [], flags: [], events: [], minTs: ev.ts, maxTs: ev.ts }));
     g.offsets.push(offset);

@@ -12,7 +12,8 @@ import { SIMULATE_COMMAND } from './simulate-command.js';
 /** The gateway's configuration for a CLI invocation: stack addresses, env vars, then flags. */
 export function gatewayConfig(ctx: CliContext): GatewayConfig {
   const stack = loadStackConfig(ctx.projectDir);
-  return loadGatewayConfig({ brokers: stack.kafka.brokers, stateDir: stack.stateDir, mongoUrl: stack.mongo.url }, process.env, ctx.values);
+  return loadGatewayConfig({ brokers: stack.kafka.brokers, stateDir: stack.stateDir, mongoUrl: stack.mongo.url,
+    cassandra: { contactPoints: stack.cassandra.contactPoints, localDc: stack.cassandra.localDc } }, process.env, ctx.values);
 }
 
 const GATEWAY_COMMAND: Command = {

@@ -60,6 +60,11 @@ export interface GatewayConfig {
   /** The query API's MongoDB (undefined: the query endpoints answer 503). */
   readonly mongoUrl: string | undefined;
   readonly mongoDb: string;
+  /**
+   * The raw-event archive `/v1/events` reads (Cassandra, keyspace ADME_KEYSPACE); undefined when
+   * ADME_ARCHIVE=off or no Cassandra is known: the endpoint answers 503.
+   */
+  readonly archive: { readonly contactPoints: readonly string[]; readonly localDc: string; readonly keyspace: string } | undefined;
   readonly queryMaxRows: number;
   readonly queryCacheMs: number;
   /** The built viewer (viz/dist) served at `/`. */
@@ -94,6 +99,7 @@ export interface GatewayBase {
   readonly brokers: readonly string[];
   readonly stateDir: string;
   readonly mongoUrl?: string;
+  readonly cassandra?: { readonly contactPoints: readonly string[]; readonly localDc: string };
 }
 
 /** viz/dist of this checkout, found from this module's place (it runs from gateway/ or dist/gateway/). */
@@ -101,6 +107,14 @@ function defaultVizDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
   return join(dir, 'viz', 'dist');
+}
+
+function archiveOf(base: GatewayBase, env: Env, flags: Flags): GatewayConfig['archive'] {
+  const on = text(env, flags, 'ADME_ARCHIVE', undefined, 'on');
+  if (on !== 'on' && on !== 'off') throw new GatewayConfigError('ADME_ARCHIVE', `must be on or off, got "${on}"`);
+  const keyspace = text(env, flags, 'ADME_KEYSPACE', undefined, 'adme');
+  if (!/^[a-z][a-z0-9_]{0,47}$/.test(keyspace)) throw new GatewayConfigError('ADME_KEYSPACE', `"${keyspace}" must match [a-z][a-z0-9_]{0,47}`);
+  return on === 'on' && base.cassandra ? { ...base.cassandra, keyspace } : undefined;
 }
 
 /** Reads the gateway's configuration: flags win over env vars, which win over defaults. */
@@ -153,6 +167,7 @@ export function loadGatewayConfig(base: GatewayBase, env: Env = process.env, fla
     },
     mongoUrl: text(env, flags, 'ADME_MONGO_URL', undefined, base.mongoUrl ?? '') || undefined,
     mongoDb: text(env, flags, 'ADME_MONGO_DB', undefined, 'adme'),
+    archive: archiveOf(base, env, flags),
     queryMaxRows: int(env, flags, 'ADME_QUERY_MAX_ROWS', undefined, 2_000_000, 1),
     queryCacheMs: int(env, flags, 'ADME_QUERY_CACHE_MS', undefined, 1000, 0, 60_000),
     vizDir: text(env, flags, 'ADME_VIZ_DIR', undefined, defaultVizDir()),

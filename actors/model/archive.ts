@@ -71,9 +71,9 @@ export function encodeArchiveBody(b: ArchiveBody): Uint8Array {
 export function decodeArchiveBody(bytes: Uint8Array, partition: number): ArchivedEvent[] {
   const b = decode<ArchiveBody>(bytes);
   if (b?.v !== 1 || !Array.isArray(b.events)) throw new Error('not an archive block body v1');
-  const out: ArchivedEvent[] = new Array(b.events.length);
+  const out = new Array<ArchivedEvent>(b.events.length);
   for (let i = 0; i < b.events.length; i++) {
-    out[i] = { partition, offset: b.offsets[i]!, index: b.indexes[i]!, at: b.at[i]!, flags: b.flags[i]!, event: b.events[i]! };
+    out[i] = { partition, offset: b.offsets[i]!, index: b.indexes[i]!, at: b.at[i]!, flags: b.flags[i]!, event: b.events[i] as AdEvent };
   }
   return out;
 }

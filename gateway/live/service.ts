@@ -5,6 +5,7 @@
  * (remote.ts), so memory and decoding do not grow with threads.
  */
 import { inBbox } from '../../actors/model/index.js';
+import { CassandraArchiveStore, type ArchiveStore } from '../../runtime/index.js';
 import type { GatewayConfig } from '../config.js';
 import { QueryApi, type Answer } from '../query/api.js';
 import type { StoredRow } from '../query/rollups.js';
@@ -12,7 +13,13 @@ import type { LiveAccess, LiveViewer } from './access.js';
 import { DeltaFeed } from './feed.js';
 import { StreamHub, type ViewerPort } from './hub.js';
 
-export type LiveConfig = Pick<GatewayConfig, 'brokers' | 'kafkaClientId' | 'partitions' | 'stream' | 'mongoUrl' | 'mongoDb' | 'queryMaxRows' | 'queryCacheMs' | 'replication'>;
+export type LiveConfig = Pick<GatewayConfig, 'brokers' | 'kafkaClientId' | 'partitions' | 'stream' | 'mongoUrl' | 'mongoDb' | 'queryMaxRows' | 'queryCacheMs' | 'replication' | 'archive'>;
+
+/** Opens the archive on first use (a reader: the runtime creates its tables). */
+function archiveOpener(a: LiveConfig['archive']): (() => Promise<ArchiveStore>) | undefined {
+  if (!a) return undefined;
+  return () => CassandraArchiveStore.open({ contactPoints: a.contactPoints, localDataCenter: a.localDc, keyspace: a.keyspace, ttlSeconds: 0, create: false });
+}
 
 export class LiveService implements LiveAccess {
   readonly hub: StreamHub;
@@ -25,6 +32,7 @@ export class LiveService implements LiveAccess {
     const s = cfg.stream;
     this.queries = new QueryApi({
       mongoUrl: cfg.mongoUrl, database: cfg.mongoDb, windowMs: s.windowMs, maxRows: cfg.queryMaxRows, cacheMs: cfg.queryCacheMs,
+      archive: archiveOpener(cfg.archive),
       // Ranges the live store holds completely (windows after the replay start, still in the horizon)
       // are answered from memory: the same numbers as the rollups, seconds fresher, no MongoDB read.
       live: {

@@ -8,6 +8,8 @@ import { isFiltered, type Bbox, type QueryError } from '../../actors/model/index
 import { filterRows, hotspotsAnswer, rollupsAnswer, segmentsAnswer, summaryAnswer, topAnswer } from './answers.js';
 import { bbox, int, num, parseQuery, QueryParamError, range, segmentFilter, types } from './params.js';
 import { readRollups, TooManyRowsError, type StoredRow } from './rollups.js';
+import { eventJson, eventsRequest, formatCursor, readEventsPage } from './events.js';
+import type { ArchiveStore } from '../../runtime/index.js';
 
 /** The gateway's live store as a row source: exact for windows from `completeFrom()` on. */
 export interface LiveRows {
@@ -24,6 +26,8 @@ export interface QueryApiOptions {
   readonly cacheMs: number;
   /** Answers ranges the live store holds completely from memory (fresher, and no MongoDB read). */
   readonly live?: LiveRows;
+  /** Opens the raw-event archive for `/v1/events` (undefined: it answers 503). Called again after a failure. */
+  readonly archive?: () => Promise<ArchiveStore>;
 }
 
 export interface Answer {
@@ -32,7 +36,7 @@ export interface Answer {
 }
 
 const HOUR = 3_600_000;
-export const QUERY_PATHS = ['/v1/rollups', '/v1/top', '/v1/summary', '/v1/hotspots', '/v1/segments'] as const;
+export const QUERY_PATHS = ['/v1/rollups', '/v1/top', '/v1/summary', '/v1/hotspots', '/v1/segments', '/v1/events'] as const;
 
 const fail = (status: number, code: QueryError['code'], message: string, retriable = false): Answer => ({ status, body: { code, message, retriable } satisfies QueryError });
 
@@ -40,6 +44,7 @@ export class QueryApi {
   private client: MongoClient | undefined;
   private db: Db | undefined;
   private readonly cache = new Map<string, { at: number; answer: Promise<Answer> }>();
+  private archive: Promise<ArchiveStore> | undefined;
 
   constructor(private readonly o: QueryApiOptions) {
     if (o.mongoUrl) {
@@ -60,6 +65,7 @@ export class QueryApi {
   }
 
   private async compute(path: string, qs: string, now: number): Promise<Answer> {
+    if (path === '/v1/events') return this.events(qs, now);
     const db = this.db;
     if (!db) return fail(503, 'QUERY_UNAVAILABLE', 'this gateway has no MongoDB configured (ADME_MONGO_URL)', false);
     const q = parseQuery(qs);
@@ -129,6 +135,25 @@ export class QueryApi {
     }
   }
 
+  /** `/v1/events`: a page of a cell's raw events from the archive, newest first. */
+  private async events(qs: string, now: number): Promise<Answer> {
+    const open = this.o.archive;
+    if (!open) return fail(503, 'QUERY_UNAVAILABLE', 'this gateway has no archive configured (ADME_ARCHIVE=off or no Cassandra)', false);
+    try {
+      const r = eventsRequest(parseQuery(qs), qs, now);
+      // The driver reconnects by itself once connected; only a failed first connection is tried again.
+      this.archive ??= open().catch((err: unknown) => {
+        this.archive = undefined;
+        throw err;
+      });
+      const page = await readEventsPage(await this.archive, r);
+      return { status: 200, body: { cell: r.cell, from: r.from, to: r.to, events: page.events.map(eventJson), next: page.next && formatCursor(page.next), source: 'archive' } };
+    } catch (err) {
+      if (err instanceof QueryParamError) return fail(400, 'QUERY_BAD_PARAM', err.message);
+      return fail(503, 'QUERY_UNAVAILABLE', `Cassandra: ${(err as Error).message}`, true);
+    }
+  }
+
   /** Every stored row of one partition in [from, to): the live view's repair after a lost delta. */
   async partitionRows(partition: number, from: number, to: number): Promise<StoredRow[]> {
     if (!this.db) return [];
@@ -136,6 +161,8 @@ export class QueryApi {
   }
 
   async close(): Promise<void> {
-    await this.client?.close();
+    const archive = this.archive;
+    this.archive = undefined;
+    await Promise.allSettled([this.client?.close(), archive?.then((a) => a.close())]);
   }
 }

@@ -3,6 +3,7 @@
  * API key (authentication and scope). Transport-thin: written against the few uWS calls they use, so the
  * route tests drive them with fakes.
  */
+import { encode } from '../../actors/model/index.js';
 import { GatewayError } from '../errors.js';
 import { errorAnswer } from '../ingest.js';
 import { keyFromRequest, type KeyRecord, type KeyStore, type Scope } from '../keys.js';
@@ -19,17 +20,23 @@ export interface RequestState {
   aborted: boolean;
 }
 
-/** Writes a JSON answer, corked, unless the client went away; a request is answered once. */
-export function reply(res: HttpResponse, state: RequestState, status: number, body: unknown, retryAfterS?: number): void {
+/**
+ * Writes an answer, corked, unless the client went away; a request is answered once. JSON, or msgpack
+ * when `msgpack` (the client's `Accept: application/msgpack`, see {@link wantsMsgpack}).
+ */
+export function reply(res: HttpResponse, state: RequestState, status: number, body: unknown, retryAfterS?: number, msgpack = false): void {
   if (state.aborted) return;
   state.aborted = true;
   res.cork(() => {
     res.writeStatus(STATUS_TEXT[status] ?? String(status));
-    res.writeHeader('content-type', 'application/json');
+    res.writeHeader('content-type', msgpack ? 'application/msgpack' : 'application/json');
     if (retryAfterS !== undefined) res.writeHeader('retry-after', String(retryAfterS));
-    res.end(JSON.stringify(body));
+    res.end(msgpack ? encode(body) : JSON.stringify(body));
   });
 }
+
+/** Whether an `Accept` header asks for msgpack. */
+export const wantsMsgpack = (accept: string): boolean => /\bapplication\/(x-)?msgpack\b/i.test(accept);
 
 /** `Retry-After` in whole seconds (at least 1) for an error that says when to retry. */
 export const retryAfterOf = (err: GatewayError): number | undefined =>

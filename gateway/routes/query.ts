@@ -2,7 +2,7 @@
 import type { LiveAccess } from '../live/access.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { QUERY_PATHS } from '../query/api.js';
-import { reply, type Admission } from './http.js';
+import { reply, wantsMsgpack, type Admission } from './http.js';
 import type { Route } from './table.js';
 
 export function queryRoutes(d: { readonly live: Pick<LiveAccess, 'query'>; readonly admission: Admission; readonly metrics: Pick<GatewayMetrics, 'request'> }): Route[] {
@@ -15,9 +15,10 @@ export function queryRoutes(d: { readonly live: Pick<LiveAccess, 'query'>; reado
       const { state } = admitted;
       // Read before the await: uWS's request object is valid only during the handler.
       const qs = req.getQuery() ?? '';
+      const msgpack = wantsMsgpack(req.getHeader('accept'));
       void d.live.query(path, qs).then((a) => {
         d.metrics.request(a.status);
-        reply(res, state, a.status, a.body);
+        reply(res, state, a.status, a.body, undefined, msgpack);
       });
     },
   }));

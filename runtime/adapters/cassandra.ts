@@ -259,9 +259,17 @@ export class CassandraArchiveStore implements ArchiveStore {
     return { bytesWritten };
   }
 
-  async list(bucket: number): Promise<{ area: string; partition: number }[]> {
-    const rs = await this.client.execute(`SELECT area, kpart FROM ${this.keyspace}.events_archive_listing WHERE bucket = ?`, [types.Long.fromNumber(bucket)], { fetchSize: 100_000 });
-    return rs.rows.map((r) => ({ area: r.get('area') as string, partition: r.get('kpart') as number }));
+  async list(bucket: number, area?: string): Promise<{ area: string; partition: number }[]> {
+    const out: { area: string; partition: number }[] = [];
+    const where = area === undefined ? '' : ' AND area = ?';
+    const params = area === undefined ? [types.Long.fromNumber(bucket)] : [types.Long.fromNumber(bucket), area];
+    let pageState: string | undefined;
+    do {
+      const rs = await this.client.execute(`SELECT area, kpart FROM ${this.keyspace}.events_archive_listing WHERE bucket = ?${where}`, params, { prepare: true, fetchSize: 5000, pageState });
+      for (const r of rs.rows) out.push({ area: r.get('area') as string, partition: r.get('kpart') as number });
+      pageState = rs.pageState ?? undefined;
+    } while (pageState);
+    return out;
   }
 
   async heads(area: string, bucket: number, partition: number): Promise<ArchiveBlockHead[]> {
@@ -301,20 +309,20 @@ function head(r: cassandraDriver.types.Row, area: string, bucket: number, partit
   };
 }
 
-/** Runs the jobs with at most `limit` in flight; rejects with the first failure (after the others settle). */
+/** Runs the jobs with at most `limit` in flight; rejects with the first failure (after those in flight settle; no new ones start). */
 async function inParallel(jobs: readonly (() => Promise<unknown>)[], limit: number): Promise<void> {
   let next = 0;
-  let failure: unknown = null;
+  const failed: Error[] = [];
   const lane = async () => {
-    while (next < jobs.length && failure === null) {
+    while (next < jobs.length && failed.length === 0) {
       const job = jobs[next++]!;
       try {
         await job();
       } catch (err) {
-        failure ??= err;
+        failed.push(err instanceof Error ? err : new Error(String(err)));
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, lane));
-  if (failure !== null) throw failure;
+  if (failed.length > 0) throw failed[0]!;
 }

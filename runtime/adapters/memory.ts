@@ -260,7 +260,7 @@ export class MemoryArchiveStore extends FaultInjector implements ArchiveStore {
       for (const b of blocks) {
         const key = archiveKeyOf(b.area, b.bucket, b.partition);
         let m = this.table.get(key);
-        if (!m) this.table.set(key, (m = new Map()));
+        if (!m) this.table.set(key, (m = new Map<number, ArchiveBlock>()));
         m.set(b.firstOffset, { ...b, data: copyBytes(b.data) });
         bytesWritten += b.data.byteLength;
       }
@@ -268,11 +268,11 @@ export class MemoryArchiveStore extends FaultInjector implements ArchiveStore {
     });
   }
 
-  list(bucket: number): Promise<{ area: string; partition: number }[]> {
+  list(bucket: number, area?: string): Promise<{ area: string; partition: number }[]> {
     return this.operate('list', () => [...this.table.values()].flatMap((m) => {
       const first = m.values().next().value;
-      return first && first.bucket === bucket ? [{ area: first.area, partition: first.partition }] : [];
-    }));
+      return first && first.bucket === bucket && (area === undefined || first.area === area) ? [{ area: first.area, partition: first.partition }] : [];
+    }).sort((a, b) => compareUtf8(a.area, b.area) || a.partition - b.partition));
   }
 
   heads(area: string, bucket: number, partition: number): Promise<ArchiveBlockHead[]> {

@@ -126,8 +126,8 @@ export type ArchiveBlockHead = Omit<ArchiveBlock, 'data'>;
  */
 export interface ArchiveStore {
   write(blocks: readonly ArchiveBlock[]): Promise<{ readonly bytesWritten: number }>;
-  /** The (area, partition) pairs holding blocks in a bucket. */
-  list(bucket: number): Promise<{ readonly area: string; readonly partition: number }[]>;
+  /** The (area, partition) pairs holding blocks in a bucket (in one area of it, when given), by area then partition. */
+  list(bucket: number, area?: string): Promise<{ readonly area: string; readonly partition: number }[]>;
   /** The blocks of (area, bucket, partition) without their data, by first offset. */
   heads(area: string, bucket: number, partition: number): Promise<ArchiveBlockHead[]>;
   /** Blocks of (area, bucket, partition) with the given first offsets (all when omitted), by first offset. */

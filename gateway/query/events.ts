@@ -1,0 +1,176 @@
+/**
+ * `GET /v1/events`: the raw events of one cell, newest first, paged, from the archive the shards write
+ * to Cassandra (docs/api.md, "Raw events"; docs/runtime.md, "The raw-event archive").
+ *
+ * A cell of precision ≥ 4 lies in one archive area. Per hour bucket (newest first), the listing names the
+ * partitions holding blocks of the area; their block heads (time span, count, no data) are read, and the
+ * blocks are fetched newest span first until the page is full and no unread block can hold a newer event
+ * than the page's oldest. An event met twice (rounds cut at other offsets after a crash) is kept once.
+ */
+import { inflateRawSync } from 'node:zlib';
+import {
+  ARCHIVE_AREA_PRECISION, ARCHIVE_BUCKET_MS, ARCHIVE_DUPLICATE, ARCHIVE_LATE, EVENT_TYPES, afterCursor, archiveBucket, archiveKey, decode, decodeArchiveBody, encode,
+  geohashEncode, newestFirst, type ArchiveCursor, type ArchivedEvent, type EventType, type SegmentFilter,
+} from '../../actors/model/index.js';
+import type { ArchiveBlockHead, ArchiveStore } from '../../runtime/index.js';
+import { int, QueryParamError, segmentFilter, time, type Query } from './params.js';
+
+/** First byte of a deflated block body (actors/blocks.ts writes it: the one byte msgpack never uses). */
+const DEFLATED = 0xc1;
+const GEOHASH = /^[0-9b-hjkmnp-z]+$/;
+/** Blocks fetched per read while filling a page. */
+const FETCH_BLOCKS = 8;
+
+export interface EventsRequest {
+  readonly cell: string;
+  readonly from: number;
+  readonly to: number;
+  readonly types: ReadonlySet<EventType> | null;
+  readonly filter: SegmentFilter;
+  readonly limit: number;
+  readonly cursor: ArchiveCursor | null;
+}
+
+/** One event as `/v1/events` answers it. */
+export interface EventJson {
+  readonly ts: number;
+  readonly type: EventType;
+  readonly name?: string;
+  readonly userId: string;
+  readonly lat: number;
+  readonly lon: number;
+  readonly appId?: string;
+  readonly campaignId?: string;
+  readonly value?: number;
+  readonly id?: string;
+  readonly props?: Readonly<Record<string, string | number | boolean>>;
+  readonly receivedAt: number;
+  readonly partition: number;
+  readonly offset: number;
+  readonly index: number;
+  readonly late: boolean;
+  readonly duplicate: boolean;
+}
+
+export interface EventsPage {
+  readonly events: ArchivedEvent[];
+  /** Cursor of the next page, null when this one is the last. */
+  readonly next: ArchiveCursor | null;
+  /** Blocks read (data fetched), for the benchmark and the logs. */
+  readonly blocksRead: number;
+}
+
+const DEFAULT_SPAN_MS = 3_600_000;
+const MAX_SPAN_MS = 31 * 86_400_000;
+
+/** Parses `/v1/events` parameters; every bad one is a QueryParamError naming it. */
+export function eventsRequest(q: Query, qs: string, now: number): EventsRequest {
+  const cell = q.cell ?? '';
+  if (cell === '') throw new QueryParamError('cell', 'required: a geohash of precision 4 to 9');
+  if (!GEOHASH.test(cell)) throw new QueryParamError('cell', `"${cell}" is not a geohash (characters 0-9 and b-z without a, i, l, o)`);
+  if (cell.length < ARCHIVE_AREA_PRECISION || cell.length > 9) throw new QueryParamError('cell', `precision must be ${ARCHIVE_AREA_PRECISION} to 9, got ${cell.length} ("${cell}")`);
+  const to = time(q, 'to', now);
+  const from = time(q, 'from', to - DEFAULT_SPAN_MS);
+  if (from >= to) throw new QueryParamError('from', `must be before to (from=${from}, to=${to})`);
+  if (to - from > MAX_SPAN_MS) throw new QueryParamError('from', `the range is ${Math.round((to - from) / 86_400_000)} days; at most 31 days per request`);
+  let types: Set<EventType> | null = null;
+  const rawTypes = q.types ?? q.type;
+  if (rawTypes !== undefined && rawTypes !== '') {
+    const name = q.types !== undefined ? 'types' : 'type';
+    types = new Set();
+    for (const t of rawTypes.split(',').map((x) => x.trim())) {
+      if (!(EVENT_TYPES as readonly string[]).includes(t)) throw new QueryParamError(name, `unknown event type "${t}" (known: ${EVENT_TYPES.join(', ')})`);
+      types.add(t as EventType);
+    }
+  }
+  const limit = int(q, 'limit', 100, 1, 1000);
+  const cursor = q.cursor ? parseCursor(q.cursor) : null;
+  return { cell, from, to, types, filter: segmentFilter(qs), limit, cursor };
+}
+
+export function formatCursor(c: ArchiveCursor): string {
+  return Buffer.from(encode([c.ts, c.partition, c.offset, c.index])).toString('base64url');
+}
+
+export function parseCursor(raw: string): ArchiveCursor {
+  let v: unknown;
+  try {
+    v = decode(Buffer.from(raw, 'base64url'));
+  } catch {
+    v = null;
+  }
+  if (!Array.isArray(v) || v.length !== 4 || !v.every((x) => Number.isSafeInteger(x))) throw new QueryParamError('cursor', 'not a cursor this API gave (pass the `next` of the previous page as it is)');
+  const [ts, partition, offset, index] = v as number[];
+  return { ts: ts!, partition: partition!, offset: offset!, index: index! };
+}
+
+/** Whether an archived event answers the request (cursor aside). */
+function matches(e: ArchivedEvent, r: EventsRequest): boolean {
+  const ev = e.event;
+  if (ev.ts < r.from || ev.ts >= r.to) return false;
+  if (r.types && !r.types.has(ev.type)) return false;
+  if (r.filter.apps.length > 0 && !r.filter.apps.includes(ev.appId ?? '')) return false;
+  if (r.filter.campaigns.length > 0 && !r.filter.campaigns.includes(ev.campaignId ?? '')) return false;
+  return geohashEncode(ev.lat, ev.lon, r.cell.length) === r.cell;
+}
+
+export function blockEvents(data: Uint8Array, partition: number): ArchivedEvent[] {
+  const body = data[0] === DEFLATED ? inflateRawSync(data.subarray(1)) : data;
+  return decodeArchiveBody(body, partition);
+}
+
+/** One page of the events of `r`, read from `store`. */
+export async function readEventsPage(store: ArchiveStore, r: EventsRequest): Promise<EventsPage> {
+  const area = r.cell.slice(0, ARCHIVE_AREA_PRECISION);
+  // Nothing at or after the cursor's time can be on this page but events of the cursor's own millisecond.
+  const upTo = r.cursor ? Math.min(r.to, r.cursor.ts + 1) : r.to;
+  const found = new Map<string, ArchivedEvent>();
+  let blocksRead = 0;
+  for (let bucket = archiveBucket(upTo - 1); bucket >= archiveBucket(r.from); bucket -= ARCHIVE_BUCKET_MS) {
+    const partitions = (await store.list(bucket, area)).map((x) => x.partition);
+    const heads: ArchiveBlockHead[] = (await Promise.all(partitions.map((p) => store.heads(area, bucket, p)))).flat()
+      .filter((h) => h.maxTs >= r.from && h.minTs < upTo)
+      .sort((a, b) => b.maxTs - a.maxTs);
+    let i = 0;
+    while (i < heads.length) {
+      const page = pageOf(found, r);
+      // Full, and every unread block's events are older than the page's oldest: done with this bucket.
+      if (page.length >= r.limit && heads[i]!.maxTs < page[r.limit - 1]!.event.ts) break;
+      const batch = heads.slice(i, i + FETCH_BLOCKS);
+      i += batch.length;
+      const blocks = await Promise.all(batch.map((h) => store.read(area, bucket, h.partition, [h.firstOffset])));
+      for (const b of blocks.flat()) {
+        blocksRead++;
+        for (const e of blockEvents(b.data, b.partition)) {
+          if (!matches(e, r) || (r.cursor && !afterCursor(e, r.cursor))) continue;
+          found.set(archiveKey(e), e);
+        }
+      }
+    }
+    if (found.size >= r.limit) break; // older buckets hold older events only
+  }
+  const events = pageOf(found, r).slice(0, r.limit);
+  const last = events[events.length - 1];
+  const next = events.length === r.limit && last ? { ts: last.event.ts, partition: last.partition, offset: last.offset, index: last.index } : null;
+  return { events, next, blocksRead };
+}
+
+function pageOf(found: Map<string, ArchivedEvent>, r: EventsRequest): ArchivedEvent[] {
+  const all = [...found.values()].sort(newestFirst);
+  if (all.length > r.limit) {
+    // Keep the map to the page's size: what falls off can never come back onto this page.
+    found.clear();
+    for (const e of all.slice(0, r.limit)) found.set(archiveKey(e), e);
+  }
+  return all;
+}
+
+export function eventJson(e: ArchivedEvent): EventJson {
+  const ev = e.event;
+  return {
+    ts: ev.ts, type: ev.type, ...(ev.name !== undefined ? { name: ev.name } : {}), userId: ev.userId, lat: ev.lat, lon: ev.lon,
+    ...(ev.appId !== undefined ? { appId: ev.appId } : {}), ...(ev.campaignId !== undefined ? { campaignId: ev.campaignId } : {}),
+    ...(ev.value !== undefined ? { value: ev.value } : {}), ...(ev.id !== undefined ? { id: ev.id } : {}), ...(ev.props !== undefined ? { props: ev.props } : {}),
+    receivedAt: e.at, partition: e.partition, offset: e.offset, index: e.index, late: (e.flags & ARCHIVE_LATE) !== 0, duplicate: (e.flags & ARCHIVE_DUPLICATE) !== 0,
+  };
+}
