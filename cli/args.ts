@@ -148,3 +148,11 @@ export function existingFile(flag: string, raw: string | boolean | undefined): s
   if (!existsSync(path) || !statSync(path).isFile()) throw new UsageError(`--${flag} ${raw}: no such file`, '');
   return path;
 }
+
+/** Parses a time flag: epoch milliseconds or an ISO 8601 date. */
+export function timeFlag(flag: string, raw: string | boolean | undefined): number {
+  if (typeof raw !== 'string' || raw === '') throw new UsageError(`--${flag} is required: epoch milliseconds or an ISO 8601 date`, '');
+  const n = /^-?\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
+  if (!Number.isFinite(n)) throw new UsageError(`--${flag} must be epoch milliseconds or an ISO 8601 date, got "${raw}"`, '');
+  return n;
+}

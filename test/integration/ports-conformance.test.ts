@@ -3,7 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CassandraCheckpointStore, KafkaGroupSource, KafkaRecordSink, MongoDocStore, cassandraClient, type CheckpointStore } from '../../runtime/index.js';
+import { CassandraArchiveStore, CassandraCheckpointStore, KafkaGroupSource, KafkaRecordSink, MongoDocStore, cassandraClient, type CheckpointStore } from '../../runtime/index.js';
+import { archiveStoreConformance } from '../conformance/archive-store.suite.js';
 import { checkpointStoreConformance } from '../conformance/checkpoint-store.suite.js';
 import { docStoreConformance } from '../conformance/doc-store.suite.js';
 import { partitionSourceConformance } from '../conformance/partition-source.suite.js';
@@ -39,6 +40,22 @@ checkpointStoreConformance('Cassandra', async () => {
     // 1 KiB rows, so that the suite's larger parts span several chunks.
     open: async () => {
       const s = await CassandraCheckpointStore.open({ contactPoints: stack.cassandra.contactPoints, localDataCenter: stack.cassandra.localDc, keyspace, chunkBytes: 1024 });
+      stores.push(s);
+      return s;
+    },
+    dispose: async () => {
+      await Promise.all(stores.map((s) => s.close()));
+      await cassandra.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
+    },
+  };
+});
+
+archiveStoreConformance('Cassandra', async () => {
+  const keyspace = uniqueName('rt_archive');
+  const stores: { close(): Promise<void> }[] = [];
+  return {
+    open: async () => {
+      const s = await CassandraArchiveStore.open({ contactPoints: stack.cassandra.contactPoints, localDataCenter: stack.cassandra.localDc, keyspace, ttlSeconds: 3600 });
       stores.push(s);
       return s;
     },

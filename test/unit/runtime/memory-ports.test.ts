@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
-  FencedError, ManualClock, MemoryCheckpointStore, MemoryDocStore, MemoryLog, MemoryRecordSink, RuntimeError,
+  FencedError, ManualClock, MemoryArchiveStore, MemoryCheckpointStore, MemoryDocStore, MemoryLog, MemoryRecordSink, RuntimeError,
   type BatchResult, type LogRecord, type PartitionHandlers, type PartitionSource,
 } from '../../../runtime/index.js';
+import { archiveStoreConformance } from '../../conformance/archive-store.suite.js';
 import { checkpointStoreConformance } from '../../conformance/checkpoint-store.suite.js';
 import { docStoreConformance } from '../../conformance/doc-store.suite.js';
 import { partitionSourceConformance } from '../../conformance/partition-source.suite.js';
@@ -11,6 +12,11 @@ import { recordSinkConformance } from '../../conformance/record-sink.suite.js';
 // The same suites the real adapters pass (test/integration/ports-conformance.test.ts).
 checkpointStoreConformance('memory', async () => {
   const store = new MemoryCheckpointStore();
+  return { open: async () => store.connect(), dispose: async () => undefined };
+});
+
+archiveStoreConformance('memory', async () => {
+  const store = new MemoryArchiveStore();
   return { open: async () => store.connect(), dispose: async () => undefined };
 });
 

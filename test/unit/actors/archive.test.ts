@@ -1,0 +1,193 @@
+import { describe, expect, it } from 'vitest';
+import { ManualClock, MemoryArchiveStore, packRecords, type ArchiveBlock, type ShardHostMsg, type ShardStart } from '../../../runtime/index.js';
+import {
+  ARCHIVE_DUPLICATE, ARCHIVE_LATE, ARCHIVE_OTHER_SEGMENT, archiveKey, encode, geohashEncode, newestFirst, type AdEvent, type ArchivedEvent,
+} from '../../../actors/model/index.js';
+import { ArchiveCollector } from '../../../actors/archive.js';
+import { emptyState } from '../../../actors/logic.js';
+import { foldRecords } from '../../../actors/fold.js';
+import { initShard, stepShard, type ShardConfig, type ShardEffect } from '../../../actors/shard-logic.js';
+import { blockEvents, eventsRequest, formatCursor, parseCursor, readEventsPage } from '../../../gateway/query/events.js';
+import { parseQuery, QueryParamError } from '../../../gateway/query/params.js';
+
+const PARIS = { lat: 48.8566, lon: 2.3522 };
+const TOKYO = { lat: 35.6762, lon: 139.6503 };
+const H = 3_600_000;
+const T0 = Date.UTC(2026, 10, 1, 10);
+const ev = (i: number, extra: Partial<AdEvent> = {}): AdEvent => ({ userId: `u${i}`, type: 'impression', ts: T0 + i * 1000, ...PARIS, ...extra });
+
+/** Records (one per list of events) at consecutive offsets from `offset`, received at `at`. */
+const recordsMsg = (offset: number, at: number, ...records: unknown[][]): Extract<ShardHostMsg, { type: 'records' }> =>
+  packRecords(records.map((events, i) => ({ offset: offset + i, value: Buffer.from(encode({ v: 1, at, events })) })));
+
+const eventsOf = (blocks: readonly ArchiveBlock[]) => blocks.flatMap((b) => blockEvents(b.data, b.partition));
+const summary = (es: readonly ArchivedEvent[]) => es.map((e) => [archiveKey(e), e.flags, e.event.userId]);
+
+describe('archive: the fold keeps every valid event with what it decided', () => {
+  it('late, duplicate and *other* events are kept with their flag; invalid ones are not kept; blocks are per area and hour', () => {
+    const s = emptyState();
+    const archive = new ArchiveCollector(0);
+    const cfg = { precision: 6, windowMs: 10_000, allowedLatenessMs: 0, maxSegmentsPerCell: 1 };
+    foldRecords(s, recordsMsg(0, 777,
+      [ev(100), ev(1), { ...ev(2), type: 'toString' }], // ev(1): 99 s behind the watermark, late
+      [ev(101, { id: 'x' }), ev(102, { id: 'x' })], // same id, same cell-window: the second is a duplicate
+      [ev(103, { appId: 'a' }), ev(104, { appId: 'b' })], // a cap of one segment: b counts in *other*
+      [ev(105, TOKYO), ev(3700)], // another area; another hour
+    ), cfg, archive);
+    const blocks = archive.seal(4, 4);
+    expect(blocks.map((b) => [b.area, b.bucket, b.partition, b.firstOffset, b.endOffset, b.count])).toEqual([
+      [geohashEncode(PARIS.lat, PARIS.lon, 4), T0, 4, 0, 4, 6],
+      [geohashEncode(TOKYO.lat, TOKYO.lon, 4), T0, 4, 0, 4, 1],
+      [geohashEncode(PARIS.lat, PARIS.lon, 4), T0 + H, 4, 0, 4, 1],
+    ]);
+    expect(blocks[0]!.minTs).toBe(T0 + 1000);
+    expect(blocks[0]!.maxTs).toBe(T0 + 104_000);
+    expect(summary(eventsOf(blocks))).toEqual([
+      ['4:0:0', 0, 'u100'], ['4:0:1', ARCHIVE_LATE, 'u1'], ['4:1:0', 0, 'u101'], ['4:1:1', ARCHIVE_DUPLICATE, 'u102'],
+      ['4:2:0', 0, 'u103'], ['4:2:1', ARCHIVE_OTHER_SEGMENT, 'u104'], ['4:3:0', 0, 'u105'], ['4:3:1', 0, 'u3700'],
+    ]);
+    expect(eventsOf(blocks).every((e) => e.at === 777)).toBe(true);
+    expect(eventsOf(blocks)[0]!.event).toEqual(ev(100));
+    // The next round starts where this one ended, empty.
+    expect(archive.firstOffset).toBe(4);
+    expect(archive.seal(4, 4)).toEqual([]);
+  });
+});
+
+const SETTINGS = { checkpointEveryMs: 1000, checkpointEveryEvents: 1_000_000, maxUncheckpointedEvents: 1_000_000, rollupEveryMs: 0, deltaEveryMs: 100, sinks: true, archive: true };
+const config = (): ShardConfig => ({ aggregation: { precision: 6, windowMs: 10_000, allowedLatenessMs: 30_000 }, settings: SETTINGS, deltasTopic: 'd', phase: 0 });
+const start = (nextOffset = 0, parts: [string, Uint8Array][] = []): ShardStart => ({ partition: 2, epoch: 1, nextOffset, parts, config: config() });
+const ofType = <T extends ShardEffect['type']>(effects: readonly ShardEffect[], type: T) => effects.filter((e): e is Extract<ShardEffect, { type: T }> => e.type === type);
+
+describe('archive: a round writes its events before its checkpoint', () => {
+  it('archive, then save: an offset is committed only once its events are archived; a failed archive write is retried with the next round', () => {
+    const clock = new ManualClock(T0);
+    const { state: s } = initShard(start(), clock);
+    stepShard(s, recordsMsg(0, 1, [ev(1), ev(2)]), clock);
+    clock.advance(1000);
+    const first = stepShard(s, { type: 'tick' }, clock);
+    expect(ofType(first, 'save')).toEqual([]);
+    const a1 = ofType(first, 'archive')[0]!;
+    expect(a1.blocks.map((b) => [b.firstOffset, b.endOffset, b.count])).toEqual([[0, 1, 2]]);
+    // Cassandra refuses: no save; the round's cells and events stay for the next.
+    const failed = stepShard(s, { type: 'failed', tag: a1.tag, error: { code: 'NoHostAvailableError', message: 'down', retriable: true } }, clock);
+    expect(ofType(failed, 'm.checkpointFailure')).toHaveLength(1);
+    stepShard(s, recordsMsg(1, 1, [ev(3)]), clock);
+    clock.advance(1000);
+    const a2 = ofType(stepShard(s, { type: 'tick' }, clock), 'archive')[0]!;
+    // The failed round's block again (same key), and the new round's from where that one ended.
+    expect(a2.blocks.map((b) => [b.firstOffset, b.endOffset, b.count])).toEqual([[0, 1, 2], [1, 2, 1]]);
+    expect(Buffer.compare(Buffer.from(a2.blocks[0]!.data), Buffer.from(a1.blocks[0]!.data))).toBe(0);
+    const saved = stepShard(s, { type: 'archived', tag: a2.tag, bytesWritten: 10, ms: 1 }, clock);
+    expect(ofType(saved, 'm.archive')).toEqual([{ type: 'm.archive', blocks: 2, events: 3, bytes: 10, ms: 1 }]);
+    const save = ofType(saved, 'save')[0]!;
+    expect(save.nextOffset).toBe(2);
+    const docs = stepShard(s, { type: 'saved', tag: save.tag, bytesWritten: 1, ms: 1 }, clock);
+    expect(s.archivePending).toEqual([]);
+    const d = ofType(docs, 'docs')[0]!;
+    const end = stepShard(s, { type: 'written', tag: save.tag, results: d.writes.map((w) => (w.op === 'delete' ? null : { inserted: 0, existing: 0, written: 0, stale: 0 })), ms: 1 }, clock);
+    expect(ofType(end, 'commit')).toEqual([{ type: 'commit', nextOffset: 2 }]);
+
+    // A successor restored at the committed offset archives from there: its first round's key is that offset.
+    const parts = save.parts.map(([n, b]) => [n, b!] as [string, Uint8Array]);
+    const { state: r } = initShard(start(2, parts), clock);
+    stepShard(r, recordsMsg(2, 1, [ev(4)]), clock);
+    clock.advance(1000);
+    expect(ofType(stepShard(r, { type: 'tick' }, clock), 'archive')[0]!.blocks.map((b) => [b.firstOffset, b.endOffset])).toEqual([[2, 3]]);
+  });
+
+  it('with the archive off, a round saves at once and nothing is collected', () => {
+    const clock = new ManualClock(T0);
+    const { state: s } = initShard({ ...start(), config: { ...config(), settings: { ...SETTINGS, archive: false } } }, clock);
+    expect(s.archive).toBeNull();
+    stepShard(s, recordsMsg(0, 1, [ev(1)]), clock);
+    clock.advance(1000);
+    const out = stepShard(s, { type: 'tick' }, clock);
+    expect(ofType(out, 'archive')).toEqual([]);
+    expect(ofType(out, 'save')).toHaveLength(1);
+  });
+});
+
+/** Writes the events' blocks as a shard with rounds cut at `cuts` (record offsets) would. */
+async function archiveLog(store: MemoryArchiveStore, partition: number, records: AdEvent[][], cuts: number[], from = 0): Promise<void> {
+  const c = new ArchiveCollector(from);
+  const s = emptyState(from);
+  const cfg = { precision: 6, windowMs: 10_000, allowedLatenessMs: 3_600_000 };
+  let at = from;
+  for (const cut of [...cuts, records.length]) {
+    if (cut <= at) continue;
+    foldRecords(s, recordsMsg(at, 5, ...records.slice(at, cut)), cfg, c);
+    await store.write(c.seal(partition, cut));
+    at = cut;
+  }
+}
+
+describe('archive: GET /v1/events reads a cell newest first, page by page', () => {
+  const near = (i: number) => ({ lat: PARIS.lat + (i % 3) * 0.001, lon: PARIS.lon });
+  const records = Array.from({ length: 40 }, (_, r) => Array.from({ length: 5 }, (_, j) => ev(r * 5 + j, {
+    ...near(j), type: j === 4 ? 'click' : 'impression', ...(j % 2 ? { appId: 'a1' } : {}), ts: T0 + ((r * 5 + j) * 37_000) % (2 * H),
+  })));
+
+  async function pages(store: MemoryArchiveStore, qs: string, limit: number): Promise<ArchivedEvent[][]> {
+    const out: ArchivedEvent[][] = [];
+    let cursor: string | null = null;
+    for (let n = 0; n < 100; n++) {
+      const q: string = `${qs}&limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`;
+      const page = await readEventsPage(store, eventsRequest(parseQuery(q), q, T0 + 3 * H));
+      out.push(page.events);
+      if (!page.next) return out;
+      cursor = formatCursor(page.next);
+    }
+    throw new Error('more than 100 pages');
+  }
+
+  it('pages hold every matching event once, newest first, also when a crash left rounds cut at other offsets', async () => {
+    const store = new MemoryArchiveStore();
+    await archiveLog(store, 0, records, [10, 25]);
+    // A crashed owner had archived 25..33 in one round; its successor re-archived from 25 in two.
+    await archiveLog(store, 0, records.slice(0, 33), [], 25);
+    await archiveLog(store, 0, records, [30], 25);
+    await archiveLog(store, 1, records.map((r) => r.map((e) => ({ ...e, userId: `p1-${e.userId}` }))), [20]);
+    const cell = geohashEncode(PARIS.lat, PARIS.lon, 6);
+    const truth = eventsOf(store.blocks()).filter((e, i, all) => all.findIndex((x) => archiveKey(x) === archiveKey(e)) === i)
+      .filter((e) => geohashEncode(e.event.lat, e.event.lon, 6) === cell && e.event.ts >= T0 && e.event.ts < T0 + 2 * H).sort(newestFirst);
+    expect(truth.length).toBeGreaterThan(300);
+    const got = await pages(store, `cell=${cell}&from=${T0}&to=${T0 + 2 * H}`, 37);
+    expect(got.slice(0, -1).every((p) => p.length === 37)).toBe(true);
+    expect(got.flat().map(archiveKey)).toEqual(truth.map(archiveKey));
+  });
+
+  it('filters by a finer cell, a type and an app; an unknown cell is an empty last page', async () => {
+    const store = new MemoryArchiveStore();
+    await archiveLog(store, 3, records, [7, 19]);
+    const cell = geohashEncode(near(1).lat, near(1).lon, 8);
+    const all = eventsOf(store.blocks());
+    const want = all.filter((e) => geohashEncode(e.event.lat, e.event.lon, 8) === cell && e.event.type === 'impression' && e.event.appId === 'a1').sort(newestFirst);
+    expect(want.length).toBeGreaterThan(10);
+    const got = await pages(store, `cell=${cell}&from=${T0 - H}&to=${T0 + 3 * H}&types=impression&app=a1`, 4);
+    expect(got.flat().map(archiveKey)).toEqual(want.map(archiveKey));
+    expect(await pages(store, `cell=xn76urx&from=${T0}&to=${T0 + H}`, 10)).toEqual([[]]);
+  });
+
+  it('bad parameters are named', () => {
+    const bad = (qs: string) => {
+      try {
+        eventsRequest(parseQuery(qs), qs, T0);
+      } catch (err) {
+        return err instanceof QueryParamError ? err.message : String(err);
+      }
+      return 'accepted';
+    };
+    expect(bad('')).toBe('cell: required: a geohash of precision 4 to 9');
+    expect(bad('cell=u09')).toBe('cell: precision must be 4 to 9, got 3 ("u09")');
+    expect(bad('cell=u09a')).toMatch(/^cell: "u09a" is not a geohash/);
+    expect(bad('cell=u09t&limit=1001')).toBe('limit: expected an integer 1-1000, got "1001"');
+    expect(bad('cell=u09t&types=view')).toMatch(/^types: unknown event type "view"/);
+    expect(bad('cell=u09t&from=10&to=5')).toBe('from: must be before to (from=10, to=5)');
+    expect(bad('cell=u09t&cursor=zzz')).toMatch(/^cursor: not a cursor/);
+    expect(bad('cell=u09t&from=yesterday')).toMatch(/^from: expected epoch milliseconds or an ISO 8601 date/);
+    expect(bad('cell=u09t')).toBe('accepted');
+    const c = { ts: T0, partition: 3, offset: 12, index: 4 };
+    expect(parseCursor(formatCursor(c))).toEqual(c);
+  });
+});
