@@ -20,7 +20,7 @@ export interface TestGateway {
 export async function testGateway(env: Record<string, string> = {}, partitions = 4): Promise<TestGateway> {
   const keysFile = join(mkdtempSync(join(tmpdir(), 'adme-gw-')), 'keys.json');
   const c = stackConfig();
-  const cfg = loadGatewayConfig({ brokers: c.kafka.brokers, stateDir: c.stateDir }, {
+  const cfg = loadGatewayConfig({ brokers: c.kafka.brokers, stateDir: c.stateDir, cassandra: { contactPoints: c.cassandra.contactPoints, localDc: c.cassandra.localDc } }, {
     // A deltas topic of its own: the live view then has nothing of other runs to replay.
     ADME_PORT: '0', ADME_EVENTS_TOPIC: uniqueName('adme.test.events'), ADME_DELTAS_TOPIC: uniqueName('adme.test.deltas'), ADME_PARTITIONS: String(partitions), ADME_KEYS_FILE: keysFile, ...env,
   });
