@@ -118,6 +118,8 @@ export interface ThroughputRun {
   readonly encodeMsMean: number;
   readonly checkpoints: number;
   readonly rollupDocs: number;
+  /** What the raw-event archive wrote: events (a round written again after a failure counts again), blocks, bytes. */
+  readonly archive: { readonly events: number; readonly blocks: number; readonly bytes: number };
   /** Runtime CPU time per event, µs. */
   readonly cpuUsPerEvent: number;
   /** CPU time per event of each local stack server over the run (kafka, cassandra, ferretdb), µs. */
@@ -286,11 +288,15 @@ async function committedUpTo(kafka: Kafka, groupId: string, topic: string, hw: M
   }
 }
 
-async function throughput(o: RuntimeBenchOptions, kafka: Kafka, topic: string, name: string, sinks: boolean): Promise<ThroughputRun> {
+/** The keyspace (and database) a throughput run named `name` over `topic` writes to. */
+export const runStore = (topic: string, name: string): string => `${topic.replace(/\W/g, '_')}_${name}`;
+
+/** One catch-up of the pre-produced `topic` by a fresh runtime process, timed until every event is durable. */
+export async function throughput(o: RuntimeBenchOptions, kafka: Kafka, topic: string, name: string, sinks: boolean, extraEnv: Record<string, string> = {}): Promise<ThroughputRun> {
   const hw = await highWatermarks(kafka, topic);
   const env = {
-    ADME_EVENTS_TOPIC: topic, ADME_DELTAS_TOPIC: `${topic}.deltas.${name}`, ADME_GROUP: `${topic}-${name}`, ADME_KEYSPACE: `${topic.replace(/\W/g, '_')}_${name}`,
-    ADME_MONGO_DB: `${topic.replace(/\W/g, '_')}_${name}`, ADME_PARTITIONS: String(o.partitions), ADME_SINKS: sinks ? 'on' : 'off',
+    ADME_EVENTS_TOPIC: topic, ADME_DELTAS_TOPIC: `${topic}.deltas.${name}`, ADME_GROUP: `${topic}-${name}`, ADME_KEYSPACE: runStore(topic, name),
+    ADME_MONGO_DB: runStore(topic, name), ADME_PARTITIONS: String(o.partitions), ADME_SINKS: sinks ? 'on' : 'off', ...extraEnv,
   };
   const p = await startRuntime(o, env);
   // The clock starts once every partition is owned and restored: group join is not aggregation.
@@ -325,9 +331,28 @@ async function throughput(o: RuntimeBenchOptions, kafka: Kafka, topic: string, n
     encodeMsMean: encN ? (sum(metricValues(m, 'adme_runtime_checkpoint_encode_seconds_sum')) / encN) * 1000 : 0,
     checkpoints,
     rollupDocs: sum(metricValues(m, 'adme_runtime_rollup_docs_total')),
+    archive: {
+      events: sum(metricValues(m, 'adme_runtime_archived_events_total')), blocks: sum(metricValues(m, 'adme_runtime_archive_blocks_total')),
+      bytes: sum(metricValues(m, 'adme_runtime_archive_bytes_total')),
+    },
     cpuUsPerEvent: (cpu1 - cpu0) / o.events,
     serverUsPerEvent: Object.fromEntries([...servers1].filter(([k]) => servers0.has(k)).map(([k, v]) => [k, (v - servers0.get(k)!) / o.events])),
   };
+}
+
+/** Produces `count` events of `gen` to topic `t` as the gateway packs them (500 per record); returns events/s. */
+export async function produceEvents(o: Pick<RuntimeBenchOptions, 'partitions' | 'progress'>, producer: Producer, t: string, gen: Generator<AdEvent>, count: number): Promise<number> {
+  o.progress(`producing ${count} events to ${t} (${o.partitions} partitions)…`);
+  const p0 = Date.now();
+  const chunk = 50_000;
+  for (let done = 0; done < count; done += chunk) {
+    const batch: AdEvent[] = [];
+    for (let i = 0; i < Math.min(chunk, count - done); i++) batch.push(gen.next().value as AdEvent);
+    const recs = records(batch, o.partitions, 500, Date.now());
+    await Promise.all(Array.from({ length: Math.ceil(recs.length / 20) }, (_, i) => producer.send({ topic: t, acks: -1, messages: recs.slice(i * 20, i * 20 + 20) })));
+    if ((done / chunk) % 10 === 0) o.progress(`  produced ${done + batch.length}`);
+  }
+  return Math.round(count / ((Date.now() - p0) / 1000));
 }
 
 /**
@@ -569,7 +594,10 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
   await producer.connect();
 
   const skip = process.env.ADME_BENCH_SKIP_THROUGHPUT === '1';
-  const empty: ThroughputRun = { seconds: 0, eventsPerSecond: 0, runtimeCpuCores: 0, checkpointBytesMax: 0, checkpointBytesMean: 0, checkpointMsMean: 0, encodeMsMean: 0, checkpoints: 0, rollupDocs: 0, cpuUsPerEvent: 0, serverUsPerEvent: {} };
+  const empty: ThroughputRun = {
+    seconds: 0, eventsPerSecond: 0, runtimeCpuCores: 0, checkpointBytesMax: 0, checkpointBytesMean: 0, checkpointMsMean: 0, encodeMsMean: 0, checkpoints: 0, rollupDocs: 0,
+    archive: { events: 0, blocks: 0, bytes: 0 }, cpuUsPerEvent: 0, serverUsPerEvent: {},
+  };
   let produceRate = 0;
   let on = empty;
   let off = empty;
@@ -584,19 +612,7 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
   const extra = o.warmupEvents > 0 ? [plainTopic, `${topic}.warmup`] : [plainTopic];
   await a1.createTopics({ topics: extra.map((t) => ({ topic: t, numPartitions: o.partitions })), waitForLeaders: true });
   await a1.disconnect();
-  const preProduce = async (t: string, gen: Generator<AdEvent>, count: number): Promise<number> => {
-    o.progress(`producing ${count} events to ${t} (${o.partitions} partitions)…`);
-    const p0 = Date.now();
-    const chunk = 50_000;
-    for (let done = 0; done < count; done += chunk) {
-      const batch: AdEvent[] = [];
-      for (let i = 0; i < Math.min(chunk, count - done); i++) batch.push(gen.next().value as AdEvent);
-      const recs = records(batch, o.partitions, 500, Date.now());
-      await Promise.all(Array.from({ length: Math.ceil(recs.length / 20) }, (_, i) => producer.send({ topic: t, acks: -1, messages: recs.slice(i * 20, i * 20 + 20) })));
-      if ((done / chunk) % 10 === 0) o.progress(`  produced ${done + batch.length}`);
-    }
-    return Math.round(count / ((Date.now() - p0) / 1000));
-  };
+  const preProduce = (t: string, gen: Generator<AdEvent>, count: number) => produceEvents(o, producer, t, gen, count);
   produceRate = await preProduce(topic, eventStream(42, Date.UTC(2026, 10, 1), 20_000, true), o.events);
   await preProduce(plainTopic, eventStream(42, Date.UTC(2026, 10, 1), 20_000, false), o.events);
   o.progress(`produced at ${produceRate} events/s`);

@@ -1,8 +1,9 @@
 /** Shared set-up of the fault tests: a unique topic / group / keyspace / database and the truth. */
 import { MongoClient } from 'mongodb';
 import type { Producer } from 'kafkajs';
-import type { AdEvent } from '../../actors/model/index.js';
-import { ensureTopics, kafkaClient } from '../../runtime/index.js';
+import { ARCHIVE_BUCKET_MS, archiveKey, geohashEncode, type AdEvent, type ArchivedEvent } from '../../actors/model/index.js';
+import { CassandraArchiveStore, ensureTopics, kafkaClient } from '../../runtime/index.js';
+import { blockEvents } from '../../gateway/query/events.js';
 import type { StackConfig } from '../../stack/index.js';
 import { stackConfig, uniqueName, waitFor } from '../support/env.js';
 import { allRollupRows, countsOfRollups, kafkaFor, makeEvents, produceEvents, truthOf, type Truth } from '../support/events.js';
@@ -89,6 +90,39 @@ export function sameCounts(a: Truth, b: Truth): boolean {
 /** Final check with a readable diff when it fails. */
 export async function rollupsOf(run: FaultRun): Promise<Truth> {
   return countsOfRollups(await allRollupRows(run.mongo.db(run.db)));
+}
+
+/** Events per `type:cell`: what the archive must hold, each acknowledged event once. */
+export function eventTally(events: readonly AdEvent[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const e of events) {
+    const k = `${e.type}:${geohashEncode(e.lat, e.lon, 6)}`;
+    m.set(k, (m.get(k) ?? 0) + 1);
+  }
+  return new Map([...m].sort());
+}
+
+/** The run's archive, each event once (by its name: partition, offset, index), as {@link eventTally}. */
+export async function archiveTally(run: FaultRun, on: StackConfig = stack): Promise<{ events: number; stored: number; tally: Map<string, number> }> {
+  const store = await CassandraArchiveStore.open({ contactPoints: on.cassandra.contactPoints, localDataCenter: on.cassandra.localDc, keyspace: run.name, ttlSeconds: 0, create: false });
+  try {
+    const ts = run.events.map((e) => e.ts);
+    const seen = new Map<string, ArchivedEvent>();
+    let stored = 0;
+    for (let bucket = Math.floor(Math.min(...ts) / ARCHIVE_BUCKET_MS) * ARCHIVE_BUCKET_MS; bucket <= Math.max(...ts); bucket += ARCHIVE_BUCKET_MS) {
+      for (const { area, partition } of await store.list(bucket)) {
+        for (const b of await store.read(area, bucket, partition)) {
+          for (const e of blockEvents(b.data, b.partition)) {
+            stored++;
+            seen.set(archiveKey(e), e);
+          }
+        }
+      }
+    }
+    return { events: seen.size, stored, tally: eventTally([...seen.values()].map((e) => e.event)) };
+  } finally {
+    await store.close();
+  }
 }
 
 /** A short account of how rollups differ from the truth, for a failing test's message. */

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '../support/env.js';
 import { segmentCountsOfRollups, segmentTruthOf } from '../support/events.js';
 import { metricSum, startRuntimeProc, type RuntimeProc } from '../support/runtime-proc.js';
-import { faultRun, rollupsOf, type FaultRun } from './harness.js';
+import { archiveTally, eventTally, faultRun, rollupsOf, type FaultRun } from './harness.js';
 
 const procs: RuntimeProc[] = [];
 let run: FaultRun | undefined;
@@ -36,6 +36,12 @@ describe('fault: process crashes', () => {
     expect(b.log.some((l) => /restored epoch 2 at offset [1-9]/.test(l))).toBe(true);
     // Exactly once per (app, campaign) too: the segments went through the same checkpoints and replay.
     expect(new Map([...(await segmentCountsOfRollups(run.mongo.db(run.db)))].sort())).toEqual(new Map([...segmentTruthOf(run.events, 6, 10_000)].sort()));
+    // The archive holds every event once, per type and cell equal to the truth; the killed owner's
+    // uncommitted round may have stored some twice, under the same names.
+    const archived = await archiveTally(run);
+    expect(archived.events).toBe(run.events.length);
+    expect(archived.tally).toEqual(eventTally(run.events));
+    expect(archived.stored).toBeGreaterThanOrEqual(run.events.length);
   });
 
   it('three processes, one killed mid-stream, partitions move, a fourth joins later: exact counts', async () => {

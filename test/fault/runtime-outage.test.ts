@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ADME_BIN, waitFor } from '../support/env.js';
 import { metricSum, startRuntimeProc, type RuntimeProc } from '../support/runtime-proc.js';
-import { faultRun, stack, type FaultRun } from './harness.js';
+import { archiveTally, eventTally, faultRun, stack, type FaultRun } from './harness.js';
 
 const run$ = promisify(execFile);
 const adme = (...args: string[]) => run$(process.execPath, [ADME_BIN, ...args], { env: process.env, timeout: 300_000 });
@@ -52,6 +52,10 @@ describe.skipIf(stack.cassandra.external)('fault: Cassandra outage', () => { // 
     });
     expect(got.total).toBe(run.truth.total);
     expect(new Map([...got.counts].sort())).toEqual(new Map([...run.truth.counts].sort()));
+    // The archive waited with the checkpoints: every event in it once.
+    const archived = await archiveTally(run);
+    expect(archived.events).toBe(run.events.length);
+    expect(archived.tally).toEqual(eventTally(run.events));
     expect(a.proc.exitCode).toBeNull();
     } catch (e) {
       throw new Error(`${(e as Error).message}\n--- runtime-a ---\n${a.log.slice(-60).join('\n')}`);
