@@ -8,19 +8,12 @@
  * by its name (partition, offset, index).
  */
 import type { ArchiveBlock } from '../runtime/index.js';
-import { archiveBucket, encodeArchiveBody, type AdEvent } from './model/index.js';
-import { compressPart } from './blocks.js';
+import { ArchiveBodyBuilder, archiveBucket, encodeArchiveBody, type AdEvent } from './model/index.js';
 
 interface Group {
   readonly area: string;
   readonly bucket: number;
-  readonly offsets: number[];
-  readonly indexes: number[];
-  readonly at: number[];
-  readonly flags: number[];
-  readonly events: AdEvent[];
-  minTs: number;
-  maxTs: number;
+  readonly body: ArchiveBodyBuilder;
 }
 
 /** Events of the current round, by hour bucket, then area. */
@@ -36,14 +29,8 @@ export class ArchiveCollector {
     let areas = this.buckets.get(bucket);
     if (!areas) this.buckets.set(bucket, (areas = new Map<string, Group>()));
     let g = areas.get(area);
-    if (!g) areas.set(area, (g = { area, bucket, offsets: [], indexes: [], at: [], flags: [], events: [], minTs: ev.ts, maxTs: ev.ts }));
-    g.offsets.push(offset);
-    g.indexes.push(index);
-    g.at.push(at);
-    g.flags.push(flags);
-    g.events.push(ev);
-    if (ev.ts < g.minTs) g.minTs = ev.ts;
-    if (ev.ts > g.maxTs) g.maxTs = ev.ts;
+    if (!g) areas.set(area, (g = { area, bucket, body: new ArchiveBodyBuilder() }));
+    g.body.add(offset, index, at, flags, ev);
     this.count++;
   }
 
@@ -52,11 +39,9 @@ export class ArchiveCollector {
     const out: ArchiveBlock[] = [];
     for (const areas of this.buckets.values()) {
       for (const g of areas.values()) {
-        const body = encodeArchiveBody({
-          v: 1, offsets: Float64Array.from(g.offsets), indexes: Uint32Array.from(g.indexes), at: Float64Array.from(g.at), flags: Uint8Array.from(g.flags), events: g.events,
-        });
+        const b = g.body;
         out.push({
-          area: g.area, bucket: g.bucket, partition, firstOffset: this.firstOffset, endOffset, count: g.events.length, minTs: g.minTs, maxTs: g.maxTs, data: compressPart(body),
+          area: g.area, bucket: g.bucket, partition, firstOffset: this.firstOffset, endOffset, count: b.count, minTs: b.minTs, maxTs: b.maxTs, data: encodeArchiveBody(b.body()),
         });
       }
     }

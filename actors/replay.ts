@@ -14,7 +14,6 @@ import type { ArchiveStore, DocStore } from '../runtime/index.js';
 import {
   ARCHIVE_BUCKET_MS, ARCHIVE_LATE, ROLLUPS_COLLECTION, archiveKey, decodeArchiveBody, encode, logOrder, type AdEvent, type ArchivedEvent, type FinalBlock,
 } from './model/index.js';
-import { partMsgpack } from './blocks.js';
 import { foldRecords, type AggregationConfig } from './fold.js';
 import { emptyState, rollupWrites } from './logic.js';
 
@@ -74,7 +73,7 @@ export async function replayArchive(o: ReplayOptions): Promise<ReplayResult> {
     const seen = new Map<string, ArchivedEvent>();
     for (const b of read) {
       blocks++;
-      for (const e of decodeArchiveBody(partMsgpack(b.data), b.partition)) {
+      for (const e of decodeArchiveBody(b.data, b.partition)) {
         if (e.event.ts >= from && e.event.ts < to) seen.set(archiveKey(e), e);
       }
     }

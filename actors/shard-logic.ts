@@ -4,13 +4,13 @@
  * partition's next offset, its ownership epoch and the geohash × window aggregation (logic.ts), decodes
  * and folds the records it is handed, and asks for I/O as effects:
  *
- *   archive (the round's raw events, blocks by area and hour)            ─▶ Cassandra
- *   then save (state + next offset, one conditional write fenced by the epoch) ─▶ Cassandra
+ *   save (the round's raw events as archive blocks by area and hour, beside the state's rows;
+ *         then state + next offset, one conditional write fenced by the epoch) ─▶ Cassandra
  *   then docs: rollups (final blocks, versioned open ones), late and invalid events ─▶ MongoDB
  *   then commit (the offset, for monitoring tools only)                  ─▶ Kafka consumer group
  *   send: deltas (changed cells, ≤ one per deltaEveryMs)                  ─▶ Kafka adme.deltas.v1
  *
- * One checkpoint round at a time: archive, then save, then docs, then commit. Rollups are written only from a state
+ * One checkpoint round at a time: save (with the archive), then docs, then commit. Rollups are written only from a state
  * that has been checkpointed, so MongoDB never runs ahead of Cassandra, and a restore re-sends everything
  * it holds: exactly-once effect through crashes. Deltas go out on their own interval whatever a round
  * is doing: a save in flight never holds a delta back. Every outcome comes back as a message, so every
@@ -68,7 +68,7 @@ export type ShardEffect = ShardPortEffect | ShardMetricEffect;
 /** One checkpoint round: what was captured, and how far it got. */
 interface Round {
   readonly tag: number;
-  stage: 'archive' | 'save' | 'docs';
+  stage: 'save' | 'docs';
   readonly capture: CheckpointCapture;
   /** Archive blocks this round writes: the first ones of {@link Shard.archivePending}. */
   readonly archived: number;
@@ -167,11 +167,8 @@ export function stepShard(s: Shard, m: ShardHostMsg, clock: Clock): ShardEffect[
       else if (s.round) s.flushes.push(m.tag);
       else if (!startRound(s, clock, true, [m.tag], out)) out.push({ type: 'flushed', tag: m.tag });
       break;
-    case 'archived':
-      if (s.round?.tag === m.tag && s.round.stage === 'archive') archived(s, m.bytesWritten, m.ms, out);
-      break;
     case 'saved':
-      if (s.round?.tag === m.tag) saved(s, m.bytesWritten, m.ms, clock, out);
+      if (s.round?.tag === m.tag) saved(s, m, clock, out);
       break;
     case 'written':
       if (s.round?.tag === m.tag) written(s, m.results, m.ms, clock, out);
@@ -298,28 +295,24 @@ function startRound(s: Shard, clock: Clock, force: boolean, flushes: number[], o
   const tag = s.nextTag++;
   const archived = s.archivePending.length;
   s.round = {
-    tag, stage: archived > 0 ? 'archive' : 'save', capture, archived, nextOffset: a.nextOffset, events: s.eventsSinceCheckpoint, rollups,
+    tag, stage: 'save', capture, archived, nextOffset: a.nextOffset, events: s.eventsSinceCheckpoint, rollups,
     late: a.pendingLate.length, invalid: a.pendingInvalid.length, startedAt: now, encodeMs: clock.now() - now, flushes,
   };
-  // The archive before the checkpoint: an offset is committed only once every event below it is archived.
-  if (archived > 0) out.push({ type: 'archive', tag, blocks: s.archivePending.slice() });
-  else out.push({ type: 'save', tag, nextOffset: a.nextOffset, parts: [...capture.parts] });
+  // The archive with the checkpoint: its commit waits for the archive of every event below its offset.
+  out.push({ type: 'save', tag, nextOffset: a.nextOffset, parts: [...capture.parts], ...(archived > 0 ? { archive: s.archivePending.slice() } : {}) });
   return true;
 }
 
-function archived(s: Shard, bytes: number, ms: number, out: ShardEffect[]): void {
+function saved(s: Shard, m: Extract<ShardHostMsg, { type: 'saved' }>, clock: Clock, out: ShardEffect[]): void {
   const r = s.round!;
-  let events = 0;
-  for (let i = 0; i < r.archived; i++) events += s.archivePending[i]!.count;
-  out.push({ type: 'm.archive', blocks: r.archived, events, bytes, ms });
-  r.stage = 'save';
-  out.push({ type: 'save', tag: r.tag, nextOffset: r.nextOffset, parts: [...r.capture.parts] });
-}
-
-function saved(s: Shard, bytes: number, ms: number, clock: Clock, out: ShardEffect[]): void {
-  const r = s.round!;
+  const { bytesWritten: bytes, ms } = m;
   // Before any eviction below: the next checkpoint builds on exactly what was committed.
   checkpointCommitted(s.agg, r.capture);
+  if (r.archived > 0) {
+    let events = 0;
+    for (let i = 0; i < r.archived; i++) events += s.archivePending[i]!.count;
+    out.push({ type: 'm.archive', blocks: r.archived, events, bytes: m.archive?.bytesWritten ?? 0, ms: m.archive?.ms ?? 0 });
+  }
   s.archivePending.splice(0, r.archived);
   s.eventsSinceCheckpoint -= r.events;
   s.lastCheckpointAt = r.startedAt;
@@ -387,9 +380,9 @@ function failed(s: Shard, m: Extract<ShardHostMsg, { type: 'failed' }>, clock: C
   const r = s.round;
   if (!r || r.tag !== m.tag) return;
   s.round = null;
-  // A failed archive write fails the round before its save: the capture is marked changed again, and
-  // the pending blocks go with the next round.
-  if (r.stage === 'save' || r.stage === 'archive') checkpointFailed(s.agg, r.capture);
+  // A failed save (its archive write included) marks the capture changed again; the pending archive
+  // blocks go with the next round.
+  if (r.stage === 'save') checkpointFailed(s.agg, r.capture);
   if (r.rollups) rollupsFailed(s.agg, r.rollups);
   for (const tag of r.flushes) out.push({ type: 'flushed', tag });
   if (m.error.code === 'RT_FENCED') {

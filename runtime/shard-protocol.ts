@@ -30,10 +30,11 @@ export type DocWriteResult = InsertResult | UpsertResult | null;
 export type ShardPortEffect =
   /** The records delivered last are taken: fetching continues at `nextOffset` (a seek when it differs). */
   | { readonly type: 'accepted'; readonly nextOffset: number }
-  /** Save a checkpoint (parts as in CheckpointStore.save) at the shard's epoch. Outcome: `saved` or `failed`. */
-  | { readonly type: 'save'; readonly tag: number; readonly nextOffset: number; readonly parts: readonly (readonly [string, Uint8Array | null])[] }
-  /** Write archive blocks (idempotent per key). Outcome: `archived` or `failed`. */
-  | { readonly type: 'archive'; readonly tag: number; readonly blocks: readonly ArchiveBlock[] }
+  /**
+   * Save a checkpoint (parts as in CheckpointStore.save) at the shard's epoch, after writing `archive`
+   * (blocks idempotent per key, written beside the parts; the commit waits for them). Outcome: `saved` or `failed`.
+   */
+  | { readonly type: 'save'; readonly tag: number; readonly nextOffset: number; readonly parts: readonly (readonly [string, Uint8Array | null])[]; readonly archive?: readonly ArchiveBlock[] }
   /** Outcome: `written` (one result per write) or `failed`. */
   | { readonly type: 'docs'; readonly tag: number; readonly writes: readonly DocWrite[] }
   /** Append records to a topic. Outcome: `sent` or `failed`. */
@@ -51,8 +52,7 @@ export type ShardHostMsg =
   | { readonly type: 'tick' }
   /** Make everything durable now (a rebalance is coming); answer with `flushed`. */
   | { readonly type: 'flush'; readonly tag: number }
-  | { readonly type: 'saved'; readonly tag: number; readonly bytesWritten: number; readonly ms: number }
-  | { readonly type: 'archived'; readonly tag: number; readonly bytesWritten: number; readonly ms: number }
+  | { readonly type: 'saved'; readonly tag: number; readonly bytesWritten: number; readonly ms: number; readonly archive?: { readonly bytesWritten: number; readonly ms: number } }
   | { readonly type: 'written'; readonly tag: number; readonly results: readonly DocWriteResult[]; readonly ms: number }
   | { readonly type: 'sent'; readonly tag: number; readonly ms: number }
   /** A port effect failed. `error.code` RT_FENCED: a newer owner holds the partition. */

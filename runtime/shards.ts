@@ -262,20 +262,15 @@ export class ShardHost {
       case 'save': {
         const store = this.o.checkpoints;
         if (!store) return this.noStore(s, 'save a checkpoint with checkpoints off');
-        this.io(s, e.tag, async () => {
-          const t0 = Date.now();
-          const r = await store.save(this.o.shardName(s.partition), s.epoch, e.nextOffset, new Map(e.parts));
-          return { type: 'saved', tag: e.tag, bytesWritten: r.bytesWritten, ms: Date.now() - t0 };
-        });
-        return;
-      }
-      case 'archive': {
+        const blocks = e.archive ?? [];
         const archive = this.o.archive;
-        if (!archive) return this.noStore(s, 'archive records with the archive off');
+        if (blocks.length > 0 && !archive) return this.noStore(s, 'archive records with the archive off');
         this.io(s, e.tag, async () => {
           const t0 = Date.now();
-          const r = await archive.write(e.blocks);
-          return { type: 'archived', tag: e.tag, bytesWritten: r.bytesWritten, ms: Date.now() - t0 };
+          // The archive beside the checkpoint's rows; the commit waits for both.
+          const archived = blocks.length > 0 ? archive!.write(blocks).then((a) => ({ bytesWritten: a.bytesWritten, ms: Date.now() - t0 })) : undefined;
+          const r = await store.save(this.o.shardName(s.partition), s.epoch, e.nextOffset, new Map(e.parts), archived);
+          return { type: 'saved', tag: e.tag, bytesWritten: r.bytesWritten, ms: Date.now() - t0, ...(archived ? { archive: await archived } : {}) };
         });
         return;
       }

@@ -9,7 +9,7 @@
  * every replay of the log, so readers that meet it twice (a round cut elsewhere after a crash) keep it once.
  */
 import { decode, encode } from './codec.js';
-import type { AdEvent } from './event.js';
+import { EVENT_TYPES, TYPE_INDEX, type AdEvent, type PropValue } from './event.js';
 import { geohashEncode } from './geohash.js';
 
 export const ARCHIVE_TABLE = 'events_archive';
@@ -34,31 +34,94 @@ export interface ArchivedEvent {
   readonly event: AdEvent;
 }
 
-/** One stored block, as the archive store writes and reads it. */
-export interface ArchiveBlock {
-  readonly area: string;
-  /** Start of the hour bucket, epoch ms. */
-  readonly bucket: number;
-  readonly partition: number;
-  /** First offset of the round that wrote it: with the three above, the block's key. */
-  readonly firstOffset: number;
-  /** Offset after the round's last record. */
-  readonly endOffset: number;
-  readonly count: number;
-  readonly minTs: number;
-  readonly maxTs: number;
-  /** {@link ArchiveBody} as msgpack, raw-deflated (the archive store neither knows nor cares). */
-  readonly data: Uint8Array;
-}
-
-/** A block's events as columns. */
+/**
+ * A block's events as columns, stored as msgpack (an ArchiveBlock's data, runtime/ports/ports.ts): field
+ * names are not repeated per event, numbers are typed arrays, app and campaign ids are coded against the
+ * block's own list of names. Not deflated: blocks are small (a round's events of one area), and a
+ * deflate call per block cost more on the shard's thread than Cassandra spends on the extra bytes
+ * (docs/BENCHMARKS.md).
+ */
 export interface ArchiveBody {
-  readonly v: 1;
+  readonly v: 2;
   readonly offsets: Float64Array;
   readonly indexes: Uint32Array;
   readonly at: Float64Array;
   readonly flags: Uint8Array;
-  readonly events: readonly AdEvent[];
+  readonly ts: Float64Array;
+  readonly lat: Float64Array;
+  readonly lon: Float64Array;
+  /** TYPE_INDEX of each event's type. */
+  readonly types: Uint8Array;
+  readonly users: readonly string[];
+  /** App and campaign ids used in the block; `apps[i]` / `campaigns[i]` is 1 + an index into it, 0 for none. */
+  readonly names: readonly string[];
+  readonly apps: Uint32Array;
+  readonly campaigns: Uint32Array;
+  /** NaN for none. */
+  readonly values: Float64Array;
+  /** Client ids, null for none. */
+  readonly ids: readonly (string | null)[];
+  /** The rare fields, by event: [index in the block, name or null, props or null]. */
+  readonly extras: readonly (readonly [number, string | null, Readonly<Record<string, PropValue>> | null])[];
+}
+
+/** Builds an {@link ArchiveBody} one event at a time. */
+export class ArchiveBodyBuilder {
+  readonly offsets: number[] = [];
+  private readonly indexes: number[] = [];
+  private readonly at: number[] = [];
+  private readonly flags: number[] = [];
+  private readonly ts: number[] = [];
+  private readonly lat: number[] = [];
+  private readonly lon: number[] = [];
+  private readonly types: number[] = [];
+  private readonly users: string[] = [];
+  private readonly names = new Map<string, number>();
+  private readonly apps: number[] = [];
+  private readonly campaigns: number[] = [];
+  private readonly values: number[] = [];
+  private readonly ids: (string | null)[] = [];
+  private readonly extras: [number, string | null, Readonly<Record<string, PropValue>> | null][] = [];
+  minTs = Infinity;
+  maxTs = -Infinity;
+
+  get count(): number {
+    return this.ts.length;
+  }
+
+  add(offset: number, index: number, at: number, flags: number, ev: AdEvent): void {
+    if (ev.name !== undefined || ev.props !== undefined) this.extras.push([this.ts.length, ev.name ?? null, ev.props ?? null]);
+    this.offsets.push(offset);
+    this.indexes.push(index);
+    this.at.push(at);
+    this.flags.push(flags);
+    this.ts.push(ev.ts);
+    this.lat.push(ev.lat);
+    this.lon.push(ev.lon);
+    this.types.push(TYPE_INDEX[ev.type]);
+    this.users.push(ev.userId);
+    this.apps.push(ev.appId === undefined ? 0 : this.nameId(ev.appId));
+    this.campaigns.push(ev.campaignId === undefined ? 0 : this.nameId(ev.campaignId));
+    this.values.push(ev.value ?? NaN);
+    this.ids.push(ev.id ?? null);
+    if (ev.ts < this.minTs) this.minTs = ev.ts;
+    if (ev.ts > this.maxTs) this.maxTs = ev.ts;
+  }
+
+  private nameId(name: string): number {
+    let id = this.names.get(name);
+    if (id === undefined) this.names.set(name, (id = this.names.size + 1));
+    return id;
+  }
+
+  body(): ArchiveBody {
+    return {
+      v: 2, offsets: Float64Array.from(this.offsets), indexes: Uint32Array.from(this.indexes), at: Float64Array.from(this.at), flags: Uint8Array.from(this.flags),
+      ts: Float64Array.from(this.ts), lat: Float64Array.from(this.lat), lon: Float64Array.from(this.lon), types: Uint8Array.from(this.types), users: this.users,
+      names: [...this.names.keys()], apps: Uint32Array.from(this.apps), campaigns: Uint32Array.from(this.campaigns), values: Float64Array.from(this.values),
+      ids: this.ids, extras: this.extras,
+    };
+  }
 }
 
 export const archiveArea = (lat: number, lon: number): string => geohashEncode(lat, lon, ARCHIVE_AREA_PRECISION);
@@ -68,12 +131,25 @@ export function encodeArchiveBody(b: ArchiveBody): Uint8Array {
   return encode(b);
 }
 
+/** A block body's events, as the shard folded them (field for field the validated event). */
 export function decodeArchiveBody(bytes: Uint8Array, partition: number): ArchivedEvent[] {
   const b = decode<ArchiveBody>(bytes);
-  if (b?.v !== 1 || !Array.isArray(b.events)) throw new Error('not an archive block body v1');
-  const out = new Array<ArchivedEvent>(b.events.length);
-  for (let i = 0; i < b.events.length; i++) {
-    out[i] = { partition, offset: b.offsets[i]!, index: b.indexes[i]!, at: b.at[i]!, flags: b.flags[i]!, event: b.events[i] as AdEvent };
+  if (b?.v !== 2 || !Array.isArray(b.users)) throw new Error('not an archive block body v2');
+  const extras = new Map(b.extras.map(([i, name, props]) => [i, { name, props }]));
+  const out = new Array<ArchivedEvent>(b.users.length);
+  for (let i = 0; i < b.users.length; i++) {
+    const x = extras.get(i);
+    const type = EVENT_TYPES[b.types[i]!]!;
+    const ev: { -readonly [K in keyof AdEvent]: AdEvent[K] } = x?.name != null
+      ? { userId: b.users[i]!, type, name: x.name, ts: b.ts[i]!, lat: b.lat[i]!, lon: b.lon[i]! }
+      : { userId: b.users[i]!, type, ts: b.ts[i]!, lat: b.lat[i]!, lon: b.lon[i]! };
+    const id = b.ids[i];
+    if (id != null) ev.id = id;
+    if (b.apps[i]! > 0) ev.appId = b.names[b.apps[i]! - 1];
+    if (b.campaigns[i]! > 0) ev.campaignId = b.names[b.campaigns[i]! - 1];
+    if (!Number.isNaN(b.values[i]!)) ev.value = b.values[i];
+    if (x?.props != null) ev.props = x.props;
+    out[i] = { partition, offset: b.offsets[i]!, index: b.indexes[i]!, at: b.at[i]!, flags: b.flags[i]!, event: ev };
   }
   return out;
 }

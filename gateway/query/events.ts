@@ -7,7 +7,6 @@
  * blocks are fetched newest span first until the page is full and no unread block can hold a newer event
  * than the page's oldest. An event met twice (rounds cut at other offsets after a crash) is kept once.
  */
-import { inflateRawSync } from 'node:zlib';
 import {
   ARCHIVE_AREA_PRECISION, ARCHIVE_BUCKET_MS, ARCHIVE_DUPLICATE, ARCHIVE_LATE, EVENT_TYPES, afterCursor, archiveBucket, archiveKey, decode, decodeArchiveBody, encode,
   geohashEncode, newestFirst, type ArchiveCursor, type ArchivedEvent, type EventType, type SegmentFilter,
@@ -15,8 +14,6 @@ import {
 import type { ArchiveBlockHead, ArchiveStore } from '../../runtime/index.js';
 import { int, QueryParamError, segmentFilter, time, type Query } from './params.js';
 
-/** First byte of a deflated block body (actors/blocks.ts writes it: the one byte msgpack never uses). */
-const DEFLATED = 0xc1;
 const GEOHASH = /^[0-9b-hjkmnp-z]+$/;
 /** Blocks fetched per read while filling a page. */
 const FETCH_BLOCKS = 8;
@@ -115,8 +112,7 @@ function matches(e: ArchivedEvent, r: EventsRequest): boolean {
 }
 
 export function blockEvents(data: Uint8Array, partition: number): ArchivedEvent[] {
-  const body = data[0] === DEFLATED ? inflateRawSync(data.subarray(1)) : data;
-  return decodeArchiveBody(body, partition);
+  return decodeArchiveBody(data, partition);
 }
 
 /** One page of the events of `r`, read from `store`. */

@@ -144,7 +144,7 @@ export class CassandraCheckpointStore implements CheckpointStore {
     throw new RuntimeError('RT_ACQUIRE_CONTENDED', `${shard}: could not take ownership after 20 attempts`, true);
   }
 
-  async save(shard: string, epoch: number, nextOffset: number, parts: ReadonlyMap<string, Uint8Array | null>): Promise<{ bytesWritten: number }> {
+  async save(shard: string, epoch: number, nextOffset: number, parts: ReadonlyMap<string, Uint8Array | null>, beforeCommit?: Promise<unknown>): Promise<{ bytesWritten: number }> {
     const prev = this.manifests.get(shard) ?? { seq: 0, parts: {} };
     // Never reuse the sequence number of a failed save: its commit may have landed with the answer
     // lost, and rewriting rows that a committed manifest names would change a committed state.
@@ -169,7 +169,8 @@ export class CassandraCheckpointStore implements CheckpointStore {
           [shard, part, types.Long.fromNumber(epoch), types.Long.fromNumber(seq), i, buf.subarray(i * this.chunkBytes, (i + 1) * this.chunkBytes)]));
       }
     }
-    await Promise.all(writes);
+    // The rows are invisible until committed: what the commit waits for runs beside them.
+    await Promise.all(beforeCommit ? [...writes, beforeCommit] : writes);
     const rs = await this.client.execute(`UPDATE ${this.table} SET next_offset = ?, manifest = ?, saved_at = ? WHERE shard = ? IF owner_epoch = ?`,
       [types.Long.fromNumber(nextOffset), packr.pack(manifest), new Date(), shard, types.Long.fromNumber(epoch)]);
     if (!rs.wasApplied()) {
@@ -201,7 +202,9 @@ export interface ArchiveOptions extends CassandraOptions {
 
 /** How long a bucket's listing outlives the blocks it lists: a block written late in its bucket's life. */
 const LISTING_MARGIN_S = 2 * 86_400;
-const ARCHIVE_WRITES_IN_FLIGHT = 64;
+const ARCHIVE_WRITES_IN_FLIGHT = 16;
+const ARCHIVE_BATCH_ROWS = 10;
+const ARCHIVE_BATCH_BYTES = 40 * 1024;
 
 /**
  * Archive blocks in Cassandra (docs/runtime.md, "The raw-event archive"). One Cassandra partition per
@@ -239,20 +242,36 @@ export class CassandraArchiveStore implements ArchiveStore {
     }
     const ttl = this.ttl > 0 ? ` USING TTL ${this.ttl}` : '';
     const listingTtl = this.ttl > 0 ? ` USING TTL ${this.ttl + LISTING_MARGIN_S}` : '';
-    const jobs: (() => Promise<unknown>)[] = [];
-    const newlyListed: string[] = [];
+    const rows: { query: string; params: unknown[]; bytes: number }[] = [];
+    const newlyListed = new Set<string>();
     let bytesWritten = 0;
     for (const b of blocks) {
       bytesWritten += b.data.byteLength;
-      jobs.push(() => this.client.execute(`INSERT INTO ${this.keyspace}.events_archive (area, bucket, kpart, first_offset, end_offset, count, min_ts, max_ts, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)${ttl}`,
-        [b.area, types.Long.fromNumber(b.bucket), b.partition, types.Long.fromNumber(b.firstOffset), types.Long.fromNumber(b.endOffset), b.count,
-          types.Long.fromNumber(b.minTs), types.Long.fromNumber(b.maxTs), Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength)]));
+      rows.push({
+        query: `INSERT INTO ${this.keyspace}.events_archive (area, bucket, kpart, first_offset, end_offset, count, min_ts, max_ts, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)${ttl}`,
+        params: [b.area, types.Long.fromNumber(b.bucket), b.partition, types.Long.fromNumber(b.firstOffset), types.Long.fromNumber(b.endOffset), b.count,
+          types.Long.fromNumber(b.minTs), types.Long.fromNumber(b.maxTs), Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength)],
+        bytes: b.data.byteLength,
+      });
       const key = `${b.bucket}/${b.area}/${b.partition}`;
-      if (!this.listed.has(key) && !newlyListed.includes(key)) {
-        newlyListed.push(key);
-        jobs.push(() => this.client.execute(`INSERT INTO ${this.keyspace}.events_archive_listing (bucket, area, kpart) VALUES (?, ?, ?)${listingTtl}`,
-          [types.Long.fromNumber(b.bucket), b.area, b.partition]));
+      if (!this.listed.has(key) && !newlyListed.has(key)) {
+        newlyListed.add(key);
+        rows.push({ query: `INSERT INTO ${this.keyspace}.events_archive_listing (bucket, area, kpart) VALUES (?, ?, ?)${listingTtl}`, params: [types.Long.fromNumber(b.bucket), b.area, b.partition], bytes: 0 });
       }
+    }
+    // Unlogged batches of a few rows: Cassandra's cost here is mostly per request, not per byte. Small
+    // enough for a cluster's defaults (a warning past 10 partitions per batch, a refusal past 50 KiB).
+    const jobs: (() => Promise<unknown>)[] = [];
+    for (let i = 0; i < rows.length;) {
+      const batch = [rows[i++]!];
+      let bytes = batch[0]!.bytes;
+      while (i < rows.length && batch.length < ARCHIVE_BATCH_ROWS && bytes + rows[i]!.bytes <= ARCHIVE_BATCH_BYTES) {
+        bytes += rows[i]!.bytes;
+        batch.push(rows[i++]!);
+      }
+      jobs.push(batch.length === 1
+        ? () => this.client.execute(batch[0]!.query, batch[0]!.params, { prepare: true })
+        : () => this.client.batch(batch.map(({ query, params }) => ({ query, params })), { prepare: true, logged: false }));
     }
     await inParallel(jobs, ARCHIVE_WRITES_IN_FLIGHT);
     for (const k of newlyListed) this.listed.add(k);

@@ -121,7 +121,8 @@ export class MemoryCheckpointStore extends FaultInjector implements CheckpointSt
     }, () => this.known.set(shard, this.table.get(shard)!.parts));
   }
 
-  save(shard: string, epoch: number, nextOffset: number, parts: ReadonlyMap<string, Uint8Array | null>): Promise<{ readonly bytesWritten: number }> {
+  async save(shard: string, epoch: number, nextOffset: number, parts: ReadonlyMap<string, Uint8Array | null>, beforeCommit?: Promise<unknown>): Promise<{ readonly bytesWritten: number }> {
+    await beforeCommit;
     return this.operate('save', () => {
       const prev = this.known.get(shard) ?? new Map<string, Uint8Array>();
       const state = new Map<string, Uint8Array>();

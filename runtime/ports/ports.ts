@@ -63,7 +63,11 @@ export interface Acquired {
  */
 export interface CheckpointStore {
   acquire(shard: string, owner: string): Promise<Acquired>;
-  save(shard: string, epoch: number, nextOffset: number, parts: ReadonlyMap<string, Uint8Array | null>): Promise<{ readonly bytesWritten: number }>;
+  /**
+   * `beforeCommit`: work the commit must wait for (e.g. the archive of the records below `nextOffset`),
+   * done while the parts are written; if it fails, nothing is committed and `save` rejects with its error.
+   */
+  save(shard: string, epoch: number, nextOffset: number, parts: ReadonlyMap<string, Uint8Array | null>, beforeCommit?: Promise<unknown>): Promise<{ readonly bytesWritten: number }>;
   close(): Promise<void>;
 }
 

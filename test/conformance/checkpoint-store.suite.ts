@@ -53,6 +53,23 @@ export function checkpointStoreConformance(name: string, makeFixture: () => Prom
       expect(hex(await b.acquire('s/0', 'b'))).toEqual({ epoch: 2, nextOffset: 10, parts: { 'c:0:1': h(other), empty: '', meta: '01', 'w:0': h(big) } });
     });
 
+    it('a save commits only after what it was given to wait for, and commits nothing if that fails', async () => {
+      const a = await f.open();
+      const { epoch } = await a.acquire('s/0', 'a');
+      let release: () => void = () => undefined;
+      const archived = new Promise<void>((r) => (release = r));
+      let done = false;
+      const saving = a.save('s/0', epoch, 5, new Map([['meta', Uint8Array.of(5)]]), archived).then(() => (done = true));
+      await new Promise((r) => setTimeout(r, 200));
+      expect(done).toBe(false);
+      release();
+      await saving;
+      const refused = new RuntimeError('RT_ARCHIVE', 'archive write failed', true);
+      await expect(a.save('s/0', epoch, 9, new Map([['meta', Uint8Array.of(9)]]), Promise.reject(refused))).rejects.toBe(refused);
+      const b = await f.open();
+      expect(hex(await b.acquire('s/0', 'b'))).toEqual({ epoch: 2, nextOffset: 5, parts: { meta: '05' } });
+    });
+
     it('the bytes are copied: changing a saved buffer afterwards changes nothing committed', async () => {
       const a = await f.open();
       const { epoch } = await a.acquire('s/0', 'a');

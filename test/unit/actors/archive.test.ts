@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock, MemoryArchiveStore, packRecords, type ArchiveBlock, type ShardHostMsg, type ShardStart } from '../../../runtime/index.js';
 import {
-  ARCHIVE_DUPLICATE, ARCHIVE_LATE, ARCHIVE_OTHER_SEGMENT, archiveKey, encode, geohashEncode, newestFirst, type AdEvent, type ArchivedEvent,
+  ARCHIVE_DUPLICATE, ARCHIVE_LATE, ARCHIVE_OTHER_SEGMENT, ArchiveBodyBuilder, archiveKey, decodeArchiveBody, encode, geohashEncode, newestFirst, type AdEvent, type ArchivedEvent,
 } from '../../../actors/model/index.js';
 import { ArchiveCollector } from '../../../actors/archive.js';
 import { emptyState } from '../../../actors/logic.js';
@@ -54,57 +54,76 @@ describe('archive: the fold keeps every valid event with what it decided', () =>
   });
 });
 
+describe('archive: a block body holds each event field for field', () => {
+  it('every field of the model survives the columns: name, id, app, campaign, value, props; absent ones stay absent', () => {
+    const evs: AdEvent[] = [
+      { userId: 'ü-1', type: 'custom', name: 'level_up', ts: T0, ...PARIS, id: 'c-1', appId: 'app,1', campaignId: 'cmp', value: -0.5, props: { tier: 'gold', n: 3, ok: true } },
+      { userId: 'u2', type: 'purchase', ts: T0 + 1, ...PARIS, value: 0, appId: 'cmp' },
+      { userId: 'u3', type: 'session_start', ts: T0 + 2, ...PARIS, campaignId: 'app,1' },
+      ev(3),
+    ];
+    const b = new ArchiveBodyBuilder();
+    evs.forEach((e, i) => b.add(7, i, 99, i, e));
+    const back = decodeArchiveBody(encode(b.body()), 5);
+    expect(back.map((e) => e.event)).toEqual(evs);
+    expect(back.map((e) => [e.partition, e.offset, e.index, e.at, e.flags])).toEqual(evs.map((_, i) => [5, 7, i, 99, i]));
+    expect(Object.keys(back[3]!.event)).toEqual(['userId', 'type', 'ts', 'lat', 'lon']);
+    expect([b.minTs, b.maxTs]).toEqual([T0, T0 + 3000]);
+  });
+});
+
 const SETTINGS = { checkpointEveryMs: 1000, checkpointEveryEvents: 1_000_000, maxUncheckpointedEvents: 1_000_000, rollupEveryMs: 0, deltaEveryMs: 100, sinks: true, archive: true };
 const config = (): ShardConfig => ({ aggregation: { precision: 6, windowMs: 10_000, allowedLatenessMs: 30_000 }, settings: SETTINGS, deltasTopic: 'd', phase: 0 });
 const start = (nextOffset = 0, parts: [string, Uint8Array][] = []): ShardStart => ({ partition: 2, epoch: 1, nextOffset, parts, config: config() });
 const ofType = <T extends ShardEffect['type']>(effects: readonly ShardEffect[], type: T) => effects.filter((e): e is Extract<ShardEffect, { type: T }> => e.type === type);
 
-describe('archive: a round writes its events before its checkpoint', () => {
-  it('archive, then save: an offset is committed only once its events are archived; a failed archive write is retried with the next round', () => {
+describe('archive: a round writes its events with its checkpoint', () => {
+  it('the save carries the archive blocks (its commit waits for them); a failed save writes them again with the next round', () => {
     const clock = new ManualClock(T0);
     const { state: s } = initShard(start(), clock);
     stepShard(s, recordsMsg(0, 1, [ev(1), ev(2)]), clock);
     clock.advance(1000);
-    const first = stepShard(s, { type: 'tick' }, clock);
-    expect(ofType(first, 'save')).toEqual([]);
-    const a1 = ofType(first, 'archive')[0]!;
-    expect(a1.blocks.map((b) => [b.firstOffset, b.endOffset, b.count])).toEqual([[0, 1, 2]]);
-    // Cassandra refuses: no save; the round's cells and events stay for the next.
-    const failed = stepShard(s, { type: 'failed', tag: a1.tag, error: { code: 'NoHostAvailableError', message: 'down', retriable: true } }, clock);
+    const s1 = ofType(stepShard(s, { type: 'tick' }, clock), 'save')[0]!;
+    expect(s1.archive!.map((b) => [b.firstOffset, b.endOffset, b.count])).toEqual([[0, 1, 2]]);
+    // Cassandra refuses: the round's cells and events stay for the next.
+    const failed = stepShard(s, { type: 'failed', tag: s1.tag, error: { code: 'NoHostAvailableError', message: 'down', retriable: true } }, clock);
     expect(ofType(failed, 'm.checkpointFailure')).toHaveLength(1);
     stepShard(s, recordsMsg(1, 1, [ev(3)]), clock);
     clock.advance(1000);
-    const a2 = ofType(stepShard(s, { type: 'tick' }, clock), 'archive')[0]!;
-    // The failed round's block again (same key), and the new round's from where that one ended.
-    expect(a2.blocks.map((b) => [b.firstOffset, b.endOffset, b.count])).toEqual([[0, 1, 2], [1, 2, 1]]);
-    expect(Buffer.compare(Buffer.from(a2.blocks[0]!.data), Buffer.from(a1.blocks[0]!.data))).toBe(0);
-    const saved = stepShard(s, { type: 'archived', tag: a2.tag, bytesWritten: 10, ms: 1 }, clock);
-    expect(ofType(saved, 'm.archive')).toEqual([{ type: 'm.archive', blocks: 2, events: 3, bytes: 10, ms: 1 }]);
-    const save = ofType(saved, 'save')[0]!;
-    expect(save.nextOffset).toBe(2);
-    const docs = stepShard(s, { type: 'saved', tag: save.tag, bytesWritten: 1, ms: 1 }, clock);
+    const s2 = ofType(stepShard(s, { type: 'tick' }, clock), 'save')[0]!;
+    // The failed round's block again (same key, same bytes), and the new round's from where that one ended.
+    expect(s2.archive!.map((b) => [b.firstOffset, b.endOffset, b.count])).toEqual([[0, 1, 2], [1, 2, 1]]);
+    expect(Buffer.compare(Buffer.from(s2.archive![0]!.data), Buffer.from(s1.archive![0]!.data))).toBe(0);
+    expect(s2.nextOffset).toBe(2);
+    const docs = stepShard(s, { type: 'saved', tag: s2.tag, bytesWritten: 1, ms: 1, archive: { bytesWritten: 10, ms: 1 } }, clock);
+    expect(ofType(docs, 'm.archive')).toEqual([{ type: 'm.archive', blocks: 2, events: 3, bytes: 10, ms: 1 }]);
     expect(s.archivePending).toEqual([]);
     const d = ofType(docs, 'docs')[0]!;
-    const end = stepShard(s, { type: 'written', tag: save.tag, results: d.writes.map((w) => (w.op === 'delete' ? null : { inserted: 0, existing: 0, written: 0, stale: 0 })), ms: 1 }, clock);
+    const end = stepShard(s, { type: 'written', tag: s2.tag, results: d.writes.map((w) => (w.op === 'delete' ? null : { inserted: 0, existing: 0, written: 0, stale: 0 })), ms: 1 }, clock);
     expect(ofType(end, 'commit')).toEqual([{ type: 'commit', nextOffset: 2 }]);
+    // Nothing new: the next round archives nothing.
+    clock.advance(1000);
+    stepShard(s, recordsMsg(2, 1, []), clock);
+    const s3 = ofType(stepShard(s, { type: 'tick' }, clock), 'save');
+    expect(s3.map((x) => x.archive)).toEqual(s3.length ? [undefined] : []);
 
     // A successor restored at the committed offset archives from there: its first round's key is that offset.
-    const parts = save.parts.map(([n, b]) => [n, b!] as [string, Uint8Array]);
+    const parts = s2.parts.map(([n, b]) => [n, b!] as [string, Uint8Array]);
     const { state: r } = initShard(start(2, parts), clock);
     stepShard(r, recordsMsg(2, 1, [ev(4)]), clock);
     clock.advance(1000);
-    expect(ofType(stepShard(r, { type: 'tick' }, clock), 'archive')[0]!.blocks.map((b) => [b.firstOffset, b.endOffset])).toEqual([[2, 3]]);
+    expect(ofType(stepShard(r, { type: 'tick' }, clock), 'save')[0]!.archive!.map((b) => [b.firstOffset, b.endOffset])).toEqual([[2, 3]]);
   });
 
-  it('with the archive off, a round saves at once and nothing is collected', () => {
+  it('with the archive off, nothing is collected and a save carries no blocks', () => {
     const clock = new ManualClock(T0);
     const { state: s } = initShard({ ...start(), config: { ...config(), settings: { ...SETTINGS, archive: false } } }, clock);
     expect(s.archive).toBeNull();
     stepShard(s, recordsMsg(0, 1, [ev(1)]), clock);
     clock.advance(1000);
-    const out = stepShard(s, { type: 'tick' }, clock);
-    expect(ofType(out, 'archive')).toEqual([]);
-    expect(ofType(out, 'save')).toHaveLength(1);
+    const save = ofType(stepShard(s, { type: 'tick' }, clock), 'save');
+    expect(save).toHaveLength(1);
+    expect(save[0]!.archive).toBeUndefined();
   });
 });
 

@@ -1,0 +1,208 @@
+/**
+ * `adme bench archive`: what the raw-event archive costs and how fast it answers (docs/BENCHMARKS.md).
+ *
+ * 1. Tax: the runtime bench's catch-up of the same pre-produced events, sinks on, with the archive on and
+ *    off (an unmeasured warm-up, then on, off, on again: the tax is the mean of the two "on" runs ÷ "off",
+ *    so a drifting box shows).
+ * 2. Bytes and rows: what the "on" runs wrote per event (blocks, compressed bytes), and the table's bytes
+ *    on disk after Cassandra flushed them (a restart replays its commit log into SSTables).
+ * 3. Query: one geohash-6 cell holding `cellEvents` events, archived as shards would (rounds of ~1 s per
+ *    partition); `/v1/events` pages of 1000 walked once for their cursors, then autocannon over them.
+ * 4. Replay: `replayArchive` over the first "on" run's range, events/s, against the runtime's catch-up.
+ */
+import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { ArchiveCollector } from '../actors/archive.js';
+import { foldRecords } from '../actors/fold.js';
+import { emptyState } from '../actors/logic.js';
+import { replayArchive } from '../actors/replay.js';
+import { geohashEncode, geohashCenter, encode, type AdEvent } from '../actors/model/index.js';
+import { createKey, loadGatewayConfig, startGateway } from '../gateway/index.js';
+import { CassandraArchiveStore, MongoDocStore, cassandraClient, packRecords } from '../runtime/index.js';
+import type { StackConfig } from '../stack/index.js';
+import { eventStream, produceEvents, runStore, throughput, type ThroughputRun } from './runtime-bench.js';
+
+const require = createRequire(import.meta.url);
+type Autocannon = (opts: Record<string, unknown>) => Promise<{ requests: { average: number; total: number }; latency: { p50: number; p99: number; max: number }; non2xx: number; errors: number }>;
+const autocannon = require('autocannon') as Autocannon;
+
+export interface ArchiveBenchOptions {
+  readonly stack: StackConfig;
+  readonly projectDir: string;
+  readonly events: number;
+  readonly partitions: number;
+  readonly cellEvents: number;
+  readonly querySeconds: number;
+  readonly progress: (line: string) => void;
+}
+
+export interface ArchiveBenchResult {
+  readonly machine: string;
+  readonly events: number;
+  readonly partitions: number;
+  readonly on: ThroughputRun;
+  readonly off: ThroughputRun;
+  readonly onAgain: ThroughputRun;
+  readonly tax: number;
+  readonly blocksPerEvent: number;
+  readonly bytesPerEvent: number;
+  /** The events_archive table's SSTables after a flush, bytes per event (null when they could not be read). */
+  readonly diskBytesPerEvent: number | null;
+  readonly query: { readonly cellEvents: number; readonly pages: number; readonly walkMs: number; readonly requestsPerSecond: number; readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number; readonly non2xx: number };
+  readonly replay: { readonly events: number; readonly seconds: number; readonly eventsPerSecond: number };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Bytes of a table's files under Cassandra's data dir (`<keyspace>/<table>-<id>/`), or null. */
+function tableBytes(dataDir: string, keyspace: string, table: string): number | null {
+  const ks = join(dataDir, keyspace);
+  if (!existsSync(ks)) return null;
+  let total = 0;
+  for (const d of readdirSync(ks).filter((x) => x.startsWith(`${table}-`))) {
+    for (const f of readdirSync(join(ks, d))) {
+      const p = join(ks, d, f);
+      if (statSync(p).isFile()) total += statSync(p).size;
+    }
+  }
+  return total;
+}
+
+/** `cellEvents` events in one geohash-6 cell over an hour, archived per partition in rounds of `perRound`. */
+async function fillCell(store: CassandraArchiveStore, cell: string, cellEvents: number, partitions: number, start: number): Promise<void> {
+  const c = geohashCenter(cell);
+  const perRound = 400;
+  const cfg = { precision: 6, windowMs: 10_000, allowedLatenessMs: 3_600_000 };
+  const types = ['impression', 'impression', 'impression', 'click', 'install', 'purchase'] as const;
+  for (let p = 0; p < partitions; p++) {
+    const s = emptyState();
+    const col = new ArchiveCollector(0);
+    const n = Math.ceil(cellEvents / partitions);
+    for (let r = 0; r * perRound < n; r++) {
+      const evs: AdEvent[] = [];
+      for (let i = r * perRound; i < Math.min(n, (r + 1) * perRound); i++) {
+        const k = i * partitions + p;
+        evs.push({ userId: `u${k % 5000}`, type: types[k % types.length]!, ts: start + Math.floor((k / cellEvents) * 3_500_000), lat: c.lat, lon: c.lon, appId: `app-${k % 3}`, campaignId: `cmp-${k % 7}` });
+      }
+      const recs = Array.from({ length: Math.ceil(evs.length / 100) }, (_, j) => ({ offset: r * 4 + j, value: Buffer.from(encode({ v: 1, at: start, events: evs.slice(j * 100, j * 100 + 100) })) }));
+      foldRecords(s, packRecords(recs), cfg, col);
+      await store.write(col.seal(p, r * 4 + recs.length));
+    }
+  }
+}
+
+export async function runArchiveBench(o: ArchiveBenchOptions): Promise<ArchiveBenchResult> {
+  const kafka = new Kafka({ clientId: 'adme-bench-archive', brokers: [...o.stack.kafka.brokers], logLevel: logLevel.ERROR });
+  const topic = `adme.bench.ar.${Date.now().toString(36)}`;
+  const admin = kafka.admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic, numPartitions: o.partitions }], waitForLeaders: true });
+  await admin.disconnect();
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5 });
+  await producer.connect();
+  const eventStart = Date.UTC(2026, 10, 1);
+  await produceEvents(o, producer, topic, eventStream(42, eventStart, 20_000, true), o.events);
+  await producer.disconnect();
+  const rt = { stack: o.stack, projectDir: o.projectDir, progress: o.progress, events: o.events, partitions: o.partitions, rates: [], latencySeconds: 0, failovers: 0, peer: undefined, warmupEvents: 0 };
+
+  // 1. The tax: on, off, on again, each a fresh process, keyspace and database over the same events.
+  const run = async (name: string, archive: boolean) => {
+    o.progress(`catch-up, sinks on, archive ${archive ? 'on' : 'off'} (${name})…`);
+    const r = await throughput(rt, kafka, topic, name, true, { ADME_ARCHIVE: archive ? 'on' : 'off' });
+    o.progress(`  ${r.eventsPerSecond} events/s in ${r.seconds.toFixed(1)} s`);
+    return r;
+  };
+  // Unmeasured: a Cassandra just started (or never sent archive rows) spends seconds compiling them.
+  await run('warmup', true);
+  const on = await run('on', true);
+  const off = await run('off', false);
+  const onAgain = await run('on2', true);
+  const tax = off.eventsPerSecond ? (on.eventsPerSecond + onAgain.eventsPerSecond) / 2 / off.eventsPerSecond : 0;
+
+  // 2. On disk: a restart makes Cassandra replay its commit log into SSTables.
+  let diskBytesPerEvent: number | null = null;
+  if (!o.stack.cassandra.external) {
+    o.progress('restarting Cassandra so that the archive is flushed to SSTables…');
+    const adme = join(o.projectDir, 'bin', 'adme.js');
+    execFileSync(process.execPath, [adme, 'stack', 'down', 'cassandra'], { stdio: 'ignore' });
+    execFileSync(process.execPath, [adme, 'stack', 'up', 'cassandra'], { stdio: 'ignore' });
+    const bytes = tableBytes(join(o.stack.stateDir, 'cassandra', 'data'), runStore(topic, 'on'), 'events_archive');
+    diskBytesPerEvent = bytes === null ? null : bytes / o.events;
+  }
+
+  // 4. Replay of the first "on" run's archive, all of it.
+  const cassandra = { contactPoints: o.stack.cassandra.contactPoints, localDataCenter: o.stack.cassandra.localDc };
+  o.progress('replay of the archived range into a fresh database…');
+  const source = await CassandraArchiveStore.open({ ...cassandra, keyspace: runStore(topic, 'on'), ttlSeconds: 0, create: false });
+  const docs = await MongoDocStore.open(o.stack.mongo.url, `${runStore(topic, 'on')}_replay`);
+  const rp = await replayArchive({ archive: source, docs, from: eventStart, to: eventStart + Math.ceil(o.events / 20_000) * 1000 + 10_000, aggregation: { precision: 6, windowMs: 10_000, allowedLatenessMs: 30_000 } });
+  await Promise.all([source.close(), docs.database.dropDatabase().catch(() => undefined)]);
+  await docs.close();
+  const replay = { events: rp.events, seconds: rp.ms / 1000, eventsPerSecond: Math.round(rp.events / (rp.ms / 1000)) };
+  o.progress(`  ${replay.eventsPerSecond} events/s (${rp.events} events, ${rp.blocks} blocks, ${rp.finals} final blocks)`);
+
+  // 3. The query: one busy cell.
+  const keyspace = `${runStore(topic, 'q')}`;
+  const cell = geohashEncode(48.8566, 2.3522, 6);
+  const qStart = Date.UTC(2026, 10, 2, 10);
+  o.progress(`archiving ${o.cellEvents} events in cell ${cell} (${o.partitions} partitions, rounds of 400)…`);
+  const store = await CassandraArchiveStore.open({ ...cassandra, keyspace, ttlSeconds: 0 });
+  await fillCell(store, cell, o.cellEvents, o.partitions, qStart);
+  await store.close();
+  const keysFile = join(o.stack.stateDir, `bench-archive-keys-${Date.now()}.json`);
+  const cfg = loadGatewayConfig({ brokers: o.stack.kafka.brokers, stateDir: o.stack.stateDir, cassandra: { contactPoints: o.stack.cassandra.contactPoints, localDc: o.stack.cassandra.localDc } }, {
+    ADME_PORT: '0', ADME_KEYS_FILE: keysFile, ADME_KEYSPACE: keyspace, ADME_QUERY_CACHE_MS: '0', ADME_EVENTS_TOPIC: `${topic}.gw`, ADME_DELTAS_TOPIC: `${topic}.gwd`,
+  });
+  const gw = await startGateway(cfg);
+  const { secret } = createKey(keysFile, ['view'], {});
+  gw.keys.reload();
+  const base = `http://127.0.0.1:${gw.port}`;
+  const paths: string[] = [];
+  const t0 = Date.now();
+  let cursor: string | null = null;
+  for (;;) {
+    const path: string = `/v1/events?cell=${cell}&from=${qStart}&to=${qStart + 3_600_000}&limit=1000${cursor ? `&cursor=${cursor}` : ''}`;
+    paths.push(path);
+    const res = await fetch(base + path, { headers: { authorization: `Bearer ${secret}` } });
+    const body = (await res.json()) as { events: unknown[]; next: string | null };
+    if (!body.next || paths.length > 10_000) break;
+    cursor = body.next;
+  }
+  const walkMs = Date.now() - t0;
+  o.progress(`  ${paths.length} pages walked in ${walkMs} ms; autocannon over them for ${o.querySeconds} s…`);
+  await sleep(500);
+  const a = await autocannon({ url: base, connections: 4, duration: o.querySeconds, headers: { authorization: `Bearer ${secret}` }, requests: paths.map((path) => ({ method: 'GET', path })) });
+  await gw.close();
+  const drop = cassandraClient(cassandra);
+  await drop.connect();
+  for (const k of [keyspace, ...['warmup', 'on', 'off', 'on2'].map((n) => runStore(topic, n))]) await drop.execute(`DROP KEYSPACE IF EXISTS ${k}`).catch(() => undefined);
+  await drop.shutdown();
+  const query = { cellEvents: o.cellEvents, pages: paths.length, walkMs, requestsPerSecond: Math.round(a.requests.average), p50Ms: a.latency.p50, p99Ms: a.latency.p99, maxMs: a.latency.max, non2xx: a.non2xx };
+  o.progress(`  ${query.requestsPerSecond} pages/s, p50 ${query.p50Ms} ms, p99 ${query.p99Ms} ms`);
+
+  return {
+    machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+    events: o.events, partitions: o.partitions, on, off, onAgain, tax,
+    blocksPerEvent: on.archive.blocks / o.events, bytesPerEvent: on.archive.bytes / o.events, diskBytesPerEvent, query, replay,
+  };
+}
+
+export function archiveBenchMarkdown(r: ArchiveBenchResult): string {
+  const row = (name: string, t: ThroughputRun) => `| ${name} | ${t.eventsPerSecond} | ${t.seconds.toFixed(1)} | ${t.runtimeCpuCores.toFixed(2)} | ${t.cpuUsPerEvent.toFixed(1)} | ${Object.entries(t.serverUsPerEvent).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')} |`;
+  return [
+    `Machine: ${r.machine}. ${r.events} events, ${r.partitions} partitions, sinks on, fresh process, keyspace and database per run.`,
+    '',
+    '| run | durable events/s | s | runtime cores | runtime µs/event | servers µs/event |',
+    '| --- | --- | --- | --- | --- | --- |',
+    row('archive on', r.on), row('archive off', r.off), row('archive on, again', r.onAgain),
+    '',
+    `Archive tax (mean of the two "on" runs ÷ "off"): **${r.tax.toFixed(2)}**.`,
+    `Written per event: ${r.blocksPerEvent.toFixed(4)} blocks (rows; ${(1 / r.blocksPerEvent).toFixed(0)} events per row), ${r.bytesPerEvent.toFixed(1)} B compressed; on disk after a flush: ${r.diskBytesPerEvent === null ? 'not measured' : `${r.diskBytesPerEvent.toFixed(1)} B`}.`,
+    `Replay: ${r.replay.eventsPerSecond} events/s re-aggregated from Cassandra (${r.replay.events} events in ${r.replay.seconds.toFixed(1)} s), against ${r.on.eventsPerSecond} events/s for the runtime's durable catch-up from Kafka (${(r.replay.eventsPerSecond / r.on.eventsPerSecond).toFixed(2)}×).`,
+    `/v1/events, one geohash-6 cell holding ${r.query.cellEvents} events, pages of 1000 (${r.query.pages} pages, walked once in ${r.query.walkMs} ms): ${r.query.requestsPerSecond} pages/s, p50 ${r.query.p50Ms} ms, **p99 ${r.query.p99Ms} ms**, max ${r.query.maxMs} ms, non-2xx ${r.query.non2xx}.`,
+  ].join('\n');
+}
