@@ -44,15 +44,16 @@ export interface ArchiveBenchResult {
   readonly machine: string;
   readonly events: number;
   readonly partitions: number;
-  readonly on: ThroughputRun;
-  readonly off: ThroughputRun;
-  readonly onAgain: ThroughputRun;
+  /** The catch-up runs (null when `events` is 0: the query part only). */
+  readonly on: ThroughputRun | null;
+  readonly off: ThroughputRun | null;
+  readonly onAgain: ThroughputRun | null;
   readonly tax: number;
   readonly blocksPerEvent: number;
   readonly bytesPerEvent: number;
   /** The events_archive table's SSTables after a flush, bytes per event (null when they could not be read). */
   readonly diskBytesPerEvent: number | null;
-  readonly query: { readonly cellEvents: number; readonly pages: number; readonly walkMs: number; readonly requestsPerSecond: number; readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number; readonly non2xx: number };
+  readonly query: { readonly cellEvents: number; readonly pages: number; readonly walkMs: number; readonly walkP50Ms: number; readonly walkP99Ms: number; readonly requestsPerSecond: number; readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number; readonly non2xx: number };
   readonly replay: { readonly events: number; readonly seconds: number; readonly eventsPerSecond: number };
 }
 
@@ -96,54 +97,61 @@ async function fillCell(store: CassandraArchiveStore, cell: string, cellEvents: 
 }
 
 export async function runArchiveBench(o: ArchiveBenchOptions): Promise<ArchiveBenchResult> {
-  const kafka = new Kafka({ clientId: 'adme-bench-archive', brokers: [...o.stack.kafka.brokers], logLevel: logLevel.ERROR });
   const topic = `adme.bench.ar.${Date.now().toString(36)}`;
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: o.partitions }], waitForLeaders: true });
-  await admin.disconnect();
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5 });
-  await producer.connect();
-  const eventStart = Date.UTC(2026, 10, 1);
-  await produceEvents(o, producer, topic, eventStream(42, eventStart, 20_000, true), o.events);
-  await producer.disconnect();
-  const rt = { stack: o.stack, projectDir: o.projectDir, progress: o.progress, events: o.events, partitions: o.partitions, rates: [], latencySeconds: 0, failovers: 0, peer: undefined, warmupEvents: 0 };
-
-  // 1. The tax: on, off, on again, each a fresh process, keyspace and database over the same events.
-  const run = async (name: string, archive: boolean) => {
-    o.progress(`catch-up, sinks on, archive ${archive ? 'on' : 'off'} (${name})…`);
-    const r = await throughput(rt, kafka, topic, name, true, { ADME_ARCHIVE: archive ? 'on' : 'off' });
-    o.progress(`  ${r.eventsPerSecond} events/s in ${r.seconds.toFixed(1)} s`);
-    return r;
-  };
-  // Unmeasured: a Cassandra just started (or never sent archive rows) spends seconds compiling them.
-  await run('warmup', true);
-  const on = await run('on', true);
-  const off = await run('off', false);
-  const onAgain = await run('on2', true);
-  const tax = off.eventsPerSecond ? (on.eventsPerSecond + onAgain.eventsPerSecond) / 2 / off.eventsPerSecond : 0;
-
-  // 2. On disk: a restart makes Cassandra replay its commit log into SSTables.
-  let diskBytesPerEvent: number | null = null;
-  if (!o.stack.cassandra.external) {
-    o.progress('restarting Cassandra so that the archive is flushed to SSTables…');
-    const adme = join(o.projectDir, 'bin', 'adme.js');
-    execFileSync(process.execPath, [adme, 'stack', 'down', 'cassandra'], { stdio: 'ignore' });
-    execFileSync(process.execPath, [adme, 'stack', 'up', 'cassandra'], { stdio: 'ignore' });
-    const bytes = tableBytes(join(o.stack.stateDir, 'cassandra', 'data'), runStore(topic, 'on'), 'events_archive');
-    diskBytesPerEvent = bytes === null ? null : bytes / o.events;
-  }
-
-  // 4. Replay of the first "on" run's archive, all of it.
   const cassandra = { contactPoints: o.stack.cassandra.contactPoints, localDataCenter: o.stack.cassandra.localDc };
-  o.progress('replay of the archived range into a fresh database…');
-  const source = await CassandraArchiveStore.open({ ...cassandra, keyspace: runStore(topic, 'on'), ttlSeconds: 0, create: false });
-  const docs = await MongoDocStore.open(o.stack.mongo.url, `${runStore(topic, 'on')}_replay`);
-  const rp = await replayArchive({ archive: source, docs, from: eventStart, to: eventStart + Math.ceil(o.events / 20_000) * 1000 + 10_000, aggregation: { precision: 6, windowMs: 10_000, allowedLatenessMs: 30_000 } });
-  await Promise.all([source.close(), docs.database.dropDatabase().catch(() => undefined)]);
-  await docs.close();
-  const replay = { events: rp.events, seconds: rp.ms / 1000, eventsPerSecond: Math.round(rp.events / (rp.ms / 1000)) };
-  o.progress(`  ${replay.eventsPerSecond} events/s (${rp.events} events, ${rp.blocks} blocks, ${rp.finals} final blocks)`);
+  let on: ThroughputRun | null = null;
+  let off: ThroughputRun | null = null;
+  let onAgain: ThroughputRun | null = null;
+  let tax = 0;
+  let diskBytesPerEvent: number | null = null;
+  let replay = { events: 0, seconds: 0, eventsPerSecond: 0 };
+  if (o.events > 0) {
+    const kafka = new Kafka({ clientId: 'adme-bench-archive', brokers: [...o.stack.kafka.brokers], logLevel: logLevel.ERROR });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: o.partitions }], waitForLeaders: true });
+    await admin.disconnect();
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5 });
+    await producer.connect();
+    const eventStart = Date.UTC(2026, 10, 1);
+    await produceEvents(o, producer, topic, eventStream(42, eventStart, 20_000, true), o.events);
+    await producer.disconnect();
+    const rt = { stack: o.stack, projectDir: o.projectDir, progress: o.progress, events: o.events, partitions: o.partitions, rates: [], latencySeconds: 0, failovers: 0, peer: undefined, warmupEvents: 0 };
+
+    // 1. The tax: on, off, on again, each a fresh process, keyspace and database over the same events.
+    const run = async (name: string, archive: boolean) => {
+      o.progress(`catch-up, sinks on, archive ${archive ? 'on' : 'off'} (${name})…`);
+      const r = await throughput(rt, kafka, topic, name, true, { ADME_ARCHIVE: archive ? 'on' : 'off' });
+      o.progress(`  ${r.eventsPerSecond} events/s in ${r.seconds.toFixed(1)} s`);
+      return r;
+    };
+    // Unmeasured: a Cassandra just started (or never sent archive rows) spends seconds compiling them.
+    await run('warmup', true);
+    on = await run('on', true);
+    off = await run('off', false);
+    onAgain = await run('on2', true);
+    tax = off.eventsPerSecond ? (on.eventsPerSecond + onAgain.eventsPerSecond) / 2 / off.eventsPerSecond : 0;
+
+    // 2. On disk: a restart makes Cassandra replay its commit log into SSTables.
+    if (!o.stack.cassandra.external) {
+      o.progress('restarting Cassandra so that the archive is flushed to SSTables…');
+      const adme = join(o.projectDir, 'bin', 'adme.js');
+      execFileSync(process.execPath, [adme, 'stack', 'down', 'cassandra'], { stdio: 'ignore' });
+      execFileSync(process.execPath, [adme, 'stack', 'up', 'cassandra'], { stdio: 'ignore' });
+      const bytes = tableBytes(join(o.stack.stateDir, 'cassandra', 'data', 'data'), runStore(topic, 'on'), 'events_archive');
+      diskBytesPerEvent = bytes === null ? null : bytes / o.events;
+    }
+
+    // 4. Replay of the first "on" run's archive, all of it.
+    o.progress('replay of the archived range into a fresh database…');
+    const source = await CassandraArchiveStore.open({ ...cassandra, keyspace: runStore(topic, 'on'), ttlSeconds: 0, create: false });
+    const docs = await MongoDocStore.open(o.stack.mongo.url, `${runStore(topic, 'on')}_replay`);
+    const rp = await replayArchive({ archive: source, docs, from: eventStart, to: eventStart + Math.ceil(o.events / 20_000) * 1000 + 10_000, aggregation: { precision: 6, windowMs: 10_000, allowedLatenessMs: 30_000 } });
+    await Promise.all([source.close(), docs.database.dropDatabase().catch(() => undefined)]);
+    await docs.close();
+    replay = { events: rp.events, seconds: rp.ms / 1000, eventsPerSecond: Math.round(rp.events / (rp.ms / 1000)) };
+    o.progress(`  ${replay.eventsPerSecond} events/s (${rp.events} events, ${rp.blocks} blocks, ${rp.finals} final blocks)`);
+  }
 
   // 3. The query: one busy cell.
   const keyspace = `${runStore(topic, 'q')}`;
@@ -162,17 +170,25 @@ export async function runArchiveBench(o: ArchiveBenchOptions): Promise<ArchiveBe
   gw.keys.reload();
   const base = `http://127.0.0.1:${gw.port}`;
   const paths: string[] = [];
+  const walk: number[] = [];
   const t0 = Date.now();
   let cursor: string | null = null;
+  let seen = 0;
   for (;;) {
     const path: string = `/v1/events?cell=${cell}&from=${qStart}&to=${qStart + 3_600_000}&limit=1000${cursor ? `&cursor=${cursor}` : ''}`;
     paths.push(path);
+    const p0 = performance.now();
     const res = await fetch(base + path, { headers: { authorization: `Bearer ${secret}` } });
     const body = (await res.json()) as { events: unknown[]; next: string | null };
+    walk.push(performance.now() - p0);
+    seen += body.events.length;
     if (!body.next || paths.length > 10_000) break;
     cursor = body.next;
   }
   const walkMs = Date.now() - t0;
+  if (seen !== o.cellEvents) throw new Error(`the walk over the cell's pages returned ${seen} events, not ${o.cellEvents}`);
+  walk.sort((x, y) => x - y);
+  const walkP = (q: number) => Math.round(walk[Math.min(walk.length - 1, Math.floor(q * walk.length))]!);
   o.progress(`  ${paths.length} pages walked in ${walkMs} ms; autocannon over them for ${o.querySeconds} s…`);
   await sleep(500);
   const a = await autocannon({ url: base, connections: 4, duration: o.querySeconds, headers: { authorization: `Bearer ${secret}` }, requests: paths.map((path) => ({ method: 'GET', path })) });
@@ -181,28 +197,31 @@ export async function runArchiveBench(o: ArchiveBenchOptions): Promise<ArchiveBe
   await drop.connect();
   for (const k of [keyspace, ...['warmup', 'on', 'off', 'on2'].map((n) => runStore(topic, n))]) await drop.execute(`DROP KEYSPACE IF EXISTS ${k}`).catch(() => undefined);
   await drop.shutdown();
-  const query = { cellEvents: o.cellEvents, pages: paths.length, walkMs, requestsPerSecond: Math.round(a.requests.average), p50Ms: a.latency.p50, p99Ms: a.latency.p99, maxMs: a.latency.max, non2xx: a.non2xx };
+  const query = { cellEvents: o.cellEvents, pages: paths.length, walkMs, walkP50Ms: walkP(0.5), walkP99Ms: walkP(0.99), requestsPerSecond: Math.round(a.requests.average), p50Ms: a.latency.p50, p99Ms: a.latency.p99, maxMs: a.latency.max, non2xx: a.non2xx };
   o.progress(`  ${query.requestsPerSecond} pages/s, p50 ${query.p50Ms} ms, p99 ${query.p99Ms} ms`);
 
   return {
     machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
     events: o.events, partitions: o.partitions, on, off, onAgain, tax,
-    blocksPerEvent: on.archive.blocks / o.events, bytesPerEvent: on.archive.bytes / o.events, diskBytesPerEvent, query, replay,
+    blocksPerEvent: on ? on.archive.blocks / o.events : 0, bytesPerEvent: on ? on.archive.bytes / o.events : 0, diskBytesPerEvent, query, replay,
   };
 }
 
 export function archiveBenchMarkdown(r: ArchiveBenchResult): string {
   const row = (name: string, t: ThroughputRun) => `| ${name} | ${t.eventsPerSecond} | ${t.seconds.toFixed(1)} | ${t.runtimeCpuCores.toFixed(2)} | ${t.cpuUsPerEvent.toFixed(1)} | ${Object.entries(t.serverUsPerEvent).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')} |`;
-  return [
-    `Machine: ${r.machine}. ${r.events} events, ${r.partitions} partitions, sinks on, fresh process, keyspace and database per run.`,
-    '',
-    '| run | durable events/s | s | runtime cores | runtime µs/event | servers µs/event |',
-    '| --- | --- | --- | --- | --- | --- |',
-    row('archive on', r.on), row('archive off', r.off), row('archive on, again', r.onAgain),
-    '',
-    `Archive tax (mean of the two "on" runs ÷ "off"): **${r.tax.toFixed(2)}**.`,
-    `Written per event: ${r.blocksPerEvent.toFixed(4)} blocks (rows; ${(1 / r.blocksPerEvent).toFixed(0)} events per row), ${r.bytesPerEvent.toFixed(1)} B compressed; on disk after a flush: ${r.diskBytesPerEvent === null ? 'not measured' : `${r.diskBytesPerEvent.toFixed(1)} B`}.`,
-    `Replay: ${r.replay.eventsPerSecond} events/s re-aggregated from Cassandra (${r.replay.events} events in ${r.replay.seconds.toFixed(1)} s), against ${r.on.eventsPerSecond} events/s for the runtime's durable catch-up from Kafka (${(r.replay.eventsPerSecond / r.on.eventsPerSecond).toFixed(2)}×).`,
-    `/v1/events, one geohash-6 cell holding ${r.query.cellEvents} events, pages of 1000 (${r.query.pages} pages, walked once in ${r.query.walkMs} ms): ${r.query.requestsPerSecond} pages/s, p50 ${r.query.p50Ms} ms, **p99 ${r.query.p99Ms} ms**, max ${r.query.maxMs} ms, non-2xx ${r.query.non2xx}.`,
-  ].join('\n');
+  const q = r.query;
+  const lines = [`Machine: ${r.machine}.`, ''];
+  if (r.on && r.off && r.onAgain) {
+    lines.push(
+      `${r.events} events, ${r.partitions} partitions, sinks on, fresh process, keyspace and database per run, after an unmeasured warm-up.`, '',
+      '| run | durable events/s | s | runtime cores | runtime µs/event | servers µs/event |',
+      '| --- | --- | --- | --- | --- | --- |',
+      row('archive on', r.on), row('archive off', r.off), row('archive on, again', r.onAgain), '',
+      `Archive tax (mean of the two "on" runs ÷ "off"): **${r.tax.toFixed(2)}**.`,
+      `Written per event: ${r.blocksPerEvent.toFixed(4)} blocks (rows; ${(1 / r.blocksPerEvent).toFixed(0)} events per row), ${r.bytesPerEvent.toFixed(1)} B of block data; on disk after a flush: ${r.diskBytesPerEvent === null ? 'not measured' : `${r.diskBytesPerEvent.toFixed(1)} B`}.`,
+      `Replay: ${r.replay.eventsPerSecond} events/s re-aggregated from Cassandra (${r.replay.events} events in ${r.replay.seconds.toFixed(1)} s), against ${r.on.eventsPerSecond} events/s for the runtime's durable catch-up from Kafka (${(r.replay.eventsPerSecond / r.on.eventsPerSecond).toFixed(2)}×).`,
+    );
+  }
+  lines.push(`/v1/events, one geohash-6 cell holding ${q.cellEvents} events, pages of 1000: the first walk through its ${q.pages} pages (one client, cold block cache) ${q.walkMs} ms, per page p50 ${q.walkP50Ms} ms, **p99 ${q.walkP99Ms} ms**; then autocannon over the same pages (4 connections, warm): ${q.requestsPerSecond} pages/s, p50 ${q.p50Ms} ms, **p99 ${q.p99Ms} ms**, max ${q.maxMs} ms, non-2xx ${q.non2xx}.`);
+  return lines.join('\n');
 }

@@ -88,21 +88,21 @@ export const ARCHIVE_BENCH_COMMAND: Command = {
   summary: 'Benchmark the raw-event archive: the tax on durable throughput (archive on ÷ off, same run), bytes and rows per event, /v1/events on a busy cell, replay speed.',
   options: { events: { type: 'string' }, partitions: { type: 'string' }, 'cell-events': { type: 'string' }, seconds: { type: 'string' }, json: { type: 'string' } },
   optionHelp: [
-    ['--events <n>', 'events pre-produced for the catch-up runs (ADME_BENCH_EVENTS, default 1000000)'],
+    ['--events <n>', 'events pre-produced for the catch-up runs (ADME_BENCH_EVENTS, default 1000000; 0 runs the query part only)'],
     ['--partitions <n>', 'partitions of the bench topic (ADME_BENCH_PARTITIONS, default 12)'],
     ['--cell-events <n>', 'events archived in the one cell the query runs read (ADME_BENCH_CELL_EVENTS, default 100000)'],
     ['--seconds <n>', 'length of the autocannon run over /v1/events (ADME_BENCH_SECONDS, default 10)'],
     ['--json <file>', 'also write the raw results as JSON'],
   ],
   run: async (ctx) => {
-    const { positiveInt } = await import('./args.js');
+    const { nonNegativeInt, positiveInt } = await import('./args.js');
     const { runArchiveBench, archiveBenchMarkdown } = await import('../bench/archive-bench.js');
     const { writeFileSync } = await import('node:fs');
     const env = process.env;
     const stack = await stackUp(ctx);
     const r = await runArchiveBench({
       stack, projectDir: ctx.projectDir, progress: ctx.progress,
-      events: positiveInt('events', ctx.values.events ?? env.ADME_BENCH_EVENTS, 1_000_000),
+      events: nonNegativeInt('events', ctx.values.events ?? env.ADME_BENCH_EVENTS, 1_000_000),
       partitions: positiveInt('partitions', ctx.values.partitions ?? env.ADME_BENCH_PARTITIONS, 12),
       cellEvents: positiveInt('cell-events', ctx.values['cell-events'] ?? env.ADME_BENCH_CELL_EVENTS, 100_000),
       querySeconds: positiveInt('seconds', ctx.values.seconds ?? env.ADME_BENCH_SECONDS, 10),

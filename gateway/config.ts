@@ -65,6 +65,8 @@ export interface GatewayConfig {
    * ADME_ARCHIVE=off or no Cassandra is known: the endpoint answers 503.
    */
   readonly archive: { readonly contactPoints: readonly string[]; readonly localDc: string; readonly keyspace: string } | undefined;
+  /** `/v1/events`: how long listings and block heads are reused (new blocks show up at most this late), decoded blocks kept. */
+  readonly archiveCache: { readonly headsMs: number; readonly maxEvents: number };
   readonly queryMaxRows: number;
   readonly queryCacheMs: number;
   /** The built viewer (viz/dist) served at `/`. */
@@ -168,6 +170,10 @@ export function loadGatewayConfig(base: GatewayBase, env: Env = process.env, fla
     mongoUrl: text(env, flags, 'ADME_MONGO_URL', undefined, base.mongoUrl ?? '') || undefined,
     mongoDb: text(env, flags, 'ADME_MONGO_DB', undefined, 'adme'),
     archive: archiveOf(base, env, flags),
+    archiveCache: {
+      headsMs: int(env, flags, 'ADME_ARCHIVE_CACHE_MS', undefined, 2000, 0, 600_000),
+      maxEvents: int(env, flags, 'ADME_ARCHIVE_CACHE_EVENTS', undefined, 500_000, 0, 100_000_000),
+    },
     queryMaxRows: int(env, flags, 'ADME_QUERY_MAX_ROWS', undefined, 2_000_000, 1),
     queryCacheMs: int(env, flags, 'ADME_QUERY_CACHE_MS', undefined, 1000, 0, 60_000),
     vizDir: text(env, flags, 'ADME_VIZ_DIR', undefined, defaultVizDir()),

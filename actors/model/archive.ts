@@ -135,14 +135,15 @@ export function encodeArchiveBody(b: ArchiveBody): Uint8Array {
 export function decodeArchiveBody(bytes: Uint8Array, partition: number): ArchivedEvent[] {
   const b = decode<ArchiveBody>(bytes);
   if (b?.v !== 2 || !Array.isArray(b.users)) throw new Error('not an archive block body v2');
+  const users: readonly string[] = b.users;
   const extras = new Map(b.extras.map(([i, name, props]) => [i, { name, props }]));
-  const out = new Array<ArchivedEvent>(b.users.length);
-  for (let i = 0; i < b.users.length; i++) {
+  const out = new Array<ArchivedEvent>(users.length);
+  for (let i = 0; i < users.length; i++) {
     const x = extras.get(i);
     const type = EVENT_TYPES[b.types[i]!]!;
     const ev: { -readonly [K in keyof AdEvent]: AdEvent[K] } = x?.name != null
-      ? { userId: b.users[i]!, type, name: x.name, ts: b.ts[i]!, lat: b.lat[i]!, lon: b.lon[i]! }
-      : { userId: b.users[i]!, type, ts: b.ts[i]!, lat: b.lat[i]!, lon: b.lon[i]! };
+      ? { userId: users[i]!, type, name: x.name, ts: b.ts[i]!, lat: b.lat[i]!, lon: b.lon[i]! }
+      : { userId: users[i]!, type, ts: b.ts[i]!, lat: b.lat[i]!, lon: b.lon[i]! };
     const id = b.ids[i];
     if (id != null) ev.id = id;
     if (b.apps[i]! > 0) ev.appId = b.names[b.apps[i]! - 1];

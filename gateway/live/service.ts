@@ -13,7 +13,7 @@ import type { LiveAccess, LiveViewer } from './access.js';
 import { DeltaFeed } from './feed.js';
 import { StreamHub, type ViewerPort } from './hub.js';
 
-export type LiveConfig = Pick<GatewayConfig, 'brokers' | 'kafkaClientId' | 'partitions' | 'stream' | 'mongoUrl' | 'mongoDb' | 'queryMaxRows' | 'queryCacheMs' | 'replication' | 'archive'>;
+export type LiveConfig = Pick<GatewayConfig, 'brokers' | 'kafkaClientId' | 'partitions' | 'stream' | 'mongoUrl' | 'mongoDb' | 'queryMaxRows' | 'queryCacheMs' | 'replication' | 'archive' | 'archiveCache'>;
 
 /** Opens the archive on first use (a reader: the runtime creates its tables). */
 function archiveOpener(a: LiveConfig['archive']): (() => Promise<ArchiveStore>) | undefined {
@@ -32,7 +32,7 @@ export class LiveService implements LiveAccess {
     const s = cfg.stream;
     this.queries = new QueryApi({
       mongoUrl: cfg.mongoUrl, database: cfg.mongoDb, windowMs: s.windowMs, maxRows: cfg.queryMaxRows, cacheMs: cfg.queryCacheMs,
-      archive: archiveOpener(cfg.archive),
+      archive: archiveOpener(cfg.archive), archiveCache: cfg.archiveCache,
       // Ranges the live store holds completely (windows after the replay start, still in the horizon)
       // are answered from memory: the same numbers as the rollups, seconds fresher, no MongoDB read.
       live: {

@@ -8,7 +8,7 @@ import { isFiltered, type Bbox, type QueryError } from '../../actors/model/index
 import { filterRows, hotspotsAnswer, rollupsAnswer, segmentsAnswer, summaryAnswer, topAnswer } from './answers.js';
 import { bbox, int, num, parseQuery, QueryParamError, range, segmentFilter, types } from './params.js';
 import { readRollups, TooManyRowsError, type StoredRow } from './rollups.js';
-import { eventJson, eventsRequest, formatCursor, readEventsPage } from './events.js';
+import { CachedArchive, eventJson, eventsRequest, formatCursor, readEventsPage, type ArchiveCacheOptions } from './events.js';
 import type { ArchiveStore } from '../../runtime/index.js';
 
 /** The gateway's live store as a row source: exact for windows from `completeFrom()` on. */
@@ -28,6 +28,8 @@ export interface QueryApiOptions {
   readonly live?: LiveRows;
   /** Opens the raw-event archive for `/v1/events` (undefined: it answers 503). Called again after a failure. */
   readonly archive?: () => Promise<ArchiveStore>;
+  /** Reuse of the archive's listings and block heads, and decoded blocks kept (defaults: 2 s, 500 000 events). */
+  readonly archiveCache?: ArchiveCacheOptions;
 }
 
 export interface Answer {
@@ -44,7 +46,7 @@ export class QueryApi {
   private client: MongoClient | undefined;
   private db: Db | undefined;
   private readonly cache = new Map<string, { at: number; answer: Promise<Answer> }>();
-  private archive: Promise<ArchiveStore> | undefined;
+  private archive: Promise<{ store: ArchiveStore; source: CachedArchive }> | undefined;
 
   constructor(private readonly o: QueryApiOptions) {
     if (o.mongoUrl) {
@@ -142,11 +144,11 @@ export class QueryApi {
     try {
       const r = eventsRequest(parseQuery(qs), qs, now);
       // The driver reconnects by itself once connected; only a failed first connection is tried again.
-      this.archive ??= open().catch((err: unknown) => {
+      this.archive ??= open().then((store) => ({ store, source: new CachedArchive(store, this.o.archiveCache ?? { headsMs: 2000, maxEvents: 500_000 }) }), (err: unknown) => {
         this.archive = undefined;
         throw err;
       });
-      const page = await readEventsPage(await this.archive, r);
+      const page = await readEventsPage((await this.archive).source, r);
       return { status: 200, body: { cell: r.cell, from: r.from, to: r.to, events: page.events.map(eventJson), next: page.next && formatCursor(page.next), source: 'archive' } };
     } catch (err) {
       if (err instanceof QueryParamError) return fail(400, 'QUERY_BAD_PARAM', err.message);
@@ -163,6 +165,6 @@ export class QueryApi {
   async close(): Promise<void> {
     const archive = this.archive;
     this.archive = undefined;
-    await Promise.allSettled([this.client?.close(), archive?.then((a) => a.close())]);
+    await Promise.allSettled([this.client?.close(), archive?.then((a) => a.store.close())]);
   }
 }

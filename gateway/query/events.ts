@@ -115,16 +115,84 @@ export function blockEvents(data: Uint8Array, partition: number): ArchivedEvent[
   return decodeArchiveBody(data, partition);
 }
 
-/** One page of the events of `r`, read from `store`. */
-export async function readEventsPage(store: ArchiveStore, r: EventsRequest): Promise<EventsPage> {
+/** What a page is read from: the archive's listing and block heads, and a block's events. */
+export interface BlockSource {
+  partitions(area: string, bucket: number): Promise<number[]>;
+  heads(area: string, bucket: number, partition: number): Promise<ArchiveBlockHead[]>;
+  events(head: ArchiveBlockHead): Promise<ArchivedEvent[]>;
+}
+
+export interface ArchiveCacheOptions {
+  /** How long a bucket's listing and block heads are reused: new blocks show up at most this late. */
+  readonly headsMs: number;
+  /** Events of decoded blocks kept (least recently used go first). */
+  readonly maxEvents: number;
+}
+
+/**
+ * The archive as a {@link BlockSource}, with a short-lived cache of listings and heads (a page and the
+ * next one read the same), and an LRU of decoded blocks. A cached block is keyed by its head, end offset
+ * and count included: a block written again (a retried round, a successor's overwrite) is a new entry.
+ */
+export class CachedArchive implements BlockSource {
+  private readonly lists = new Map<string, { at: number; value: Promise<number[]> }>();
+  private readonly headsCache = new Map<string, { at: number; value: Promise<ArchiveBlockHead[]> }>();
+  private readonly blocks = new Map<string, Promise<ArchivedEvent[]>>();
+  private cachedEvents = 0;
+
+  constructor(private readonly store: ArchiveStore, private readonly o: ArchiveCacheOptions, private readonly now: () => number = Date.now) {}
+
+  partitions(area: string, bucket: number): Promise<number[]> {
+    return this.fresh(this.lists, `${area}/${bucket}`, async () => (await this.store.list(bucket, area)).map((x) => x.partition));
+  }
+
+  heads(area: string, bucket: number, partition: number): Promise<ArchiveBlockHead[]> {
+    return this.fresh(this.headsCache, `${area}/${bucket}/${partition}`, () => this.store.heads(area, bucket, partition));
+  }
+
+  events(h: ArchiveBlockHead): Promise<ArchivedEvent[]> {
+    const key = `${h.area}/${h.bucket}/${h.partition}/${h.firstOffset}/${h.endOffset}/${h.count}`;
+    const hit = this.blocks.get(key);
+    if (hit) {
+      // Most recently used last.
+      this.blocks.delete(key);
+      this.blocks.set(key, hit);
+      return hit;
+    }
+    const p = this.store.read(h.area, h.bucket, h.partition, [h.firstOffset]).then((bs) => bs.flatMap((b) => blockEvents(b.data, b.partition)));
+    this.blocks.set(key, p);
+    this.cachedEvents += h.count;
+    p.catch(() => this.blocks.delete(key));
+    while (this.cachedEvents > this.o.maxEvents && this.blocks.size > 1) {
+      const [oldest] = this.blocks.keys();
+      this.blocks.delete(oldest!);
+      this.cachedEvents -= Number(oldest!.split('/')[5]);
+    }
+    return p;
+  }
+
+  private fresh<T>(cache: Map<string, { at: number; value: Promise<T> }>, key: string, load: () => Promise<T>): Promise<T> {
+    const now = this.now();
+    const hit = cache.get(key);
+    if (hit && now - hit.at < this.o.headsMs) return hit.value;
+    const value = load();
+    cache.set(key, { at: now, value });
+    value.catch(() => cache.delete(key));
+    if (cache.size > 10_000) for (const [k, v] of cache) if (now - v.at >= this.o.headsMs) cache.delete(k);
+    return value;
+  }
+}
+
+/** One page of the events of `r`. */
+export async function readEventsPage(source: BlockSource, r: EventsRequest): Promise<EventsPage> {
   const area = r.cell.slice(0, ARCHIVE_AREA_PRECISION);
   // Nothing at or after the cursor's time can be on this page but events of the cursor's own millisecond.
   const upTo = r.cursor ? Math.min(r.to, r.cursor.ts + 1) : r.to;
   const found = new Map<string, ArchivedEvent>();
   let blocksRead = 0;
   for (let bucket = archiveBucket(upTo - 1); bucket >= archiveBucket(r.from); bucket -= ARCHIVE_BUCKET_MS) {
-    const partitions = (await store.list(bucket, area)).map((x) => x.partition);
-    const heads: ArchiveBlockHead[] = (await Promise.all(partitions.map((p) => store.heads(area, bucket, p)))).flat()
+    const partitions = await source.partitions(area, bucket);
+    const heads: ArchiveBlockHead[] = (await Promise.all(partitions.map((p) => source.heads(area, bucket, p)))).flat()
       .filter((h) => h.maxTs >= r.from && h.minTs < upTo)
       .sort((a, b) => b.maxTs - a.maxTs);
     let i = 0;
@@ -134,10 +202,9 @@ export async function readEventsPage(store: ArchiveStore, r: EventsRequest): Pro
       if (page.length >= r.limit && heads[i]!.maxTs < page[r.limit - 1]!.event.ts) break;
       const batch = heads.slice(i, i + FETCH_BLOCKS);
       i += batch.length;
-      const blocks = await Promise.all(batch.map((h) => store.read(area, bucket, h.partition, [h.firstOffset])));
-      for (const b of blocks.flat()) {
+      for (const events of await Promise.all(batch.map((h) => source.events(h)))) {
         blocksRead++;
-        for (const e of blockEvents(b.data, b.partition)) {
+        for (const e of events) {
           if (!matches(e, r) || (r.cursor && !afterCursor(e, r.cursor))) continue;
           found.set(archiveKey(e), e);
         }

@@ -7,7 +7,7 @@ import { ArchiveCollector } from '../../../actors/archive.js';
 import { emptyState } from '../../../actors/logic.js';
 import { foldRecords } from '../../../actors/fold.js';
 import { initShard, stepShard, type ShardConfig, type ShardEffect } from '../../../actors/shard-logic.js';
-import { blockEvents, eventsRequest, formatCursor, parseCursor, readEventsPage } from '../../../gateway/query/events.js';
+import { CachedArchive, blockEvents, eventsRequest, formatCursor, parseCursor, readEventsPage } from '../../../gateway/query/events.js';
 import { parseQuery, QueryParamError } from '../../../gateway/query/params.js';
 
 const PARIS = { lat: 48.8566, lon: 2.3522 };
@@ -152,7 +152,7 @@ describe('archive: GET /v1/events reads a cell newest first, page by page', () =
     let cursor: string | null = null;
     for (let n = 0; n < 100; n++) {
       const q: string = `${qs}&limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`;
-      const page = await readEventsPage(store, eventsRequest(parseQuery(q), q, T0 + 3 * H));
+      const page = await readEventsPage(new CachedArchive(store, { headsMs: 0, maxEvents: 0 }), eventsRequest(parseQuery(q), q, T0 + 3 * H));
       out.push(page.events);
       if (!page.next) return out;
       cursor = formatCursor(page.next);
@@ -186,6 +186,29 @@ describe('archive: GET /v1/events reads a cell newest first, page by page', () =
     const got = await pages(store, `cell=${cell}&from=${T0 - H}&to=${T0 + 3 * H}&types=impression&app=a1`, 4);
     expect(got.flat().map(archiveKey)).toEqual(want.map(archiveKey));
     expect(await pages(store, `cell=xn76urx&from=${T0}&to=${T0 + H}`, 10)).toEqual([[]]);
+  });
+
+  it('the cache reuses listings and heads for headsMs, re-reads a block written again, and keeps maxEvents decoded', async () => {
+    const store = new MemoryArchiveStore();
+    let now = 0;
+    const src = new CachedArchive(store, { headsMs: 1000, maxEvents: 10 }, () => now);
+    await archiveLog(store, 0, records.slice(0, 2), []);
+    const area = geohashEncode(PARIS.lat, PARIS.lon, 4);
+    const bucketOf = (b: ArchiveBlock) => b.bucket;
+    const [b0] = store.blocks();
+    const heads1 = await src.heads(area, bucketOf(b0!), 0);
+    expect(heads1.map((h) => [h.firstOffset, h.endOffset])).toEqual([[0, 2]]);
+    // The round is written again, longer (a retry): cached heads still show the old block until headsMs.
+    await archiveLog(store, 0, records.slice(0, 3), []);
+    expect((await src.heads(area, bucketOf(b0!), 0)).map((h) => h.endOffset)).toEqual([2]);
+    now = 1000;
+    const heads2 = await src.heads(area, bucketOf(b0!), 0);
+    expect(heads2.map((h) => h.endOffset)).toEqual([3]);
+    expect((await src.events(heads2[0]!)).length).toBe(heads2[0]!.count);
+    expect(await src.partitions(area, bucketOf(b0!))).toEqual([0]);
+    // A second read of the same head is served from the decoded blocks.
+    const again = await src.events(heads2[0]!);
+    expect(again).toBe(await src.events(heads2[0]!));
   });
 
   it('bad parameters are named', () => {
