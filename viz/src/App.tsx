@@ -11,6 +11,8 @@ import { ApiError, getJson, queryString } from './api.js';
 import { FINE_FROM_ZOOM, loadCountries, type Countries, type Detail } from './basemap.js';
 import { Filters, KeyPrompt, Legend, StatusBar } from './Controls.js';
 import { Dashboard, SUMMARY_SPAN_MS, type Place } from './Dashboard.js';
+import { drillRange, type DrillRequest } from './drill.js';
+import { DrillPanel } from './DrillPanel.js';
 import { subscribeFields } from './filter.js';
 import type { SummaryShown } from './hooks.js';
 import { baseMapLayer, cellLayer, heatLayer, type MapMode } from './layers.js';
@@ -56,6 +58,8 @@ function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly 
   const [replay, setReplay] = useState<ReplayShown | null>(null);
   const [hover, setHover] = useState<PickingInfo<Cell> | null>(null);
   const [streamError, setStreamError] = useState<string | undefined>();
+  /** The cell whose raw events the side panel lists, and when it was clicked (the live range ends there). */
+  const [drill, setDrill] = useState<{ cell: string; at: number } | null>(null);
 
   const mapRef = useRef<HTMLDivElement>(null);
   const deckRef = useRef<DeckGLRef>(null);
@@ -176,6 +180,11 @@ function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly 
   const onReplayActive = useCallback((active: boolean) => {
     setReplaying(active);
     if (!active) setReplay(null);
+    // Back to live (or into time travel): the panel's live range ends now, not at the click.
+    setDrill((d) => d && { ...d, at: Date.now() });
+  }, []);
+  const onCellClick = useCallback((info: PickingInfo<Cell>) => {
+    if (info.object) setDrill({ cell: info.object.cell, at: Date.now() });
   }, []);
   const onReplayShow = useCallback((shown: ReplayShown | null) => {
     hooks.replay = shown ? { at: shown.at, cells: shown.cells.length, total: shown.cells.reduce((n, c) => n + c.total, 0) } : null;
@@ -189,7 +198,7 @@ function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly 
 
   // Layers are rebuilt only when their data changes: every deck redraw is costly on a software renderer.
   const baseLayer = useMemo(() => (countries ? baseMapLayer(countries) : undefined), [countries]);
-  const dataLayer = useMemo(() => (mode === 'heatmap' ? heatLayer(cols, version) : cellLayer(cols.cells, version, setHover)), [mode, cols, version]);
+  const dataLayer = useMemo(() => (mode === 'heatmap' ? heatLayer(cols, version) : cellLayer(cols.cells, version, setHover, onCellClick)), [mode, cols, version, onCellClick]);
   const layers: Layer[] = baseLayer ? [baseLayer, dataLayer] : [dataLayer];
 
   hooks.mode = mode;
@@ -200,6 +209,11 @@ function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly 
     const [x, y] = vp.project([lon, lat]);
     return [rect.left + x!, rect.top + y!];
   };
+
+  // The panel follows the replayed bucket, the types and the app and campaign filter. A new object per
+  // render is fine: the panel reloads only when the query it makes of it changes.
+  const drillReplay = replaying ? replay : null;
+  const drillRequest: DrillRequest | null = drill && { cell: drill.cell, ...drillRange(drill.at, drillReplay), types: typesParam, filter };
 
   const hasBaseMap = countries !== undefined;
   const onAfterRender = useCallback(() => {
@@ -240,6 +254,9 @@ function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly 
           <Legend precision={precision} filter={filter} />
           {hover?.object && mode === 'cells' && <CellTooltip cell={hover.object} x={hover.x} y={hover.y} windowS={replaying && replay ? replay.stepS : windowS} />}
           {(baseError ?? streamError) && <div className="map-error">⚠ {baseError ?? streamError}</div>}
+          {drillRequest && (
+            <DrillPanel viewerKey={viewerKey} request={drillRequest} replayed={drillReplay !== null} onClose={() => setDrill(null)} onAuthError={onAuthError} />
+          )}
         </div>
         <Dashboard viewerKey={viewerKey} types={types} filter={filter} onFly={onFly} onSummaryShown={onSummaryShown} onAuthError={onAuthError} />
       </main>

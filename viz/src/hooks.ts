@@ -42,6 +42,14 @@ export interface SegmentsShown {
   readonly campaigns: readonly string[];
 }
 
+/** The drill-down panel's events as listed: its first page's query, drill.ts `drillStatus`, cursor of the next page. */
+export interface DrillShown {
+  readonly query: string;
+  readonly status: 'loading' | 'loading-older' | 'empty' | 'events' | 'error' | 'unavailable';
+  readonly events: number;
+  readonly next: string | null;
+}
+
 export interface AdmeHooks {
   /** Live frames applied to the cell map (heartbeats included). */
   frames: number;
@@ -68,6 +76,8 @@ export interface AdmeHooks {
   subscribed: SubscribeMsg | null;
   subscribes: number;
   segments: SegmentsShown | null;
+  /** The drill-down panel of a clicked cell, null when closed (or the cell is too coarse to list). */
+  drill: DrillShown | null;
   /** Page CSS pixel of a longitude/latitude in the current map view. */
   project(lon: number, lat: number): [number, number];
   /** Decodes a PNG (base64, e.g. a page screenshot) and returns RGBA at page pixels. */

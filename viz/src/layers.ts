@@ -54,7 +54,7 @@ export function heatLayer(cols: CellColumns, version: number): Layer {
   });
 }
 
-export function cellLayer(cells: readonly Cell[], version: number, onHover: (info: PickingInfo<Cell>) => void): Layer {
+export function cellLayer(cells: readonly Cell[], version: number, onHover: (info: PickingInfo<Cell>) => void, onClick: (info: PickingInfo<Cell>) => void): Layer {
   return new GeohashLayer<Cell>({
     id: 'cells',
     data: cells,
@@ -67,6 +67,7 @@ export function cellLayer(cells: readonly Cell[], version: number, onHover: (inf
     autoHighlight: true,
     highlightColor: [255, 255, 255, 90],
     onHover,
+    onClick,
     updateTriggers: { getFillColor: version },
   });
 }

@@ -34,6 +34,7 @@ export const hooks: AdmeHooks = {
   subscribed: null,
   subscribes: 0,
   segments: null,
+  drill: null,
   project: () => {
     throw new Error('the map is not mounted yet');
   },
