@@ -9,7 +9,7 @@
  * every replay of the log, so readers that meet it twice (a round cut elsewhere after a crash) keep it once.
  */
 import { decode, encode } from './codec.js';
-import { EVENT_TYPES, TYPE_INDEX, type AdEvent, type PropValue } from './event.js';
+import { EVENT_TYPES, TYPE_INDEX, type AdEvent, type EventType, type PropValue } from './event.js';
 import { geohashEncode } from './geohash.js';
 
 export const ARCHIVE_TABLE = 'events_archive';
@@ -153,6 +153,40 @@ export function decodeArchiveBody(bytes: Uint8Array, partition: number): Archive
     out[i] = { partition, offset: b.offsets[i]!, index: b.indexes[i]!, at: b.at[i]!, flags: b.flags[i]!, event: ev };
   }
   return out;
+}
+
+/** One event as `GET /v1/events` answers it (docs/api.md, "Raw events"). */
+export interface ArchivedEventJson {
+  readonly ts: number;
+  readonly type: EventType;
+  readonly name?: string;
+  readonly userId: string;
+  readonly lat: number;
+  readonly lon: number;
+  readonly appId?: string;
+  readonly campaignId?: string;
+  readonly value?: number;
+  readonly id?: string;
+  readonly props?: Readonly<Record<string, PropValue>>;
+  /** Gateway receive time, epoch ms (0 if unknown). */
+  readonly receivedAt: number;
+  readonly partition: number;
+  readonly offset: number;
+  readonly index: number;
+  readonly late: boolean;
+  readonly duplicate: boolean;
+}
+
+/** A page of `GET /v1/events`. */
+export interface EventsAnswer {
+  readonly cell: string;
+  readonly from: number;
+  readonly to: number;
+  /** Newest first. */
+  readonly events: readonly ArchivedEventJson[];
+  /** Cursor of the next (older) page, null on the last one. */
+  readonly next: string | null;
+  readonly source: 'archive';
 }
 
 /** Newest first: event time descending, then (partition, offset, index) descending. */

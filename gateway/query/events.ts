@@ -9,7 +9,7 @@
  */
 import {
   ARCHIVE_AREA_PRECISION, ARCHIVE_BUCKET_MS, ARCHIVE_DUPLICATE, ARCHIVE_LATE, EVENT_TYPES, afterCursor, archiveBucket, archiveKey, decode, decodeArchiveBody, encode,
-  geohashEncode, newestFirst, type ArchiveCursor, type ArchivedEvent, type EventType, type SegmentFilter,
+  geohashEncode, newestFirst, type ArchiveCursor, type ArchivedEvent, type ArchivedEventJson, type EventType, type SegmentFilter,
 } from '../../actors/model/index.js';
 import type { ArchiveBlockHead, ArchiveStore } from '../../runtime/index.js';
 import { int, QueryParamError, segmentFilter, time, type Query } from './params.js';
@@ -26,27 +26,6 @@ export interface EventsRequest {
   readonly filter: SegmentFilter;
   readonly limit: number;
   readonly cursor: ArchiveCursor | null;
-}
-
-/** One event as `/v1/events` answers it. */
-export interface EventJson {
-  readonly ts: number;
-  readonly type: EventType;
-  readonly name?: string;
-  readonly userId: string;
-  readonly lat: number;
-  readonly lon: number;
-  readonly appId?: string;
-  readonly campaignId?: string;
-  readonly value?: number;
-  readonly id?: string;
-  readonly props?: Readonly<Record<string, string | number | boolean>>;
-  readonly receivedAt: number;
-  readonly partition: number;
-  readonly offset: number;
-  readonly index: number;
-  readonly late: boolean;
-  readonly duplicate: boolean;
 }
 
 export interface EventsPage {
@@ -228,7 +207,7 @@ function pageOf(found: Map<string, ArchivedEvent>, r: EventsRequest): ArchivedEv
   return all;
 }
 
-export function eventJson(e: ArchivedEvent): EventJson {
+export function eventJson(e: ArchivedEvent): ArchivedEventJson {
   const ev = e.event;
   return {
     ts: ev.ts, type: ev.type, ...(ev.name !== undefined ? { name: ev.name } : {}), userId: ev.userId, lat: ev.lat, lon: ev.lon,

@@ -86,7 +86,7 @@ describe('viewer: live map and dashboard in headless Chromium', () => {
     if (!existsSync(join(ROOT, 'viz', 'dist', 'index.html'))) throw new Error('viz/dist is not built: run "node scripts/ensure.mjs" (npm test does)');
     await ensureTopics(kafkaClient({ brokers: stack.kafka.brokers, clientId: 'adme-test' }), [{ topic: config.topic, partitions: PARTITIONS }, { topic: config.deltasTopic, partitions: PARTITIONS }]);
     rt = await startRuntime(config, (m) => { if (process.env.ADME_TEST_VERBOSE) console.error(m); });
-    gw = await testGateway({ ADME_EVENTS_TOPIC: config.topic, ADME_DELTAS_TOPIC: config.deltasTopic, ADME_MONGO_URL: stack.mongo.url, ADME_MONGO_DB: db, ADME_QUERY_CACHE_MS: '0' }, PARTITIONS);
+    gw = await testGateway({ ADME_EVENTS_TOPIC: config.topic, ADME_DELTAS_TOPIC: config.deltasTopic, ADME_MONGO_URL: stack.mongo.url, ADME_MONGO_DB: db, ADME_QUERY_CACHE_MS: '0', ADME_KEYSPACE: config.cassandra.keyspace }, PARTITIONS);
     viewKey = gw.key(['view']);
     const ingestKey = gw.key(['ingest']);
 
@@ -297,6 +297,55 @@ describe('viewer: live map and dashboard in headless Chromium', () => {
     }, 30_000, 100);
     expect(after.cellTotal).toBe(events.length);
     expect(await page.getByTestId('connection').textContent()).toContain('live');
+  });
+
+  it('clicking a cell in the cell view lists its raw events from the archive, as GET /v1/events answers them', { timeout: 180_000 }, async () => {
+    // Zoom 7 over Paris: cells of precision 4, fine enough to list (coarser ones span several archive areas).
+    const cell = geohashEncode(PARIS.lat, PARIS.lon, 4);
+    const centre = geohashCenter(cell);
+    // Without the country shapes: zoomed in, the software renderer takes seconds per redraw of them.
+    await page.evaluate(() => (globalThis as unknown as PageWindow).__adme.showBaseMap(false));
+    await page.getByRole('button', { name: 'cells', exact: true }).click();
+    const renders = await page.evaluate(() => (globalThis as unknown as PageWindow).__adme.renders);
+    await page.evaluate(([lon, lat]) => (globalThis as unknown as PageWindow).__adme.flyTo(lon, lat, 7), [centre.lon, centre.lat] as const);
+    await waitFor('the cell view drawn at zoom 7, with the precision-4 cells', () => page.evaluate((r) => {
+      const a = (globalThis as unknown as PageWindow).__adme;
+      return (a.renders >= r + 2 && a.lastFrame?.precision === 4 && a.cells > 0 && a.renderedVersion === a.mapVersion) || undefined;
+    }, renders), 90_000, 200);
+    const xy = await page.evaluate(([lon, lat]) => (globalThis as unknown as PageWindow).__adme.project(lon, lat), [centre.lon, centre.lat] as const);
+    // Hover first (the tooltip says the picking found the cell), then click.
+    await page.mouse.move(xy[0], xy[1]);
+    await page.getByTestId('cell-tooltip').waitFor({ timeout: 30_000 });
+    expect(await page.getByTestId('cell-tooltip').textContent()).toContain(cell);
+    await page.mouse.down();
+    await page.mouse.up();
+    await page.getByTestId('drill').waitFor({ timeout: 60_000 });
+    const shown = await waitFor('the panel to list events', () => page.evaluate(() => {
+      const d = (globalThis as unknown as PageWindow).__adme.drill;
+      return d && d.status !== 'loading' ? d : undefined;
+    }), 30_000, 200);
+    expect(shown.status).toBe('events');
+    expect(shown.query).toContain(`cell=${cell}`);
+    // The page lists exactly the first page the API gives for the panel's own query.
+    const res = await fetch(`${gw!.url}${shown.query}`, { headers: { authorization: `Bearer ${viewKey}` } });
+    const answer = (await res.json()) as { events: { userId: string; type: string }[]; next: string | null };
+    const inCell = events.filter((e) => geohashEncode(e.lat, e.lon, 4) === cell);
+    expect(answer.events.length).toBe(Math.min(50, inCell.length));
+    expect(shown.events).toBe(answer.events.length);
+    const rows = page.getByTestId('drill-events').locator('tbody tr');
+    expect(await rows.count()).toBe(answer.events.length);
+    expect(await rows.first().locator('td').nth(1).textContent()).toContain(answer.events[0]!.type);
+    const file = artefact('live-map-drill');
+    await page.screenshot({ path: file, type: 'png' });
+    console.log(`[viz test] screenshot: ${file}`);
+    await page.getByTestId('drill').getByRole('button', { name: 'close' }).click();
+    await page.getByTestId('drill').waitFor({ state: 'detached', timeout: 10_000 });
+    await page.getByRole('button', { name: 'heatmap', exact: true }).click();
+    await page.evaluate(() => {
+      const a = (globalThis as unknown as PageWindow).__adme;
+      a.flyTo(10, 25, 1);
+      a.showBaseMap(true);
+    });
   });
 
   it('without a key the page asks for one; a refused key brings the prompt back with the reason', async () => {

@@ -46,6 +46,7 @@ function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly 
   const [viewState, setViewState] = useState<MapViewState>(INITIAL_VIEW);
   const [size, setSize] = useState({ width: 0, height: 0 });
   const [mode, setMode] = useState<MapMode>('heatmap');
+  const [baseShown, setBaseShown] = useState(true);
   const [types, setTypes] = useState<EventType[]>([...EVENT_TYPES]);
   const [windowS, setWindowS] = useState(60);
   // The app and campaign filter starts from the address bar (a shared link) and is kept there.
@@ -199,9 +200,11 @@ function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly 
   // Layers are rebuilt only when their data changes: every deck redraw is costly on a software renderer.
   const baseLayer = useMemo(() => (countries ? baseMapLayer(countries) : undefined), [countries]);
   const dataLayer = useMemo(() => (mode === 'heatmap' ? heatLayer(cols, version) : cellLayer(cols.cells, version, setHover, onCellClick)), [mode, cols, version, onCellClick]);
-  const layers: Layer[] = baseLayer ? [baseLayer, dataLayer] : [dataLayer];
+  const layers: Layer[] = baseLayer && baseShown ? [baseLayer, dataLayer] : [dataLayer];
 
   hooks.mode = mode;
+  hooks.flyTo = (longitude, latitude, zoom) => setViewState((vs) => ({ ...vs, longitude, latitude, zoom }));
+  hooks.showBaseMap = setBaseShown;
   hooks.project = (lon, lat) => {
     const vp = deckRef.current?.deck?.getViewports()[0];
     const rect = mapRef.current?.getBoundingClientRect();

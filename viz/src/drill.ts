@@ -4,44 +4,14 @@
  * without repeating an event, and the panel's states as a reducer (the page being fetched is part of
  * the state; the component fetches whatever the state says is loading). Pure: unit tested in Node.
  */
-import { archiveKey } from '../../actors/model/archive.js';
-import type { EventType, PropValue } from '../../actors/model/event.js';
+import { archiveKey, type ArchivedEventJson, type EventsAnswer } from '../../actors/model/archive.js';
+import type { EventType } from '../../actors/model/event.js';
 import { geohashEncode } from '../../actors/model/geohash.js';
 import type { SegmentFilter } from '../../actors/model/segment.js';
 import { queryString } from './api.js';
 import { filterParams } from './filter.js';
 
-/** One event as `/v1/events` answers it (docs/api.md, "Raw events"). */
-export interface ArchivedEventJson {
-  readonly ts: number;
-  readonly type: EventType;
-  readonly name?: string;
-  readonly userId: string;
-  readonly lat: number;
-  readonly lon: number;
-  readonly appId?: string;
-  readonly campaignId?: string;
-  readonly value?: number;
-  readonly id?: string;
-  readonly props?: Readonly<Record<string, PropValue>>;
-  readonly receivedAt: number;
-  readonly partition: number;
-  readonly offset: number;
-  readonly index: number;
-  readonly late: boolean;
-  readonly duplicate: boolean;
-}
-
-export interface EventsAnswer {
-  readonly cell: string;
-  readonly from: number;
-  readonly to: number;
-  /** Newest first. */
-  readonly events: readonly ArchivedEventJson[];
-  /** Cursor of the next (older) page, null on the last one. */
-  readonly next: string | null;
-  readonly source: 'archive';
-}
+export type { ArchivedEventJson, EventsAnswer };
 
 /** Without time travel the panel lists the last 15 minutes up to the click. */
 export const DRILL_SPAN_MS = 15 * 60_000;

@@ -80,6 +80,10 @@ export interface AdmeHooks {
   drill: DrillShown | null;
   /** Page CSS pixel of a longitude/latitude in the current map view. */
   project(lon: number, lat: number): [number, number];
+  /** Moves the map (no transition): a test's way to a zoom level. */
+  flyTo(lon: number, lat: number, zoom: number): void;
+  /** Shows or hides the country shapes: zoomed in, a software renderer takes seconds to draw them. */
+  showBaseMap(on: boolean): void;
   /** Decodes a PNG (base64, e.g. a page screenshot) and returns RGBA at page pixels. */
   samplePng(base64: string, points: readonly (readonly [number, number])[]): Promise<[number, number, number, number][]>;
 }

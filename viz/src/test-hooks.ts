@@ -35,6 +35,12 @@ export const hooks: AdmeHooks = {
   subscribes: 0,
   segments: null,
   drill: null,
+  flyTo: () => {
+    throw new Error('the map is not mounted yet');
+  },
+  showBaseMap: () => {
+    throw new Error('the map is not mounted yet');
+  },
   project: () => {
     throw new Error('the map is not mounted yet');
   },
