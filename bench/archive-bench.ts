@@ -82,7 +82,8 @@ async function fillCell(store: CassandraArchiveStore, cell: string, cellEvents: 
   for (let p = 0; p < partitions; p++) {
     const s = emptyState();
     const col = new ArchiveCollector(0);
-    const n = Math.ceil(cellEvents / partitions);
+    // Events k = i × partitions + p, for k below cellEvents: exactly cellEvents over all partitions.
+    const n = Math.floor(cellEvents / partitions) + (p < cellEvents % partitions ? 1 : 0);
     for (let r = 0; r * perRound < n; r++) {
       const evs: AdEvent[] = [];
       for (let i = r * perRound; i < Math.min(n, (r + 1) * perRound); i++) {
