@@ -6,6 +6,17 @@ import { loadGatewayConfig } from '../../../gateway/config.js';
 const base = { brokers: ['127.0.0.1:1'], stateDir: '/state' };
 
 describe('gateway config', () => {
+  it('reads the archive from the stack\'s Cassandra, keyspace ADME_KEYSPACE; ADME_ARCHIVE=off or no Cassandra turns /v1/events off', () => {
+    const withCassandra = { ...base, cassandra: { contactPoints: ['127.0.0.1:9042'], localDc: 'dc1' } };
+    expect(loadGatewayConfig(withCassandra, {}).archive).toEqual({ contactPoints: ['127.0.0.1:9042'], localDc: 'dc1', keyspace: 'adme' });
+    expect(loadGatewayConfig(withCassandra, { ADME_KEYSPACE: 'ks_2' }).archive?.keyspace).toBe('ks_2');
+    expect(loadGatewayConfig(withCassandra, { ADME_ARCHIVE: 'off' }).archive).toBeUndefined();
+    expect(loadGatewayConfig(base, {}).archive).toBeUndefined();
+    expect(loadGatewayConfig(base, {}).archiveCache).toEqual({ headsMs: 2000, maxEvents: 500_000 });
+    expect(() => loadGatewayConfig(withCassandra, { ADME_ARCHIVE: 'yes' })).toThrow(new GatewayConfigError('ADME_ARCHIVE', 'must be on or off, got "yes"'));
+    expect(() => loadGatewayConfig(withCassandra, { ADME_KEYSPACE: 'Bad-Name' })).toThrow(new GatewayConfigError('ADME_KEYSPACE', '"Bad-Name" must match [a-z][a-z0-9_]{0,47}'));
+  });
+
   it('has documented defaults', () => {
     const c = loadGatewayConfig(base, {});
     expect([c.host, c.port, c.topic, c.partitions, c.keysFile, c.threads, c.maxBodyBytes, c.limits.maxBatch, c.wsWindow]).toEqual(['127.0.0.1', 8080, 'adme.events.v1', 12, '/state/keys.json', availableParallelism(), 1048576, 1000, 16]);
