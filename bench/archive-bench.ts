@@ -167,38 +167,43 @@ export async function runArchiveBench(o: ArchiveBenchOptions): Promise<ArchiveBe
     ADME_PORT: '0', ADME_KEYS_FILE: keysFile, ADME_KEYSPACE: keyspace, ADME_QUERY_CACHE_MS: '0', ADME_EVENTS_TOPIC: `${topic}.gw`, ADME_DELTAS_TOPIC: `${topic}.gwd`,
   });
   const gw = await startGateway(cfg);
-  const { secret } = createKey(keysFile, ['view'], {});
-  gw.keys.reload();
-  const base = `http://127.0.0.1:${gw.port}`;
-  const paths: string[] = [];
-  const walk: number[] = [];
-  const t0 = Date.now();
-  let cursor: string | null = null;
-  let seen = 0;
-  for (;;) {
-    const path: string = `/v1/events?cell=${cell}&from=${qStart}&to=${qStart + 3_600_000}&limit=1000${cursor ? `&cursor=${cursor}` : ''}`;
-    paths.push(path);
-    const p0 = performance.now();
-    const res = await fetch(base + path, { headers: { authorization: `Bearer ${secret}` } });
-    const body = (await res.json()) as { events: unknown[]; next: string | null };
-    walk.push(performance.now() - p0);
-    seen += body.events.length;
-    if (!body.next || paths.length > 10_000) break;
-    cursor = body.next;
+  // Closed whatever happens: an open gateway would keep the process alive after a failure.
+  let query: ArchiveBenchResult['query'];
+  try {
+    const { secret } = createKey(keysFile, ['view'], {});
+    gw.keys.reload();
+    const base = `http://127.0.0.1:${gw.port}`;
+    const paths: string[] = [];
+    const walk: number[] = [];
+    const t0 = Date.now();
+    let cursor: string | null = null;
+    let seen = 0;
+    for (;;) {
+      const path: string = `/v1/events?cell=${cell}&from=${qStart}&to=${qStart + 3_600_000}&limit=1000${cursor ? `&cursor=${cursor}` : ''}`;
+      paths.push(path);
+      const p0 = performance.now();
+      const res = await fetch(base + path, { headers: { authorization: `Bearer ${secret}` } });
+      const body = (await res.json()) as { events: unknown[]; next: string | null };
+      walk.push(performance.now() - p0);
+      seen += body.events.length;
+      if (!body.next || paths.length > 10_000) break;
+      cursor = body.next;
+    }
+    const walkMs = Date.now() - t0;
+    if (seen !== o.cellEvents) throw new Error(`the walk over the cell's pages returned ${seen} events, not ${o.cellEvents}`);
+    walk.sort((x, y) => x - y);
+    const walkP = (q: number) => Math.round(walk[Math.min(walk.length - 1, Math.floor(q * walk.length))]!);
+    o.progress(`  ${paths.length} pages walked in ${walkMs} ms; autocannon over them for ${o.querySeconds} s…`);
+    await sleep(500);
+    const a = await autocannon({ url: base, connections: 4, duration: o.querySeconds, headers: { authorization: `Bearer ${secret}` }, requests: paths.map((path) => ({ method: 'GET', path })) });
+    query = { cellEvents: o.cellEvents, pages: paths.length, walkMs, walkP50Ms: walkP(0.5), walkP99Ms: walkP(0.99), requestsPerSecond: Math.round(a.requests.average), p50Ms: a.latency.p50, p99Ms: a.latency.p99, maxMs: a.latency.max, non2xx: a.non2xx };
+  } finally {
+    await gw.close();
   }
-  const walkMs = Date.now() - t0;
-  if (seen !== o.cellEvents) throw new Error(`the walk over the cell's pages returned ${seen} events, not ${o.cellEvents}`);
-  walk.sort((x, y) => x - y);
-  const walkP = (q: number) => Math.round(walk[Math.min(walk.length - 1, Math.floor(q * walk.length))]!);
-  o.progress(`  ${paths.length} pages walked in ${walkMs} ms; autocannon over them for ${o.querySeconds} s…`);
-  await sleep(500);
-  const a = await autocannon({ url: base, connections: 4, duration: o.querySeconds, headers: { authorization: `Bearer ${secret}` }, requests: paths.map((path) => ({ method: 'GET', path })) });
-  await gw.close();
   const drop = cassandraClient(cassandra);
   await drop.connect();
   for (const k of [keyspace, ...['warmup', 'on', 'off', 'on2'].map((n) => runStore(topic, n))]) await drop.execute(`DROP KEYSPACE IF EXISTS ${k}`).catch(() => undefined);
   await drop.shutdown();
-  const query = { cellEvents: o.cellEvents, pages: paths.length, walkMs, walkP50Ms: walkP(0.5), walkP99Ms: walkP(0.99), requestsPerSecond: Math.round(a.requests.average), p50Ms: a.latency.p50, p99Ms: a.latency.p99, maxMs: a.latency.max, non2xx: a.non2xx };
   o.progress(`  ${query.requestsPerSecond} pages/s, p50 ${query.p50Ms} ms, p99 ${query.p99Ms} ms`);
 
   return {

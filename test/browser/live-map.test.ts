@@ -237,7 +237,7 @@ describe('viewer: live map and dashboard in headless Chromium', () => {
     await waitFor('back to live', () => page.evaluate(() => (globalThis as unknown as PageWindow).__adme.replay === null || undefined), 10_000, 100);
   });
 
-  it('app and campaign filters: the map, the dashboard and the address bar follow the chosen app and campaign', async () => {
+  it('app and campaign filters: the map, the dashboard and the address bar follow the chosen app and campaign', { timeout: 240_000 }, async () => {
     const hooks = () => page.evaluate(() => {
       const a = (globalThis as unknown as PageWindow).__adme;
       return { cellTotal: a.cellTotal, cells: a.cells, subscribed: a.subscribed, summary: a.summaryShown };
