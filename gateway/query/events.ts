@@ -168,6 +168,8 @@ export async function readEventsPage(source: BlockSource, r: EventsRequest): Pro
   // Nothing at or after the cursor's time can be on this page but events of the cursor's own millisecond.
   const upTo = r.cursor ? Math.min(r.to, r.cursor.ts + 1) : r.to;
   const found = new Map<string, ArchivedEvent>();
+  // One event more than the page: whether it exists says if there is a next page.
+  const want = r.limit + 1;
   let blocksRead = 0;
   for (let bucket = archiveBucket(upTo - 1); bucket >= archiveBucket(r.from); bucket -= ARCHIVE_BUCKET_MS) {
     const partitions = await source.partitions(area, bucket);
@@ -176,9 +178,9 @@ export async function readEventsPage(source: BlockSource, r: EventsRequest): Pro
       .sort((a, b) => b.maxTs - a.maxTs);
     let i = 0;
     while (i < heads.length) {
-      const page = pageOf(found, r);
+      const page = pageOf(found, want);
       // Full, and every unread block's events are older than the page's oldest: done with this bucket.
-      if (page.length >= r.limit && heads[i]!.maxTs < page[r.limit - 1]!.event.ts) break;
+      if (page.length >= want && heads[i]!.maxTs < page[want - 1]!.event.ts) break;
       const batch = heads.slice(i, i + FETCH_BLOCKS);
       i += batch.length;
       for (const events of await Promise.all(batch.map((h) => source.events(h)))) {
@@ -189,22 +191,22 @@ export async function readEventsPage(source: BlockSource, r: EventsRequest): Pro
         }
       }
     }
-    if (found.size >= r.limit) break; // older buckets hold older events only
+    if (found.size >= want) break; // older buckets hold older events only
   }
-  const events = pageOf(found, r).slice(0, r.limit);
+  const all = pageOf(found, want);
+  const events = all.slice(0, r.limit);
   const last = events[events.length - 1];
-  const next = events.length === r.limit && last ? { ts: last.event.ts, partition: last.partition, offset: last.offset, index: last.index } : null;
+  const next = all.length > r.limit && last ? { ts: last.event.ts, partition: last.partition, offset: last.offset, index: last.index } : null;
   return { events, next, blocksRead };
 }
 
-function pageOf(found: Map<string, ArchivedEvent>, r: EventsRequest): ArchivedEvent[] {
+/** The `size` newest events found, newest first; the map is cut to them (what falls off never comes back). */
+function pageOf(found: Map<string, ArchivedEvent>, size: number): ArchivedEvent[] {
   const all = [...found.values()].sort(newestFirst);
-  if (all.length > r.limit) {
-    // Keep the map to the page's size: what falls off can never come back onto this page.
-    found.clear();
-    for (const e of all.slice(0, r.limit)) found.set(archiveKey(e), e);
-  }
-  return all;
+  if (all.length <= size) return all;
+  found.clear();
+  for (const e of all.slice(0, size)) found.set(archiveKey(e), e);
+  return all.slice(0, size);
 }
 
 export function eventJson(e: ArchivedEvent): ArchivedEventJson {
