@@ -15,6 +15,8 @@ import { geohashEncode } from './geohash.js';
 export const ARCHIVE_TABLE = 'events_archive';
 /** Geohash precision of an archive area: ≈ 39 km × 20 km, a city. */
 export const ARCHIVE_AREA_PRECISION = 4;
+/** The finest cell `/v1/events` takes (its coarsest is the area itself). */
+export const ARCHIVE_MAX_CELL_PRECISION = 9;
 /** Event time covered by one archive bucket. */
 export const ARCHIVE_BUCKET_MS = 3_600_000;
 

@@ -8,7 +8,7 @@
  * than the page's oldest. An event met twice (rounds cut at other offsets after a crash) is kept once.
  */
 import {
-  ARCHIVE_AREA_PRECISION, ARCHIVE_BUCKET_MS, ARCHIVE_DUPLICATE, ARCHIVE_LATE, EVENT_TYPES, afterCursor, archiveBucket, archiveKey, decode, decodeArchiveBody, encode,
+  ARCHIVE_AREA_PRECISION, ARCHIVE_BUCKET_MS, ARCHIVE_MAX_CELL_PRECISION, ARCHIVE_DUPLICATE, ARCHIVE_LATE, EVENT_TYPES, afterCursor, archiveBucket, archiveKey, decode, decodeArchiveBody, encode,
   geohashEncode, newestFirst, type ArchiveCursor, type ArchivedEvent, type ArchivedEventJson, type EventType, type SegmentFilter,
 } from '../../actors/model/index.js';
 import type { ArchiveBlockHead, ArchiveStore } from '../../runtime/index.js';
@@ -42,9 +42,9 @@ const MAX_SPAN_MS = 31 * 86_400_000;
 /** Parses `/v1/events` parameters; every bad one is a QueryParamError naming it. */
 export function eventsRequest(q: Query, qs: string, now: number): EventsRequest {
   const cell = q.cell ?? '';
-  if (cell === '') throw new QueryParamError('cell', 'required: a geohash of precision 4 to 9');
+  if (cell === '') throw new QueryParamError('cell', `required: a geohash of precision ${ARCHIVE_AREA_PRECISION} to ${ARCHIVE_MAX_CELL_PRECISION}`);
   if (!GEOHASH.test(cell)) throw new QueryParamError('cell', `"${cell}" is not a geohash (characters 0-9 and b-z without a, i, l, o)`);
-  if (cell.length < ARCHIVE_AREA_PRECISION || cell.length > 9) throw new QueryParamError('cell', `precision must be ${ARCHIVE_AREA_PRECISION} to 9, got ${cell.length} ("${cell}")`);
+  if (cell.length < ARCHIVE_AREA_PRECISION || cell.length > ARCHIVE_MAX_CELL_PRECISION) throw new QueryParamError('cell', `precision must be ${ARCHIVE_AREA_PRECISION} to ${ARCHIVE_MAX_CELL_PRECISION}, got ${cell.length} ("${cell}")`);
   const to = time(q, 'to', now);
   const from = time(q, 'from', to - DEFAULT_SPAN_MS);
   if (from >= to) throw new QueryParamError('from', `must be before to (from=${from}, to=${to})`);

@@ -4,7 +4,7 @@
  * without repeating an event, and the panel's states as a reducer (the page being fetched is part of
  * the state; the component fetches whatever the state says is loading). Pure: unit tested in Node.
  */
-import { archiveKey, type ArchivedEventJson, type EventsAnswer } from '../../actors/model/archive.js';
+import { ARCHIVE_AREA_PRECISION, ARCHIVE_MAX_CELL_PRECISION, archiveKey, type ArchivedEventJson, type EventsAnswer } from '../../actors/model/archive.js';
 import type { EventType } from '../../actors/model/event.js';
 import { geohashEncode } from '../../actors/model/geohash.js';
 import type { SegmentFilter } from '../../actors/model/segment.js';
@@ -17,8 +17,8 @@ export type { ArchivedEventJson, EventsAnswer };
 export const DRILL_SPAN_MS = 15 * 60_000;
 export const PAGE_LIMIT = 50;
 /** Precisions `/v1/events` takes: a coarser cell spans several archive areas. */
-export const MIN_DRILL_PRECISION = 4;
-export const MAX_DRILL_PRECISION = 9;
+export const MIN_DRILL_PRECISION = ARCHIVE_AREA_PRECISION;
+export const MAX_DRILL_PRECISION = ARCHIVE_MAX_CELL_PRECISION;
 
 export interface DrillRequest {
   readonly cell: string;
