@@ -5,6 +5,7 @@
  * never reuses the failed producer's sequence numbers.
  */
 import { Kafka, logLevel, type Admin, type Producer, type logCreator } from 'kafkajs';
+import { SEND_ROUNDS, sendAcknowledged } from '../runtime/produce.js';
 import type { ProduceRecord } from './batcher.js';
 import { KafkaUnavailableError } from './errors.js';
 
@@ -82,6 +83,8 @@ export interface EventProducerOptions {
   readonly produceTimeoutMs: number;
   readonly retryAfterMs: number;
   readonly log: (message: string) => void;
+  /** Hears of each re-send of partitions a produce's answer left out (see runtime/produce.ts). */
+  readonly onResend?: (partitions: readonly string[]) => void;
   /** ms between probes while Kafka is unavailable. */
   readonly probeEveryMs?: number;
 }
@@ -137,11 +140,13 @@ export class EventProducer {
     const producer = this.producer;
     if (!this.up || !producer) throw new KafkaUnavailableError('Kafka is unavailable; nothing was written', this.opts.retryAfterMs);
     try {
-      await producer.send({
-        topic: this.opts.topic,
+      await sendAcknowledged(producer, {
+        topicMessages: [{ topic: this.opts.topic, messages: records.map((r) => ({ partition: r.partition, value: r.value })) }],
         acks: -1,
         timeout: this.opts.produceTimeoutMs,
-        messages: records.map((r) => ({ partition: r.partition, value: r.value })),
+      }, SEND_ROUNDS, (missing) => {
+        this.opts.log(`Kafka left ${missing.join(', ')} out of its answer; sending them again`);
+        this.opts.onResend?.(missing);
       });
     } catch (err) {
       this.markDown(err as Error);

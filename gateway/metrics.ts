@@ -19,6 +19,7 @@ export class GatewayMetrics {
   readonly requests = new Map<string, number>();
   readonly produce = new Histogram();
   produceFailures = 0;
+  produceResends = 0;
   bytesInFlight = 0;
   openSockets = 0;
 
@@ -44,7 +45,7 @@ export class GatewayMetrics {
     return {
       accepted: [...this.accepted], rejected: [...this.rejected], requests: [...this.requests],
       produce: { counts: [...this.produce.counts], sum: this.produce.sum, count: this.produce.count },
-      produceFailures: this.produceFailures, bytesInFlight: this.bytesInFlight, openSockets: this.openSockets, extra,
+      produceFailures: this.produceFailures, produceResends: this.produceResends, bytesInFlight: this.bytesInFlight, openSockets: this.openSockets, extra,
     };
   }
 
@@ -59,6 +60,7 @@ export interface MetricsSnapshot {
   readonly requests: [string, number][];
   readonly produce: { readonly counts: number[]; readonly sum: number; readonly count: number };
   readonly produceFailures: number;
+  readonly produceResends: number;
   readonly bytesInFlight: number;
   readonly openSockets: number;
   /** Gauges, summed over threads (`*_available` gauges take the minimum). */
@@ -89,6 +91,8 @@ export function renderMetrics(snaps: readonly MetricsSnapshot[]): string {
   out.push(`adme_gateway_produce_duration_seconds_count ${sum((s) => s.produce.count)}`);
   family('adme_gateway_produce_failures_total', 'counter', 'Produce calls Kafka did not acknowledge.');
   out.push(`adme_gateway_produce_failures_total ${sum((s) => s.produceFailures)}`);
+  family('adme_gateway_produce_resends_total', 'counter', 'Partitions sent again because Kafka\'s answer to a produce left them out (a leader change during the call).');
+  out.push(`adme_gateway_produce_resends_total ${sum((s) => s.produceResends)}`);
   family('adme_gateway_bytes_in_flight', 'gauge', 'Request bytes received and not yet answered.');
   out.push(`adme_gateway_bytes_in_flight ${sum((s) => s.bytesInFlight)}`);
   family('adme_gateway_open_sockets', 'gauge', 'Open WebSocket connections.');

@@ -49,6 +49,7 @@ export async function startGateway(cfg: GatewayConfig, log: (message: string) =>
   const producer = new EventProducer({
     brokers: cfg.brokers, clientId: cfg.kafkaClientId, topic: cfg.topic, partitions: cfg.partitions, replication: cfg.replication,
     produceTimeoutMs: cfg.produceTimeoutMs, retryAfterMs: cfg.retryAfterS * 1000, log,
+    onResend: (partitions) => { metrics.produceResends += partitions.length; },
   });
   try {
     await producer.start();

@@ -1,5 +1,6 @@
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { RuntimeError } from '../core/errors.js';
+import { sendAcknowledged } from '../produce.js';
 import type { LogRecord, PartitionHandlers, PartitionSource, RecordSink } from '../ports/ports.js';
 
 export interface KafkaOptions {
@@ -191,7 +192,11 @@ export class KafkaRecordSink implements RecordSink {
           l.push(...q.records);
         }
         try {
-          await this.producer.sendBatch({ acks: this.acks, topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })) });
+          // A durable sink's records must each be written once (runtime/produce.ts); a view stream's
+          // readers detect a lost or doubled record by sequence and resync, so one request serves it.
+          const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+          if (this.acks === -1) await sendAcknowledged(this.producer, { acks: this.acks, topicMessages });
+          else await this.producer.sendBatch({ acks: this.acks, topicMessages });
           for (const q of batch) q.done();
         } catch (err) {
           for (const q of batch) q.done(err);

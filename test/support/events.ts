@@ -1,6 +1,7 @@
 /** Deterministic test events, a packed producer, and the truth an aggregation must reproduce. */
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Binary, Db } from 'mongodb';
+import { sendAcknowledged } from '../../runtime/index.js';
 import { geohashEncode } from '../../actors/model/geohash.js';
 import {
   EVENT_TYPES, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockRows, blockSegments, blockWindowKey, packEventRecords, plainBlock, unpackSegments, type AdEvent, type RollupBlock,
@@ -72,7 +73,8 @@ export function kafkaFor(brokers: readonly string[]): Kafka {
 export async function produceEvents(producer: Producer, topic: string, partitions: number, events: readonly AdEvent[], perRecord = 200): Promise<void> {
   const messages = packEventRecords(events, partitions, perRecord, Date.now()).map((r) => ({ partition: r.partition, value: Buffer.from(r.value) }));
   for (let i = 0; i < messages.length; i += 100) {
-    await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 100) });
+    await sendAcknowledged(producer, { acks: -1, topicMessages: [{ topic, messages: messages.slice(i, i + 100) }] }, undefined,
+      (missing) => console.error(`[produce] the answer left out ${missing.join(', ')}: sent again`));
   }
 }
 
