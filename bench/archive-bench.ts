@@ -11,6 +11,7 @@
  * 4. Replay: `replayArchive` over the first "on" run's range, events/s, against the runtime's catch-up.
  */
 import { createRequire } from 'node:module';
+import { benchTopics } from './topics.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -108,10 +109,7 @@ export async function runArchiveBench(o: ArchiveBenchOptions): Promise<ArchiveBe
   let replay = { events: 0, seconds: 0, eventsPerSecond: 0 };
   if (o.events > 0) {
     const kafka = new Kafka({ clientId: 'adme-bench-archive', brokers: [...o.stack.kafka.brokers], logLevel: logLevel.ERROR });
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: o.partitions }], waitForLeaders: true });
-    await admin.disconnect();
+    await benchTopics(o.stack.kafka.brokers, [topic], o.partitions);
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5 });
     await producer.connect();
     const eventStart = Date.UTC(2026, 10, 1);

@@ -10,14 +10,20 @@ export function cpuUs(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * TICK_US;
 }
 
-/** CPU time of several processes (e.g. the stack's servers), in microseconds, by name; missing ones are left out. */
-export function cpuUsOf(pids: ReadonlyMap<string, number>): Map<string, number> {
+/**
+ * CPU time of several processes (e.g. the stack's servers), in microseconds, by name; a name may stand
+ * for several processes (every node of a cluster), whose times are added up. Processes that are gone
+ * (or were never local) are left out.
+ */
+export function cpuUsOf(pids: ReadonlyMap<string, number | readonly number[]>): Map<string, number> {
   const out = new Map<string, number>();
-  for (const [name, pid] of pids) {
-    try {
-      out.set(name, cpuUs(pid));
-    } catch {
-      // The process is gone (or was never local): not counted.
+  for (const [name, p] of pids) {
+    for (const pid of typeof p === 'number' ? [p] : p) {
+      try {
+        out.set(name, (out.get(name) ?? 0) + cpuUs(pid));
+      } catch {
+        // gone: not counted
+      }
     }
   }
   return out;

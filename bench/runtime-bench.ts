@@ -23,8 +23,9 @@ import { DEFAULT_EVENT_LIMITS, decode, packEventRecords, validateEvent, type AdE
 import { foldRecords, type AggregationConfig } from '../actors/fold.js';
 import { packRecords } from '../runtime/index.js';
 import { rng } from './gateway-traffic.js';
-import { SERVER_NAMES, pidOf, type StackConfig } from '../stack/index.js';
+import { SERVERS, SERVER_NAMES, pidOf, type StackConfig } from '../stack/index.js';
 import { cpuUs, cpuUsOf } from './proc.js';
+import { benchTopics } from './topics.js';
 
 export interface RuntimeBenchOptions {
   readonly stack: StackConfig;
@@ -126,12 +127,12 @@ export interface ThroughputRun {
   readonly serverUsPerEvent: Record<string, number>;
 }
 
-/** The stack's local server processes (node 1 of each), by name: what the sinks cost on this box. */
-function serverPids(stack: StackConfig): Map<string, number> {
-  const out = new Map<string, number>();
+/** The stack's local server processes, every node of each, by name: what the sinks cost on this box. */
+function serverPids(stack: StackConfig): Map<string, number[]> {
+  const out = new Map<string, number[]>();
   for (const server of SERVER_NAMES) {
-    const pid = pidOf(stack, { server, node: 1 });
-    if (pid !== undefined) out.set(server, pid);
+    const pids = Array.from({ length: SERVERS[server].nodes(stack) }, (_, i) => pidOf(stack, { server, node: i + 1 })).filter((p): p is number => p !== undefined);
+    if (pids.length > 0) out.set(server, pids);
   }
   return out;
 }
@@ -448,10 +449,7 @@ function loops(m: string): Pick<LatencyRun, 'mainLoop' | 'workerLoops'> {
 
 /** Offers `rate` events/s for `o.latencySeconds` to a caught-up runtime; measures accepted → delta. */
 async function latencyRun(o: RuntimeBenchOptions, kafka: Kafka, producer: Producer, ltopic: string, rate: number): Promise<LatencyRun> {
-  const a2 = kafka.admin();
-  await a2.connect();
-  await a2.createTopics({ topics: [{ topic: ltopic, numPartitions: o.partitions }], waitForLeaders: true });
-  await a2.disconnect();
+  await benchTopics(o.stack.kafka.brokers, [ltopic], o.partitions);
   const env = {
     ADME_EVENTS_TOPIC: ltopic, ADME_DELTAS_TOPIC: `${ltopic}.deltas`, ADME_GROUP: `${ltopic}-g`, ADME_KEYSPACE: `${ltopic.replace(/\W/g, '_')}`,
     ADME_MONGO_DB: `${ltopic.replace(/\W/g, '_')}`, ADME_PARTITIONS: String(o.partitions),
@@ -511,10 +509,7 @@ async function positions(p: Proc): Promise<Map<number, number> | undefined> {
 const FAILOVER_LIMIT_MS = 120_000;
 
 async function failoverRuns(o: RuntimeBenchOptions, kafka: Kafka, producer: Producer, ftopic: string, rate: number) {
-  const a2 = kafka.admin();
-  await a2.connect();
-  await a2.createTopics({ topics: [{ topic: ftopic, numPartitions: o.partitions }], waitForLeaders: true });
-  await a2.disconnect();
+  await benchTopics(o.stack.kafka.brokers, [ftopic], o.partitions);
   const env = {
     ADME_EVENTS_TOPIC: ftopic, ADME_DELTAS_TOPIC: `${ftopic}.deltas`, ADME_GROUP: `${ftopic}-g`, ADME_KEYSPACE: `${ftopic.replace(/\W/g, '_')}`,
     ADME_MONGO_DB: `${ftopic.replace(/\W/g, '_')}`, ADME_PARTITIONS: String(o.partitions),
@@ -586,10 +581,7 @@ async function failoverRuns(o: RuntimeBenchOptions, kafka: Kafka, producer: Prod
 export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBenchResult> {
   const kafka = new Kafka({ clientId: 'adme-bench', brokers: [...o.stack.kafka.brokers], logLevel: logLevel.ERROR });
   const topic = `adme.bench.rt.${Date.now().toString(36)}`;
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: o.partitions }], waitForLeaders: true });
-  await admin.disconnect();
+  await benchTopics(o.stack.kafka.brokers, [topic], o.partitions);
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5 });
   await producer.connect();
 
@@ -607,11 +599,7 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
   if (!skip) {
   // 1. Pre-produce; event time advances 20k events/s so windows close and are evicted during the run.
   // The plain topic holds the same events without app and campaign.
-  const a1 = kafka.admin();
-  await a1.connect();
-  const extra = o.warmupEvents > 0 ? [plainTopic, `${topic}.warmup`] : [plainTopic];
-  await a1.createTopics({ topics: extra.map((t) => ({ topic: t, numPartitions: o.partitions })), waitForLeaders: true });
-  await a1.disconnect();
+  await benchTopics(o.stack.kafka.brokers, o.warmupEvents > 0 ? [plainTopic, `${topic}.warmup`] : [plainTopic], o.partitions);
   const preProduce = (t: string, gen: Generator<AdEvent>, count: number) => produceEvents(o, producer, t, gen, count);
   produceRate = await preProduce(topic, eventStream(42, Date.UTC(2026, 10, 1), 20_000, true), o.events);
   await preProduce(plainTopic, eventStream(42, Date.UTC(2026, 10, 1), 20_000, false), o.events);

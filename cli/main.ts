@@ -18,6 +18,7 @@ export async function run(argv: readonly string[]): Promise<void> {
   } catch (err) {
     const e = err as Error;
     console.error(`adme: ${e.message}`);
+    if (process.env.ADME_DEBUG === '1' && e.stack) console.error(e.stack);
     if (e instanceof UsageError && e.usage) console.error(`\n${e.usage}`);
     process.exitCode = e instanceof UsageError ? 2 : 1;
   }
