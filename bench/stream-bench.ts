@@ -42,6 +42,8 @@ export interface StreamRun {
   readonly transitP99Ms: number | null;
   readonly serverCpuCores: number;
   readonly serverCpuUsPerFrame: number;
+  /** The server's RSS when the measurement starts (after the warm-up) and when it ends. */
+  readonly serverRssStartMiB: number;
   readonly serverRssMiB: number;
   readonly ingestedPerSecond: number;
   /** Frame-clock ticks per second per frame clock (10 when the clock keeps time); ceiling: none. */
@@ -216,6 +218,7 @@ export async function runStreamBench(o: StreamBenchOptions): Promise<StreamBench
       const in0 = await ingested();
       const ticks0 = await metric('adme_stream_ticks_total');
       const news0 = await metric('adme_stream_news_ticks_total');
+      const rss0 = rssMiB(pid);
       const t0 = performance.now();
       o.progress(`stream bench: ${runName}: measuring ${o.durationS} s`);
       await sleep(o.durationS * 1000);
@@ -238,6 +241,7 @@ export async function runStreamBench(o: StreamBenchOptions): Promise<StreamBench
         transitP99Ms: subscribe ? pct(fleet.transits, 99) : null,
         serverCpuCores: cpu / 1e6 / wallS,
         serverCpuUsPerFrame: fleet.frames > 0 ? cpu / fleet.frames : 0,
+        serverRssStartMiB: rss0,
         serverRssMiB: rss,
         ingestedPerSecond: (in1 - in0) / wallS,
         ticksPerSecondPerThread: subscribe ? ticks / wallS / clocks : null,
@@ -268,12 +272,12 @@ export async function runStreamBench(o: StreamBenchOptions): Promise<StreamBench
 
 export function streamBenchMarkdown(r: StreamBenchResult): string {
   const f = (n: number | null, d = 0) => (n === null ? '–' : n.toFixed(d));
-  const row = (x: StreamRun) => `| ${x.name} | ${x.viewers} | ${f(x.framesPerSecond)} | ${f(x.framesPerViewerPerSecond, 2)} | ${f(x.ticksPerSecondPerThread, 1)} / ${f(x.newsTicksPerSecondPerThread, 1)} | ${f(x.bytesPerFrame)} | ${f(x.ageP50Ms)} / ${f(x.ageP99Ms)} | ${f(x.transitP99Ms)} | ${f(x.serverCpuCores, 2)} | ${f(x.serverCpuUsPerFrame, 1)} | ${f(x.serverRssMiB)} | ${f(x.ingestedPerSecond)} |`;
+  const row = (x: StreamRun) => `| ${x.name} | ${x.viewers} | ${f(x.framesPerSecond)} | ${f(x.framesPerViewerPerSecond, 2)} | ${f(x.ticksPerSecondPerThread, 1)} / ${f(x.newsTicksPerSecondPerThread, 1)} | ${f(x.bytesPerFrame)} | ${f(x.ageP50Ms)} / ${f(x.ageP99Ms)} | ${f(x.transitP99Ms)} | ${f(x.serverCpuCores, 2)} | ${f(x.serverCpuUsPerFrame, 1)} | ${f(x.serverRssStartMiB)} → ${f(x.serverRssMiB)} | ${f(x.ingestedPerSecond)} |`;
   return [
     `Machine: ${r.machine}. Simulated ingest: ${r.rate} events/s through the gateway. Viewer credit window: ${r.credit}.`,
     `Gateway CPU while ingesting with no viewer: ${r.ingestOnlyCpuCores.toFixed(2)} cores; the stream's own cost: ${(r.stream.serverCpuCores - r.ingestOnlyCpuCores).toFixed(2)} cores, ${((r.stream.serverCpuCores - r.ingestOnlyCpuCores) * 1e6 / Math.max(1, r.stream.framesPerSecond)).toFixed(1)} µs per frame.`,
     '',
-    '| run | viewers | frames/s | frames/s per viewer | clock ticks/s per frame clock, all / with news | bytes/frame | age p50 / p99 ms | in-socket p99 ms | server CPU cores | server µs/frame | server RSS MiB | ingested events/s |',
+    '| run | viewers | frames/s | frames/s per viewer | clock ticks/s per frame clock, all / with news | bytes/frame | age p50 / p99 ms | in-socket p99 ms | server CPU cores | server µs/frame | server RSS MiB, start → end | ingested events/s |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     row(r.stream),
     row(r.ceiling),

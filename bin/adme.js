@@ -12,3 +12,12 @@ if (!existsSync(entry)) {
 }
 const { run } = await import(entry);
 await run(process.argv.slice(2));
+// A failed command may leave a client's sockets or timers open (a Kafka producer whose disconnect never
+// came): it has said what went wrong, so it must not hang. Long-running commands that succeed are untouched.
+if (process.exitCode !== undefined && process.exitCode !== 0) {
+  const grace = Number(process.env.ADME_EXIT_GRACE_MS ?? 5000);
+  setTimeout(() => {
+    console.error(`adme: still open ${grace / 1000} s after failing; exiting`);
+    process.exit(process.exitCode);
+  }, grace).unref();
+}
