@@ -1,6 +1,7 @@
 /**
  * Micro-batcher: kafkajs has no linger, so concurrent requests' events are coalesced here into one
  * produce call holding one record per partition (split when a record would exceed `maxRecordBytes`).
+ * Events arrive as msgpack bytes (model wire.ts) and are copied into their record as they are.
  * A flush happens `lingerMs` after the first waiting event or as soon as `flushEvents` wait, and at
  * most one produce is in flight: kafkajs's idempotent producer assigns sequence numbers when a request
  * is built, so overlapping requests to one partition could be refused as out of order. While a
@@ -9,7 +10,7 @@
  * Each `submit` resolves only when Kafka acknowledged the produce carrying its events, and rejects
  * when that produce failed: nothing is acknowledged that is not durable.
  */
-import { partitionFor, type AdEvent, type EventBatchRecord } from '../actors/model/index.js';
+import { packWireRecord, wirePartition, wireRecordSize, type WireEvent } from '../actors/model/index.js';
 
 export interface ProduceRecord {
   readonly partition: number;
@@ -21,7 +22,6 @@ export interface ProduceRecord {
 export interface BatcherOptions {
   /** Sends records to Kafka; resolves once acknowledged by all in-sync replicas. */
   readonly send: (records: ProduceRecord[]) => Promise<void>;
-  readonly encode: (record: EventBatchRecord) => Buffer;
   /** The topic's partition count (read at every flush: it may grow). */
   readonly partitions: () => number;
   readonly lingerMs: number;
@@ -33,7 +33,7 @@ export interface BatcherOptions {
 }
 
 interface Pending {
-  readonly byPartition: Map<number, AdEvent[]>;
+  readonly byPartition: Map<number, WireEvent[]>;
   readonly waiters: { resolve: () => void; reject: (err: unknown) => void }[];
   count: number;
   at: number;
@@ -52,12 +52,12 @@ export class MicroBatcher {
   /** Events waiting or in flight (for metrics). */
   waiting = 0;
 
-  submit(events: readonly AdEvent[], at: number = this.now()): Promise<void> {
+  submit(events: readonly WireEvent[], at: number = this.now()): Promise<void> {
     if (events.length === 0) return Promise.resolve();
-    const p: Pending = (this.pending ??= { byPartition: new Map<number, AdEvent[]>(), waiters: [], count: 0, at } as Pending);
+    const p: Pending = (this.pending ??= { byPartition: new Map<number, WireEvent[]>(), waiters: [], count: 0, at } as Pending);
     const n = this.opts.partitions();
     for (const e of events) {
-      const part = partitionFor(e.userId, n);
+      const part = wirePartition(e, n);
       let list = p.byPartition.get(part);
       if (!list) p.byPartition.set(part, (list = []));
       list.push(e);
@@ -86,10 +86,10 @@ export class MicroBatcher {
   }
 
   /** Splits a partition's events into records of at most maxRecordBytes (halving until they fit). */
-  private records(partition: number, events: AdEvent[], at: number, out: ProduceRecord[]): void {
-    const value = this.opts.encode({ v: 1, at, events });
-    if (value.length <= this.opts.maxRecordBytes || events.length === 1) {
-      out.push({ partition, value, count: events.length });
+  private records(partition: number, events: WireEvent[], at: number, out: ProduceRecord[]): void {
+    if (wireRecordSize(events) <= this.opts.maxRecordBytes || events.length === 1) {
+      const value = packWireRecord(at, events);
+      out.push({ partition, value: Buffer.from(value.buffer, value.byteOffset, value.byteLength), count: events.length });
       return;
     }
     const mid = Math.ceil(events.length / 2);

@@ -3,13 +3,17 @@
  * No server, no Kafka: the validation table in test/unit/gateway runs against these functions.
  */
 import { Packr, Unpackr } from 'msgpackr';
-import { BatchShapeError, validateBatch, type AdEvent, type AcceptedResponse, type EventLimits, type FieldError, type RejectedResponse, type WireError } from '../actors/model/index.js';
+import {
+  BatchShapeError, scanEventBatch, scanEventFrame, validateBatch, wireEvent,
+  type AcceptedResponse, type EventLimits, type FieldError, type RejectedResponse, type WireError, type WireEvent,
+} from '../actors/model/index.js';
 import { GatewayError } from './errors.js';
 
 export type BodyKind = 'json' | 'msgpack';
 
-// Records/structures extensions off: plain msgpack any client library reads and writes.
-const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+// Records/structures extensions off: plain msgpack any client library reads and writes. 64-bit integers
+// (what most msgpack libraries write for an epoch in ms) decode to numbers, not BigInt.
+const unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
 const packr = new Packr({ useRecords: false });
 
 export const encodeMsgpack = (value: unknown): Buffer => packr.pack(value);
@@ -37,12 +41,19 @@ export function decodeBody(body: Uint8Array, kind: BodyKind): unknown {
   }
 }
 
-/** A request that may go to Kafka: the valid events and the errors of the others. */
+/** A request that may go to Kafka: the valid events (as bytes) and the errors of the others. */
 export interface CheckedBatch {
   readonly total: number;
-  readonly events: AdEvent[];
+  readonly events: WireEvent[];
+  /** The batch positions of `events`; only filled when some event was rejected. */
   readonly acceptedIndexes: number[];
   readonly errors: FieldError[];
+}
+
+/** The ordinary path: decoded and validated, each valid event encoded again on its own. */
+function validated(raw: unknown, now: number, limits: EventLimits, allowSingle: boolean): Omit<CheckedBatch, 'total'> {
+  const r = validateBatch(raw, now, limits, allowSingle);
+  return { events: r.events.map(wireEvent), acceptedIndexes: r.errors.length > 0 ? r.acceptedIndexes : [], errors: r.errors };
 }
 
 function shape(err: unknown): never {
@@ -53,14 +64,19 @@ function shape(err: unknown): never {
 /**
  * Checks an HTTP ingest request. Throws {@link GatewayError} for what makes the whole request unusable
  * (415, 413, 400 for a bad body or batch); otherwise returns the valid events and per-event errors.
+ * A msgpack batch whose events are all valid is checked in place (model wire.ts); any other takes the
+ * ordinary path, which names every error.
  */
 export function checkHttpBatch(contentType: string, body: Uint8Array, now: number, limits: EventLimits, maxBodyBytes: number): CheckedBatch {
   const kind = bodyKind(contentType);
   if (body.length > maxBodyBytes) throw new GatewayError('GW_BODY_TOO_LARGE', `body is ${body.length} bytes, the limit is ${maxBodyBytes}`);
+  if (kind === 'msgpack') {
+    const events = scanEventBatch(body, now, limits, true);
+    if (events) return { total: events.length, events, acceptedIndexes: [], errors: [] };
+  }
   const raw = decodeBody(body, kind);
   try {
-    const r = validateBatch(raw, now, limits, true);
-    return { total: Array.isArray(raw) ? raw.length : 1, ...r };
+    return { total: Array.isArray(raw) ? raw.length : 1, ...validated(raw, now, limits, true) };
   } catch (err) {
     return shape(err);
   }
@@ -86,6 +102,8 @@ export class BadFrameError extends Error {
  */
 export function checkFrame(frame: Uint8Array, isBinary: boolean, now: number, limits: EventLimits): CheckedFrame {
   if (!isBinary) throw new BadFrameError('frames must be binary msgpack {seq, events}');
+  const fast = scanEventFrame(frame, now, limits);
+  if (fast) return { seq: fast.seq, total: fast.events.length, events: fast.events, acceptedIndexes: [], errors: [] };
   let raw: unknown;
   try {
     raw = decodeMsgpack(frame);
@@ -96,8 +114,7 @@ export function checkFrame(frame: Uint8Array, isBinary: boolean, now: number, li
   const { seq, events } = raw as { seq?: unknown; events?: unknown };
   if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) throw new BadFrameError('frame.seq must be a non-negative integer');
   try {
-    const r = validateBatch(events, now, limits, false);
-    return { seq, total: (events as unknown[]).length, ...r };
+    return { seq, total: (events as unknown[]).length, ...validated(events, now, limits, false) };
   } catch (err) {
     if (err instanceof BatchShapeError) throw Object.assign(new GatewayError(err.code, err.reason, [{ field: 'events', reason: err.reason }]), { seq });
     throw err;

@@ -7,7 +7,6 @@
  */
 import { MicroBatcher } from './batcher.js';
 import type { GatewayConfig } from './config.js';
-import { encodeMsgpack } from './ingest.js';
 import { EventProducer } from './kafka.js';
 import { KeyStore } from './keys.js';
 import type { LiveAccess } from './live/access.js';
@@ -62,7 +61,6 @@ export async function startGateway(cfg: GatewayConfig, log: (message: string) =>
   if (keys.size === 0) log(`no API keys in ${cfg.keysFile}: create one with "adme keys create --scope ingest"`);
   const batcher = new MicroBatcher({
     send: (records) => producer.send(records),
-    encode: (record) => encodeMsgpack(record),
     partitions: () => producer.partitions,
     lingerMs: cfg.lingerMs,
     flushEvents: cfg.flushEvents,

@@ -10,3 +10,4 @@ export * from './query.js';
 export * from './geohash.js';
 export * from './segment.js';
 export * from './archive.js';
+export * from './wire.js';

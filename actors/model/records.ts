@@ -20,12 +20,12 @@ export interface EventBatchRecord {
 
 const M = 0x5bd1e995;
 
-/** Kafka's murmur2 (as in its Java client's default partitioner), over UTF-8 bytes. */
-export function murmur2(data: Uint8Array): number {
-  const length = data.length;
+/** Kafka's murmur2 (as in its Java client's default partitioner), over UTF-8 bytes `data[start, end)`. */
+export function murmur2(data: Uint8Array, start = 0, end = data.length): number {
+  const length = end - start;
   let h = (0x9747b28c ^ length) | 0;
-  const whole = length & ~3;
-  for (let i = 0; i < whole; i += 4) {
+  const whole = start + (length & ~3);
+  for (let i = start; i < whole; i += 4) {
     let k = (data[i]! & 0xff) | ((data[i + 1]! & 0xff) << 8) | ((data[i + 2]! & 0xff) << 16) | ((data[i + 3]! & 0xff) << 24);
     k = Math.imul(k, M);
     k ^= k >>> 24;
@@ -47,10 +47,18 @@ export function murmur2(data: Uint8Array): number {
 }
 
 const utf8 = new TextEncoder();
+let scratch = new Uint8Array(512);
+
+/** murmur2 of a user id's UTF-8 bytes, encoded into a reused buffer (no allocation per event). */
+export function userHash(userId: string): number {
+  if (userId.length * 3 > scratch.length) scratch = new Uint8Array(userId.length * 3);
+  const { written } = utf8.encodeInto(userId, scratch);
+  return murmur2(scratch, 0, written);
+}
 
 /** The partition of a user's events: the one a Java producer keyed by userId would pick. */
 export function partitionFor(userId: string, partitions: number): number {
-  return (murmur2(utf8.encode(userId)) & 0x7fffffff) % partitions;
+  return (userHash(userId) & 0x7fffffff) % partitions;
 }
 
 /**

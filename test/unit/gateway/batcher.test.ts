@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { partitionFor, type AdEvent, type EventBatchRecord } from '../../../actors/model/index.js';
+import { partitionFor, wireEvent, type AdEvent, type EventBatchRecord, type WireEvent } from '../../../actors/model/index.js';
 import { MicroBatcher, type ProduceRecord } from '../../../gateway/batcher.js';
-import { decodeMsgpack, encodeMsgpack } from '../../../gateway/ingest.js';
+import { decodeMsgpack } from '../../../gateway/ingest.js';
 
-const ev = (userId: string, i: number): AdEvent => ({ userId, type: 'impression', ts: 1000 + i, lat: 0, lon: 0, id: `${userId}-${i}` });
+const event = (userId: string, i: number): AdEvent => ({ userId, type: 'impression', ts: 1000 + i, lat: 0, lon: 0, id: `${userId}-${i}` });
+const ev = (userId: string, i: number): WireEvent => wireEvent(event(userId, i));
 
 function harness(opts: { flushEvents?: number; maxRecordBytes?: number; lingerMs?: number } = {}) {
   const calls: ProduceRecord[][] = [];
@@ -13,7 +14,6 @@ function harness(opts: { flushEvents?: number; maxRecordBytes?: number; lingerMs
       calls.push(records);
       return new Promise<void>((resolve, reject) => gates.push({ resolve, reject }));
     },
-    encode: (r: EventBatchRecord) => encodeMsgpack(r),
     partitions: () => 4,
     lingerMs: opts.lingerMs ?? 1,
     flushEvents: opts.flushEvents ?? 1000,
@@ -45,7 +45,7 @@ describe('MicroBatcher', () => {
       expect(rec.events.every((e) => partitionFor(e.userId, 4) === r.partition)).toBe(true);
       expect(r.count).toBe(rec.events.length);
       // Submission order kept within the partition.
-      const mine = users.flatMap((u, i) => (partitionFor(u, 4) === r.partition ? [ev(u, i), ev(u, i + 100)] : []));
+      const mine = users.flatMap((u, i) => (partitionFor(u, 4) === r.partition ? [event(u, i), event(u, i + 100)] : []));
       expect(rec.events).toEqual(mine);
     }
     expect(settled).toEqual([]); // nothing answered before Kafka acks
@@ -95,8 +95,8 @@ describe('MicroBatcher', () => {
 
   it('splits a partition whose record would exceed maxRecordBytes, keeping order', async () => {
     const { b, calls, gates } = harness({ maxRecordBytes: 300 });
-    const events = Array.from({ length: 20 }, (_, i) => ev('same-user', i));
-    const p = b.submit(events);
+    const events = Array.from({ length: 20 }, (_, i) => event('same-user', i));
+    const p = b.submit(events.map(wireEvent));
     await until(() => calls.length === 1);
     const records = calls[0]!;
     expect(records.length).toBeGreaterThan(1);

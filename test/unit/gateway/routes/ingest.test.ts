@@ -15,7 +15,7 @@ const flush = async () => {
 };
 
 function setup(o: { available?: boolean; fail?: boolean; tokens?: number } = {}) {
-  const submitted: AdEvent[][] = [];
+  const submitted: AdEvent[][] = []; // decoded back from the bytes that would go to Kafka
   const metrics = new GatewayMetrics();
   let tokens = o.tokens ?? Infinity;
   const ingest = new IngestRoutes({
@@ -24,7 +24,7 @@ function setup(o: { available?: boolean; fail?: boolean; tokens?: number } = {})
     available: () => o.available ?? true,
     submit: async (events) => {
       if (o.fail) throw new Error('broker gone');
-      submitted.push(events);
+      submitted.push(events.map((e) => decodeMsgpack(e.bytes) as AdEvent));
     },
   });
   return { routes: ingest.routes(), submitted, metrics };
