@@ -45,6 +45,13 @@ export interface StreamRun {
   /** The server's RSS when the measurement starts (after the warm-up) and when it ends. */
   readonly serverRssStartMiB: number;
   readonly serverRssMiB: number;
+  /** The largest of the RSS samples taken every RSS_SAMPLE_MS during the measurement. */
+  readonly serverRssMaxMiB: number;
+  /** The gateway's V8 heaps in use, all threads (its /metrics), at the start and the end; null for the ceiling. */
+  readonly heapStartMiB: number | null;
+  readonly heapEndMiB: number | null;
+  /** Its off-heap buffers (ArrayBuffers and the like) at the end. */
+  readonly externalEndMiB: number | null;
   readonly ingestedPerSecond: number;
   /** Frame-clock ticks per second per frame clock (10 when the clock keeps time); ceiling: none. */
   readonly ticksPerSecondPerThread: number | null;
@@ -69,6 +76,10 @@ const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
+/** Seconds of the ingest-only baseline and of the ceiling run, however long the stream run. */
+const SIDE_RUN_S = 20;
+const RSS_SAMPLE_MS = 10_000;
+
 const rssMiB = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
 interface Child {
@@ -189,7 +200,10 @@ export async function runStreamBench(o: StreamBenchOptions): Promise<StreamBench
     const port = Number((await waitLog(gw, 'gateway', /ready on http:\/\/[\d.]+:(\d+)/))[1]);
     const base = `http://127.0.0.1:${port}`;
     o.progress(`stream bench: simulating ${o.rate} events/s through ${base}`);
-    const total = o.warmupS * 3 + o.durationS * 3 + 90;
+    // The stream run lasts --duration (a soak: minutes); the ingest-only baseline and the ceiling need
+    // no more than SIDE_RUN_S.
+    const sideS = Math.min(o.durationS, SIDE_RUN_S);
+    const total = o.warmupS * 3 + o.durationS + sideS * 2 + 90;
     const sim = child([bin, 'simulate', '--url', base, '--key', key, '--rate', String(o.rate), '--batch', '500', '--duration', String(total)], env);
     children.push(sim);
     const threads = Number((await waitLog(gw, 'gateway', /with (\d+) thread/))[1]);
@@ -201,14 +215,14 @@ export async function runStreamBench(o: StreamBenchOptions): Promise<StreamBench
     };
     const ingested = () => metric('adme_gateway_events_accepted_total');
 
-    o.progress(`stream bench: ingest only (no viewers): warming up ${o.warmupS} s, measuring ${o.durationS} s`);
+    o.progress(`stream bench: ingest only (no viewers): warming up ${o.warmupS} s, measuring ${sideS} s`);
     await sleep(o.warmupS * 1000);
     const idle0 = cpuUs(gw.proc.pid!);
     const idleT0 = performance.now();
-    await sleep(o.durationS * 1000);
+    await sleep(sideS * 1000);
     const ingestOnlyCpuCores = (cpuUs(gw.proc.pid!) - idle0) / 1e6 / ((performance.now() - idleT0) / 1000);
 
-    const measure = async (runName: string, pid: number, url: string, subscribe: boolean): Promise<StreamRun> => {
+    const measure = async (runName: string, pid: number, url: string, subscribe: boolean, seconds: number): Promise<StreamRun> => {
       o.progress(`stream bench: ${runName}: opening ${o.viewers} viewers`);
       await fleet.open(url, o.viewers, subscribe, o.credit);
       o.progress(`stream bench: ${runName}: warming up ${o.warmupS} s`);
@@ -219,9 +233,20 @@ export async function runStreamBench(o: StreamBenchOptions): Promise<StreamBench
       const ticks0 = await metric('adme_stream_ticks_total');
       const news0 = await metric('adme_stream_news_ticks_total');
       const rss0 = rssMiB(pid);
+      const heapMiB = async () => (await metric('adme_gateway_heap_used_bytes')) / 2 ** 20;
+      const external = async () => (await metric('adme_gateway_external_bytes')) / 2 ** 20;
+      const heap0 = subscribe ? await heapMiB() : null;
       const t0 = performance.now();
-      o.progress(`stream bench: ${runName}: measuring ${o.durationS} s`);
-      await sleep(o.durationS * 1000);
+      o.progress(`stream bench: ${runName}: measuring ${seconds} s`);
+      let rssMax = rss0;
+      for (let done = 0; done < seconds * 1000;) {
+        const step = Math.min(RSS_SAMPLE_MS, seconds * 1000 - done);
+        await sleep(step);
+        done += step;
+        const now = rssMiB(pid);
+        rssMax = Math.max(rssMax, now);
+        if (seconds > SIDE_RUN_S) o.progress(`stream bench: ${runName}: ${Math.round(done / 1000)} of ${seconds} s, server RSS ${Math.round(now)} MiB (max ${Math.round(rssMax)})`);
+      }
       const wallS = (performance.now() - t0) / 1000;
       const cpu = cpuUs(pid) - cpu0;
       const in1 = await ingested();
@@ -231,6 +256,8 @@ export async function runStreamBench(o: StreamBenchOptions): Promise<StreamBench
       const clocks = (await metric('adme_stream_frame_clocks')) || threads;
       const news = (await metric('adme_stream_news_ticks_total')) - news0;
       const rss = rssMiB(pid);
+      const heap1 = subscribe ? await heapMiB() : null;
+      const external1 = subscribe ? await external() : null;
       const run: StreamRun = {
         name: runName, viewers: o.viewers,
         framesPerSecond: fleet.frames / wallS,
@@ -243,6 +270,10 @@ export async function runStreamBench(o: StreamBenchOptions): Promise<StreamBench
         serverCpuUsPerFrame: fleet.frames > 0 ? cpu / fleet.frames : 0,
         serverRssStartMiB: rss0,
         serverRssMiB: rss,
+        serverRssMaxMiB: Math.max(rssMax, rss),
+        heapStartMiB: heap0,
+        heapEndMiB: heap1,
+        externalEndMiB: external1,
         ingestedPerSecond: (in1 - in0) / wallS,
         ticksPerSecondPerThread: subscribe ? ticks / wallS / clocks : null,
         newsTicksPerSecondPerThread: subscribe ? news / wallS / clocks : null,
@@ -252,14 +283,14 @@ export async function runStreamBench(o: StreamBenchOptions): Promise<StreamBench
       return run;
     };
 
-    const stream = await measure('gateway /v1/stream', gw.proc.pid!, `ws://127.0.0.1:${port}/v1/stream?key=${key}`, true);
+    const stream = await measure('gateway /v1/stream', gw.proc.pid!, `ws://127.0.0.1:${port}/v1/stream?key=${key}`, true, o.durationS);
     if (!fleet.sample) throw new Error('no frame with cells arrived: is the pipeline producing deltas?');
     const frameFile = join(dir, 'frame.bin');
     writeFileSync(frameFile, fleet.sample);
     const ceilingServer = child([join(o.projectDir, 'dist', 'bench', 'stream-ceiling-server.js'), '0', frameFile, '10'], {});
     children.push(ceilingServer);
     const cport = Number((await waitLog(ceilingServer, 'ceiling server', /listening (\d+)/))[1]);
-    const ceiling = await measure('uWS publish ceiling', ceilingServer.proc.pid!, `ws://127.0.0.1:${cport}/`, false);
+    const ceiling = await measure('uWS publish ceiling', ceilingServer.proc.pid!, `ws://127.0.0.1:${cport}/`, false, sideS);
     return {
       machine: `${cpus().length} × ${cpus()[0]?.model.trim() ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
       rate: o.rate, credit: o.credit, ingestOnlyCpuCores, stream, ceiling, ratio: stream.framesPerSecond / ceiling.framesPerSecond,
@@ -272,13 +303,13 @@ export async function runStreamBench(o: StreamBenchOptions): Promise<StreamBench
 
 export function streamBenchMarkdown(r: StreamBenchResult): string {
   const f = (n: number | null, d = 0) => (n === null ? '–' : n.toFixed(d));
-  const row = (x: StreamRun) => `| ${x.name} | ${x.viewers} | ${f(x.framesPerSecond)} | ${f(x.framesPerViewerPerSecond, 2)} | ${f(x.ticksPerSecondPerThread, 1)} / ${f(x.newsTicksPerSecondPerThread, 1)} | ${f(x.bytesPerFrame)} | ${f(x.ageP50Ms)} / ${f(x.ageP99Ms)} | ${f(x.transitP99Ms)} | ${f(x.serverCpuCores, 2)} | ${f(x.serverCpuUsPerFrame, 1)} | ${f(x.serverRssStartMiB)} → ${f(x.serverRssMiB)} | ${f(x.ingestedPerSecond)} |`;
+  const row = (x: StreamRun) => `| ${x.name} | ${x.viewers} | ${f(x.framesPerSecond)} | ${f(x.framesPerViewerPerSecond, 2)} | ${f(x.ticksPerSecondPerThread, 1)} / ${f(x.newsTicksPerSecondPerThread, 1)} | ${f(x.bytesPerFrame)} | ${f(x.ageP50Ms)} / ${f(x.ageP99Ms)} | ${f(x.transitP99Ms)} | ${f(x.serverCpuCores, 2)} | ${f(x.serverCpuUsPerFrame, 1)} | ${f(x.serverRssStartMiB)} → ${f(x.serverRssMiB)} (max ${f(x.serverRssMaxMiB)}) | ${x.heapStartMiB === null ? '–' : `${f(x.heapStartMiB)} → ${f(x.heapEndMiB)}`} | ${f(x.externalEndMiB)} | ${f(x.ingestedPerSecond)} |`;
   return [
     `Machine: ${r.machine}. Simulated ingest: ${r.rate} events/s through the gateway. Viewer credit window: ${r.credit}.`,
     `Gateway CPU while ingesting with no viewer: ${r.ingestOnlyCpuCores.toFixed(2)} cores; the stream's own cost: ${(r.stream.serverCpuCores - r.ingestOnlyCpuCores).toFixed(2)} cores, ${((r.stream.serverCpuCores - r.ingestOnlyCpuCores) * 1e6 / Math.max(1, r.stream.framesPerSecond)).toFixed(1)} µs per frame.`,
     '',
-    '| run | viewers | frames/s | frames/s per viewer | clock ticks/s per frame clock, all / with news | bytes/frame | age p50 / p99 ms | in-socket p99 ms | server CPU cores | server µs/frame | server RSS MiB, start → end | ingested events/s |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| run | viewers | frames/s | frames/s per viewer | clock ticks/s per frame clock, all / with news | bytes/frame | age p50 / p99 ms | in-socket p99 ms | server CPU cores | server µs/frame | server RSS MiB, start → end (max) | V8 heaps MiB, start → end | off-heap MiB | ingested events/s |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     row(r.stream),
     row(r.ceiling),
     '',

@@ -54,6 +54,20 @@ export class GatewayMetrics {
   }
 }
 
+/**
+ * This thread's V8 heap and off-heap buffers (gauges summed over threads), and with `withRss` the
+ * process's resident set (once per process).
+ */
+export function memoryGauges(withRss: boolean): Record<string, number> {
+  const m = process.memoryUsage();
+  return {
+    adme_gateway_heap_used_bytes: m.heapUsed,
+    adme_gateway_heap_total_bytes: m.heapTotal,
+    adme_gateway_external_bytes: m.external,
+    ...(withRss ? { adme_gateway_rss_bytes: m.rss } : {}),
+  };
+}
+
 export interface MetricsSnapshot {
   readonly accepted: [string, number][];
   readonly rejected: [string, number][];

@@ -11,7 +11,7 @@ import { EventProducer } from './kafka.js';
 import { KeyStore } from './keys.js';
 import type { LiveAccess } from './live/access.js';
 import { LiveService } from './live/service.js';
-import { GatewayMetrics, type MetricsSnapshot } from './metrics.js';
+import { GatewayMetrics, memoryGauges, type MetricsSnapshot } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
 import { healthRoutes } from './routes/health.js';
 import { Admission } from './routes/http.js';
@@ -86,6 +86,7 @@ export async function startGateway(cfg: GatewayConfig, log: (message: string) =>
     adme_gateway_kafka_available: producer.available ? 1 : 0,
     adme_gateway_events_waiting: batcher.waiting,
     ...live.metrics(),
+    ...memoryGauges(hooks.collectMetrics === undefined),
   });
   const files = loadStatic(cfg.vizDir);
   if (files.size === 0) log(`no viewer build in ${cfg.vizDir}: / explains how to build it`);

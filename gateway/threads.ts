@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import type { GatewayConfig } from './config.js';
 import { LiveLink } from './live/remote.js';
 import { LiveService } from './live/service.js';
-import type { MetricsSnapshot } from './metrics.js';
+import { memoryGauges, type MetricsSnapshot } from './metrics.js';
 import type { MainMessage, WorkerMessage } from './protocol.js';
 import { startGateway } from './server.js';
 
@@ -82,9 +82,13 @@ export async function runGateway(cfg: GatewayConfig, log: (message: string) => v
         g.snapshots.push(m.snapshot);
         if (g.snapshots.length === workers.length) {
           gathering.delete(m.id);
-          // The live view's metrics, once for the process (the threads report none).
+          // The live view's metrics, once for the process (the threads report none); the main thread's
+          // memory, added to the threads'.
           const [first, ...rest] = g.snapshots;
-          if (first) g.snapshots = [{ ...first, extra: { ...first.extra, ...live.metrics() } }, ...rest];
+          const main = memoryGauges(true);
+          const added = (name: string) => (first?.extra[name] ?? 0) + (main[name] ?? 0);
+          const memory = Object.fromEntries(Object.keys(main).map((name) => [name, added(name)]));
+          if (first) g.snapshots = [{ ...first, extra: { ...first.extra, ...live.metrics(), ...memory } }, ...rest];
           g.from.postMessage({ type: 'metrics-response', id: g.requestId, snapshots: g.snapshots } satisfies MainMessage);
         }
       }

@@ -27,18 +27,28 @@ const SLOTS = SEGMENT_SLOTS;
  */
 const STRIDE = 1 + SLOTS;
 
+/** Per partition of a base cell in {@link BaseCell.parts}: the partition number, then its SLOTS values. */
+const PART_STRIDE = 1 + SLOTS;
+
 /**
  * A (window, cell) of the store. Segments are kept per partition only: their sums over partitions are
  * computed when a filtered view or a query asks ({@link LiveStore.segmentSums}), so that without filters
  * a delta's segments cost a copy, not a sum per segment.
  */
 export interface BaseCell {
-  /** Sums over partitions: NTYPES counts, then the value. */
-  readonly sum: Float64Array;
+  /** Sums over partitions: NTYPES counts, then the value (a plain array: see `parts`). */
+  readonly sum: number[];
   /** Centre (for bbox filters of the query API). */
   readonly lat: number;
   readonly lon: number;
-  readonly byPartition: Map<number, { readonly v: Float64Array; segs: number[] | null }>;
+  /**
+   * Each partition's values, flat: its number, then SLOTS values (PART_STRIDE numbers per partition). A
+   * plain array of doubles rather than a Map of typed arrays: the store holds every cell of 20 minutes,
+   * and a Float64Array of 7 values costs ~200 bytes of objects beside its 56 bytes (docs/gateway.md).
+   */
+  readonly parts: number[];
+  /** The segments of the partition at `parts[k * PART_STRIDE]`, at index k; null until one has any. */
+  partSegs: (number[] | undefined)[] | null;
   /**
    * The segments counted under their own key, at most `maxSegmentsPerCell` over all partitions (first
    * come, first kept: actors/model foldSegment); every other segment of the cell counts as "other".
@@ -117,7 +127,7 @@ export class View {
       return out;
     }
     out.fill(0);
-    for (const { segs } of base.byPartition.values()) {
+    for (const segs of base.partSegs ?? []) {
       if (!segs) continue;
       for (let k = 0; k < segs.length; k += STRIDE) {
         if (this.matches(counted(base, segs[k]!), keyOf)) for (let i = 0; i < SLOTS; i++) out[i]! += segs[k + 1 + i]!;
@@ -329,23 +339,28 @@ export class LiveStore {
     let cells = this.windows.get(window);
     if (!cells) this.windows.set(window, (cells = new Map<string, BaseCell>()));
     let base = cells.get(cell);
-    if (!base) cells.set(cell, (base = { sum: new Float64Array(SLOTS), byPartition: new Map(), held: null, ...geohashCenter(cell) }));
-    let prev = base.byPartition.get(partition);
-    if (!prev) base.byPartition.set(partition, (prev = { v: new Float64Array(SLOTS), segs: null }));
+    if (!base) cells.set(cell, (base = { sum: Array.from({ length: SLOTS }, () => 0), parts: [], partSegs: null, held: null, ...geohashCenter(cell) }));
+    const parts = base.parts;
+    let at = partAt(base, partition);
+    if (at < 0) {
+      at = parts.length;
+      parts.push(partition);
+      for (let s = 0; s < SLOTS; s++) parts.push(0);
+    }
     const diff = this.diff;
     let changed = false;
     for (let s = 0; s < SLOTS; s++) {
-      diff[s] = next[s]! - prev.v[s]!;
+      diff[s] = next[s]! - parts[at + 1 + s]!;
       if (diff[s] !== 0) changed = true;
-      prev.v[s] = next[s]!;
+      parts[at + 1 + s] = next[s]!;
       base.sum[s]! += diff[s]!;
     }
     // Per-segment differences matter only to filtered views.
     let segDiffs: Map<number, Float64Array> | null = null;
     if (segs) {
-      prev.segs ??= [];
+      const lists = (base.partSegs ??= []);
       const b = base;
-      segDiffs = updateSegments(prev.segs, segs, this.filteredViews > 0, (id) => this.admit(b, id));
+      segDiffs = updateSegments((lists[at / PART_STRIDE] ??= []), segs, this.filteredViews > 0, (id) => this.admit(b, id));
     }
     if (!changed && !segDiffs) return;
     const filtered = this.filtered;
@@ -371,24 +386,27 @@ export class LiveStore {
    * A partition's values from another source (MongoDB rollups, after a gap): each count and the value
    * only ever grow within a window, so the larger of the two is the newer.
    */
-  repair(partition: number, window: number, cell: string, values: Float64Array, segs: ReadonlyMap<string, Float64Array> | null = null): void {
+  repair(partition: number, window: number, cell: string, values: ArrayLike<number>, segs: ReadonlyMap<string, Float64Array> | null = null): void {
     if (window < this.firstKept) return;
-    const prev = this.windows.get(window)?.get(cell)?.byPartition.get(partition);
+    const base = this.windows.get(window)?.get(cell);
+    const at = base ? partAt(base, partition) : -1;
+    const prev = (s: number) => (at < 0 ? 0 : base!.parts[at + 1 + s]!);
+    const prevSegs = at < 0 ? undefined : base!.partSegs?.[at / PART_STRIDE];
     const next = new Float64Array(SLOTS);
     let larger = false;
     for (let s = 0; s < SLOTS; s++) {
-      next[s] = Math.max(prev ? prev.v[s]! : 0, values[s]!);
-      if (next[s]! > (prev ? prev.v[s]! : 0)) larger = true;
+      next[s] = Math.max(prev(s), values[s]!);
+      if (next[s]! > prev(s)) larger = true;
     }
     // Segment by segment, the larger values are the newer too.
     const update: number[] = [];
     for (const [key, v] of segs ?? []) {
       const id = this.segId(key);
-      const k = prev?.segs ? findSegment(prev.segs, id) : -1;
+      const k = prevSegs ? findSegment(prevSegs, id) : -1;
       const row: number[] = [id];
       let more = k < 0;
       for (let s = 0; s < SLOTS; s++) {
-        const old = k < 0 ? 0 : prev!.segs![k + 1 + s]!;
+        const old = k < 0 ? 0 : prevSegs![k + 1 + s]!;
         row.push(Math.max(old, v[s]!));
         if (v[s]! > old) more = true;
       }
@@ -424,7 +442,7 @@ export class LiveStore {
   /** A base cell's segments summed over partitions, by key (null: none of its events named an app or a campaign). */
   segmentSums(base: BaseCell): Map<string, Float64Array> | null {
     let out: Map<string, Float64Array> | null = null;
-    for (const { segs } of base.byPartition.values()) {
+    for (const segs of base.partSegs ?? []) {
       if (!segs) continue;
       out ??= new Map();
       for (let k = 0; k < segs.length; k += STRIDE) {
@@ -443,6 +461,13 @@ export class LiveStore {
       for (const [cell, base] of cells) yield { window, cell, base };
     }
   }
+}
+
+/** The offset of `partition`'s entry in `base.parts`, or −1. */
+function partAt(base: BaseCell, partition: number): number {
+  const parts = base.parts;
+  for (let i = 0; i < parts.length; i += PART_STRIDE) if (parts[i] === partition) return i;
+  return -1;
 }
 
 /** The offset of segment `id` in a flat segment list, or −1. */

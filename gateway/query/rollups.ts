@@ -17,7 +17,7 @@ export interface StoredRow {
   readonly window: number;
   readonly partition: number;
   readonly cell: string;
-  readonly sum: Float64Array;
+  readonly sum: ArrayLike<number>;
   /** Per segment key (actors/model/segment.ts), NTYPES counts then the value sum; null: none. */
   readonly segs?: ReadonlyMap<string, Float64Array> | null;
 }
