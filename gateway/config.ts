@@ -56,6 +56,8 @@ export interface GatewayConfig {
     readonly maxBuffered: number;
     /** Distinct (app, campaign) pairs per (window, cell) in the live store; the rest count as "other". */
     readonly maxSegmentsPerCell: number;
+    /** Windows this far behind every partition's newest window are frozen in the live store, ms. */
+    readonly freezeMs: number;
   };
   /** The query API's MongoDB (undefined: the query endpoints answer 503). */
   readonly mongoUrl: string | undefined;
@@ -166,6 +168,7 @@ export function loadGatewayConfig(base: GatewayBase, env: Env = process.env, fla
       heartbeatMs: int(env, flags, 'ADME_STREAM_HEARTBEAT_MS', undefined, 1000, 100, 60_000),
       maxBuffered: int(env, flags, 'ADME_STREAM_MAX_BUFFERED', undefined, 4 * 1024 * 1024, 1024),
       maxSegmentsPerCell: int(env, flags, 'ADME_MAX_SEGMENTS_PER_CELL', undefined, DEFAULT_MAX_SEGMENTS_PER_CELL, 1, 65_536),
+      freezeMs: int(env, flags, 'ADME_LIVE_FREEZE_S', undefined, 120, 1, 86_400) * 1000,
     },
     mongoUrl: text(env, flags, 'ADME_MONGO_URL', undefined, base.mongoUrl ?? '') || undefined,
     mongoDb: text(env, flags, 'ADME_MONGO_DB', undefined, 'adme'),

@@ -20,6 +20,8 @@ export interface HubOptions {
   readonly maxBuffered: number;
   /** Distinct segments per (window, cell) in the live store; the rest count as "other" (default 64). */
   readonly maxSegmentsPerCell?: number;
+  /** Windows this far behind every partition's newest are frozen (LiveStoreOptions.freezeMs). */
+  readonly freezeMs?: number;
 }
 
 export interface ViewerPort {
@@ -67,7 +69,7 @@ export class StreamHub {
     private readonly onResync: (partition: number, why: 'gap' | 'owner-change') => void = () => undefined,
     private readonly clock: () => number = Date.now,
   ) {
-    this.store = new LiveStore({ windowMs: o.windowMs, horizonMs: o.horizonMs, maxSegmentsPerCell: o.maxSegmentsPerCell });
+    this.store = new LiveStore({ windowMs: o.windowMs, horizonMs: o.horizonMs, maxSegmentsPerCell: o.maxSegmentsPerCell, freezeMs: o.freezeMs });
   }
 
   get viewerCount(): number {

@@ -46,9 +46,14 @@ export interface BaseCell {
    * plain array of doubles rather than a Map of typed arrays: the store holds every cell of 20 minutes,
    * and a Float64Array of 7 values costs ~200 bytes of objects beside its 56 bytes (docs/gateway.md).
    */
-  readonly parts: number[];
+  parts: number[];
   /** The segments of the partition at `parts[k * PART_STRIDE]`, at index k; null until one has any. */
   partSegs: (number[] | undefined)[] | null;
+  /**
+   * Once the cell's window is frozen ({@link LiveStoreOptions.freezeMs}): its segments summed over the
+   * partitions (`parts` and `partSegs` are dropped then: no delta can change the window any more).
+   */
+  frozenSegs: number[] | null;
   /**
    * The segments counted under their own key, at most `maxSegmentsPerCell` over all partitions (first
    * come, first kept: actors/model foldSegment); every other segment of the cell counts as "other".
@@ -127,7 +132,7 @@ export class View {
       return out;
     }
     out.fill(0);
-    for (const segs of base.partSegs ?? []) {
+    for (const segs of segLists(base)) {
       if (!segs) continue;
       for (let k = 0; k < segs.length; k += STRIDE) {
         if (this.matches(counted(base, segs[k]!), keyOf)) for (let i = 0; i < SLOTS; i++) out[i]! += segs[k + 1 + i]!;
@@ -203,7 +208,19 @@ export interface LiveStoreOptions {
   readonly horizonMs: number;
   /** Distinct segments per (window, cell) counted under their own key; the rest count as "other". */
   readonly maxSegmentsPerCell?: number;
+  /**
+   * A window this much older than every partition's newest window (ms, event time) is frozen: its
+   * per-partition values are summed away, and deltas for it are ignored as too old. Most of the horizon
+   * is frozen, so this divides the store's memory by about the number of partitions a cell's events come
+   * from. It must exceed the actors' allowed lateness (ADME_LATENESS_MS) plus a window. The slowest
+   * partition sets the line, so a partition catching up (a failover, the replay at start) holds the
+   * freezing back rather than losing its deltas. Default: the whole horizon (nothing frozen).
+   */
+  readonly freezeMs?: number;
 }
+
+/** The flat segment lists of a cell: one per partition, or the one summed list of a frozen cell. */
+const segLists = (base: BaseCell): readonly (number[] | undefined)[] => (base.frozenSegs ? [base.frozenSegs] : base.partSegs ?? []);
 
 export class LiveStore {
   /** Start of the newest window seen (event time), −Infinity before any delta. */
@@ -211,7 +228,8 @@ export class LiveStore {
   /** Emit time of the newest delta applied, epoch ms (0 = none). */
   dataAt = 0;
   private readonly windows = new Map<number, Map<string, BaseCell>>();
-  private readonly partitions = new Map<number, { epoch: number; seq: number }>();
+  /** Per partition: its owner's epoch, the last delta's seq, and the newest window it sent. */
+  private readonly partitions = new Map<number, { epoch: number; seq: number; newest: number }>();
   private readonly views = new Map<string, View>();
   /** Views with an app or campaign filter: only they need per-segment differences. */
   private filteredViews = 0;
@@ -253,6 +271,26 @@ export class LiveStore {
   /** Oldest window start kept. */
   get firstKept(): number {
     return this.newest - this.opts.horizonMs + this.opts.windowMs;
+  }
+
+  /** Oldest window start deltas may still change (older ones are frozen, or gone). */
+  get firstOpen(): number {
+    return Math.max(this.firstKept, this.frozenBelow);
+  }
+
+  /** Windows below this start are frozen. */
+  private frozenBelow = -Infinity;
+
+  /** Freezes the windows every partition has left `freezeMs` behind. */
+  private freezeOld(): void {
+    const freezeMs = this.opts.freezeMs;
+    if (freezeMs === undefined || freezeMs >= this.opts.horizonMs) return;
+    let slowest = Infinity;
+    for (const p of this.partitions.values()) slowest = Math.min(slowest, p.newest);
+    const line = slowest - freezeMs + this.opts.windowMs;
+    if (!(line > this.frozenBelow) || !Number.isFinite(line)) return;
+    for (const [w, cells] of this.windows) if (w >= this.frozenBelow && w < line) for (const base of cells.values()) freeze(base);
+    this.frozenBelow = line;
   }
 
   /** Number of (window, cell) rows held. */
@@ -300,17 +338,17 @@ export class LiveStore {
       this.stats.stale++;
       return 'stale';
     } else if (known && d.seq > known.seq + 1) outcome = 'gap';
-    this.partitions.set(d.partition, { epoch: d.epoch, seq: d.seq });
+    let maxWindow = -Infinity;
+    for (let i = 0; i < d.windows.length; i++) if (d.windows[i]! > maxWindow) maxWindow = d.windows[i]!;
+    this.partitions.set(d.partition, { epoch: d.epoch, seq: d.seq, newest: Math.max(known?.newest ?? -Infinity, maxWindow) });
     if (outcome === 'gap') this.stats.gaps++;
     if (outcome === 'owner-change') this.stats.ownerChanges++;
     this.stats.deltas++;
     if (d.at > this.dataAt) this.dataAt = d.at;
 
-    let maxWindow = -Infinity;
-    for (let i = 0; i < d.windows.length; i++) if (d.windows[i]! > maxWindow) maxWindow = d.windows[i]!;
     if (maxWindow > this.newest) this.advance(maxWindow);
 
-    const first = this.firstKept;
+    const first = this.firstOpen;
     const next = new Float64Array(SLOTS);
     const [apps, campaigns, perRow, packed] = d.segments ?? [[], [], [], []];
     const ids = segmentKeys({ segApps: apps, segCampaigns: campaigns }).map((key) => this.segId(key));
@@ -328,6 +366,7 @@ export class LiveStore {
       next[NTYPES] = d.values[i]!;
       this.set(d.partition, w, cell, next, segs, d.oldestAt);
     }
+    this.freezeOld();
     return outcome;
   }
 
@@ -339,7 +378,7 @@ export class LiveStore {
     let cells = this.windows.get(window);
     if (!cells) this.windows.set(window, (cells = new Map<string, BaseCell>()));
     let base = cells.get(cell);
-    if (!base) cells.set(cell, (base = { sum: Array.from({ length: SLOTS }, () => 0), parts: [], partSegs: null, held: null, ...geohashCenter(cell) }));
+    if (!base) cells.set(cell, (base = { sum: Array.from({ length: SLOTS }, () => 0), parts: [], partSegs: null, frozenSegs: null, held: null, ...geohashCenter(cell) }));
     const parts = base.parts;
     let at = partAt(base, partition);
     if (at < 0) {
@@ -387,7 +426,7 @@ export class LiveStore {
    * only ever grow within a window, so the larger of the two is the newer.
    */
   repair(partition: number, window: number, cell: string, values: ArrayLike<number>, segs: ReadonlyMap<string, Float64Array> | null = null): void {
-    if (window < this.firstKept) return;
+    if (window < this.firstOpen) return;
     const base = this.windows.get(window)?.get(cell);
     const at = base ? partAt(base, partition) : -1;
     const prev = (s: number) => (at < 0 ? 0 : base!.parts[at + 1 + s]!);
@@ -442,7 +481,7 @@ export class LiveStore {
   /** A base cell's segments summed over partitions, by key (null: none of its events named an app or a campaign). */
   segmentSums(base: BaseCell): Map<string, Float64Array> | null {
     let out: Map<string, Float64Array> | null = null;
-    for (const segs of base.partSegs ?? []) {
+    for (const segs of segLists(base)) {
       if (!segs) continue;
       out ??= new Map();
       for (let k = 0; k < segs.length; k += STRIDE) {
@@ -461,6 +500,31 @@ export class LiveStore {
       for (const [cell, base] of cells) yield { window, cell, base };
     }
   }
+}
+
+const NO_PARTS: number[] = [];
+
+/** Sums a cell's segments over its partitions and drops what only deltas needed. */
+function freeze(base: BaseCell): void {
+  if (base.frozenSegs) return;
+  if (base.partSegs) {
+    const sums: number[] = [];
+    for (const segs of base.partSegs) {
+      if (!segs) continue;
+      for (let j = 0; j < segs.length; j += STRIDE) {
+        let k = findSegment(sums, segs[j]!);
+        if (k < 0) {
+          k = sums.length;
+          sums.push(segs[j]!);
+          for (let s = 0; s < SLOTS; s++) sums.push(0);
+        }
+        for (let s = 0; s < SLOTS; s++) sums[k + 1 + s]! += segs[j + 1 + s]!;
+      }
+    }
+    base.frozenSegs = sums;
+  } else base.frozenSegs = NO_PARTS;
+  base.parts = NO_PARTS;
+  base.partSegs = null;
 }
 
 /** The offset of `partition`'s entry in `base.parts`, or −1. */

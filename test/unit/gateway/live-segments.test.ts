@@ -125,4 +125,41 @@ describe('LiveStore: bounded segments per cell (ADME_MAX_SEGMENTS_PER_CELL)', ()
     expect(answer.apps).toEqual([{ id: OTHER_SEGMENT, events: 9 }, { id: 'app-c', events: 9 }, { id: 'app-a', events: 5 }, { id: 'app-b', events: 3 }]);
     expect(answer.campaigns).toEqual([{ id: OTHER_SEGMENT, events: 9 }, { id: 'c9', events: 9 }, { id: 'c1', events: 8 }]);
   });
+
+  it('freezes windows every partition has left freezeMs behind: the same sums and segments, no per-partition values, later deltas for them ignored', () => {
+    const make = (freezeMs?: number) => new LiveStore({ windowMs: W, horizonMs: 300_000, ...(freezeMs === undefined ? {} : { freezeMs }) });
+    const frozen = make(30_000);
+    const plain = make();
+    const feed = (d: DeltaRecord) => [frozen.apply(d), plain.apply(d)];
+    let seq = 0;
+    for (let w = 0; w < 10; w++) {
+      for (const p of [0, 1]) {
+        feed(delta(p, ++seq, [[w * W, 'u09tvw', 10 + w + p, [['app-shop', 'cmp-1', 4 + p, 1.5], ['app-maps', 'cmp-2', 3, 0]]]]));
+      }
+    }
+    // Every partition's newest window is 90 000: windows below 90 000 - 30 000 + W = 70 000 are frozen.
+    expect(frozen.firstOpen).toBe(70_000);
+    const rows = (s: LiveStore, w: number) => [...s.rows(w, w + 1)].map((r) => ({ sum: [...r.base.sum], segs: s.segmentSums(r.base) }));
+    for (let w = 0; w < 10; w++) expect(rows(frozen, w * W)).toEqual(rows(plain, w * W));
+    expect([...frozen.rows(0, W)][0]!.base.parts).toEqual([]);
+    expect([...frozen.rows(80_000, 80_000 + W)][0]!.base.parts.length).toBeGreaterThan(0);
+    for (const s of [frozen, plain]) expect(impressions(s, 300, 6, ['app-shop'])).toEqual({ u09tvw: 4 * 10 + 5 * 10 });
+    // A delta for a frozen window changes nothing there; the plain store takes it.
+    feed(delta(0, ++seq, [[W, 'u09tvw', 99, [['app-shop', 'cmp-1', 50, 0]]]]));
+    expect(rows(frozen, W)[0]!.sum[0]).toBe(10 + 1 + 11 + 1);
+    expect(rows(plain, W)[0]!.sum[0]).toBe(99 + 12);
+  });
+
+  it('a partition that lags holds freezing back, so its deltas still count', () => {
+    const s = new LiveStore({ windowMs: W, horizonMs: 600_000, freezeMs: 30_000 });
+    s.apply(delta(0, 1, [[0, 'u09tvw', 1, []]]));
+    s.apply(delta(1, 1, [[0, 'u09tvw', 1, []]]));
+    s.apply(delta(0, 2, [[500_000, 'u09tvw', 1, []]])); // partition 0 races ahead (a replay reads it first)
+    expect(s.firstOpen).toBe(0 - 30_000 + W); // partition 1 is still at window 0: window 0 stays open
+    s.apply(delta(1, 2, [[0, 'u09tvw', 7, []]]));
+    expect([...s.rows(0, W)][0]!.base.sum[0]).toBe(1 + 7);
+    s.apply(delta(1, 3, [[500_000, 'u09tvw', 1, []]]));
+    expect(s.firstOpen).toBe(500_000 - 30_000 + W);
+    expect([...s.rows(0, W)][0]!.base.parts).toEqual([]);
+  });
 });
