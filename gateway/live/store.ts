@@ -14,7 +14,7 @@
  * are not newer than those applied.
  */
 import {
-  DEFAULT_MAX_SEGMENTS_PER_CELL, NTYPES, OTHER_SEGMENT_KEY, SEGMENT_SLOTS, filterKey, foldSegment, geohashCenter, isFiltered, segmentKeys, segmentMatcher, unpackSegment, type DeltaRecord, type SegmentFilter,
+  DEFAULT_MAX_SEGMENTS_PER_CELL, NTYPES, OTHER_SEGMENT_KEY, SEGMENT_SLOTS, filterKey, foldSegment, geohashCenter, isFiltered, packSegment, segmentKeys, segmentMatcher, unpackSegment, type DeltaRecord, type SegmentFilter,
 } from '../../actors/model/index.js';
 
 /** Per partition values of a base cell: NTYPES counts then the value sum. */
@@ -51,9 +51,11 @@ export interface BaseCell {
   partSegs: (number[] | undefined)[] | null;
   /**
    * Once the cell's window is frozen ({@link LiveStoreOptions.freezeMs}): its segments summed over the
-   * partitions (`parts` and `partSegs` are dropped then: no delta can change the window any more).
+   * partitions, already folded into "other" where the cap says so, packed as deltas pack them
+   * (actors/model packSegment: id, mask, the non-zero values). `parts`, `partSegs` and `held` are dropped
+   * then: no delta can change the window any more.
    */
-  frozenSegs: number[] | null;
+  frozenSegs: Float64Array | null;
   /**
    * The segments counted under their own key, at most `maxSegmentsPerCell` over all partitions (first
    * come, first kept: actors/model foldSegment); every other segment of the cell counts as "other".
@@ -132,12 +134,9 @@ export class View {
       return out;
     }
     out.fill(0);
-    for (const segs of segLists(base)) {
-      if (!segs) continue;
-      for (let k = 0; k < segs.length; k += STRIDE) {
-        if (this.matches(counted(base, segs[k]!), keyOf)) for (let i = 0; i < SLOTS; i++) out[i]! += segs[k + 1 + i]!;
-      }
-    }
+    eachSegment(base, (id, vals, at) => {
+      if (this.matches(counted(base, id), keyOf)) for (let i = 0; i < SLOTS; i++) out[i]! += vals[at + i]!;
+    });
     return out;
   }
 
@@ -219,8 +218,27 @@ export interface LiveStoreOptions {
   readonly freezeMs?: number;
 }
 
-/** The flat segment lists of a cell: one per partition, or the one summed list of a frozen cell. */
-const segLists = (base: BaseCell): readonly (number[] | undefined)[] => (base.frozenSegs ? [base.frozenSegs] : base.partSegs ?? []);
+const scratch = new Float64Array(SLOTS);
+
+/**
+ * Calls `fn` with each segment of a cell: per partition (`vals[at ...]` its SLOTS values), or, frozen,
+ * each segment of the sums once.
+ */
+function eachSegment(base: BaseCell, fn: (id: number, vals: ArrayLike<number>, at: number) => void): void {
+  const frozen = base.frozenSegs;
+  if (frozen) {
+    for (let k = 0; k < frozen.length;) {
+      const r = unpackSegment(frozen, k, scratch, 0);
+      fn(r.id, scratch, 0);
+      k = r.next;
+    }
+    return;
+  }
+  for (const segs of base.partSegs ?? []) {
+    if (!segs) continue;
+    for (let k = 0; k < segs.length; k += STRIDE) fn(segs[k]!, segs, k + 1);
+  }
+}
 
 export class LiveStore {
   /** Start of the newest window seen (event time), −Infinity before any delta. */
@@ -261,7 +279,7 @@ export class LiveStore {
   }
 
   /** The segment number `id` of `base` is counted under: its own, or "other" when the cell is full. */
-  readonly counted = (base: BaseCell, id: number): number => (id === this.otherId || base.held?.has(id) ? id : this.otherId);
+  readonly counted = (base: BaseCell, id: number): number => (base.frozenSegs || id === this.otherId || base.held?.has(id) ? id : this.otherId);
 
   /** A segment new to a partition's list of `base`: admitted under its own key, or folded. */
   private admit(base: BaseCell, id: number): void {
@@ -289,7 +307,7 @@ export class LiveStore {
     for (const p of this.partitions.values()) slowest = Math.min(slowest, p.newest);
     const line = slowest - freezeMs + this.opts.windowMs;
     if (!(line > this.frozenBelow) || !Number.isFinite(line)) return;
-    for (const [w, cells] of this.windows) if (w >= this.frozenBelow && w < line) for (const base of cells.values()) freeze(base);
+    for (const [w, cells] of this.windows) if (w >= this.frozenBelow && w < line) for (const base of cells.values()) freeze(base, this.counted);
     this.frozenBelow = line;
   }
 
@@ -481,16 +499,13 @@ export class LiveStore {
   /** A base cell's segments summed over partitions, by key (null: none of its events named an app or a campaign). */
   segmentSums(base: BaseCell): Map<string, Float64Array> | null {
     let out: Map<string, Float64Array> | null = null;
-    for (const segs of segLists(base)) {
-      if (!segs) continue;
+    eachSegment(base, (id, vals, at) => {
       out ??= new Map();
-      for (let k = 0; k < segs.length; k += STRIDE) {
-        const key = this.segKeys[this.counted(base, segs[k]!)]!;
-        let sum = out.get(key);
-        if (!sum) out.set(key, (sum = new Float64Array(SLOTS)));
-        for (let i = 0; i < SLOTS; i++) sum[i]! += segs[k + 1 + i]!;
-      }
-    }
+      const key = this.segKeys[this.counted(base, id)]!;
+      let sum = out.get(key);
+      if (!sum) out.set(key, (sum = new Float64Array(SLOTS)));
+      for (let i = 0; i < SLOTS; i++) sum[i]! += vals[at + i]!;
+    });
     return out;
   }
 
@@ -503,28 +518,35 @@ export class LiveStore {
 }
 
 const NO_PARTS: number[] = [];
+const NO_SEGMENTS = new Float64Array(0);
 
-/** Sums a cell's segments over its partitions and drops what only deltas needed. */
-function freeze(base: BaseCell): void {
+/**
+ * Sums a cell's segments over its partitions (each under the key `counted` gives it), packs them, and
+ * drops what only deltas needed.
+ */
+function freeze(base: BaseCell, counted: (base: BaseCell, id: number) => number): void {
   if (base.frozenSegs) return;
+  let frozen = NO_SEGMENTS;
   if (base.partSegs) {
     const sums: number[] = [];
-    for (const segs of base.partSegs) {
-      if (!segs) continue;
-      for (let j = 0; j < segs.length; j += STRIDE) {
-        let k = findSegment(sums, segs[j]!);
-        if (k < 0) {
-          k = sums.length;
-          sums.push(segs[j]!);
-          for (let s = 0; s < SLOTS; s++) sums.push(0);
-        }
-        for (let s = 0; s < SLOTS; s++) sums[k + 1 + s]! += segs[j + 1 + s]!;
+    eachSegment(base, (id, vals, at) => {
+      const as = counted(base, id);
+      let k = findSegment(sums, as);
+      if (k < 0) {
+        k = sums.length;
+        sums.push(as);
+        for (let s = 0; s < SLOTS; s++) sums.push(0);
       }
-    }
-    base.frozenSegs = sums;
-  } else base.frozenSegs = NO_PARTS;
+      for (let s = 0; s < SLOTS; s++) sums[k + 1 + s]! += vals[at + s]!;
+    });
+    const packed: number[] = [];
+    for (let k = 0; k < sums.length; k += STRIDE) packSegment(packed, sums[k]!, sums, k + 1);
+    frozen = Float64Array.from(packed);
+  }
+  base.frozenSegs = frozen;
   base.parts = NO_PARTS;
   base.partSegs = null;
+  base.held = null;
 }
 
 /** The offset of `partition`'s entry in `base.parts`, or −1. */

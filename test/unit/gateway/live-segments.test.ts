@@ -127,7 +127,8 @@ describe('LiveStore: bounded segments per cell (ADME_MAX_SEGMENTS_PER_CELL)', ()
   });
 
   it('freezes windows every partition has left freezeMs behind: the same sums and segments, no per-partition values, later deltas for them ignored', () => {
-    const make = (freezeMs?: number) => new LiveStore({ windowMs: W, horizonMs: 300_000, ...(freezeMs === undefined ? {} : { freezeMs }) });
+    // A cap of 1 segment per cell: app-maps counts as "other", frozen or not.
+    const make = (freezeMs?: number) => new LiveStore({ windowMs: W, horizonMs: 300_000, maxSegmentsPerCell: 1, ...(freezeMs === undefined ? {} : { freezeMs }) });
     const frozen = make(30_000);
     const plain = make();
     const feed = (d: DeltaRecord) => [frozen.apply(d), plain.apply(d)];
@@ -143,7 +144,11 @@ describe('LiveStore: bounded segments per cell (ADME_MAX_SEGMENTS_PER_CELL)', ()
     for (let w = 0; w < 10; w++) expect(rows(frozen, w * W)).toEqual(rows(plain, w * W));
     expect([...frozen.rows(0, W)][0]!.base.parts).toEqual([]);
     expect([...frozen.rows(80_000, 80_000 + W)][0]!.base.parts.length).toBeGreaterThan(0);
-    for (const s of [frozen, plain]) expect(impressions(s, 300, 6, ['app-shop'])).toEqual({ u09tvw: 4 * 10 + 5 * 10 });
+    for (const s of [frozen, plain]) {
+      expect(impressions(s, 300, 6, ['app-shop'])).toEqual({ u09tvw: 4 * 10 + 5 * 10 });
+      expect(impressions(s, 300, 6, [OTHER_SEGMENT])).toEqual({ u09tvw: 3 * 20 });
+    }
+    expect([...frozen.segmentSums([...frozen.rows(0, W)][0]!.base)!.keys()].sort()).toEqual([OTHER_SEGMENT_KEY, '8:app-shopcmp-1'].sort());
     // A delta for a frozen window changes nothing there; the plain store takes it.
     feed(delta(0, ++seq, [[W, 'u09tvw', 99, [['app-shop', 'cmp-1', 50, 0]]]]));
     expect(rows(frozen, W)[0]!.sum[0]).toBe(10 + 1 + 11 + 1);
