@@ -87,8 +87,9 @@ export class MicroBatcher {
 
   /** Splits a partition's events into records of at most maxRecordBytes (halving until they fit). */
   private records(partition: number, events: WireEvent[], at: number, out: ProduceRecord[]): void {
-    if (wireRecordSize(events) <= this.opts.maxRecordBytes || events.length === 1) {
-      const value = packWireRecord(at, events);
+    const size = wireRecordSize(events);
+    if (size <= this.opts.maxRecordBytes || events.length === 1) {
+      const value = packWireRecord(at, events, size);
       out.push({ partition, value: Buffer.from(value.buffer, value.byteOffset, value.byteLength), count: events.length });
       return;
     }

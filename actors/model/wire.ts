@@ -139,7 +139,7 @@ class Cursor {
   }
 }
 
-/** Checks a string of 1..max characters; returns its length. */
+/** Checks a string of min..max characters; returns its length. */
 function strIn(c: Cursor, min: number, max: number): number {
   const n = c.str();
   if (n < min || n > max) throw DECLINE;
@@ -290,11 +290,12 @@ const AT_OFFSET = 8; // after 0x83, 'v', 1, 'at', 0xcb
 
 /**
  * An `EventBatchRecord` (records.ts) from events already in msgpack: `{v: 1, at, events: [...]}` with each
- * event's bytes copied as they are. Decodes to the same record as `encode({v: 1, at, events})`.
+ * event's bytes copied as they are. Decodes to the same record as `encode({v: 1, at, events})`. `size`:
+ * wireRecordSize(list), when the caller has it already.
  */
-export function packWireRecord(at: number, list: readonly WireEvent[]): Uint8Array {
+export function packWireRecord(at: number, list: readonly WireEvent[], size = wireRecordSize(list)): Uint8Array {
   const n = list.length;
-  const out = new Uint8Array(wireRecordSize(list));
+  const out = new Uint8Array(size);
   out.set(EVENTS_RECORD_HEAD);
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   view.setFloat64(AT_OFFSET, at);
