@@ -11,3 +11,5 @@ export * from './geohash.js';
 export * from './segment.js';
 export * from './archive.js';
 export * from './wire.js';
+export * from './sketch.js';
+export * from './reach.js';

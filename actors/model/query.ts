@@ -15,6 +15,21 @@ export interface CellRow {
   readonly counts: TypeCounts;
   /** Sum of event values (revenue). */
   readonly value: number;
+  /**
+   * Unique users with at least one event of the requested types in the row's cell and range (reach:
+   * exact up to 4096 users, then a HyperLogLog estimate, ≈ 1.5 % at p99; docs/api.md, "Reach").
+   */
+  readonly users: number;
+}
+
+/**
+ * The privacy floor (`ADME_PRIVACY_K`, docs/api.md "Privacy floor"): rows whose unique users are below
+ * `privacyK` are not answered at that precision (they still count in the totals of the areas they belong
+ * to); `withheld` says how many were held back. `privacyK` 0: no floor.
+ */
+export interface PrivacyEcho {
+  readonly privacyK: number;
+  readonly withheld: number;
 }
 
 /** GET /v1/rollups?bbox=w,s,e,n&from=&to=&precision=&types=&step= — one row per (bucket, cell). */
@@ -27,17 +42,28 @@ export interface RollupsAnswer {
   readonly stepMs: number;
   readonly types: readonly EventType[];
   readonly rows: readonly (CellRow & { readonly window: number })[];
+  readonly privacyK: number;
+  readonly withheld: number;
 }
 
-/** GET /v1/top?from=&to=&precision=&types=&limit=&bbox= — the busiest cells, busiest first. */
+/**
+ * GET /v1/top?from=&to=&precision=&types=&limit=&bbox=&by= — the busiest cells, busiest first: by events
+ * of the requested types (`by=events`, the default) or by their unique users (`by=users`: top by reach).
+ */
 export interface TopAnswer {
   readonly source?: AnswerSource;
   readonly from: number;
   readonly to: number;
   readonly precision: number;
   readonly types: readonly EventType[];
+  readonly by: TopOrder;
   readonly rows: readonly CellRow[];
+  readonly privacyK: number;
+  readonly withheld: number;
 }
+
+export type TopOrder = 'events' | 'users';
+export const TOP_ORDERS: readonly TopOrder[] = ['events', 'users'];
 
 /** GET /v1/summary?from=&to=&bbox= — totals for the dashboard. */
 export interface SummaryAnswer {
@@ -54,6 +80,18 @@ export interface SummaryAnswer {
   readonly clickThroughRate: number | null;
   /** (installs + purchases) / clicks (null without clicks). */
   readonly conversionRate: number | null;
+  /** Unique users with any event in the area and range (reach). */
+  readonly users: number;
+  /** Unique users per event type: who saw an impression, who clicked, installed, purchased, had a session. */
+  readonly usersByType: TypeCounts;
+  /** Impressions per unique user who saw one (null without impressions). */
+  readonly frequency: number | null;
+  readonly privacyK: number;
+  /**
+   * 1 when the area's own unique users are below `privacyK`: its counts, value, users and series are then
+   * zeros and its rates null (the floor applies to an area as to a cell); 0 otherwise.
+   */
+  readonly withheld: number;
   /** Events per 10 s window, oldest first, for the sparkline: [window start, events]. */
   readonly series: readonly (readonly [number, number])[];
 }

@@ -91,6 +91,16 @@ export interface CellsFrame {
   readonly counts: Uint32Array;
   /** Sum of event values (revenue). */
   readonly value: Float64Array;
+  /**
+   * Unique users per row with an event of the subscribed types (reach; absent from gateways older than
+   * reach). Rows below the privacy floor are not sent at all.
+   */
+  readonly users?: Uint32Array;
+  /** Unique users of the whole view (every cell in the bbox, small ones included), subscribed types. */
+  readonly viewUsers?: number;
+  /** The privacy floor the gateway applies (`ADME_PRIVACY_K`; 0: none), and cells of the view it held back. */
+  readonly privacyK?: number;
+  readonly withheld?: number;
 }
 
 /** Something the viewer sent was wrong; the connection stays open with the previous subscription. */
