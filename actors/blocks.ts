@@ -10,9 +10,9 @@ import type { RollupBlock } from './model/index.js';
 const deflate = (b: Uint8Array) => new Uint8Array(deflateRawSync(b, { level: 1 }));
 
 /** Plain columns → as stored. Readers inflate them with `plainBlock` (actors/model/aggregate.ts). */
-export function storedColumns(c: { counts: Uint8Array; values: Uint8Array; users: Uint8Array; segs: Uint8Array }): Pick<RollupBlock, 'counts' | 'values' | 'users' | 'segs' | 'enc'> {
+export function storedColumns(c: { counts: Uint8Array; values: Uint8Array; users: Uint8Array; segs: Uint8Array; reach: Uint8Array }): Pick<RollupBlock, 'counts' | 'values' | 'users' | 'segs' | 'reach' | 'enc'> {
   // Blocks shrink ~5.6× (mostly zeros and small counts) for ~7 ms per 650 KB block.
-  return { counts: deflate(c.counts), values: deflate(c.values), users: deflate(c.users), segs: deflate(c.segs), enc: 'deflate-raw' };
+  return { counts: deflate(c.counts), values: deflate(c.values), users: deflate(c.users), segs: deflate(c.segs), reach: deflate(c.reach), enc: 'deflate-raw' };
 }
 
 /**

@@ -9,7 +9,7 @@
  * (a map lookup, a set and an object per event, twice). Folding in place halved the cost.
  */
 import {
-  ARCHIVE_AREA_PRECISION, ARCHIVE_DUPLICATE, ARCHIVE_LATE, ARCHIVE_OTHER_SEGMENT, DEFAULT_EVENT_LIMITS, DEFAULT_MAX_SEGMENTS_PER_CELL, NTYPES, OTHER_SEGMENT, TYPE_INDEX,
+  SEGMENT_SLOTS, ARCHIVE_AREA_PRECISION, ARCHIVE_DUPLICATE, ARCHIVE_LATE, ARCHIVE_OTHER_SEGMENT, DEFAULT_EVENT_LIMITS, DEFAULT_MAX_SEGMENTS_PER_CELL, NTYPES, OTHER_SEGMENT, TYPE_INDEX,
   archiveArea, decode, validateEvent, type AdEvent, type EventBatchRecord, type EventLimits,
 } from './model/index.js';
 import type { ArchiveCollector } from './archive.js';
@@ -31,6 +31,11 @@ export interface AggregationConfig {
    * Part of what the fold computes: a replay with another cap gives other segments, as with another precision.
    */
   readonly maxSegmentsPerCell?: number;
+  /**
+   * Whether each segment keeps its unique users too (`ADME_SEGMENT_REACH`, default on): reach per app and
+   * campaign. Off, filtered answers have no users (docs/api.md, "Reach").
+   */
+  readonly segmentReach?: boolean;
 }
 
 export interface LateEvent {
@@ -103,6 +108,7 @@ export interface FoldOutcome {
 export function foldRecords(s: ShardState, input: RecordsInput, config: AggregationConfig, archive: ArchiveCollector | null = null): FoldOutcome {
   const { precision, windowMs, allowedLatenessMs } = config;
   const maxSegments = config.maxSegmentsPerCell ?? DEFAULT_MAX_SEGMENTS_PER_CELL;
+  const segmentReach = config.segmentReach ?? true;
   let other = -1;
   let otherSegment = 0;
   const invalid0 = s.pendingInvalid.length;
@@ -162,7 +168,8 @@ export function foldRecords(s: ShardState, input: RecordsInput, config: Aggregat
       const value = typeof ev.value === 'number' && Number.isFinite(ev.value) ? ev.value : 0;
       cw.counts[type]!++;
       cw.value += value;
-      cw.users.add(hash32(ev.userId));
+      const user = hash32(ev.userId);
+      cw.reach.add(type, user);
       counted++;
       let flags = 0;
       if (ev.appId !== undefined || ev.campaignId !== undefined) {
@@ -186,6 +193,7 @@ export function foldRecords(s: ShardState, input: RecordsInput, config: Aggregat
         const vals = cw.segs!.vals;
         vals[slot + type]!++;
         vals[slot + NTYPES]! += value;
+        if (segmentReach) cw.segs!.reach[slot / SEGMENT_SLOTS]!.add(type, user);
       }
       archive?.add(area, offset, i, at, flags, ev);
     }

@@ -4,11 +4,10 @@
  * No I/O and no clock: the shard's state machine (shard-logic.ts) decides when, this decides what.
  */
 import {
-  NTYPES, FINAL_PREFIX_PRECISION, SEGMENT_SLOTS, decode, encode, encodePackedSegments, finalBlockId, openWindowId, versionOf, type AdEvent,
-  type DeltaRecord, packSegment, type FinalBlock, type OpenWindowDoc, type PackedSegments, type RollupBlock,
+  NTYPES, FINAL_PREFIX_PRECISION, SEGMENT_SLOTS, UNTYPED, Reach, Sketch, decode, encode, encodeBlockReach, encodePackedSegments, finalBlockId, openWindowId, reachAt, reachColumn,
+  versionOf, type AdEvent, type DeltaRecord, packSegment, type FinalBlock, type OpenWindowDoc, type PackedSegments, type RollupBlock,
 } from './model/index.js';
 import { emptySegList, LocalDictionary, SegmentDict, packSegList, segSlot, unpackSegList, type SegList } from './segments.js';
-import { Hll } from './hll.js';
 import { compressPart, partMsgpack, storedColumns } from './blocks.js';
 import { IdSet } from './id-set.js';
 import type { AggregationConfig, InvalidRecord, LateEvent } from './fold.js';
@@ -18,7 +17,8 @@ export interface CellWindow {
   readonly cell: string;
   readonly counts: number[];
   value: number;
-  readonly users: Hll;
+  /** Unique users per event type (actors/model/reach.ts). */
+  readonly reach: Reach;
   /** Client ids (53-bit hashes) counted in this cell-window: the de-duplication memory. */
   ids: IdSet | null;
   /**
@@ -86,7 +86,7 @@ export function emptyState(nextOffset = 0): ShardState {
 }
 
 function newCell(window: number, cell: string): CellWindow {
-  return { window, cell, counts: new Array<number>(NTYPES).fill(0), value: 0, users: new Hll(), ids: null, segs: null, segTakenAt: -1, changed: 0 };
+  return { window, cell, counts: new Array<number>(NTYPES).fill(0), value: 0, reach: new Reach(), ids: null, segs: null, segTakenAt: -1, changed: 0 };
 }
 
 /** Marks a cell changed for the lists in `bits` it is not in yet. */
@@ -187,22 +187,28 @@ export function deltaSegments(dict: SegmentDict, cws: readonly CellWindow[]): Pa
 const bytesOf = (a: Uint32Array | Float64Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 /** Columns of a set of cell-windows. */
-function columns(dict: SegmentDict, cws: readonly CellWindow[]): Pick<RollupBlock, 'cells' | 'counts' | 'values' | 'users' | 'segs' | 'enc'> {
+function columns(dict: SegmentDict, cws: readonly CellWindow[]): Pick<RollupBlock, 'cells' | 'counts' | 'values' | 'users' | 'segs' | 'reach' | 'enc'> {
   const counts = new Uint32Array(cws.length * NTYPES);
   const values = new Float64Array(cws.length);
   const users = new Uint32Array(cws.length);
   cws.forEach((cw, i) => {
     for (let t = 0; t < NTYPES; t++) counts[i * NTYPES + t] = cw.counts[t]!;
     values[i] = cw.value;
-    users[i] = cw.users.estimate();
+    users[i] = cw.reach.users();
   });
   const local = new LocalDictionary(dict);
   const perRow = cws.map((cw) => cw.segs?.ids.length ?? 0);
   const packed: number[] = [];
-  for (const cw of cws) if (cw.segs) packSegList(cw.segs, local.number, packed);
+  const segReach: Reach[] = [];
+  for (const cw of cws) {
+    if (!cw.segs) continue;
+    packSegList(cw.segs, local.number, packed);
+    for (const r of cw.segs.reach) segReach.push(r);
+  }
+  const reach = encodeBlockReach({ rows: reachColumn(cws.map((cw) => cw.reach)), segs: reachColumn(segReach) });
   return {
     cells: cws.map((cw) => cw.cell).join(','),
-    ...storedColumns({ counts: bytesOf(counts), values: bytesOf(values), users: bytesOf(users), segs: encodePackedSegments([local.apps, local.campaigns, perRow, packed]) }),
+    ...storedColumns({ counts: bytesOf(counts), values: bytesOf(values), users: bytesOf(users), segs: encodePackedSegments([local.apps, local.campaigns, perRow, packed]), reach }),
   };
 }
 
@@ -298,7 +304,7 @@ export function takeDelta(s: ShardState, c: AggregationConfig, partition: number
     cells.push(cw.cell);
     for (let t = 0; t < NTYPES; t++) counts[i * NTYPES + t] = cw.counts[t]!;
     values[i] = cw.value;
-    users[i] = cw.users.estimate();
+    users[i] = cw.reach.users();
   }
   const oldestAt = s.deltaOldestAt === Infinity ? now : s.deltaOldestAt;
   if (s.deltaDirty.length === 0) s.deltaOldestAt = Infinity;
@@ -396,6 +402,32 @@ export interface WindowPartV2 {
   readonly segCampaigns: string[];
 }
 
+/**
+ * A window part in columns with reach (v3): as v2, but each cell's unique users are its {@link Reach}
+ * (per event type) in `reach` (entry i is cell i), and each packed segment's in `segReach` (entry k is
+ * the part's k-th packed segment, in order). v2 parts are still restored: their one sketch per cell
+ * becomes the untyped slot of its reach, and their segments have none.
+ */
+export interface WindowPartV3 {
+  readonly v: 3;
+  readonly window: number;
+  readonly seq: number;
+  readonly cells: string;
+  readonly counts: Uint32Array;
+  readonly values: Float64Array;
+  readonly reach: Uint8Array;
+  readonly reachEnds: Uint32Array;
+  readonly hasIds: Uint8Array;
+  readonly idEnds: Uint32Array;
+  readonly ids: Float64Array;
+  readonly segEnds: Uint32Array;
+  readonly segs: Float64Array;
+  readonly segReach: Uint8Array;
+  readonly segReachEnds: Uint32Array;
+  readonly segApps: string[];
+  readonly segCampaigns: string[];
+}
+
 /** The parts holding one window's cells. */
 export interface WindowLayout {
   /** Part names, in the order they were written. */
@@ -414,48 +446,67 @@ function encodeCells(s: ShardState, window: number, seq: number, cws: readonly C
   const local = new LocalDictionary(s.segDict);
   const counts = new Uint32Array(n * NTYPES);
   const values = new Float64Array(n);
-  const hllKinds = new Uint8Array(n);
-  const hllEnds = new Uint32Array(n);
   const hasIds = new Uint8Array(n);
   const idEnds = new Uint32Array(n);
   const segEnds = new Uint32Array(n);
-  const snaps: Uint8Array[] = [];
   const segs: number[] = [];
-  let hllBytes = 0;
+  const segReach: Reach[] = [];
   let nids = 0;
   for (let i = 0; i < n; i++) {
     const cw = cws[i]!;
     for (let t = 0; t < NTYPES; t++) counts[i * NTYPES + t] = cw.counts[t]!;
     values[i] = cw.value;
-    const snap = cw.users.toSnapshot();
-    hllKinds[i] = snap instanceof Uint32Array ? 0 : snap instanceof Uint16Array ? 1 : 2;
-    snaps.push(new Uint8Array(snap.buffer, snap.byteOffset, snap.byteLength));
-    hllEnds[i] = hllBytes += snap.byteLength;
     if (cw.ids) {
       hasIds[i] = 1;
       nids += cw.ids.size;
     }
     idEnds[i] = nids;
-    if (cw.segs) packSegList(cw.segs, local.number, segs);
+    if (cw.segs) {
+      packSegList(cw.segs, local.number, segs);
+      for (const r of cw.segs.reach) segReach.push(r);
+    }
     segEnds[i] = segs.length;
   }
-  const hll = new Uint8Array(hllBytes);
-  let at = 0;
-  for (const b of snaps) {
-    hll.set(b, at);
-    at += b.byteLength;
-  }
   const ids = new Float64Array(nids);
-  at = 0;
+  let at = 0;
   for (const cw of cws) {
     if (!cw.ids) continue;
     ids.set(cw.ids.values(), at);
     at += cw.ids.size;
   }
+  const reach = reachColumn(cws.map((cw) => cw.reach));
+  const sr = reachColumn(segReach);
   return compressPart(encode({
-    v: 2, window, seq, cells: cws.map((cw) => cw.cell).join(','), counts, values, hllKinds, hllEnds, hll, hasIds, idEnds, ids,
-    segEnds, segs: Float64Array.from(segs), segApps: local.apps, segCampaigns: local.campaigns,
-  } satisfies WindowPartV2));
+    v: 3, window, seq, cells: cws.map((cw) => cw.cell).join(','), counts, values, reach: reach.bytes, reachEnds: reach.ends, hasIds, idEnds, ids,
+    segEnds, segs: Float64Array.from(segs), segReach: sr.bytes, segReachEnds: sr.ends, segApps: local.apps, segCampaigns: local.campaigns,
+  } satisfies WindowPartV3));
+}
+
+/** Registers of checkpoints before reach: 2^12 (the sketch then was a HyperLogLog of that precision). */
+const LEGACY_P = 12;
+
+/** A v1/v2 checkpoint's users snapshot (exact uint32 hashes, uint16 (register, rank) pairs, or registers). */
+export function legacySketch(snap: Uint32Array | Uint16Array | Uint8Array | readonly number[]): Sketch {
+  if (snap instanceof Uint8Array) return Sketch.ofRegisters(snap.slice(), LEGACY_P);
+  if (snap instanceof Uint16Array) {
+    if (snap.length % 2 !== 0) throw new RangeError(`HLL snapshot has ${snap.length} halves of (register, rank) pairs`);
+    const regs = new Uint8Array(1 << LEGACY_P);
+    for (let j = 0; j < snap.length; j += 2) {
+      if (snap[j]! >= regs.length) throw new RangeError(`HLL snapshot names register ${snap[j]!}, expected < ${regs.length}`);
+      regs[snap[j]!] = snap[j + 1]!;
+    }
+    return Sketch.ofRegisters(regs, LEGACY_P);
+  }
+  const out = new Sketch();
+  for (const h of snap) out.add(h);
+  return out;
+}
+
+function legacyReach(snap: Uint32Array | Uint16Array | Uint8Array | readonly number[]): Reach {
+  const r = new Reach();
+  const sk = legacySketch(snap);
+  if (!sk.empty) r.setSlot(UNTYPED, sk);
+  return r;
 }
 
 /** A restored cell of a part, whatever its version. */
@@ -463,38 +514,49 @@ interface RestoredCell {
   readonly cell: string;
   readonly counts: ArrayLike<number>;
   readonly value: number;
-  readonly users: Hll;
+  readonly reach: Reach;
   readonly ids: IdSet | null;
   readonly segs: SegList | null;
 }
 
-/** The cells of a decoded window part (v1 or v2); `segIds` maps the part's segment numbers to the shard's. */
-function partCells(part: WindowPart | WindowPartV2, segIds: readonly number[]): RestoredCell[] {
+/** The cells of a decoded window part (v1, v2 or v3); `segIds` maps the part's segment numbers to the shard's. */
+function partCells(part: WindowPart | WindowPartV2 | WindowPartV3, segIds: readonly number[]): RestoredCell[] {
   if (part.v === 1) {
     return part.cells.map(([cell, counts, value, users, ids, segs]) => {
       if (counts.length !== NTYPES) throw new Error(`checkpoint cell ${cell} has ${counts.length} counts`);
-      return { cell, counts, value, users: Hll.fromSnapshot(users), ids: ids ? IdSet.from(ids) : null, segs: segs ? unpackSegList(segs, segIds) : null };
+      return { cell, counts, value, reach: legacyReach(users), ids: ids ? IdSet.from(ids) : null, segs: segs ? unpackSegList(segs, segIds) : null };
     });
   }
   const names = part.cells === '' ? [] : part.cells.split(',');
   const n = names.length;
-  for (const [col, len] of [[part.counts, n * NTYPES], [part.values, n], [part.hllKinds, n], [part.hllEnds, n], [part.hasIds, n], [part.idEnds, n], [part.segEnds, n]] as const) {
+  const reachCols = part.v === 3 ? [[part.reachEnds, n]] as const : [[part.hllKinds, n], [part.hllEnds, n]] as const;
+  for (const [col, len] of [[part.counts, n * NTYPES], [part.values, n], ...reachCols, [part.hasIds, n], [part.idEnds, n], [part.segEnds, n]] as const) {
     if (col.length !== len) throw new Error(`checkpoint window ${part.window}: a column of ${col.length} entries for ${n} cells`);
   }
-  const out: RestoredCell[] = [];
-  for (let i = 0; i < n; i++) {
+  const reachOf = (i: number): Reach => {
+    if (part.v === 3) return reachAt({ bytes: part.reach, ends: part.reachEnds }, i);
     // slice(): a copy with its own (aligned) buffer, viewed as the sketch's snapshot type.
     const bytes = part.hll.slice(i === 0 ? 0 : part.hllEnds[i - 1], part.hllEnds[i]);
     const kind = part.hllKinds[i];
-    const snap = kind === 0 ? new Uint32Array(bytes.buffer) : kind === 1 ? new Uint16Array(bytes.buffer) : bytes;
+    return legacyReach(kind === 0 ? new Uint32Array(bytes.buffer) : kind === 1 ? new Uint16Array(bytes.buffer) : bytes);
+  };
+  const segReach = part.v === 3 ? { bytes: part.segReach, ends: part.segReachEnds } : null;
+  let segK = 0;
+  const out: RestoredCell[] = [];
+  for (let i = 0; i < n; i++) {
     const id0 = i === 0 ? 0 : part.idEnds[i - 1]!;
     const seg0 = i === 0 ? 0 : part.segEnds[i - 1]!;
+    let segs: SegList | null = null;
+    if (part.segEnds[i]! > seg0) {
+      segs = unpackSegList(part.segs.subarray(seg0, part.segEnds[i]), segIds, segReach ? (k) => reachAt(segReach, segK + k) : undefined);
+      segK += segs.ids.length;
+    }
     out.push({
-      cell: names[i]!, counts: part.counts.subarray(i * NTYPES, (i + 1) * NTYPES), value: part.values[i]!, users: Hll.fromSnapshot(snap),
-      ids: part.hasIds[i] ? IdSet.from(part.ids.subarray(id0, part.idEnds[i])) : null,
-      segs: part.segEnds[i]! > seg0 ? unpackSegList(part.segs.subarray(seg0, part.segEnds[i]), segIds) : null,
+      cell: names[i]!, counts: part.counts.subarray(i * NTYPES, (i + 1) * NTYPES), value: part.values[i]!, reach: reachOf(i),
+      ids: part.hasIds[i] ? IdSet.from(part.ids.subarray(id0, part.idEnds[i])) : null, segs,
     });
   }
+  if (segReach && segK !== segReach.ends.length) throw new Error(`checkpoint window ${part.window}: ${segReach.ends.length} segment reaches for ${segK} segments`);
   return out;
 }
 
@@ -594,18 +656,18 @@ export function restoreCheckpoint(nextOffset: number, parts: ReadonlyMap<string,
     s.pendingLate = meta.pendingLate.map(([offset, index, event]) => ({ offset, index, event }));
     s.pendingInvalid = (meta.pendingInvalid ?? []).map(([offset, index, reason, raw]) => ({ offset, index, reason, raw }));
   }
-  const windowParts = [...parts].filter(([name]) => name !== 'meta').map(([name, bytes]) => ({ name, part: decode<WindowPart | WindowPartV2>(partMsgpack(bytes)) }));
+  const windowParts = [...parts].filter(([name]) => name !== 'meta').map(([name, bytes]) => ({ name, part: decode<WindowPart | WindowPartV2 | WindowPartV3>(partMsgpack(bytes)) }));
   // A window's base, then its changes in the order they were written: the latest value of a cell wins.
   windowParts.sort((a, b) => (a.part.seq ?? 0) - (b.part.seq ?? 0));
   for (const { name, part } of windowParts) {
-    if (part.v !== 1 && part.v !== 2) throw new Error(`unknown checkpoint window version ${String((part as { v: unknown }).v)}`);
+    if (part.v !== 1 && part.v !== 2 && part.v !== 3) throw new Error(`unknown checkpoint window version ${String((part as { v: unknown }).v)}`);
     let held = s.windows.get(part.window);
     if (!held) s.windows.set(part.window, (held = new Map<string, CellWindow>()));
     // The part's segment numbers → the shard's.
     const segIds = (part.segApps ?? []).map((app, j) => s.segDict.id(app, part.segCampaigns![j]!));
     const cells = partCells(part, segIds);
     for (const c of cells) {
-      held.set(c.cell, { window: part.window, cell: c.cell, counts: Array.from(c.counts), value: c.value, users: c.users, ids: c.ids, segs: c.segs, segTakenAt: -1, changed: 0 });
+      held.set(c.cell, { window: part.window, cell: c.cell, counts: Array.from(c.counts), value: c.value, reach: c.reach, ids: c.ids, segs: c.segs, segTakenAt: -1, changed: 0 });
     }
     const l = s.checkpointLayout.get(part.window) ?? NO_PARTS;
     s.checkpointLayout.set(part.window, { parts: [...l.parts, name], values: l.values + cells.length });

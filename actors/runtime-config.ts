@@ -20,6 +20,8 @@ export interface RuntimeConfig extends ShardSettings {
   readonly windowMs: number;
   /** Segments kept per cell and window (ADME_MAX_SEGMENTS_PER_CELL, as the gateway's). */
   readonly maxSegmentsPerCell: number;
+  /** Unique users per segment as well as per cell (ADME_SEGMENT_REACH, default on). */
+  readonly segmentReach: boolean;
   readonly allowedLatenessMs: number;
   readonly threads: number | undefined;
   readonly host: string;
@@ -62,6 +64,8 @@ export function loadRuntimeConfig(servers: { brokers: readonly string[]; contact
   if (sinks !== 'on' && sinks !== 'off') throw new RuntimeConfigError('ADME_SINKS', `must be on or off, got "${sinks}"`);
   const archive = env.ADME_ARCHIVE ?? 'on';
   if (archive !== 'on' && archive !== 'off') throw new RuntimeConfigError('ADME_ARCHIVE', `must be on or off, got "${archive}"`);
+  const segmentReach = env.ADME_SEGMENT_REACH ?? 'on';
+  if (segmentReach !== 'on' && segmentReach !== 'off') throw new RuntimeConfigError('ADME_SEGMENT_REACH', `must be on or off, got "${segmentReach}"`);
   const threads = env.ADME_THREADS ? int(env, 'ADME_THREADS', 1, 1, 256) : undefined;
   const windowMs = int(env, 'ADME_WINDOW_MS', 10_000, 1000, 3_600_000);
   const consistency = env.ADME_CASSANDRA_CONSISTENCY || (env.CASSANDRA_LOCAL_DC ? 'local_quorum' : 'quorum');
@@ -80,6 +84,7 @@ export function loadRuntimeConfig(servers: { brokers: readonly string[]; contact
     precision: int(env, 'ADME_PRECISION', BASE_PRECISION, 1, 9),
     windowMs,
     maxSegmentsPerCell: int(env, 'ADME_MAX_SEGMENTS_PER_CELL', DEFAULT_MAX_SEGMENTS_PER_CELL, 1, 65_536),
+    segmentReach: segmentReach === 'on',
     allowedLatenessMs: int(env, 'ADME_LATENESS_MS', 30_000, 0, 86_400_000),
     checkpointEveryMs: int(env, 'ADME_CHECKPOINT_MS', 1000, 50, 600_000),
     checkpointEveryEvents: int(env, 'ADME_CHECKPOINT_EVENTS', 200_000, 1, 1e9),

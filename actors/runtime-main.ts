@@ -60,7 +60,7 @@ export async function startRuntime(c: RuntimeConfig, log: (m: string) => void): 
   const fatal = new Promise<number>((r) => {
     resolveFatal = r;
   });
-  const aggregation = { precision: c.precision, windowMs: c.windowMs, allowedLatenessMs: c.allowedLatenessMs, maxSegmentsPerCell: c.maxSegmentsPerCell };
+  const aggregation = { precision: c.precision, windowMs: c.windowMs, allowedLatenessMs: c.allowedLatenessMs, maxSegmentsPerCell: c.maxSegmentsPerCell, segmentReach: c.segmentReach };
   const settings = {
     checkpointEveryMs: c.checkpointEveryMs, checkpointEveryEvents: c.checkpointEveryEvents, maxUncheckpointedEvents: c.maxUncheckpointedEvents,
     rollupEveryMs: c.rollupEveryMs, deltaEveryMs: c.deltaEveryMs, sinks: c.sinks, archive: c.archive,

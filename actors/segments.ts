@@ -5,19 +5,21 @@
  * linearly, not a map of typed arrays per cell.
  */
 import { packSegment, SEGMENT_SLOTS, unpackSegment } from './model/segment.js';
+import { Reach } from './model/reach.js';
 
 /**
- * A cell's segments: `ids[i]`'s values are `vals[i * SEGMENT_SLOTS ...]`; `stamps[i]` says when it last
- * changed (the shard's delta count then), so a delta carries only the segments changed since the cell's
- * previous delta.
+ * A cell's segments: `ids[i]`'s values are `vals[i * SEGMENT_SLOTS ...]`, its unique users `reach[i]`
+ * (kept unless the shard runs with `ADME_SEGMENT_REACH=off`); `stamps[i]` says when it last changed (the
+ * shard's delta count then), so a delta carries only the segments changed since the cell's previous delta.
  */
 export interface SegList {
   readonly ids: number[];
   readonly vals: number[];
+  readonly reach: Reach[];
   readonly stamps: number[];
 }
 
-export const emptySegList = (): SegList => ({ ids: [], vals: [], stamps: [] });
+export const emptySegList = (): SegList => ({ ids: [], vals: [], reach: [], stamps: [] });
 
 /**
  * The offset of segment `id`'s values in `l.vals`, appending zeros for a segment not yet in the list;
@@ -33,6 +35,7 @@ export function segSlot(l: SegList, id: number, stamp = 0): number {
   }
   ids.push(id);
   l.stamps.push(stamp);
+  l.reach.push(new Reach());
   const at = l.vals.length;
   for (let s = 0; s < SEGMENT_SLOTS; s++) l.vals.push(0);
   return at;
@@ -124,11 +127,15 @@ export function packSegList(l: SegList, renumber: (id: number) => number, out: n
   return out;
 }
 
-/** The inverse of {@link packSegList}: `renumber` maps the packed numbers back to dictionary ids. */
-export function unpackSegList(packed: ArrayLike<number>, renumber: ArrayLike<number>): SegList {
+/**
+ * The inverse of {@link packSegList}: `renumber` maps the packed numbers back to dictionary ids;
+ * `reachOf(k)` gives the k-th segment's reach (default: none known).
+ */
+export function unpackSegList(packed: ArrayLike<number>, renumber: ArrayLike<number>, reachOf: (k: number) => Reach = () => new Reach()): SegList {
   const l = emptySegList();
   for (let at = 0; at < packed.length;) {
     const r = unpackSegment(packed, at, l.vals, l.vals.length);
+    l.reach.push(reachOf(l.ids.length));
     l.ids.push(renumber[r.id]!);
     l.stamps.push(0);
     at = r.next;

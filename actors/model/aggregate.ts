@@ -5,6 +5,7 @@
 import { EVENT_TYPES, NTYPES, type EventType } from './event.js';
 import { decode, encode } from './codec.js';
 import { SEGMENT_SLOTS, unpackSegment, type SegmentColumns } from './segment.js';
+import type { ReachColumn } from './reach.js';
 
 /** Base geohash precision of the aggregation (≈1.2 km × 0.6 km cells); coarser ones are prefixes. */
 export const BASE_PRECISION = 6;
@@ -74,13 +75,39 @@ export interface RollupBlock {
   /** Per-segment values of the rows: {@link encodePackedSegments} (absent in blocks written before segments). */
   readonly segs?: Uint8Array;
   /**
-   * `deflate-raw`: `counts`, `values`, `users` and `segs` are raw-deflated (absent in blocks written
-   * before: plain). {@link plainBlock} inflates them for {@link blockRows}.
+   * Unique users of the rows and of their segments, as mergeable sketches: {@link encodeBlockReach}
+   * (absent in blocks written before reach: only `users`, a per-row estimate that cannot be merged).
+   */
+  readonly reach?: Uint8Array;
+  /**
+   * `deflate-raw`: `counts`, `values`, `users`, `segs` and `reach` are raw-deflated (absent in blocks
+   * written before: plain). {@link plainBlock} inflates them for {@link blockRows}.
    */
   readonly enc?: 'deflate-raw';
 }
 
-type Columns = Pick<RollupBlock, 'counts' | 'values' | 'users' | 'segs' | 'enc'>;
+/**
+ * A block's reach: entry i of `rows` is row i's; entry k of `segs` is the k-th packed segment's, in the
+ * order {@link forEachSegment} visits them.
+ */
+export interface BlockReach {
+  readonly rows: ReachColumn;
+  readonly segs: ReachColumn;
+}
+
+export function encodeBlockReach(r: BlockReach): Uint8Array {
+  return encode([r.rows.bytes, r.rows.ends, r.segs.bytes, r.segs.ends]);
+}
+
+/** The reach of a block, if it has any (only that column is inflated). */
+export function blockReach(d: Pick<RollupBlock, 'reach' | 'enc'>, inflateRaw: (b: Uint8Array) => Uint8Array): BlockReach | undefined {
+  if (!d.reach) return undefined;
+  const [rb, re, sb, se] = decode<[Uint8Array, Uint32Array, Uint8Array, Uint32Array]>(d.enc === 'deflate-raw' ? new Uint8Array(inflateRaw(d.reach)) : d.reach);
+  if (!(rb instanceof Uint8Array) || !(re instanceof Uint32Array) || !(sb instanceof Uint8Array) || !(se instanceof Uint32Array)) throw new Error('a rollup block reach column that is not [bytes, ends, bytes, ends]');
+  return { rows: { bytes: rb, ends: re }, segs: { bytes: sb, ends: se } };
+}
+
+type Columns = Pick<RollupBlock, 'counts' | 'values' | 'users' | 'segs' | 'reach' | 'enc'>;
 
 /**
  * A block with its columns plain, for {@link blockRows}; a block stored plain is returned as it is.
@@ -92,6 +119,7 @@ export function plainBlock<T extends Columns>(d: T, inflateRaw: (b: Uint8Array) 
   const inflate = (b: Uint8Array) => new Uint8Array(inflateRaw(b));
   const out: Record<string, unknown> = { ...d, counts: inflate(d.counts), values: inflate(d.values), users: inflate(d.users) };
   if (d.segs) out.segs = inflate(d.segs);
+  if (d.reach) out.reach = inflate(d.reach);
   delete out.enc;
   return out as Omit<T, 'enc'>;
 }

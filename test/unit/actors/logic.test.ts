@@ -28,7 +28,7 @@ function input(records: AdEvent[][], offset: number): RecordsInput {
 /** Comparable view of the cells: key, counts, value, users, sorted ids. */
 function cellsOf(s: ShardState) {
   return [...cellsByKey(s)].sort(([a], [b]) => a.localeCompare(b)).map(([k, cw]) => [
-    k, cw.counts, cw.value, cw.users.estimate(), cw.ids ? [...cw.ids.values()].sort() : null,
+    k, cw.counts, cw.value, cw.reach.users(), cw.ids ? [...cw.ids.values()].sort() : null,
     segmentTable(s.segDict, cw.segs),
   ]);
 }
@@ -47,7 +47,7 @@ describe('windows, watermark and lateness', () => {
     const w0 = findCell(s, 0, 'u09tvw')!;
     expect(w0.counts).toEqual([0, 1, 0, 1, 0, 0]);
     expect(w0.value).toBe(12.5);
-    expect(w0.users.estimate()).toBe(2);
+    expect(w0.reach.users()).toBe(2);
     expect(s.nextOffset).toBe(1);
     expect(s.totals.events).toBe(3);
   });
@@ -270,7 +270,7 @@ describe('checkpoints', () => {
     }
   });
 
-  it('restores a part written before v2 (one array per cell) like its v2 equivalent', () => {
+  it('restores a part written before v2 (one array per cell) like its current equivalent', () => {
     const s = emptyState();
     feed(s, [[ev(1_000, { id: 'a' }), ev(2_000, { userId: 'u2', appId: 'shop', campaignId: 'c1', type: 'purchase', value: 3 })]]);
     const v2 = captureCheckpoint(s);
@@ -292,13 +292,13 @@ describe('checkpoints', () => {
     expect(window[0]).toBe(DEFLATED_PART);
     const plain = partMsgpack(window);
     expect(plain.byteLength).toBeGreaterThan(window.byteLength);
-    expect(decode<{ v: number }>(plain).v).toBe(2);
+    expect(decode<{ v: number }>(plain).v).toBe(3);
     const fromPlain = restoreCheckpoint(s.nextOffset, new Map([...stored, ['w:0', plain]]));
     expect(cellsOf(fromPlain)).toEqual(cellsOf(s));
     expect(cellsOf(restoreCheckpoint(s.nextOffset, stored))).toEqual(cellsOf(s));
   });
 
   it('refuses an unknown part version', () => {
-    expect(() => restoreCheckpoint(0, new Map([['w:0', encode({ v: 3, window: 0, cells: [] })]]))).toThrow('unknown checkpoint window version 3');
+    expect(() => restoreCheckpoint(0, new Map([['w:0', encode({ v: 4, window: 0, cells: [] })]]))).toThrow('unknown checkpoint window version 4');
   });
 });
