@@ -165,10 +165,11 @@ export interface RollupWrites {
  * through a dictionary of their own. Values are absolute: a reader replaces its values of those segments
  * and keeps the others (a segment never goes away within a cell-window).
  */
-export function deltaSegments(dict: SegmentDict, cws: readonly CellWindow[]): PackedSegments {
+export function deltaSegments(dict: SegmentDict, cws: readonly CellWindow[]): { segments: PackedSegments; reach: Reach[] } {
   const local = new LocalDictionary(dict);
   const perRow: number[] = [];
   const packed: number[] = [];
+  const reach: Reach[] = [];
   for (const cw of cws) {
     let n = 0;
     if (cw.segs) {
@@ -176,12 +177,13 @@ export function deltaSegments(dict: SegmentDict, cws: readonly CellWindow[]): Pa
       for (let i = 0; i < ids.length; i++) {
         if (stamps[i]! <= cw.segTakenAt) continue;
         packSegment(packed, local.number(ids[i]!), vals, i * SEGMENT_SLOTS);
+        reach.push(cw.segs.reach[i]!);
         n++;
       }
     }
     perRow.push(n);
   }
-  return [local.apps, local.campaigns, perRow, packed];
+  return { segments: [local.apps, local.campaigns, perRow, packed], reach };
 }
 
 const bytesOf = (a: Uint32Array | Float64Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -308,11 +310,14 @@ export function takeDelta(s: ShardState, c: AggregationConfig, partition: number
   }
   const oldestAt = s.deltaOldestAt === Infinity ? now : s.deltaOldestAt;
   if (s.deltaDirty.length === 0) s.deltaOldestAt = Infinity;
-  const segments = deltaSegments(s.segDict, rows);
+  const { segments, reach } = deltaSegments(s.segDict, rows);
   // Later changes get a later stamp than this delta's: the next delta of a cell carries only those.
   for (const cw of rows) cw.segTakenAt = s.deltaGen;
   s.deltaGen++;
-  return { v: 1, partition, epoch, seq, at: now, oldestAt, precision: c.precision, windowMs: c.windowMs, windows, cells, counts, values, users, segments };
+  return {
+    v: 1, partition, epoch, seq, at: now, oldestAt, precision: c.precision, windowMs: c.windowMs, windows, cells, counts, values, users, segments,
+    reach: { rows: reachColumn(rows.map((cw) => cw.reach)), segs: reachColumn(reach) },
+  };
 }
 
 /** Invalid records and events to persist, with deterministic ids (partition, offset, index; −1 = the record). */

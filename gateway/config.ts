@@ -59,6 +59,11 @@ export interface GatewayConfig {
     /** Windows this far behind every partition's newest window are frozen in the live store, ms. */
     readonly freezeMs: number;
   };
+  /**
+   * The privacy floor (ADME_PRIVACY_K, docs/api.md "Privacy floor"): a cell, segment or area with fewer
+   * unique users than this is neither streamed nor answered at that precision; 0 turns it off.
+   */
+  readonly privacyK: number;
   /** The query API's MongoDB (undefined: the query endpoints answer 503). */
   readonly mongoUrl: string | undefined;
   readonly mongoDb: string;
@@ -122,6 +127,9 @@ function archiveOf(base: GatewayBase, env: Env, flags: Flags): GatewayConfig['ar
 }
 
 /** Reads the gateway's configuration: flags win over env vars, which win over defaults. */
+/** Default of ADME_PRIVACY_K: the k-anonymity threshold of aggregate reporting (docs/api.md). */
+export const DEFAULT_PRIVACY_K = 10;
+
 export function loadGatewayConfig(base: GatewayBase, env: Env = process.env, flags: Flags = {}): GatewayConfig {
   const topic = text(env, flags, 'ADME_EVENTS_TOPIC', 'topic', EVENTS_TOPIC);
   if (!/^[a-zA-Z0-9._-]{1,249}$/.test(topic)) throw new GatewayConfigError('ADME_EVENTS_TOPIC', `not a valid Kafka topic name: "${topic}"`);
@@ -170,6 +178,7 @@ export function loadGatewayConfig(base: GatewayBase, env: Env = process.env, fla
       maxSegmentsPerCell: int(env, flags, 'ADME_MAX_SEGMENTS_PER_CELL', undefined, DEFAULT_MAX_SEGMENTS_PER_CELL, 1, 65_536),
       freezeMs: int(env, flags, 'ADME_LIVE_FREEZE_S', undefined, 120, 1, 86_400) * 1000,
     },
+    privacyK: int(env, flags, 'ADME_PRIVACY_K', 'privacy-k', DEFAULT_PRIVACY_K, 0, 1_000_000),
     mongoUrl: text(env, flags, 'ADME_MONGO_URL', undefined, base.mongoUrl ?? '') || undefined,
     mongoDb: text(env, flags, 'ADME_MONGO_DB', undefined, 'adme'),
     archive: archiveOf(base, env, flags),

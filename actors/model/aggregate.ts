@@ -37,6 +37,11 @@ export interface DeltaRecord {
    * the packed form of {@link PackedSegments}. Absent from actors older than segments.
    */
   readonly segments?: PackedSegments;
+  /**
+   * Unique users of the rows (entry i: row i) and of the delta's packed segments (entry k: the k-th, in
+   * order), whole sketches (absolute, as the values are). Absent from actors older than reach.
+   */
+  readonly reach?: BlockReach;
 }
 
 export type TypeCounts = Record<EventType, number>;

@@ -103,6 +103,8 @@ export interface HotspotRow {
   readonly lon: number;
   /** Events in the current window. */
   readonly current: number;
+  /** Unique users in the current window. */
+  readonly users: number;
   /** Events/s now and over the trailing baseline before it. */
   readonly rate: number;
   readonly baselineRate: number;
@@ -117,6 +119,9 @@ export interface HotspotsAnswer {
   readonly baselineS: number;
   readonly precision: number;
   readonly rows: readonly HotspotRow[];
+  readonly privacyK: number;
+  /** Hot cells held back by the privacy floor (fewer unique users now than `privacyK`). */
+  readonly withheld: number;
 }
 
 /**
@@ -129,11 +134,16 @@ export interface SegmentsAnswer {
   readonly to: number;
   readonly apps: readonly SegmentCount[];
   readonly campaigns: readonly SegmentCount[];
+  readonly privacyK: number;
+  /** Apps and campaigns held back by the privacy floor. */
+  readonly withheld: number;
 }
 
 export interface SegmentCount {
   readonly id: string;
   readonly events: number;
+  /** Unique users of the app or campaign in the range (0 where the actors keep no reach per segment). */
+  readonly users: number;
 }
 
 /**

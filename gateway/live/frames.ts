@@ -4,7 +4,7 @@
  * viewers that ask for the same thing share one encoding; {@link withHeader} then adds each viewer's
  * `seq` and `sub` by rewriting the msgpack map header, a copy of the bytes instead of a new encoding.
  */
-import { encode, EVENT_TYPES, NTYPES, geohashCenter, inBbox, TYPE_INDEX, type Bbox, type EventType } from '../../actors/model/index.js';
+import { encode, EVENT_TYPES, NTYPES, Sketch, geohashCenter, inBbox, slotMask, TYPE_INDEX, type Bbox, type EventType, type Reach } from '../../actors/model/index.js';
 import type { View, ViewCell } from './store.js';
 
 const ZEROS = new Float64Array(NTYPES + 1);
@@ -23,11 +23,22 @@ export interface FrameTimes {
   readonly to: number;
 }
 
+/** Unique users of the view's cells (LiveStore.viewReach), and the privacy floor to apply with them. */
+export interface FrameReach {
+  readonly cells: ReadonlyMap<string, Reach>;
+  /** ADME_PRIVACY_K: rows with fewer users of the subscribed types are not sent (0: no floor). */
+  readonly privacyK: number;
+  /** Add the view's own unique users and the count of cells held back (snapshots, and once a second). */
+  readonly totals: boolean;
+}
+
+const NO_REACH: FrameReach = { cells: new Map(), privacyK: 0, totals: false };
+
 /**
  * The columns of a snapshot (`snapshot`) or of the delta over log positions [since, end). A snapshot
  * sent instead of a long delta still reports the oldest change since `since` in `oldestAt`.
  */
-export function frameBody(view: View, vp: Viewport, times: FrameTimes, snapshot: boolean, since: number, end = view.logEnd): { bytes: Uint8Array; rows: number } {
+export function frameBody(view: View, vp: Viewport, times: FrameTimes, snapshot: boolean, since: number, end = view.logEnd, reach: FrameReach = NO_REACH): { bytes: Uint8Array; rows: number } {
   let rows: ViewCell[];
   let oldestAt = Infinity;
   if (snapshot) {
@@ -50,6 +61,8 @@ export function frameBody(view: View, vp: Viewport, times: FrameTimes, snapshot:
     }
   }
   const typeIdx = (vp.types ?? EVENT_TYPES).map((t) => TYPE_INDEX[t]);
+  const mask = slotMask(typeIdx);
+  const k = reach.privacyK;
   const n = rows.length;
   const cells: string[] = new Array<string>(n);
   const lat = new Float32Array(n);
@@ -57,20 +70,44 @@ export function frameBody(view: View, vp: Viewport, times: FrameTimes, snapshot:
   const total = new Uint32Array(n);
   const counts = new Uint32Array(n * NTYPES);
   const value = new Float64Array(n);
+  const users = new Uint32Array(n);
   let kept = 0;
   for (const r of rows) {
     let t = 0;
     for (const i of typeIdx) t += r.sum[i]!;
     if (snapshot && t === 0) continue; // a snapshot lists only cells with events of the types
+    const u = t === 0 ? 0 : reach.cells.get(r.cell)?.users(mask) ?? 0;
     cells[kept] = r.cell;
     lat[kept] = r.lat;
     lon[kept] = r.lon;
+    if (k > 0 && u < k && t > 0) {
+      // Below the floor: a snapshot leaves it out, a delta removes it (a row of zeros) from viewers that
+      // may have it from before (the cell's users in the view fell as windows left it).
+      if (snapshot) continue;
+      kept++;
+      continue;
+    }
     total[kept] = t;
     for (let i = 0; i < NTYPES; i++) counts[kept * NTYPES + i] = r.sum[i]!;
     value[kept] = r.sum[NTYPES]!;
+    users[kept] = u;
     kept++;
   }
   cells.length = kept;
+  let totals = {};
+  if (reach.totals) {
+    // The view's own reach: every cell in the viewport, small ones included (they count in the area).
+    const all = new Sketch();
+    let withheld = 0;
+    for (const c of view.cells.values()) {
+      if (!inBbox(vp.bbox, c.lat, c.lon)) continue;
+      const r = reach.cells.get(c.cell);
+      if (!r) continue;
+      r.sketch(mask, all);
+      if (k > 0 && r.users(mask) < k) withheld++;
+    }
+    totals = { viewUsers: all.estimate(), withheld };
+  }
   const bytes = encode({
     type: snapshot ? 'snapshot' : 'delta',
     at: times.at,
@@ -86,6 +123,9 @@ export function frameBody(view: View, vp: Viewport, times: FrameTimes, snapshot:
     total: total.subarray(0, kept),
     counts: counts.subarray(0, kept * NTYPES),
     value: value.subarray(0, kept),
+    users: users.subarray(0, kept),
+    privacyK: k,
+    ...totals,
   });
   return { bytes, rows: kept };
 }

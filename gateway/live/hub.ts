@@ -22,7 +22,12 @@ export interface HubOptions {
   readonly maxSegmentsPerCell?: number;
   /** Windows this far behind every partition's newest are frozen (LiveStoreOptions.freezeMs). */
   readonly freezeMs?: number;
+  /** The privacy floor (ADME_PRIVACY_K): cells with fewer unique users are not streamed (default 0: none). */
+  readonly privacyK?: number;
 }
+
+/** Frames carry the view's own users and held-back cells in snapshots and on every tenth tick (once a second at 100 ms). */
+const TOTALS_EVERY_TICKS = 10;
 
 export interface ViewerPort {
   /** Sends one binary message; false when the socket is gone. */
@@ -183,7 +188,11 @@ export class StreamHub {
   }
 
   private keyOf(v: Viewer, view: View, snapshot: boolean, end: number): string {
-    return `${view.key}|${v.vpKey}|${snapshot ? 'S' : ''}${v.needSnapshot ? -1 : v.pos}|${end}`;
+    return `${view.key}|${v.vpKey}|${snapshot ? 'S' : ''}${v.needSnapshot ? -1 : v.pos}|${end}|${this.totalsDue(snapshot) ? 'T' : ''}`;
+  }
+
+  private totalsDue(snapshot: boolean): boolean {
+    return snapshot || this.stats.ticks % TOTALS_EVERY_TICKS === 0;
   }
 
   /** Sends `v` the changes up to log position `end` (or a snapshot), if it has credit and news. */
@@ -203,7 +212,8 @@ export class StreamHub {
       const from = Number.isFinite(store.newest) ? view.firstWindow(store.newest) : 0;
       const to = Number.isFinite(store.newest) ? store.newest + this.o.windowMs : 0;
       // A viewer that (re)subscribed or resynced has no position that means anything: since = −1.
-      body = frameBody(view, vp, { at: now, dataAt: store.dataAt, from, to }, snapshot, v.needSnapshot ? -1 : v.pos, end);
+      const reach = { cells: store.viewReach(view), privacyK: this.o.privacyK ?? 0, totals: this.totalsDue(snapshot) };
+      body = frameBody(view, vp, { at: now, dataAt: store.dataAt, from, to }, snapshot, v.needSnapshot ? -1 : v.pos, end, reach);
       this.cache.set(key, body);
       this.stats.encodings++;
     }

@@ -13,7 +13,7 @@ import type { LiveAccess, LiveViewer } from './access.js';
 import { DeltaFeed } from './feed.js';
 import { StreamHub, type ViewerPort } from './hub.js';
 
-export type LiveConfig = Pick<GatewayConfig, 'brokers' | 'kafkaClientId' | 'partitions' | 'stream' | 'mongoUrl' | 'mongoDb' | 'queryMaxRows' | 'queryCacheMs' | 'replication' | 'archive' | 'archiveCache'>;
+export type LiveConfig = Pick<GatewayConfig, 'brokers' | 'kafkaClientId' | 'partitions' | 'stream' | 'mongoUrl' | 'mongoDb' | 'queryMaxRows' | 'queryCacheMs' | 'replication' | 'archive' | 'archiveCache' | 'privacyK'>;
 
 /** Opens the archive on first use (a reader: the runtime creates its tables). */
 function archiveOpener(a: LiveConfig['archive']): (() => Promise<ArchiveStore>) | undefined {
@@ -31,25 +31,31 @@ export class LiveService implements LiveAccess {
   constructor(private readonly cfg: LiveConfig, private readonly log: (message: string) => void) {
     const s = cfg.stream;
     this.queries = new QueryApi({
-      mongoUrl: cfg.mongoUrl, database: cfg.mongoDb, windowMs: s.windowMs, maxRows: cfg.queryMaxRows, cacheMs: cfg.queryCacheMs,
+      mongoUrl: cfg.mongoUrl, database: cfg.mongoDb, windowMs: s.windowMs, maxRows: cfg.queryMaxRows, cacheMs: cfg.queryCacheMs, privacyK: cfg.privacyK,
       archive: archiveOpener(cfg.archive), archiveCache: cfg.archiveCache,
       // Ranges the live store holds completely (windows after the replay start, still in the horizon)
       // are answered from memory: the same numbers as the rollups, seconds fresher, no MongoDB read.
       live: {
         completeFrom: () => Math.max(this.feed.completeFrom + s.windowMs, this.hub.store.firstKept),
+        reach: true,
         rows: (from, to, box) => {
           const store = this.hub.store;
           const out: StoredRow[] = [];
           for (const { window, cell, base } of store.rows(from, to)) {
             if (box && !inBbox(box, base.lat, base.lon)) continue;
-            // Segments are summed only for the answers that read them (filters, /v1/segments).
-            out.push({ window, partition: -1, cell, sum: base.sum, get segs() { return store.segmentSums(base); } });
+            // Segments (and users) are summed only for the answers that read them.
+            out.push({
+              window, partition: -1, cell, sum: base.sum,
+              get segs() { return store.segmentSums(base); },
+              get reach() { return store.reachOf(base); },
+              get segReach() { return store.segmentReach(base); },
+            });
           }
           return out;
         },
       },
     });
-    this.hub = new StreamHub(s, (partition, why) => {
+    this.hub = new StreamHub({ ...s, privacyK: cfg.privacyK }, (partition, why) => {
       if (why === 'gap') this.repair(partition); // an owner change re-sends its whole state itself
     });
     this.feed = new DeltaFeed({
@@ -69,7 +75,7 @@ export class LiveService implements LiveAccess {
     this.log(`live view: delta gap on partition ${partition}; repairing it from the MongoDB rollups`);
     const st = this.hub.store;
     void this.queries.partitionRows(partition, st.firstKept, st.newest + this.cfg.stream.windowMs).then((rows) => {
-      for (const r of rows) st.repair(partition, r.window, r.cell, r.sum, r.segs ?? null);
+      for (const r of rows) st.repair(partition, r.window, r.cell, r.sum, r.segs ?? null, r.reach, r.segReach);
       this.hub.resnapshotAll();
     }, (err: unknown) => this.log(`live view: repair of partition ${partition} failed: ${(err as Error).message}`));
   }

@@ -14,7 +14,8 @@
  * are not newer than those applied.
  */
 import {
-  DEFAULT_MAX_SEGMENTS_PER_CELL, NTYPES, OTHER_SEGMENT_KEY, SEGMENT_SLOTS, filterKey, foldSegment, geohashCenter, isFiltered, packSegment, segmentKeys, segmentMatcher, unpackSegment, type DeltaRecord, type SegmentFilter,
+  DEFAULT_MAX_SEGMENTS_PER_CELL, NTYPES, OTHER_SEGMENT_KEY, Reach, SEGMENT_SLOTS, filterKey, foldSegment, geohashCenter, isFiltered, packSegment, reachAt, segmentKeys, segmentMatcher, unpackSegment,
+  type DeltaRecord, type SegmentFilter,
 } from '../../actors/model/index.js';
 
 /** Per partition values of a base cell: NTYPES counts then the value sum. */
@@ -62,6 +63,17 @@ export interface BaseCell {
    * Null until the cell has segments.
    */
   held: Set<number> | null;
+  /**
+   * Unique users (actors/model/reach.ts), merged over partitions: a partition's sketch of a window only
+   * grows, so the union of every sketch a delta brought is the union of the newest ones. Null until a
+   * delta brings one; once frozen, `frozenReach` holds its bytes instead (one small array, not objects).
+   */
+  reach: Reach | null;
+  frozenReach: Uint8Array | null;
+  /** Per segment number (as deltas name them, before the cap folds them into "other"), its users. */
+  segReach: Map<number, Reach> | null;
+  /** Once frozen: per segment number as counted (the cap applied), its users' bytes. */
+  frozenSegReach: Map<number, Uint8Array> | null;
 }
 
 /**
@@ -105,6 +117,13 @@ export class View {
   viewers = 0;
   /** Log end at the previous frame-clock tick (for the "ticks with news" statistic). */
   lastTickEnd = 0;
+  /**
+   * Unique users per view cell: the union of its base cells' sketches in the view's windows (of its
+   * matching segments', filtered). Grown by union as deltas come; rebuilt from the base cells when windows
+   * leave the view (a union cannot be taken apart), lazily, by {@link LiveStore.viewReach}.
+   */
+  readonly reach = new Map<string, Reach>();
+  reachStale = true;
 
   /** Which segments the view counts (undefined: all events, the cells' totals). */
   readonly match: ((segmentKey: string) => boolean) | undefined;
@@ -138,6 +157,15 @@ export class View {
       if (this.matches(counted(base, id), keyOf)) for (let i = 0; i < SLOTS; i++) out[i]! += vals[at + i]!;
     });
     return out;
+  }
+
+  /** Adds users to a view cell (nothing while stale: the rebuild will count them). */
+  addReach(cell: string, r: Reach): void {
+    if (this.reachStale) return;
+    const key = cell.slice(0, this.precision);
+    const mine = this.reach.get(key);
+    if (mine) mine.merge(r);
+    else this.reach.set(key, new Reach().merge(r));
   }
 
   /** Windows w with `first <= w <= newest` are in the view. */
@@ -370,11 +398,16 @@ export class LiveStore {
     const next = new Float64Array(SLOTS);
     const [apps, campaigns, perRow, packed] = d.segments ?? [[], [], [], []];
     const ids = segmentKeys({ segApps: apps, segCampaigns: campaigns }).map((key) => this.segId(key));
+    const reach = d.reach;
     let k = 0;
+    let segK = 0;
     for (let i = 0; i < d.cells.length; i++) {
       const w = d.windows[i]!;
       let segs: number[] | null = null;
-      if (perRow[i]) ({ segs, next: k } = rowSegments(packed, k, perRow[i]!, ids));
+      const nsegs = perRow[i] ?? 0;
+      if (nsegs) ({ segs, next: k } = rowSegments(packed, k, nsegs, ids));
+      const seg0 = segK;
+      segK += nsegs;
       if (w < first) {
         this.stats.tooOld++;
         continue;
@@ -382,7 +415,12 @@ export class LiveStore {
       const cell = d.cells[i]!;
       for (let t = 0; t < NTYPES; t++) next[t] = d.counts[i * NTYPES + t]!;
       next[NTYPES] = d.values[i]!;
-      this.set(d.partition, w, cell, next, segs, d.oldestAt);
+      let segReach: Map<number, Reach> | undefined;
+      if (reach && segs) {
+        segReach = new Map();
+        for (let j = 0; j < nsegs; j++) segReach.set(segs[j * STRIDE]!, reachAt(reach.segs, seg0 + j));
+      }
+      this.set(d.partition, w, cell, next, segs, d.oldestAt, reach ? reachAt(reach.rows, i) : undefined, segReach);
     }
     this.freezeOld();
     return outcome;
@@ -392,11 +430,24 @@ export class LiveStore {
    * Replaces a partition's values of (window, cell), and of the segments in `segs` (the others keep their
    * values), and passes the differences on to the views.
    */
-  set(partition: number, window: number, cell: string, next: Float64Array, segs: number[] | null = null, oldestAt = Infinity): void {
+  set(partition: number, window: number, cell: string, next: Float64Array, segs: number[] | null = null, oldestAt = Infinity, reach?: Reach, segReach?: ReadonlyMap<number, Reach>): void {
     let cells = this.windows.get(window);
     if (!cells) this.windows.set(window, (cells = new Map<string, BaseCell>()));
     let base = cells.get(cell);
-    if (!base) cells.set(cell, (base = { sum: Array.from({ length: SLOTS }, () => 0), parts: [], partSegs: null, frozenSegs: null, held: null, ...geohashCenter(cell) }));
+    if (!base) {
+      base = { sum: Array.from({ length: SLOTS }, () => 0), parts: [], partSegs: null, frozenSegs: null, held: null, reach: null, frozenReach: null, segReach: null, frozenSegReach: null, ...geohashCenter(cell) };
+      cells.set(cell, base);
+    }
+    // Users: unions, kept whole (the sketches given are this call's to keep).
+    if (reach) base.reach = base.reach ? base.reach.merge(reach) : reach;
+    if (segReach) {
+      const mine = (base.segReach ??= new Map());
+      for (const [id, r] of segReach) {
+        const had = mine.get(id);
+        if (had) had.merge(r);
+        else mine.set(id, r);
+      }
+    }
     const parts = base.parts;
     let at = partAt(base, partition);
     if (at < 0) {
@@ -418,6 +469,15 @@ export class LiveStore {
       const lists = (base.partSegs ??= []);
       const b = base;
       segDiffs = updateSegments((lists[at / PART_STRIDE] ??= []), segs, this.filteredViews > 0, (id) => this.admit(b, id));
+    }
+    // After the segments: a segment new to the cell is admitted (or folded) before it is counted.
+    for (const v of this.views.values()) {
+      if (window < v.firstWindow(this.newest)) continue;
+      if (!v.match) {
+        if (reach) v.addReach(cell, reach);
+      } else if (segReach) {
+        for (const [id, r] of segReach) if (v.matches(this.counted(base, id), this.keyOf)) v.addReach(cell, r);
+      }
     }
     if (!changed && !segDiffs) return;
     const filtered = this.filtered;
@@ -443,7 +503,7 @@ export class LiveStore {
    * A partition's values from another source (MongoDB rollups, after a gap): each count and the value
    * only ever grow within a window, so the larger of the two is the newer.
    */
-  repair(partition: number, window: number, cell: string, values: ArrayLike<number>, segs: ReadonlyMap<string, Float64Array> | null = null): void {
+  repair(partition: number, window: number, cell: string, values: ArrayLike<number>, segs: ReadonlyMap<string, Float64Array> | null = null, reach?: Reach, segReach?: ReadonlyMap<string, Reach> | null): void {
     if (window < this.firstOpen) return;
     const base = this.windows.get(window)?.get(cell);
     const at = base ? partAt(base, partition) : -1;
@@ -471,7 +531,10 @@ export class LiveStore {
       update.push(...row);
       larger = true;
     }
-    if (larger) this.set(partition, window, cell, next, update.length > 0 ? update : null);
+    let sr: Map<number, Reach> | undefined;
+    for (const [key, r] of segReach ?? []) (sr ??= new Map()).set(this.segId(key), r);
+    // Users only ever grow too: a union with the stored sketch is never wrong, so it is always taken.
+    if (larger || reach || sr) this.set(partition, window, cell, next, update.length > 0 ? update : null, Infinity, reach, sr);
   }
 
   /** Moves the newest window forward: windows leave the views and, past the horizon, the store. */
@@ -482,6 +545,7 @@ export class LiveStore {
     for (const v of this.views.values()) {
       const was = Number.isFinite(old) ? v.firstWindow(old) : Infinity;
       const now = v.firstWindow(newest);
+      if (now > was && Number.isFinite(was)) v.reachStale = true;
       for (const [w, cells] of this.windows) {
         if (w < was || w >= now) continue; // only windows that were in the view and no longer are
         for (const [cell, base] of cells) {
@@ -493,6 +557,51 @@ export class LiveStore {
     }
     const first = this.firstKept;
     for (const w of [...this.windows.keys()]) if (w < first) this.windows.delete(w);
+  }
+
+  /** A base cell's unique users (undefined: no delta brought any). */
+  reachOf(base: BaseCell): Reach | undefined {
+    if (base.frozenReach) return Reach.fromBytes(base.frozenReach);
+    return base.reach ?? undefined;
+  }
+
+  /** A base cell's segments' unique users, by segment key as counted (the cap applied); null: none. */
+  segmentReach(base: BaseCell): Map<string, Reach> | null {
+    let out: Map<string, Reach> | null = null;
+    if (base.frozenSegReach) {
+      for (const [id, b] of base.frozenSegReach) (out ??= new Map()).set(this.segKeys[id]!, Reach.fromBytes(b));
+      return out;
+    }
+    for (const [id, r] of base.segReach ?? []) {
+      const key = this.segKeys[this.counted(base, id)]!;
+      const m = (out ??= new Map());
+      const had = m.get(key);
+      m.set(key, had ? had.merge(r) : new Reach().merge(r));
+    }
+    return out;
+  }
+
+  /**
+   * The view's users per view cell, rebuilt first if windows left it since (one pass over the base cells
+   * of its windows).
+   */
+  viewReach(v: View): ReadonlyMap<string, Reach> {
+    if (!v.reachStale) return v.reach;
+    v.reach.clear();
+    v.reachStale = false;
+    const first = v.firstWindow(this.newest);
+    for (const [w, cells] of this.windows) {
+      if (w < first) continue;
+      for (const [cell, base] of cells) {
+        if (!v.match) {
+          const r = this.reachOf(base);
+          if (r) v.addReach(cell, r);
+          continue;
+        }
+        for (const [key, r] of this.segmentReach(base) ?? []) if (v.match(key)) v.addReach(cell, r);
+      }
+    }
+    return v.reach;
   }
 
   /** Every base cell of windows [from, to): sums over partitions (the query API's live source). */
@@ -544,6 +653,18 @@ function freeze(base: BaseCell, counted: (base: BaseCell, id: number) => number)
     frozen = Float64Array.from(packed);
   }
   base.frozenSegs = frozen;
+  if (base.reach) base.frozenReach = base.reach.toBytes();
+  if (base.segReach) {
+    const byCounted = new Map<number, Reach>();
+    for (const [id, r] of base.segReach) {
+      const as = counted(base, id);
+      const had = byCounted.get(as);
+      byCounted.set(as, had ? had.merge(r) : new Reach().merge(r));
+    }
+    base.frozenSegReach = new Map([...byCounted].map(([id, r]) => [id, r.toBytes()]));
+  }
+  base.reach = null;
+  base.segReach = null;
   base.parts = NO_PARTS;
   base.partSegs = null;
   base.held = null;

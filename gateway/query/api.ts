@@ -4,7 +4,7 @@
  * Identical requests within `cacheMs` share one read (a dashboard polling from many tabs costs one).
  */
 import { MongoClient, type Db } from 'mongodb';
-import { isFiltered, type Bbox, type QueryError } from '../../actors/model/index.js';
+import { isFiltered, TOP_ORDERS, type Bbox, type QueryError, type TopOrder } from '../../actors/model/index.js';
 import { filterRows, hotspotsAnswer, rollupsAnswer, segmentsAnswer, summaryAnswer, topAnswer } from './answers.js';
 import { bbox, int, num, parseQuery, QueryParamError, range, segmentFilter, types } from './params.js';
 import { readRollups, TooManyRowsError, type StoredRow } from './rollups.js';
@@ -14,6 +14,8 @@ import type { ArchiveStore } from '../../runtime/index.js';
 /** The gateway's live store as a row source: exact for windows from `completeFrom()` on. */
 export interface LiveRows {
   completeFrom(): number;
+  /** Whether its rows carry reach (users): otherwise answers come from the rollups, which do. */
+  readonly reach: boolean;
   rows(from: number, to: number, bbox: Bbox | undefined): StoredRow[];
 }
 
@@ -24,6 +26,8 @@ export interface QueryApiOptions {
   /** Stored rows one request may read. */
   readonly maxRows: number;
   readonly cacheMs: number;
+  /** The privacy floor (ADME_PRIVACY_K): rows with fewer unique users are not answered; 0: none. */
+  readonly privacyK: number;
   /** Answers ranges the live store holds completely from memory (fresher, and no MongoDB read). */
   readonly live?: LiveRows;
   /** Opens the raw-event archive for `/v1/events` (undefined: it answers 503). Called again after a failure. */
@@ -72,6 +76,7 @@ export class QueryApi {
     if (!db) return fail(503, 'QUERY_UNAVAILABLE', 'this gateway has no MongoDB configured (ADME_MONGO_URL)', false);
     const q = parseQuery(qs);
     const w = this.o.windowMs;
+    const privacyK = this.o.privacyK;
     try {
       let source: 'live' | 'rollups' = 'rollups';
       const want = q.source ?? 'auto';
@@ -80,7 +85,7 @@ export class QueryApi {
       /** Every row of [from, to) in the bbox, unfiltered (the segments answer wants them all). */
       const readAll = async (from: number, to: number, box = bbox(q)): Promise<StoredRow[]> => {
         const live = this.o.live;
-        if (live && want === 'auto' && from - (from % w) >= live.completeFrom()) {
+        if (live && live.reach && want === 'auto' && from - (from % w) >= live.completeFrom()) {
           source = 'live';
           return live.rows(from - (from % w), to, box);
         }
@@ -96,18 +101,20 @@ export class QueryApi {
           if ((stepS * 1000) % w !== 0) throw new QueryParamError('step', `must be a multiple of ${w / 1000} s, got ${stepS}`);
           const precision = int(q, 'precision', 5, 1, 6);
           const t = types(q);
-          return ok(rollupsAnswer(await read(from, to), { from, to, precision, stepMs: stepS * 1000, types: t }));
+          return ok(rollupsAnswer(await read(from, to), { from, to, precision, stepMs: stepS * 1000, types: t, privacyK }));
         }
         case '/v1/top': {
           const { from, to } = range(q, now, 5 * 60_000, 24 * HOUR);
           const precision = int(q, 'precision', 5, 1, 6);
           const limit = int(q, 'limit', 10, 1, 1000);
           const t = types(q);
-          return ok(topAnswer(await read(from, to), { from, to, precision, types: t, limit }));
+          const by = (q.by ?? 'events') as TopOrder;
+          if (!TOP_ORDERS.includes(by)) throw new QueryParamError('by', `expected ${TOP_ORDERS.join(' or ')}, got "${q.by}"`);
+          return ok(topAnswer(await read(from, to), { from, to, precision, types: t, limit, by, privacyK }));
         }
         case '/v1/summary': {
           const { from, to } = range(q, now, 5 * 60_000, 24 * HOUR);
-          return ok(summaryAnswer(await read(from, to), { from, to, windowMs: w }));
+          return ok(summaryAnswer(await read(from, to), { from, to, windowMs: w, privacyK }));
         }
         case '/v1/hotspots': {
           // Windows still open are partial: the current period ends at the last closed window.
@@ -119,13 +126,13 @@ export class QueryApi {
           const factor = num(q, 'factor', 3, 1);
           const limit = int(q, 'limit', 10, 1, 1000);
           const rows = await read(at - (windowS + baselineS) * 1000, at);
-          return ok(hotspotsAnswer(rows, { at, windowS, baselineS, precision, minEvents, factor, limit }));
+          return ok(hotspotsAnswer(rows, { at, windowS, baselineS, precision, minEvents, factor, limit, privacyK }));
         }
         case '/v1/segments': {
           if (isFiltered(filter)) throw new QueryParamError('app', 'the segments endpoint lists every app and campaign: it takes no app= or campaign= filter');
           const { from, to } = range(q, now, 15 * 60_000, 24 * HOUR);
           const limit = int(q, 'limit', 100, 1, 1000);
-          return ok(segmentsAnswer(await readAll(from, to), { from, to, limit }));
+          return ok(segmentsAnswer(await readAll(from, to), { from, to, limit, privacyK }));
         }
         default:
           return fail(404, 'QUERY_BAD_PARAM', `no such query endpoint ${path}`);

@@ -6,8 +6,8 @@
  */
 import { Binary, type Db } from 'mongodb';
 import {
-  EVENT_TYPES, NTYPES, FINAL_PREFIX_PRECISION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockRows, blockSegments, blockWindowKey, forEachSegment, plainBlock, geohashEncode, inBbox,
-  geohashCenter, segmentKeys, type Bbox, type FinalBlock, type OpenWindowDoc, type PackedSegments,
+  EVENT_TYPES, NTYPES, FINAL_PREFIX_PRECISION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockReach, blockRows, blockSegments, blockWindowKey, forEachSegment, plainBlock, geohashEncode, inBbox,
+  geohashCenter, reachAt, segmentKeys, type Bbox, type BlockReach, type FinalBlock, type OpenWindowDoc, type PackedSegments, type Reach,
 } from '../../actors/model/index.js';
 import { inflateRawSync } from 'node:zlib';
 
@@ -20,14 +20,26 @@ export interface StoredRow {
   readonly sum: ArrayLike<number>;
   /** Per segment key (actors/model/segment.ts), NTYPES counts then the value sum; null: none. */
   readonly segs?: ReadonlyMap<string, Float64Array> | null;
+  /** Unique users per event type (absent: written before reach; then `users` may say how many in all). */
+  readonly reach?: Reach | undefined;
+  /** Per segment key, its unique users (absent: not known; a segment missing from it: none known). */
+  readonly segReach?: ReadonlyMap<string, Reach> | null;
+  /** A block's per-row users estimate, for rows without `reach` (it cannot be merged: docs/api.md). */
+  readonly users?: number;
 }
 
-/** Row i's segments, by key, from a block's packed segments (absent in blocks written before segments). */
-function segmentsByRow(segs: PackedSegments | undefined, rows: number): (Map<string, Float64Array> | null)[] {
-  const out: (Map<string, Float64Array> | null)[] = new Array<Map<string, Float64Array> | null>(rows).fill(null);
+/** Row i's segments (and their reach), by key, from a block's packed segments (absent in blocks written before segments). */
+function segmentsByRow(segs: PackedSegments | undefined, rows: number, reach: BlockReach | undefined): { values: Map<string, Float64Array> | null; reach: Map<string, Reach> | null }[] {
+  const out = Array.from({ length: rows }, () => ({ values: null as Map<string, Float64Array> | null, reach: null as Map<string, Reach> | null }));
   if (!segs) return out;
   const keys = segmentKeys({ segApps: segs[0], segCampaigns: segs[1] });
-  forEachSegment(segs, (row, id, vals) => (out[row] ??= new Map()).set(keys[id]!, vals.slice()));
+  let k = 0;
+  forEachSegment(segs, (row, id, vals) => {
+    const o = out[row]!;
+    (o.values ??= new Map()).set(keys[id]!, vals.slice());
+    if (reach) (o.reach ??= new Map()).set(keys[id]!, reachAt(reach.segs, k));
+    k++;
+  });
   return out;
 }
 
@@ -85,10 +97,11 @@ export async function readRollups(db: Db, o: ReadOptions): Promise<StoredRow[]> 
     const bytes = (b: unknown) => (b instanceof Binary ? b.buffer : (b as Uint8Array));
     const block = {
       window: doc.window, windowMs: doc.windowMs, partition: doc.partition, cells: doc.cells, counts: bytes(doc.counts), values: bytes(doc.values), users: bytes(doc.users),
-      ...(doc.segs ? { segs: bytes(doc.segs) } : {}), ...(doc.enc ? { enc: doc.enc } : {}),
+      ...(doc.segs ? { segs: bytes(doc.segs) } : {}), ...(doc.reach ? { reach: bytes(doc.reach) } : {}), ...(doc.enc ? { enc: doc.enc } : {}),
     };
     const rows = blockRows(plainBlock(block, inflateRawSync));
-    const segs = segmentsByRow(blockSegments(block, inflateRawSync), rows.length);
+    const reach = blockReach(block, inflateRawSync);
+    const segs = segmentsByRow(blockSegments(block, inflateRawSync), rows.length, reach);
     for (const [i, r] of rows.entries()) {
       if (o.bbox) {
         const c = geohashCenter(r.cell);
@@ -99,7 +112,11 @@ export async function readRollups(db: Db, o: ReadOptions): Promise<StoredRow[]> 
         sum[i] = r[t];
       });
       sum[NTYPES] = r.value;
-      out.push({ window: r.window, partition: r.partition, cell: r.cell, sum, segs: segs[i]! });
+      const seg = segs[i]!;
+      out.push({
+        window: r.window, partition: r.partition, cell: r.cell, sum, segs: seg.values,
+        ...(reach ? { reach: reachAt(reach.rows, i), segReach: seg.reach } : { users: r.users }),
+      });
       if (o.maxRows !== undefined && out.length > o.maxRows) throw new TooManyRowsError(`more than ${o.maxRows} stored rows match; narrow the time range or the bbox`);
     }
   };

@@ -100,7 +100,7 @@ describe('archive: every folded event in Cassandra once; /v1/events; replay equa
     const want = inCell.filter((e) => e.event.ts >= START && e.event.ts < START + 61_000).sort(newestFirst);
     expect(want.length).toBeGreaterThan(1000);
     const api = new QueryApi({
-      mongoUrl: undefined, database: 'x', windowMs: 10_000, maxRows: 1000, cacheMs: 0,
+      mongoUrl: undefined, database: 'x', windowMs: 10_000, maxRows: 1000, cacheMs: 0, privacyK: 0,
       archive: () => CassandraArchiveStore.open({ contactPoints: stack.cassandra.contactPoints, localDataCenter: stack.cassandra.localDc, keyspace: config.cassandra.keyspace, ttlSeconds: 0, create: false }),
     });
     const keys: string[] = [];

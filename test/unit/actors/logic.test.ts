@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_WINDOW_PARTS, captureCheckpoint, cellsByKey, findCell, checkpointCommitted, checkpointFailed, emptyState, finalsWritten, isClosed, lateDocs, restoreCheckpoint, rollupWrites, takeDelta, watermark, type CheckpointCapture, type ShardState } from '../../../actors/logic.js';
 import { inflateRawSync } from 'node:zlib';
-import { blockRows, plainBlock, decode, encode, type AdEvent, type EventBatchRecord } from '../../../actors/model/index.js';
+import { ALL_SLOTS, TYPE_INDEX, UNTYPED, blockReach, blockRows, forEachSegment, plainBlock, decode, encode, reachAt, slotMask, type AdEvent, type EventBatchRecord, type EventType, type PackedSegments, type Reach } from '../../../actors/model/index.js';
 import { DEFLATED_PART, partMsgpack } from '../../../actors/blocks.js';
 import { foldRecords, type AggregationConfig, type RecordsInput } from '../../../actors/fold.js';
 import { segmentTable } from '../../../actors/segments.js';
@@ -98,6 +98,102 @@ describe('windows, watermark and lateness', () => {
       { offset: 2, index: -1, reason: 'not an EventBatchRecord v1 (a map with v: 1 and an events array)', raw: '{"v":2,"events":[]}' },
     ]);
     expect(s.nextOffset).toBe(3);
+  });
+});
+
+/** A reach as numbers: all users, then users per event type, then the untyped slot's. */
+const reachView = (r: Reach) => [r.users(), ...(['impression', 'click', 'install', 'purchase'] as EventType[]).map((t) => r.users(1 << TYPE_INDEX[t])), r.slot(UNTYPED)?.estimate() ?? 0];
+
+/** Per cell-window and per segment, their reach (by `window:cell` and `window:cell|app|campaign`). */
+function reachOf(s: ShardState): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const [k, cw] of cellsByKey(s)) {
+    out[k] = reachView(cw.reach);
+    cw.segs?.ids.forEach((id, i) => {
+      out[`${k}|${s.segDict.apps[id]}|${s.segDict.campaigns[id]}`] = reachView(cw.segs!.reach[i]!);
+    });
+  }
+  return out;
+}
+
+describe('reach', () => {
+  const events = () => [
+    ev(1_000, { userId: 'u1', type: 'impression', appId: 'shop', campaignId: 'c1' }),
+    ev(1_100, { userId: 'u1', type: 'click', appId: 'shop', campaignId: 'c1' }),
+    ev(1_200, { userId: 'u2', type: 'impression', appId: 'shop', campaignId: 'c1' }),
+    ev(1_300, { userId: 'u2', type: 'impression' }),
+    ev(1_400, { userId: 'u3', type: 'purchase', appId: 'game' }),
+  ];
+
+  it('keeps unique users per event type, per cell-window and per segment', () => {
+    const s = emptyState();
+    feed(s, [events()]);
+    expect(reachOf(s)).toEqual({
+      '0:u09tvw': [3, 2, 1, 0, 1, 0],
+      '0:u09tvw|shop|c1': [2, 2, 1, 0, 0, 0],
+      '0:u09tvw|game|': [1, 0, 0, 0, 1, 0],
+    });
+    const cw = findCell(s, 0, 'u09tvw')!;
+    // Users of impressions or clicks: u1 counts once.
+    expect(cw.reach.users(slotMask([TYPE_INDEX.impression, TYPE_INDEX.click]))).toBe(2);
+  });
+
+  it('with ADME_SEGMENT_REACH off, segments keep counts but no users', () => {
+    const s = emptyState();
+    foldRecords(s, input([events()], 0), { ...C, segmentReach: false });
+    expect(reachOf(s)).toEqual({ '0:u09tvw': [3, 2, 1, 0, 1, 0], '0:u09tvw|shop|c1': [0, 0, 0, 0, 0, 0], '0:u09tvw|game|': [0, 0, 0, 0, 0, 0] });
+  });
+
+  it('rollup blocks carry every row\'s and every segment\'s reach, in the order of their rows and packed segments', () => {
+    const s = emptyState();
+    feed(s, [[...events(), ev(1_500, { userId: 'u9', lat: 40.7128, lon: -74.006, appId: 'shop' })], [ev(45_000)]]);
+    const w = rollupWrites(s, C, 0, 1);
+    const got: Record<string, number[]> = {};
+    for (const b of w.finals) {
+      const plain = plainBlock(b, inflateRawSync);
+      const reach = blockReach(b, inflateRawSync)!;
+      const rows = blockRows(plain);
+      rows.forEach((r, i) => {
+        got[`${r.window}:${r.cell}`] = reachView(reachAt(reach.rows, i));
+        expect(r.users).toBe(reachAt(reach.rows, i).users());
+      });
+      const segs = decode<PackedSegments>(new Uint8Array(inflateRawSync(b.segs!)));
+      let k = 0;
+      forEachSegment(segs, (row, id) => {
+        got[`${rows[row]!.window}:${rows[row]!.cell}|${segs[0][id]}|${segs[1][id]}`] = reachView(reachAt(reach.segs, k++));
+      });
+      expect(k).toBe(reach.segs.ends.length);
+    }
+    // Window 0 is closed (finals); 40 000 is still open.
+    expect(got).toEqual(Object.fromEntries(Object.entries(reachOf(s)).filter(([k]) => k.startsWith('0:'))));
+    expect(Object.keys(got)).toHaveLength(5);
+  });
+
+  it('checkpoints restore every reach exactly, registers included', () => {
+    const s = emptyState();
+    feed(s, [events()]);
+    for (let i = 0; i < 6_000; i++) feed(s, [[ev(2_000, { userId: `big-${i}`, type: i % 2 ? 'impression' : 'click', appId: 'shop', campaignId: 'c1' })]]);
+    const before = reachOf(s);
+    expect(findCell(s, 0, 'u09tvw')!.reach.sketch(ALL_SLOTS).exact).toBe(false);
+    const c = captureCheckpoint(s);
+    const r = restoreCheckpoint(s.nextOffset, new Map([...c.parts].map(([k, v]) => [k, v!])));
+    expect(reachOf(r)).toEqual(before);
+    // And they go on counting from where they were.
+    feed(s, [[ev(3_000, { userId: 'new', type: 'install', appId: 'shop', campaignId: 'c1' })]]);
+    feed(r, [[ev(3_000, { userId: 'new', type: 'install', appId: 'shop', campaignId: 'c1' })]]);
+    expect(reachOf(r)).toEqual(reachOf(s));
+  });
+
+  it('a v2 part\'s one sketch per cell restores as the untyped slot: all-types reach kept, per-type unknown', () => {
+    const v2 = encode({
+      v: 2, window: 0, seq: 1, cells: 'u09tvw', counts: Uint32Array.from([2, 1, 0, 0, 0, 0]), values: Float64Array.from([0]),
+      hllKinds: Uint8Array.from([0]), hllEnds: Uint32Array.from([8]), hll: new Uint8Array(Uint32Array.from([hash32('u1'), hash32('u2')]).buffer),
+      hasIds: Uint8Array.from([0]), idEnds: Uint32Array.from([0]), ids: new Float64Array(0), segEnds: Uint32Array.from([0]), segs: new Float64Array(0), segApps: [], segCampaigns: [],
+    });
+    const r = restoreCheckpoint(3, new Map([['w:0', v2]]));
+    expect(reachOf(r)).toEqual({ '0:u09tvw': [2, 0, 0, 0, 0, 2] });
+    feed(r, [[ev(1_000, { userId: 'u1', type: 'click' }), ev(1_000, { userId: 'u3', type: 'click' })]]);
+    expect(reachOf(r)).toEqual({ '0:u09tvw': [3, 0, 2, 0, 0, 2] });
   });
 });
 

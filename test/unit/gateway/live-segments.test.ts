@@ -121,9 +121,9 @@ describe('LiveStore: bounded segments per cell (ADME_MAX_SEGMENTS_PER_CELL)', ()
     expect(impressions(s, 10, 6, [OTHER_SEGMENT])).toEqual({ u09tvw: 9 }); // built fresh: the same
     expect(impressions(s, 10, 6, ['app-c'])).toEqual({ xn76ur: 9 }); // app-c in u09tvw counts as other there
     expect(impressions(s, 10, 6)).toEqual({ u09tvw: 33, xn76ur: 9 }); // totals untouched
-    const answer = segmentsAnswer(cells.map((r) => ({ window: r.window, partition: -1, cell: r.cell, sum: r.base.sum, segs: s.segmentSums(r.base) })), { from: 0, to: W, limit: 10 });
-    expect(answer.apps).toEqual([{ id: OTHER_SEGMENT, events: 9 }, { id: 'app-c', events: 9 }, { id: 'app-a', events: 5 }, { id: 'app-b', events: 3 }]);
-    expect(answer.campaigns).toEqual([{ id: OTHER_SEGMENT, events: 9 }, { id: 'c9', events: 9 }, { id: 'c1', events: 8 }]);
+    const answer = segmentsAnswer(cells.map((r) => ({ window: r.window, partition: -1, cell: r.cell, sum: r.base.sum, segs: s.segmentSums(r.base) })), { from: 0, to: W, limit: 10, privacyK: 0 });
+    expect(answer.apps.map(({ id, events }) => ({ id, events }))).toEqual([{ id: OTHER_SEGMENT, events: 9 }, { id: 'app-c', events: 9 }, { id: 'app-a', events: 5 }, { id: 'app-b', events: 3 }]);
+    expect(answer.campaigns.map(({ id, events }) => ({ id, events }))).toEqual([{ id: OTHER_SEGMENT, events: 9 }, { id: 'c9', events: 9 }, { id: 'c1', events: 8 }]);
   });
 
   it('freezes windows every partition has left freezeMs behind: the same sums and segments, no per-partition values, later deltas for them ignored', () => {

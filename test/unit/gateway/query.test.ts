@@ -46,24 +46,24 @@ describe('query answers', () => {
   ];
 
   it('rollups: sums partitions and sub-cells per bucket, only the asked types in total', () => {
-    const a = rollupsAnswer(rows, { from: 0, to: 20_000, precision: 4, stepMs: 10_000, types: ['click'] });
+    const a = rollupsAnswer(rows, { from: 0, to: 20_000, precision: 4, stepMs: 10_000, types: ['click'], privacyK: 0 });
     expect(a.rows.map((r) => [r.window, r.cell, r.total, r.counts.impression, r.value])).toEqual([
       [0, 'u09t', 3, 16, 7.5], [10_000, 'xn76', 3, 0, 0],
     ]);
-    expect(rollupsAnswer(rows, { from: 0, to: 20_000, precision: 6, stepMs: 20_000, types: [...EVENT_TYPES] }).rows.map((r) => [r.cell, r.total]))
+    expect(rollupsAnswer(rows, { from: 0, to: 20_000, precision: 6, stepMs: 20_000, types: [...EVENT_TYPES], privacyK: 0 }).rows.map((r) => [r.cell, r.total]))
       .toEqual([['u09tvw', 24], ['u09tvx', 1], ['xn76ur', 3]]);
   });
 
   it('top: busiest first, limited', () => {
-    expect(topAnswer(rows, { from: 0, to: 20_000, precision: 6, types: [...EVENT_TYPES], limit: 2 }).rows.map((r) => [r.cell, r.total])).toEqual([['u09tvw', 24], ['xn76ur', 3]]);
+    expect(topAnswer(rows, { from: 0, to: 20_000, precision: 6, types: [...EVENT_TYPES], limit: 2, by: 'events', privacyK: 0 }).rows.map((r) => [r.cell, r.total])).toEqual([['u09tvw', 24], ['xn76ur', 3]]);
   });
 
   it('summary: totals, rates and a series with empty windows as zeros', () => {
-    const s = summaryAnswer(rows, { from: 0, to: 30_000, windowMs: 10_000 });
+    const s = summaryAnswer(rows, { from: 0, to: 30_000, windowMs: 10_000, privacyK: 0 });
     expect(s).toMatchObject({ events: 28, eventsPerSecond: 28 / 30, value: 7.5, clickThroughRate: 6 / 20, conversionRate: 2 / 6 });
     expect(s.counts).toEqual({ impression: 20, click: 6, install: 1, purchase: 1, session_start: 0, custom: 0 });
     expect(s.series).toEqual([[0, 21], [10_000, 7], [20_000, 0]]);
-    expect(summaryAnswer([], { from: 0, to: 10_000, windowMs: 10_000 })).toMatchObject({ events: 0, clickThroughRate: null, conversionRate: null });
+    expect(summaryAnswer([], { from: 0, to: 10_000, windowMs: 10_000, privacyK: 0 })).toMatchObject({ events: 0, clickThroughRate: null, conversionRate: null });
   });
 
   it('hotspots: cells far above their own baseline, and busy new cells', () => {
@@ -74,7 +74,7 @@ describe('query answers', () => {
       ...Array.from({ length: 6 }, (_, i) => row(900_000 + i * 10_000, 'gcpvj0', [50, 0, 0, 0])), // 5/s
       row(950_000, 'xn76ur', [30, 0, 0, 0]), // new: 0.5/s vs none
     ];
-    const h = hotspotsAnswer(hist, { at: 960_000, windowS: 60, baselineS: 900, precision: 6, minEvents: 20, factor: 3, limit: 10 });
+    const h = hotspotsAnswer(hist, { at: 960_000, windowS: 60, baselineS: 900, precision: 6, minEvents: 20, factor: 3, limit: 10, privacyK: 0 });
     expect(h.rows.map((r) => [r.cell, r.current, r.rate, r.baselineRate, r.ratio])).toEqual([
       ['xn76ur', 30, 0.5, 0, 450], ['gcpvj0', 300, 5, 1, 5],
     ]);
@@ -101,15 +101,16 @@ describe('app and campaign filters', () => {
     expect(f([], ['cmp-01', 'cmp-02'])).toEqual([[0, 'u09tvw', 7, 1.5], [10_000, 'xn76ur', 6, 0]]);
     expect(f(['app-maps'], ['cmp-02'])).toEqual([]);
     expect(filterRows(rows, { apps: [], campaigns: [] })).toBe(rows);
-    expect(summaryAnswer(filterRows(rows, { apps: ['app-shop'], campaigns: [] }), { from: 0, to: 20_000, windowMs: 10_000 }).counts.impression).toBe(5);
+    expect(summaryAnswer(filterRows(rows, { apps: ['app-shop'], campaigns: [] }), { from: 0, to: 20_000, windowMs: 10_000, privacyK: 0 }).counts.impression).toBe(5);
   });
 
   it('lists apps and campaigns busiest first with their events', () => {
-    expect(segmentsAnswer(rows, { from: 0, to: 20_000, limit: 10 })).toEqual({
+    expect(segmentsAnswer(rows, { from: 0, to: 20_000, limit: 10, privacyK: 0 })).toEqual({
       from: 0, to: 20_000,
-      apps: [{ id: 'app-shop', events: 5 }, { id: 'app-maps', events: 3 }],
-      campaigns: [{ id: 'cmp-01', events: 7 }, { id: 'cmp-02', events: 6 }],
+      apps: [{ id: 'app-shop', events: 5, users: 0 }, { id: 'app-maps', events: 3, users: 0 }],
+      campaigns: [{ id: 'cmp-01', events: 7, users: 0 }, { id: 'cmp-02', events: 6, users: 0 }],
+      privacyK: 0, withheld: 0,
     });
-    expect(segmentsAnswer(rows, { from: 0, to: 20_000, limit: 1 }).campaigns).toEqual([{ id: 'cmp-01', events: 7 }]);
+    expect(segmentsAnswer(rows, { from: 0, to: 20_000, limit: 1, privacyK: 0 }).campaigns).toEqual([{ id: 'cmp-01', events: 7, users: 0 }]);
   });
 });
