@@ -5,6 +5,7 @@
  */
 import type { SubscribeMsg } from '../../actors/model/stream.js';
 import type { ConnState } from './protocol.js';
+import type { ViewPrivacy } from './reach.js';
 
 export interface FrameSummary {
   readonly type: 'snapshot' | 'delta';
@@ -67,8 +68,10 @@ export interface AdmeHooks {
   /** Drawn renders so far (each after onAfterRender + two animation frames). */
   renders: number;
   mode: 'heatmap' | 'cells';
-  /** The time-travel bucket on the map (start, cells, sum of totals), null when live. */
-  replay: { at: number; cells: number; total: number } | null;
+  /** The time-travel bucket on the map (start, cells, sum of totals, its answer's privacy floor), null when live. */
+  replay: { at: number; cells: number; total: number; privacy: ViewPrivacy } | null;
+  /** The live view's privacy floor, hidden cells and unique users, as the legend shows them. */
+  privacy: ViewPrivacy;
   summaryShown: SummaryShown | null;
   /** The filter of the map, dashboard and time travel, as selected (and in the address bar). */
   filter: FilterShown;

@@ -48,13 +48,16 @@ export const NO_PRIVACY: ViewPrivacy = { privacyK: 0, withheld: 0, viewUsers: un
 /**
  * The view's privacy after a frame. A snapshot states it afresh (a field it lacks is unknown / none);
  * a delta changes only the fields it carries: a heartbeat that omits them has not made the floor go away.
+ * Unchanged, it is `prev` itself.
  */
 export function privacyAfter(prev: ViewPrivacy, frame: { readonly type: 'snapshot' | 'delta'; readonly privacyK?: number; readonly withheld?: number; readonly viewUsers?: number }): ViewPrivacy {
   const base = frame.type === 'snapshot' ? NO_PRIVACY : prev;
   const k = knownUsers(frame.privacyK);
   const w = knownUsers(frame.withheld);
   const u = knownUsers(frame.viewUsers);
-  return { privacyK: k ?? base.privacyK, withheld: w ?? base.withheld, viewUsers: u ?? base.viewUsers };
+  const next = { privacyK: k ?? base.privacyK, withheld: w ?? base.withheld, viewUsers: u ?? base.viewUsers };
+  // Unchanged → the same object: state holding it stays equal across heartbeats.
+  return next.privacyK === prev.privacyK && next.withheld === prev.withheld && next.viewUsers === prev.viewUsers ? prev : next;
 }
 
 /** The floor an answer (rollups, top) reports; answers carry no reach of the whole view. */

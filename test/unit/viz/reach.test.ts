@@ -31,7 +31,8 @@ describe('privacy floor', () => {
   it('a snapshot states the floor afresh, a delta changes only the fields it carries', () => {
     const a = privacyAfter(NO_PRIVACY, { type: 'snapshot', privacyK: 10, withheld: 4, viewUsers: 900 });
     expect(a).toEqual({ privacyK: 10, withheld: 4, viewUsers: 900 });
-    expect(privacyAfter(a, { type: 'delta' })).toEqual(a);
+    expect(privacyAfter(a, { type: 'delta' })).toBe(a);
+    expect(privacyAfter(a, { type: 'snapshot', privacyK: 10, withheld: 4, viewUsers: 900 })).toBe(a);
     expect(privacyAfter(a, { type: 'delta', withheld: 0 })).toEqual({ privacyK: 10, withheld: 0, viewUsers: 900 });
     expect(privacyAfter(a, { type: 'snapshot' })).toEqual(NO_PRIVACY);
   });
