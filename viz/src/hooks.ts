@@ -28,6 +28,11 @@ export interface SummaryShown {
   readonly counts: Readonly<Record<string, number>>;
   readonly clickThroughRate: number | null;
   readonly conversionRate: number | null;
+  /** Unique users and impressions per user; undefined from a server without reach. */
+  readonly users: number | undefined;
+  readonly frequency: number | null;
+  /** 1 when the area is under the privacy floor (its figures are hidden), else 0. */
+  readonly withheld: number;
 }
 
 /** The app and campaign filter the page applies (empty list = any). */

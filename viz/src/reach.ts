@@ -92,6 +92,13 @@ export function summaryWithheldNote(s: { readonly withheld?: number; readonly pr
     : 'Too few unique users here: this area\'s figures are hidden.';
 }
 
+/** The dashboard's users per type: who did what (impressions are in the frequency, sessions left out). */
+export const USERS_BY_TYPE: readonly { readonly type: EventType; readonly label: string }[] = [
+  { type: 'click', label: 'clicked' },
+  { type: 'install', label: 'installed' },
+  { type: 'purchase', label: 'purchased' },
+];
+
 /** The top list's two orders, as its toggle names them. */
 export const TOP_ORDER_LABEL: Readonly<Record<TopOrder, string>> = { events: 'by events', users: 'by reach' };
 
