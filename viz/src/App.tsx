@@ -17,6 +17,7 @@ import { subscribeFields } from './filter.js';
 import type { SummaryShown } from './hooks.js';
 import { baseMapLayer, cellLayer, heatLayer, type MapMode } from './layers.js';
 import { bboxOf, dashboardRange, sameBbox, type ConnState } from './protocol.js';
+import { NO_PRIVACY, formatFrequency, formatUsers, frequencyOf, type ViewPrivacy } from './reach.js';
 import { CellMap, columnsOf, type Cell, type CellColumns } from './state.js';
 import { StreamClient, streamUrl, type Subscription } from './stream.js';
 import { TimeTravel, type ReplayShown } from './TimeTravel.js';
@@ -54,7 +55,7 @@ function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly 
   const [conn, setConn] = useState<{ state: ConnState; detail: string }>({ state: 'connecting', detail: '' });
   const [shapes, setShapes] = useState<Partial<Record<Detail, Countries>>>({});
   const [baseError, setBaseError] = useState<string | undefined>();
-  const [live, setLive] = useState<{ cols: CellColumns; version: number; dataAt: number; frameAgeMs: number | undefined }>({ cols: columnsOf([]), version: 0, dataAt: 0, frameAgeMs: undefined });
+  const [live, setLive] = useState<{ cols: CellColumns; version: number; dataAt: number; frameAgeMs: number | undefined; privacy: ViewPrivacy }>({ cols: columnsOf([]), version: 0, dataAt: 0, frameAgeMs: undefined, privacy: NO_PRIVACY });
   const [replaying, setReplaying] = useState(false);
   const [replay, setReplay] = useState<ReplayShown | null>(null);
   const [hover, setHover] = useState<PickingInfo<Cell> | null>(null);
@@ -133,6 +134,7 @@ function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly 
         }
         hooks.frames++;
         hooks.lastFrame = { type: frame.type, seq: frame.seq, sub: frame.sub, rows: frame.cells.length, at: frame.at, dataAt: frame.dataAt, windowS: frame.windowS, precision: frame.precision };
+        hooks.privacy = map.privacy;
         // A heartbeat (empty delta) only refreshes the freshness numbers: nothing to redraw.
         const changed = frame.type === 'snapshot' || frame.cells.length > 0;
         if (changed) {
@@ -145,6 +147,7 @@ function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly 
           version: changed ? prev.version + 1 : prev.version,
           dataAt: frame.dataAt || prev.dataAt,
           frameAgeMs: frame.oldestAt > 0 ? frame.at - frame.oldestAt : prev.frameAgeMs,
+          privacy: map.privacy,
         }));
         return changed;
       },
@@ -188,7 +191,7 @@ function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly 
     if (info.object) setDrill({ cell: info.object.cell, at: Date.now() });
   }, []);
   const onReplayShow = useCallback((shown: ReplayShown | null) => {
-    hooks.replay = shown ? { at: shown.at, cells: shown.cells.length, total: shown.cells.reduce((n, c) => n + c.total, 0) } : null;
+    hooks.replay = shown ? { at: shown.at, cells: shown.cells.length, total: shown.cells.reduce((n, c) => n + c.total, 0), privacy: shown.privacy } : null;
     setReplay(shown);
   }, []);
 
@@ -254,7 +257,7 @@ function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly 
             onAfterRender={onAfterRender}
             getTooltip={null}
           />
-          <Legend precision={precision} filter={filter} />
+          <Legend precision={precision} filter={filter} privacy={replaying && replay ? replay.privacy : live.privacy} />
           {hover?.object && mode === 'cells' && <CellTooltip cell={hover.object} x={hover.x} y={hover.y} windowS={replaying && replay ? replay.stepS : windowS} />}
           {(baseError ?? streamError) && <div className="map-error">⚠ {baseError ?? streamError}</div>}
           {drillRequest && (
@@ -268,7 +271,10 @@ function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly 
   );
 }
 
+const IMPRESSION = EVENT_TYPES.indexOf('impression');
+
 function CellTooltip({ cell, x, y, windowS }: { readonly cell: Cell; readonly x: number; readonly y: number; readonly windowS: number }) {
+  const frequency = frequencyOf(cell.counts[IMPRESSION] ?? 0, cell.users);
   return (
     <div className="tooltip" style={{ left: x + 12, top: y + 12 }} data-testid="cell-tooltip">
       <b>{cell.cell}</b> · {cell.rate.toFixed(2)} events/s ({cell.total.toLocaleString('en-US')} in {windowS} s)
@@ -276,6 +282,9 @@ function CellTooltip({ cell, x, y, windowS }: { readonly cell: Cell; readonly x:
         <tbody>
           {EVENT_TYPES.map((t, i) => <tr key={t}><td>{t}</td><td>{cell.counts[i]!.toLocaleString('en-US')}</td></tr>)}
           <tr><td>value</td><td>{cell.value.toFixed(2)}</td></tr>
+          {/* Only what the stream said: a row without users is unknown reach, not zero. */}
+          {cell.users !== undefined && <tr><td title="unique users with an event of the selected types">users (reach)</td><td data-testid="tooltip-users">{formatUsers(cell.users)}</td></tr>}
+          {frequency !== null && <tr><td title="impressions ÷ unique users">frequency</td><td data-testid="tooltip-frequency">{formatFrequency(frequency)}</td></tr>}
         </tbody>
       </table>
     </div>

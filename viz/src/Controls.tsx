@@ -10,6 +10,7 @@ import { LIVE_WINDOWS_S } from '../../actors/model/stream.js';
 import { DIMENSIONS, choicesOf, clearDim, filterLabel, isFull, listSummary, toggleId, type Dimension } from './filter.js';
 import type { MapMode } from './layers.js';
 import type { ConnState } from './protocol.js';
+import { privacyLines, type ViewPrivacy } from './reach.js';
 import { CLASS_COLORS, classLabel } from './scale.js';
 
 const WINDOW_LABEL: Record<number, string> = { 10: '10 s', 60: '1 min', 300: '5 min', 900: '15 min' };
@@ -131,7 +132,9 @@ export function FilterTag({ filter, testId }: { readonly filter: SegmentFilter; 
   return <span className="filter-tag" data-testid={testId} title={filterLabel(filter, Infinity)}>only {label}</span>;
 }
 
-export function Legend({ precision, filter }: { readonly precision: number; readonly filter: SegmentFilter }) {
+/** The colour scale, and under it the privacy floor and the view's reach when the stream (or a replayed answer) gives them. */
+export function Legend({ precision, filter, privacy }: { readonly precision: number; readonly filter: SegmentFilter; readonly privacy: ViewPrivacy }) {
+  const lines = privacyLines(privacy);
   return (
     <div className="legend">
       <div className="legend-title">events/s per cell <small>(geohash {precision})</small></div>
@@ -142,6 +145,11 @@ export function Legend({ precision, filter }: { readonly precision: number; read
           {classLabel(i)}
         </div>
       ))}
+      {lines.length > 0 && (
+        <div className="legend-privacy" data-testid="legend-privacy" data-k={privacy.privacyK} data-withheld={privacy.withheld} data-users={privacy.viewUsers ?? ''}>
+          {lines.map((l) => <div key={l}>{l}</div>)}
+        </div>
+      )}
     </div>
   );
 }

@@ -13,6 +13,7 @@ import type { Bbox } from '../../actors/model/stream.js';
 import { getJson, queryString } from './api.js';
 import { FilterTag } from './Controls.js';
 import { checkEcho, filterParams } from './filter.js';
+import { answerPrivacy, type ViewPrivacy } from './reach.js';
 import type { Cell } from './state.js';
 import { bucketTotals, bucketsOf, replayOf } from './timetravel.js';
 
@@ -24,6 +25,14 @@ export interface ReplayShown {
   readonly cells: readonly Cell[];
   readonly at: number;
   readonly stepS: number;
+  /** The floor the bucket's answer applied, and how many of its cells it held back. */
+  readonly privacy: ViewPrivacy;
+}
+
+/** One replayed bucket as loaded. */
+interface Bucket {
+  readonly cells: readonly Cell[];
+  readonly privacy: ViewPrivacy;
 }
 
 interface Props {
@@ -52,7 +61,7 @@ export function TimeTravel({ viewerKey, bbox, precision, types, filter, active, 
   const bboxKey = bbox.join(',');
   const fk = filterKey(filter);
   /** Buckets loaded (or loading) for the current box, precision, types and filter. */
-  const cache = useRef(new Map<number, Promise<readonly Cell[]>>());
+  const cache = useRef(new Map<number, Promise<Bucket>>());
 
   // The range: when time travel opens or the range length changes.
   useEffect(() => {
@@ -88,13 +97,14 @@ export function TimeTravel({ viewerKey, bbox, precision, types, filter, active, 
     cache.current = new Map();
   }, [bboxKey, precision, typesKey, fk, viewerKey]);
 
-  const load = useCallback((at: number): Promise<readonly Cell[]> => {
+  const load = useCallback((at: number): Promise<Bucket> => {
     let p = cache.current.get(at);
     if (!p) {
       const q = queryString('rollups', { bbox: bboxKey, from: at, to: at + STEP_MS, precision, types: typesKey, step: STEP_MS / 1000, ...filterParams(filter) });
       p = getJson<RollupsAnswer & FilterEcho>(q, viewerKey).then((a) => {
         checkEcho(filter, a);
-        return replayOf(a).get(at) ?? [];
+        // One bucket asked, so the answer's withheld count is that bucket's.
+        return { cells: replayOf(a).get(at) ?? [], privacy: answerPrivacy(a) };
       });
       const mine = cache.current;
       p.catch(() => mine.delete(at)); // a failed bucket is asked again next time
@@ -113,11 +123,11 @@ export function TimeTravel({ viewerKey, bbox, precision, types, filter, active, 
     }
     let live = true;
     const timer = setTimeout(() => {
-      load(at).then((cells) => {
+      load(at).then(({ cells, privacy }) => {
         if (!live) return;
         setError(undefined);
         setShownAt(at);
-        onShow({ cells, at, stepS: STEP_MS / 1000 });
+        onShow({ cells, at, stepS: STEP_MS / 1000, privacy });
       }, (err: unknown) => { if (live) setError(errText(err)); });
       if (playing) void load(at + STEP_MS).catch(() => undefined);
     }, playing ? 0 : 150);

@@ -5,6 +5,7 @@
  */
 import type { SubscribeMsg } from '../../actors/model/stream.js';
 import type { ConnState } from './protocol.js';
+import type { ViewPrivacy } from './reach.js';
 
 export interface FrameSummary {
   readonly type: 'snapshot' | 'delta';
@@ -27,6 +28,11 @@ export interface SummaryShown {
   readonly counts: Readonly<Record<string, number>>;
   readonly clickThroughRate: number | null;
   readonly conversionRate: number | null;
+  /** Unique users and impressions per user; undefined from a server without reach. */
+  readonly users: number | undefined;
+  readonly frequency: number | null;
+  /** 1 when the area is under the privacy floor (its figures are hidden), else 0. */
+  readonly withheld: number;
 }
 
 /** The app and campaign filter the page applies (empty list = any). */
@@ -67,8 +73,10 @@ export interface AdmeHooks {
   /** Drawn renders so far (each after onAfterRender + two animation frames). */
   renders: number;
   mode: 'heatmap' | 'cells';
-  /** The time-travel bucket on the map (start, cells, sum of totals), null when live. */
-  replay: { at: number; cells: number; total: number } | null;
+  /** The time-travel bucket on the map (start, cells, sum of totals, its answer's privacy floor), null when live. */
+  replay: { at: number; cells: number; total: number; privacy: ViewPrivacy } | null;
+  /** The live view's privacy floor, hidden cells and unique users, as the legend shows them. */
+  privacy: ViewPrivacy;
   summaryShown: SummaryShown | null;
   /** The filter of the map, dashboard and time travel, as selected (and in the address bar). */
   filter: FilterShown;

@@ -4,6 +4,7 @@
  */
 import type { CellsFrame } from '../../actors/model/stream.js';
 import { NTYPES } from '../../actors/model/event.js';
+import { NO_PRIVACY, privacyAfter, type ViewPrivacy } from './reach.js';
 import { heatWeight } from './scale.js';
 
 const TYPES = NTYPES;
@@ -20,6 +21,11 @@ export interface Cell {
   value: number;
   /** total / window length: events per second. */
   rate: number;
+  /**
+   * Unique users with an event of the subscribed types (reach), as the row that last set this cell said;
+   * undefined when that row came without users (a gateway older than reach): unknown, not zero.
+   */
+  users: number | undefined;
 }
 
 /** What the layers draw, rebuilt once per applied frame. */
@@ -35,6 +41,7 @@ export interface CellColumns {
 export class CellMap {
   private readonly byCell = new Map<string, Cell>();
   private windowS = 60;
+  private viewPrivacy: ViewPrivacy = NO_PRIVACY;
 
   get size(): number {
     return this.byCell.size;
@@ -44,8 +51,14 @@ export class CellMap {
     return this.byCell.get(cell);
   }
 
+  /** The privacy floor and reach of the whole view, as the frames so far stated them. */
+  get privacy(): ViewPrivacy {
+    return this.viewPrivacy;
+  }
+
   clear(): void {
     this.byCell.clear();
+    this.viewPrivacy = NO_PRIVACY;
   }
 
   /** A snapshot replaces everything; a delta upserts its rows and removes the ones with total 0. */
@@ -56,6 +69,9 @@ export class CellMap {
     if (frame.counts.length !== n * TYPES || frame.total.length !== n || frame.lat.length !== n || frame.lon.length !== n || frame.value.length !== n) {
       throw new Error(`malformed ${frame.type} frame seq ${frame.seq}: ${n} cells but ${frame.total.length} totals, ${frame.counts.length} counts (expected ${n * TYPES})`);
     }
+    const users = frame.users;
+    if (users !== undefined && users.length !== n) throw new Error(`malformed ${frame.type} frame seq ${frame.seq}: ${n} cells but ${users.length} users`);
+    this.viewPrivacy = privacyAfter(this.viewPrivacy, frame);
     for (let i = 0; i < n; i++) {
       const id = frame.cells[i]!;
       const total = frame.total[i]!;
@@ -65,7 +81,7 @@ export class CellMap {
       }
       let c = this.byCell.get(id);
       if (!c) {
-        c = { cell: id, lat: 0, lon: 0, total: 0, counts: new Uint32Array(TYPES), value: 0, rate: 0 };
+        c = { cell: id, lat: 0, lon: 0, total: 0, counts: new Uint32Array(TYPES), value: 0, rate: 0, users: undefined };
         this.byCell.set(id, c);
       }
       c.lat = frame.lat[i]!;
@@ -74,6 +90,8 @@ export class CellMap {
       c.counts.set(frame.counts.subarray(i * TYPES, (i + 1) * TYPES));
       c.value = frame.value[i]!;
       c.rate = total / this.windowS;
+      // Like every other value of the row: replaced, and unknown when this frame did not say.
+      c.users = users?.[i];
     }
   }
 

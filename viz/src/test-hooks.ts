@@ -29,6 +29,7 @@ export const hooks: AdmeHooks = {
   renders: 0,
   mode: 'heatmap',
   replay: null,
+  privacy: { privacyK: 0, withheld: 0, viewUsers: undefined },
   summaryShown: null,
   filter: { apps: [], campaigns: [] },
   subscribed: null,

@@ -6,6 +6,7 @@
  */
 import { EVENT_TYPES } from '../../actors/model/event.js';
 import type { RollupsAnswer } from '../../actors/model/query.js';
+import { knownUsers } from './reach.js';
 import type { Cell } from './state.js';
 
 /** Cells of each bucket start (epoch ms), in the answer's order. */
@@ -23,6 +24,8 @@ export function replayOf(answer: RollupsAnswer): Replay {
     list.push({
       cell: r.cell, lat: r.lat, lon: r.lon, total: r.total, value: r.value, rate: r.total / stepS,
       counts: Uint32Array.from(EVENT_TYPES, (t) => r.counts[t] ?? 0),
+      // The bucket's reach in this cell; unknown (not 0) from a server without reach.
+      users: knownUsers(r.users),
     });
   }
   return out;

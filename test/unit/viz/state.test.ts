@@ -3,10 +3,13 @@ import type { CellsFrame } from '../../../actors/model/stream.js';
 import { CellMap } from '../../../viz/src/state.js';
 import { heatWeight } from '../../../viz/src/scale.js';
 
-interface Row { cell: string; lat: number; lon: number; total: number; counts?: number[]; value?: number }
+interface Row { cell: string; lat: number; lon: number; total: number; counts?: number[]; value?: number; users?: number }
 
-function frame(type: 'snapshot' | 'delta', seq: number, rows: Row[], windowS = 60): CellsFrame {
+/** A frame of these rows; `users` only when some row has them (a frame carries all or none). */
+function frame(type: 'snapshot' | 'delta', seq: number, rows: Row[], windowS = 60, extra: Partial<CellsFrame> = {}): CellsFrame {
   return {
+    ...(rows.some((r) => r.users !== undefined) ? { users: Uint32Array.from(rows, (r) => r.users ?? 0) } : {}),
+    ...extra,
     type, seq, sub: 1, at: 1000, oldestAt: 900, dataAt: 950, from: 0, to: windowS * 1000, windowS, precision: 3,
     cells: rows.map((r) => r.cell),
     lat: Float32Array.from(rows, (r) => r.lat),
@@ -59,5 +62,49 @@ describe('CellMap', () => {
     const m = new CellMap();
     const bad = { ...frame('snapshot', 7, [{ cell: 'u09', lat: 1, lon: 2, total: 3 }]), counts: new Uint32Array(5) };
     expect(() => m.apply(bad)).toThrow(/snapshot frame seq 7: 1 cells .* 5 counts \(expected 6\)/);
+    const badUsers = { ...frame('delta', 8, [{ cell: 'u09', lat: 1, lon: 2, total: 3 }]), users: new Uint32Array(2) };
+    expect(() => m.apply(badUsers)).toThrow(/delta frame seq 8: 1 cells but 2 users/);
+  });
+
+  it('keeps each cell\'s users like its other values: set by snapshot and delta rows, unknown when a row came without them', () => {
+    const m = new CellMap();
+    m.apply(frame('snapshot', 1, [{ cell: 'u09', lat: 48.8, lon: 2.3, total: 60, users: 25 }, { cell: 'xn7', lat: 35.6, lon: 139.6, total: 6, users: 4 }]));
+    const paris = m.get('u09')!;
+    expect(paris.users).toBe(25);
+    expect(m.get('xn7')!.users).toBe(4);
+
+    // A delta row replaces the cell's users; a cell the delta does not name keeps its own.
+    m.apply(frame('delta', 2, [{ cell: 'u09', lat: 48.8, lon: 2.3, total: 90, users: 31 }]));
+    expect(m.get('u09')).toBe(paris);
+    expect(paris.users).toBe(31);
+    expect(m.get('xn7')!.users).toBe(4);
+
+    // A delta without users (a gateway older than reach): the rows it names have users unknown, never 0.
+    m.apply(frame('delta', 3, [{ cell: 'u09', lat: 48.8, lon: 2.3, total: 95 }, { cell: 'dr5', lat: 40.7, lon: -74, total: 3 }]));
+    expect(paris.total).toBe(95);
+    expect(paris.users).toBeUndefined();
+    expect(m.get('dr5')!.users).toBeUndefined();
+    expect(m.get('xn7')!.users).toBe(4);
+
+    // A zero users value the server did send is a real zero.
+    m.apply(frame('snapshot', 4, [{ cell: 'dr5', lat: 40.7, lon: -74, total: 1, users: 0 }]));
+    expect(m.get('dr5')!.users).toBe(0);
+    expect(m.columns().cells[0]!.users).toBe(0);
+  });
+
+  it('keeps the view\'s privacy floor, hidden cells and reach: a snapshot states them, a delta changes what it carries', () => {
+    const m = new CellMap();
+    expect(m.privacy).toEqual({ privacyK: 0, withheld: 0, viewUsers: undefined });
+    m.apply(frame('snapshot', 1, [{ cell: 'u09', lat: 1, lon: 2, total: 60, users: 25 }], 60, { privacyK: 10, withheld: 3, viewUsers: 70 }));
+    expect(m.privacy).toEqual({ privacyK: 10, withheld: 3, viewUsers: 70 });
+    m.apply(frame('delta', 2, [], 60, { withheld: 2, viewUsers: 68 }));
+    expect(m.privacy).toEqual({ privacyK: 10, withheld: 2, viewUsers: 68 });
+    m.apply(frame('delta', 3, [])); // a heartbeat saying nothing leaves them be
+    expect(m.privacy).toEqual({ privacyK: 10, withheld: 2, viewUsers: 68 });
+    m.apply(frame('snapshot', 4, [{ cell: 'u09', lat: 1, lon: 2, total: 60 }])); // a gateway without reach
+    expect(m.privacy).toEqual({ privacyK: 0, withheld: 0, viewUsers: undefined });
+    m.apply(frame('snapshot', 5, [], 60, { privacyK: 5, withheld: 0 }));
+    m.clear();
+    expect(m.privacy.privacyK).toBe(0);
   });
 });
