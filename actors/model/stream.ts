@@ -96,6 +96,8 @@ export interface CellsFrame {
    * reach). Rows below the privacy floor are not sent at all.
    */
   readonly users?: Uint32Array;
+  /** Unique users per row who saw an impression: frequency = impressions ÷ these (absent as `users`). */
+  readonly impressionUsers?: Uint32Array;
   /** Unique users of the whole view (every cell in the bbox, small ones included), subscribed types. */
   readonly viewUsers?: number;
   /** The privacy floor the gateway applies (`ADME_PRIVACY_K`; 0: none), and cells of the view it held back. */

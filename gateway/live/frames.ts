@@ -71,6 +71,8 @@ export function frameBody(view: View, vp: Viewport, times: FrameTimes, snapshot:
   const counts = new Uint32Array(n * NTYPES);
   const value = new Float64Array(n);
   const users = new Uint32Array(n);
+  const impressionUsers = new Uint32Array(n);
+  const impressions = 1 << TYPE_INDEX.impression;
   let kept = 0;
   for (const r of rows) {
     let t = 0;
@@ -91,6 +93,7 @@ export function frameBody(view: View, vp: Viewport, times: FrameTimes, snapshot:
     for (let i = 0; i < NTYPES; i++) counts[kept * NTYPES + i] = r.sum[i]!;
     value[kept] = r.sum[NTYPES]!;
     users[kept] = u;
+    impressionUsers[kept] = r.sum[TYPE_INDEX.impression]! > 0 ? reach.cells.get(r.cell)?.users(impressions) ?? 0 : 0;
     kept++;
   }
   cells.length = kept;
@@ -101,6 +104,9 @@ export function frameBody(view: View, vp: Viewport, times: FrameTimes, snapshot:
     let withheld = 0;
     for (const c of view.cells.values()) {
       if (!inBbox(vp.bbox, c.lat, c.lon)) continue;
+      let t = 0;
+      for (const i of typeIdx) t += c.sum[i]!;
+      if (t === 0) continue; // no events of the types: not a cell of this viewer's map
       const r = reach.cells.get(c.cell);
       if (!r) continue;
       r.sketch(mask, all);
@@ -124,6 +130,7 @@ export function frameBody(view: View, vp: Viewport, times: FrameTimes, snapshot:
     counts: counts.subarray(0, kept * NTYPES),
     value: value.subarray(0, kept),
     users: users.subarray(0, kept),
+    impressionUsers: impressionUsers.subarray(0, kept),
     privacyK: k,
     ...totals,
   });

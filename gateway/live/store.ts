@@ -441,7 +441,7 @@ export class LiveStore {
     // Users: unions, kept whole (the sketches given are this call's to keep).
     if (reach) base.reach = base.reach ? base.reach.merge(reach) : reach;
     if (segReach) {
-      const mine = (base.segReach ??= new Map());
+      const mine = (base.segReach ??= new Map<number, Reach>());
       for (const [id, r] of segReach) {
         const had = mine.get(id);
         if (had) had.merge(r);
@@ -545,9 +545,9 @@ export class LiveStore {
     for (const v of this.views.values()) {
       const was = Number.isFinite(old) ? v.firstWindow(old) : Infinity;
       const now = v.firstWindow(newest);
-      if (now > was && Number.isFinite(was)) v.reachStale = true;
       for (const [w, cells] of this.windows) {
         if (w < was || w >= now) continue; // only windows that were in the view and no longer are
+        v.reachStale = true; // their users cannot be taken out of a union: rebuilt when next asked
         for (const [cell, base] of cells) {
           v.valuesOf(base, negative, this.keyOf, this.counted);
           for (let s = 0; s < SLOTS; s++) negative[s] = -negative[s]!;
@@ -574,7 +574,7 @@ export class LiveStore {
     }
     for (const [id, r] of base.segReach ?? []) {
       const key = this.segKeys[this.counted(base, id)]!;
-      const m = (out ??= new Map());
+      const m = (out ??= new Map<string, Reach>());
       const had = m.get(key);
       m.set(key, had ? had.merge(r) : new Reach().merge(r));
     }

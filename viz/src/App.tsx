@@ -274,7 +274,8 @@ function Viewer({ viewerKey, onBadKey }: { readonly viewerKey: string; readonly 
 const IMPRESSION = EVENT_TYPES.indexOf('impression');
 
 function CellTooltip({ cell, x, y, windowS }: { readonly cell: Cell; readonly x: number; readonly y: number; readonly windowS: number }) {
-  const frequency = frequencyOf(cell.counts[IMPRESSION] ?? 0, cell.users);
+  // Impressions per user who saw one (not per user of the selected types, which may not include impressions).
+  const frequency = frequencyOf(cell.counts[IMPRESSION] ?? 0, cell.impressionUsers);
   return (
     <div className="tooltip" style={{ left: x + 12, top: y + 12 }} data-testid="cell-tooltip">
       <b>{cell.cell}</b> · {cell.rate.toFixed(2)} events/s ({cell.total.toLocaleString('en-US')} in {windowS} s)
@@ -284,7 +285,7 @@ function CellTooltip({ cell, x, y, windowS }: { readonly cell: Cell; readonly x:
           <tr><td>value</td><td>{cell.value.toFixed(2)}</td></tr>
           {/* Only what the stream said: a row without users is unknown reach, not zero. */}
           {cell.users !== undefined && <tr><td title="unique users with an event of the selected types">users (reach)</td><td data-testid="tooltip-users">{formatUsers(cell.users)}</td></tr>}
-          {frequency !== null && <tr><td title="impressions ÷ unique users">frequency</td><td data-testid="tooltip-frequency">{formatFrequency(frequency)}</td></tr>}
+          {frequency !== null && <tr><td title="impressions ÷ unique users who saw one">frequency</td><td data-testid="tooltip-frequency">{formatFrequency(frequency)}</td></tr>}
         </tbody>
       </table>
     </div>

@@ -26,6 +26,8 @@ export interface Cell {
    * undefined when that row came without users (a gateway older than reach): unknown, not zero.
    */
   users: number | undefined;
+  /** Unique users who saw an impression (the denominator of frequency), unknown likewise. */
+  impressionUsers: number | undefined;
 }
 
 /** What the layers draw, rebuilt once per applied frame. */
@@ -71,6 +73,8 @@ export class CellMap {
     }
     const users = frame.users;
     if (users !== undefined && users.length !== n) throw new Error(`malformed ${frame.type} frame seq ${frame.seq}: ${n} cells but ${users.length} users`);
+    const impressionUsers = frame.impressionUsers;
+    if (impressionUsers !== undefined && impressionUsers.length !== n) throw new Error(`malformed ${frame.type} frame seq ${frame.seq}: ${n} cells but ${impressionUsers.length} impression users`);
     this.viewPrivacy = privacyAfter(this.viewPrivacy, frame);
     for (let i = 0; i < n; i++) {
       const id = frame.cells[i]!;
@@ -81,7 +85,7 @@ export class CellMap {
       }
       let c = this.byCell.get(id);
       if (!c) {
-        c = { cell: id, lat: 0, lon: 0, total: 0, counts: new Uint32Array(TYPES), value: 0, rate: 0, users: undefined };
+        c = { cell: id, lat: 0, lon: 0, total: 0, counts: new Uint32Array(TYPES), value: 0, rate: 0, users: undefined, impressionUsers: undefined };
         this.byCell.set(id, c);
       }
       c.lat = frame.lat[i]!;
@@ -92,6 +96,7 @@ export class CellMap {
       c.rate = total / this.windowS;
       // Like every other value of the row: replaced, and unknown when this frame did not say.
       c.users = users?.[i];
+      c.impressionUsers = impressionUsers?.[i];
     }
   }
 

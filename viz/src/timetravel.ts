@@ -26,6 +26,8 @@ export function replayOf(answer: RollupsAnswer): Replay {
       counts: Uint32Array.from(EVENT_TYPES, (t) => r.counts[t] ?? 0),
       // The bucket's reach in this cell; unknown (not 0) from a server without reach.
       users: knownUsers(r.users),
+      // Rollup rows carry users of the asked types only: who saw an impression is not known here.
+      impressionUsers: undefined,
     });
   }
   return out;

@@ -11,6 +11,12 @@ describe('runtime config: the archive', () => {
     expect([off.archive, off.archiveTtlDays]).toEqual([false, 0]);
   });
 
+  it('keeps reach per segment by default; ADME_SEGMENT_REACH=off keeps it per cell only', () => {
+    expect(loadRuntimeConfig(servers, {}).segmentReach).toBe(true);
+    expect(loadRuntimeConfig(servers, { ADME_SEGMENT_REACH: 'off' }).segmentReach).toBe(false);
+    expect(() => loadRuntimeConfig(servers, { ADME_SEGMENT_REACH: 'no' })).toThrow(new RuntimeConfigError('ADME_SEGMENT_REACH', 'must be on or off, got "no"'));
+  });
+
   it('names the variable when a value is wrong', () => {
     expect(() => loadRuntimeConfig(servers, { ADME_ARCHIVE: 'true' })).toThrow(new RuntimeConfigError('ADME_ARCHIVE', 'must be on or off, got "true"'));
     expect(() => loadRuntimeConfig(servers, { ADME_ARCHIVE_TTL_DAYS: '-1' })).toThrow(new RuntimeConfigError('ADME_ARCHIVE_TTL_DAYS', 'must be an integer from 0 to 7300, got "-1"'));

@@ -28,6 +28,13 @@ describe('gateway config', () => {
     expect(() => loadGatewayConfig(base, { ADME_MAX_SEGMENTS_PER_CELL: '0' })).toThrow(new GatewayConfigError('ADME_MAX_SEGMENTS_PER_CELL', 'must be an integer 1-65536, got "0"'));
   });
 
+  it('has a privacy floor of 10 unique users by default; ADME_PRIVACY_K or --privacy-k sets it, 0 turns it off', () => {
+    expect(loadGatewayConfig(base, {}).privacyK).toBe(10);
+    expect(loadGatewayConfig(base, { ADME_PRIVACY_K: '0' }).privacyK).toBe(0);
+    expect(loadGatewayConfig(base, { ADME_PRIVACY_K: '0' }, { 'privacy-k': '25' }).privacyK).toBe(25);
+    expect(() => loadGatewayConfig(base, { ADME_PRIVACY_K: '-1' })).toThrow(new GatewayConfigError('ADME_PRIVACY_K', 'must be an integer 0-1000000, got "-1"'));
+  });
+
   it('flags win over env vars', () => {
     const c = loadGatewayConfig(base, { ADME_PORT: '9000', ADME_HOST: '0.0.0.0', ADME_PARTITIONS: '3' }, { port: '9001' });
     expect([c.port, c.host, c.partitions]).toEqual([9001, '0.0.0.0', 3]);

@@ -35,7 +35,7 @@ describe('toggleId / clearDim', () => {
 });
 
 describe('choicesOf', () => {
-  const seen = [{ id: 'busy', events: 900 }, { id: 'quiet', events: 3 }];
+  const seen = [{ id: 'busy', events: 900, users: 40 }, { id: 'quiet', events: 3, users: 2 }];
 
   it('lists the answer busiest first, marking what is selected', () => {
     expect(choicesOf(seen, ['quiet'])).toEqual([
