@@ -21,8 +21,9 @@ export async function testGateway(env: Record<string, string> = {}, partitions =
   const keysFile = join(mkdtempSync(join(tmpdir(), 'adme-gw-')), 'keys.json');
   const c = stackConfig();
   const cfg = loadGatewayConfig({ brokers: c.kafka.brokers, stateDir: c.stateDir, cassandra: { contactPoints: c.cassandra.contactPoints, localDc: c.cassandra.localDc } }, {
-    // A deltas topic of its own: the live view then has nothing of other runs to replay.
-    ADME_PORT: '0', ADME_EVENTS_TOPIC: uniqueName('adme.test.events'), ADME_DELTAS_TOPIC: uniqueName('adme.test.deltas'), ADME_PARTITIONS: String(partitions), ADME_KEYS_FILE: keysFile, ...env,
+    // A deltas topic of its own: the live view then has nothing of other runs to replay. No privacy floor
+    // unless a test sets one: most tests count a handful of users per cell (its own tests are in stream-live).
+    ADME_PRIVACY_K: '0', ADME_PORT: '0', ADME_EVENTS_TOPIC: uniqueName('adme.test.events'), ADME_DELTAS_TOPIC: uniqueName('adme.test.deltas'), ADME_PARTITIONS: String(partitions), ADME_KEYS_FILE: keysFile, ...env,
   });
   const gw = await startGateway(cfg);
   return { gw, cfg, keysFile, url: `http://127.0.0.1:${gw.port}`, key: (scopes, opts = {}) => {

@@ -55,7 +55,7 @@ describe('gateway threads: one live view per process', () => {
     await producer.disconnect();
     // The compiled CLI: worker threads load compiled modules.
     const env = {
-      ...process.env, ADME_PORT: '0', ADME_GATEWAY_THREADS: '2', ADME_EVENTS_TOPIC: uniqueName('adme.test.events'), ADME_DELTAS_TOPIC: deltasTopic,
+      ...process.env, ADME_PRIVACY_K: '0', ADME_PORT: '0', ADME_GATEWAY_THREADS: '2', ADME_EVENTS_TOPIC: uniqueName('adme.test.events'), ADME_DELTAS_TOPIC: deltasTopic,
       ADME_PARTITIONS: '2', ADME_KEYS_FILE: keysFile, ADME_MONGO_URL: stackConfig().mongo.url, ADME_MONGO_DB: uniqueName('adme_test'), ADME_QUERY_CACHE_MS: '0',
     };
     const proc = spawn(process.execPath, [ADME_BIN, 'gateway'], { env, stdio: ['ignore', 'pipe', 'pipe'] });

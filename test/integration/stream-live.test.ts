@@ -1,7 +1,7 @@
 import { MongoClient } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  EVENT_TYPES, encode, geohashCenter, inBbox, type AdEvent, type Bbox, type DeltaRecord, type RollupsAnswer, type SegmentsAnswer, type SummaryAnswer,
+  EVENT_TYPES, encode, geohashCenter, geohashEncode, inBbox, type AdEvent, type Bbox, type DeltaRecord, type RollupsAnswer, type SegmentsAnswer, type SummaryAnswer, type TopAnswer,
 } from '../../actors/model/index.js';
 import { startRuntime, type RuntimeHandle } from '../../actors/runtime-main.js';
 import { ensureTopics, kafkaClient } from '../../runtime/index.js';
@@ -130,12 +130,19 @@ describe('live view: WS /v1/stream and the query API against the real pipeline',
       const r = await get<RollupsAnswer>(`/v1/rollups?${qs}&precision=6&step=60${source}`);
       expect(Object.fromEntries(r.rows.map((x) => [x.cell, EVENT_TYPES.map((t) => x.counts[t])]))).toEqual(Object.fromEntries(truthCells(start, start + 60_000, 6, WORLD, filteredTruth)));
     }
-    // The apps and campaigns seen, with exact event counts.
+    // The apps and campaigns seen, with exact event counts and unique users (per-segment reach).
     const seg = await get<SegmentsAnswer>(`/v1/segments?from=${start}&to=${start + 60_000}&source=rollups`);
     const count = (pick: (e: AdEvent) => string | undefined) => {
-      const m = new Map<string, number>();
-      for (const e of events) if (pick(e) !== undefined) m.set(pick(e)!, (m.get(pick(e)!) ?? 0) + 1);
-      return [...m].map(([id, n]) => ({ id, events: n })).sort((a, b) => b.events - a.events || (a.id < b.id ? -1 : 1));
+      const m = new Map<string, { events: number; users: Set<string> }>();
+      for (const e of events) {
+        const id = pick(e);
+        if (id === undefined) continue;
+        const c = m.get(id) ?? { events: 0, users: new Set<string>() };
+        c.events++;
+        c.users.add(e.userId);
+        m.set(id, c);
+      }
+      return [...m].map(([id, c]) => ({ id, events: c.events, users: c.users.size })).sort((a, b) => b.events - a.events || (a.id < b.id ? -1 : 1));
     };
     expect(seg.apps).toEqual(count((e) => e.appId));
     expect(seg.campaigns).toEqual(count((e) => e.campaignId));
@@ -182,6 +189,56 @@ describe('live view: WS /v1/stream and the query API against the real pipeline',
     }, 20_000, 300);
     expect(live.source).toBe('live');
     expect(live.events).toBe(fresh.length);
+    // Reach: fewer than 4096 users, so exact, in the rollups and in the live store alike (compared above).
+    expect(stored.users).toBe(new Set(fresh.map((e) => e.userId)).size);
+    expect(stored.usersByType.click).toBe(new Set(fresh.filter((e) => e.type === 'click').map((e) => e.userId)).size);
+    expect(stored.frequency).toBe(stored.counts.impression / stored.usersByType.impression);
+  });
+
+  it('reach and the privacy floor: small cells are neither answered nor streamed, and still count in the area', async () => {
+    const now = Date.now();
+    // Two cells near Cape Town, where no other test puts events: one of 30 users, one of 3.
+    const at = (lat: number, lon: number, users: number, prefix: string) => Array.from({ length: users * 2 }, (_, i) => ({
+      userId: `${prefix}${i % users}`, type: i < users ? 'impression' as const : 'click' as const, ts: now - 20_000 + i, lat, lon,
+    }));
+    const events = [...at(-33.9249, 18.4241, 30, 'cape-'), ...at(-34.05, 18.35, 3, 'lone-')];
+    const box = [18.0, -34.5, 19.0, -33.5] as const;
+    const floor = await testGateway({ ADME_EVENTS_TOPIC: config.topic, ADME_DELTAS_TOPIC: config.deltasTopic, ADME_MONGO_URL: stack.mongo.url, ADME_MONGO_DB: db, ADME_QUERY_CACHE_MS: '0', ADME_PRIVACY_K: '10' }, PARTITIONS);
+    const viewer = await TestViewer.open(floor.url, floor.key(['view']));
+    try {
+      viewer.send({ type: 'subscribe', bbox: box, precision: 6, windowS: 60 });
+      const producer = kafkaFor(stack.kafka.brokers).producer({ idempotent: true });
+      await producer.connect();
+      await produceEvents(producer, config.topic, PARTITIONS, events);
+      await producer.disconnect();
+      const big = geohashEncode(-33.9249, 18.4241, 6);
+      const q = `from=${now - 60_000}&to=${now + 10_000}&bbox=${box.join(',')}`;
+      const get = async <T,>(g: typeof gw, path: string) => (await (await fetch(`${g.url}${path}`, { headers: { authorization: `Bearer ${g === gw ? key : floor.key(['view'])}` } })).json()) as T;
+      const top = await waitFor('both cells in the unfloored top', async () => {
+        const a = await get<TopAnswer>(gw, `/v1/top?${q}&precision=6&by=users`);
+        return a.rows.length === 2 && a.rows[0]!.users === 30 && a.rows[1]!.users === 3 ? a : undefined;
+      }, 60_000, 300);
+      expect(top).toMatchObject({ by: 'users', privacyK: 0, withheld: 0 });
+      const floored = await get<TopAnswer>(floor, `/v1/top?${q}&precision=6&by=users`);
+      expect(floored.rows.map((r) => [r.cell, r.users])).toEqual([[big, 30]]);
+      expect(floored).toMatchObject({ privacyK: 10, withheld: 1 });
+      // At precision 3 both cells are one area of 33 users: answered, the small cell's events in it.
+      const area = await get<TopAnswer>(floor, `/v1/top?${q}&precision=3`);
+      expect(area.rows.map((r) => [r.total, r.users])).toEqual([[66, 33]]);
+      const clicks = await get<SummaryAnswer>(floor, `/v1/summary?${q}`);
+      expect(clicks).toMatchObject({ events: 66, users: 33, withheld: 0, frequency: 1 });
+      expect(clicks.usersByType).toMatchObject({ impression: 33, click: 33 });
+      const lone = await get<SummaryAnswer>(floor, `/v1/summary?from=${now - 60_000}&to=${now + 10_000}&bbox=18.3,-34.1,18.4,-34.0`);
+      expect(lone).toMatchObject({ events: 0, users: 0, withheld: 1 });
+      // The stream: only the big cell, the small one counted as held back, the view's reach with both.
+      // The view's totals ride on snapshots and on one frame a second.
+      await viewer.until('the big cell alone, and one held back', (x) => x.total === 60 && x.cellFrames().some((f) => f.withheld === 1 && f.viewUsers === 33));
+      const shown = viewer.cellFrames().flatMap((f) => f.cells.filter((_, i) => f.total[i]! > 0));
+      expect(new Set(shown)).toEqual(new Set([big]));
+    } finally {
+      await viewer.close();
+      await floor.gw.close();
+    }
   });
   it('a gap in the actors\' deltas resends snapshots, repaired from MongoDB; a zombie\'s delta is ignored', async () => {
     const v = viewers[0]!;
