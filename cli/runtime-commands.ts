@@ -83,6 +83,32 @@ export const CHECKPOINT_BENCH_COMMAND: Command = {
   },
 };
 
+export const REACH_BENCH_COMMAND: Command = {
+  path: ['bench', 'reach'],
+  summary: 'Measure reach (unique users): its error over seeded trials, what per-segment sketches cost the shard state, checkpoints and blocks, and merging a busy hour (no servers).',
+  options: { trials: { type: 'string' }, events: { type: 'string' }, cells: { type: 'string' }, json: { type: 'string' } },
+  optionHelp: [
+    ['--trials <n>', 'accuracy trials per size (ADME_BENCH_TRIALS, default 100; fewer at 100k and 1M users)'],
+    ['--events <n>', 'events of the runtime bench\'s stream for the state part; partition 0 keeps 1/12 (ADME_BENCH_EVENTS, default 2400000)'],
+    ['--cells <n>', 'cells per 10 s window in the busy hour merged (ADME_BENCH_CELLS, default 2000)'],
+    ['--json <file>', 'also write the raw results as JSON'],
+  ],
+  run: async (ctx) => {
+    const { positiveInt } = await import('./args.js');
+    const { runReachBench, reachBenchMarkdown } = await import('../bench/reach-bench.js');
+    const { writeFileSync } = await import('node:fs');
+    const env = process.env;
+    const r = runReachBench({
+      trials: positiveInt('trials', ctx.values.trials ?? env.ADME_BENCH_TRIALS, 100),
+      events: positiveInt('events', ctx.values.events ?? env.ADME_BENCH_EVENTS, 2_400_000),
+      cells: positiveInt('cells', ctx.values.cells ?? env.ADME_BENCH_CELLS, 2000),
+    });
+    if (typeof ctx.values.json === 'string') writeFileSync(ctx.values.json, JSON.stringify(r, null, 2));
+    console.log(reachBenchMarkdown(r));
+    return 0;
+  },
+};
+
 export const ARCHIVE_BENCH_COMMAND: Command = {
   path: ['bench', 'archive'],
   summary: 'Benchmark the raw-event archive: the tax on durable throughput (archive on ÷ off, same run), bytes and rows per event, /v1/events on a busy cell, replay speed.',

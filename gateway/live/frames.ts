@@ -38,7 +38,7 @@ const NO_REACH: FrameReach = { cells: new Map(), privacyK: 0, totals: false };
  * The columns of a snapshot (`snapshot`) or of the delta over log positions [since, end). A snapshot
  * sent instead of a long delta still reports the oldest change since `since` in `oldestAt`.
  */
-export function frameBody(view: View, vp: Viewport, times: FrameTimes, snapshot: boolean, since: number, end = view.logEnd, reach: FrameReach = NO_REACH): { bytes: Uint8Array; rows: number } {
+export function frameBody(view: View, vp: Viewport, times: FrameTimes, snapshot: boolean, since: number, end = view.logEnd, reach: FrameReach = NO_REACH): { bytes: Uint8Array; rows: number; withheld: number } {
   let rows: ViewCell[];
   let oldestAt = Infinity;
   if (snapshot) {
@@ -74,6 +74,7 @@ export function frameBody(view: View, vp: Viewport, times: FrameTimes, snapshot:
   const impressionUsers = new Uint32Array(n);
   const impressions = 1 << TYPE_INDEX.impression;
   let kept = 0;
+  let held = 0;
   for (const r of rows) {
     let t = 0;
     for (const i of typeIdx) t += r.sum[i]!;
@@ -85,6 +86,7 @@ export function frameBody(view: View, vp: Viewport, times: FrameTimes, snapshot:
     if (k > 0 && u < k && t > 0) {
       // Below the floor: a snapshot leaves it out, a delta removes it (a row of zeros) from viewers that
       // may have it from before (the cell's users in the view fell as windows left it).
+      held++;
       if (snapshot) continue;
       kept++;
       continue;
@@ -134,7 +136,7 @@ export function frameBody(view: View, vp: Viewport, times: FrameTimes, snapshot:
     privacyK: k,
     ...totals,
   });
-  return { bytes, rows: kept };
+  return { bytes, rows: kept, withheld: held };
 }
 
 /** Entry count and header length of an encoded msgpack map (msgpackr writes objects as map16). */

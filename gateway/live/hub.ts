@@ -62,10 +62,10 @@ export class Viewer {
 export class StreamHub {
   readonly store: LiveStore;
   private readonly viewers = new Set<Viewer>();
-  readonly stats = { ticks: 0, newsTicks: 0, frames: 0, bytes: 0, snapshots: 0, skippedBusy: 0, badMessages: 0, encodings: 0 };
+  readonly stats = { ticks: 0, newsTicks: 0, frames: 0, bytes: 0, snapshots: 0, skippedBusy: 0, badMessages: 0, encodings: 0, withheldRows: 0 };
   private tickAt = 0;
   /** Frame bodies built during the current tick, by view, viewport, log range. */
-  private readonly cache = new Map<string, { bytes: Uint8Array; rows: number }>();
+  private readonly cache = new Map<string, { bytes: Uint8Array; rows: number; withheld: number }>();
   /** Each view's log end when the current tick ran. */
   private readonly tickEnds = new Map<View, number>();
 
@@ -231,6 +231,7 @@ export class StreamHub {
     v.seq++;
     this.stats.frames++;
     this.stats.bytes += sent;
+    this.stats.withheldRows += body.withheld;
     if (snapshot) this.stats.snapshots++;
     v.credit--;
     v.pos = end;

@@ -129,6 +129,8 @@ export class LiveService implements LiveAccess {
       adme_stream_stale_deltas_total: st.stale,
       adme_stream_live_rows: hub.store.size,
       adme_stream_segments_folded_total: st.folded,
+      adme_stream_withheld_rows_total: hub.stats.withheldRows,
+      adme_query_withheld_total: this.queries.stats.withheld,
       adme_stream_live_ready: this.ready() ? 1 : 0,
       adme_stream_frame_clocks: 1,
     };

@@ -51,6 +51,8 @@ export class QueryApi {
   private db: Db | undefined;
   private readonly cache = new Map<string, { at: number; answer: Promise<Answer> }>();
   private archive: Promise<{ store: ArchiveStore; source: CachedArchive }> | undefined;
+  /** Rows, cells, segments and areas the privacy floor held back, over every answer computed. */
+  readonly stats = { withheld: 0 };
 
   constructor(private readonly o: QueryApiOptions) {
     if (o.mongoUrl) {
@@ -93,7 +95,10 @@ export class QueryApi {
       };
       const read = async (from: number, to: number): Promise<StoredRow[]> => filterRows(await readAll(from, to), filter);
       const echo = isFiltered(filter) ? { ...(filter.apps.length > 0 ? { apps: filter.apps } : {}), ...(filter.campaigns.length > 0 ? { campaigns: filter.campaigns } : {}) } : {};
-      const ok = (body: object): Answer => ({ status: 200, body: { ...body, ...echo, source } });
+      const ok = (body: { withheld?: number }): Answer => {
+        this.stats.withheld += body.withheld ?? 0;
+        return { status: 200, body: { ...body, ...echo, source } };
+      };
       switch (path) {
         case '/v1/rollups': {
           const { from, to } = range(q, now, 10 * 60_000, 24 * HOUR);

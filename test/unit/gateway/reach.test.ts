@@ -204,6 +204,7 @@ describe('reach in stream frames', () => {
     expect([...snap.users!]).toEqual([3]);
     expect([...snap.impressionUsers!]).toEqual([3]);
     expect(snap).toMatchObject({ privacyK: 3, withheld: 1, viewUsers: 5 });
+    expect(hub.stats.withheldRows).toBe(1); // the metric: rows held back from frames sent
     // xn76ur reaches k: it appears; u09tvw's window leaves the view later and takes its users along.
     hub.applyDeltas([delta(0, 2, [[0, 'xn76ur', 3, ['d', 'e', 'f']]])]);
     hub.tick(200);
