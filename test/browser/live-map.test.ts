@@ -191,6 +191,10 @@ describe('viewer: live map and dashboard in headless Chromium', () => {
       expect(answer.counts[t]).toBe(events.filter((e) => e.type === t).length);
     }
     expect(await page.getByTestId('summary-ctr').getAttribute('data-value')).toBe(answer.clickThroughRate === null ? '' : String(answer.clickThroughRate));
+    // Reach: exact at these sizes, the same on the page as in the answer and in the events.
+    expect(answer.users).toBe(new Set(events.map((e) => e.userId)).size);
+    expect(await page.getByTestId('summary-users').getAttribute('data-value')).toBe(String(answer.users));
+    expect(await page.getByTestId('summary-users-click').getAttribute('data-value')).toBe(String(new Set(events.filter((e) => e.type === 'click').map((e) => e.userId)).size));
   });
 
   it('the cell view colours the geohash cell on the same scale, and its tooltip has the cell\'s numbers', async () => {
@@ -212,6 +216,8 @@ describe('viewer: live map and dashboard in headless Chromium', () => {
     expect(text).toContain(cell);
     expect(text).toContain(`${parisEvents.length.toLocaleString('en-US')} in 60 s`);
     expect(text).toContain(`purchase${parisEvents.filter((e) => e.type === 'purchase').length}`);
+    // The cell's reach as the stream sent it: every Paris user (the view counts all types).
+    expect(await page.getByTestId('tooltip-users').textContent()).toBe(new Set(parisEvents.map((e) => e.userId)).size.toLocaleString('en-US'));
     const file = artefact('live-map-cells');
     await page.screenshot({ path: file, type: 'png' });
     console.log(`[viz test] screenshot: ${file}`);
