@@ -31,16 +31,22 @@ export const HOURLY: readonly number[] = [0.25, 0.15, 0.1, 0.08, 0.08, 0.12, 0.3
 /** Funnel ratios: P(click | impression), P(install | click), P(purchase | install). */
 export const FUNNEL = { ctr: 0.04, install: 0.12, purchase: 0.2 } as const;
 
-/** Seeded PRNG (mulberry32): same seed, same sequence. */
-export function rng(seed: number): () => number {
+/** mulberry32: a small, fast, seeded generator of uniform 32-bit integers (same seed, same sequence). */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return (t ^ (t >>> 14)) >>> 0;
   };
+}
+
+/** Seeded PRNG: mulberry32 as a float in [0, 1). */
+export function rng(seed: number): () => number {
+  const next = mulberry32(seed);
+  return () => next() / 4294967296;
 }
 
 function weighted<T>(items: readonly T[], weight: (t: T) => number, r: number): T {

@@ -5,18 +5,10 @@
  * merges an area's cells and windows.
  */
 import { Sketch } from '../actors/model/sketch.js';
+import { mulberry32 } from './gateway-traffic.js';
 
-/** mulberry32: a small, fast, seeded generator of uniform 32-bit integers. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
+export { mulberry32 };
+
 
 export interface Trial {
   readonly users: number;

@@ -11,7 +11,7 @@
  */
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import { captureCheckpoint, checkpointCommitted, emptyState, finalsWritten, rollupWrites, type ShardState } from '../actors/logic.js';
+import { captureCheckpoint, checkpointCommitted, emptyState, rollupWrites, type ShardState } from '../actors/logic.js';
 import { foldRecords, type AggregationConfig } from '../actors/fold.js';
 import { hash32 } from '../actors/hash.js';
 import { EVENT_TYPES, Reach, TYPE_INDEX, encode, partitionFor, type AdEvent, type EventBatchRecord } from '../actors/model/index.js';
@@ -115,8 +115,6 @@ function stateRun(name: string, events: readonly AdEvent[], config: AggregationC
   }
   gc?.();
   const heapBytes = gc ? process.memoryUsage().heapUsed - heap0 : undefined;
-  // Drop closed windows after measuring (they would leave memory once their finals are written).
-  finalsWritten(s, rollupWrites(s, config, 0, 1).finalWindows);
   return { name, events: events.length, foldUsPerEvent: (foldMs * 1000) / events.length, heapBytes, checkpointBytesPerRound: checkpointBytes / rounds, blockBytes };
 }
 

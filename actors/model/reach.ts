@@ -5,7 +5,7 @@
  * Shared by the actors, the gateway and the browser: no Node imports here.
  */
 import { NTYPES } from './event.js';
-import { ByteReader, ByteWriter, Sketch, readSketch, writeSketch } from './sketch.js';
+import { ByteReader, ByteWriter, Sketch, bytesWith, readSketch, wholeBytes, writeSketch } from './sketch.js';
 
 /**
  * Slots of a reach: one per event type, then {@link UNTYPED}: users whose events' types are not known
@@ -90,16 +90,11 @@ export class Reach {
   }
 
   toBytes(): Uint8Array {
-    const w = new ByteWriter();
-    writeReach(w, this);
-    return w.bytes();
+    return bytesWith(writeReach, this);
   }
 
   static fromBytes(b: Uint8Array): Reach {
-    const r = new ByteReader(b);
-    const out = readReach(r);
-    if (r.at !== b.length) throw new RangeError(`reach bytes: ${b.length - r.at} bytes after the reach`);
-    return out;
+    return wholeBytes(readReach, b, 'reach');
   }
 }
 

@@ -181,16 +181,11 @@ export class Sketch {
 
   /** The sketch's bytes ({@link writeSketch}). */
   toBytes(): Uint8Array {
-    const w = new ByteWriter();
-    writeSketch(w, this);
-    return w.bytes();
+    return bytesWith(writeSketch, this);
   }
 
   static fromBytes(b: Uint8Array): Sketch {
-    const r = new ByteReader(b);
-    const s = readSketch(r);
-    if (r.at !== b.length) throw new RangeError(`sketch bytes: ${b.length - r.at} bytes after the sketch`);
-    return s;
+    return wholeBytes(readSketch, b, 'sketch');
   }
 
   /** A sketch of registers as they are (a legacy checkpoint's; the array is kept, not copied). */
@@ -340,6 +335,21 @@ export class ByteReader {
     this.at += n;
     return out;
   }
+}
+
+/** `value` written alone by `write`. */
+export function bytesWith<T>(write: (w: ByteWriter, v: T) => void, value: T): Uint8Array {
+  const w = new ByteWriter();
+  write(w, value);
+  return w.bytes();
+}
+
+/** What `read` reads from `b`, which must hold that and nothing more (`what` names it in the error). */
+export function wholeBytes<T>(read: (r: ByteReader) => T, b: Uint8Array, what: string): T {
+  const r = new ByteReader(b);
+  const out = read(r);
+  if (r.at !== b.length) throw new RangeError(`${what} bytes: ${b.length - r.at} bytes after the ${what}`);
+  return out;
 }
 
 export function writeSketch(w: ByteWriter, s: Sketch): void {

@@ -37,7 +37,6 @@ export class LiveService implements LiveAccess {
       // are answered from memory: the same numbers as the rollups, seconds fresher, no MongoDB read.
       live: {
         completeFrom: () => Math.max(this.feed.completeFrom + s.windowMs, this.hub.store.firstKept),
-        reach: true,
         rows: (from, to, box) => {
           const store = this.hub.store;
           const out: StoredRow[] = [];

@@ -14,8 +14,6 @@ import type { ArchiveStore } from '../../runtime/index.js';
 /** The gateway's live store as a row source: exact for windows from `completeFrom()` on. */
 export interface LiveRows {
   completeFrom(): number;
-  /** Whether its rows carry reach (users): otherwise answers come from the rollups, which do. */
-  readonly reach: boolean;
   rows(from: number, to: number, bbox: Bbox | undefined): StoredRow[];
 }
 
@@ -87,7 +85,7 @@ export class QueryApi {
       /** Every row of [from, to) in the bbox, unfiltered (the segments answer wants them all). */
       const readAll = async (from: number, to: number, box = bbox(q)): Promise<StoredRow[]> => {
         const live = this.o.live;
-        if (live && live.reach && want === 'auto' && from - (from % w) >= live.completeFrom()) {
+        if (live && want === 'auto' && from - (from % w) >= live.completeFrom()) {
           source = 'live';
           return live.rows(from - (from % w), to, box);
         }
