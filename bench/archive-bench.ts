@@ -10,7 +10,6 @@
  *    partition); `/v1/events` pages of 1000 walked once for their cursors, then autocannon over them.
  * 4. Replay: `replayArchive` over the first "on" run's range, events/s, against the runtime's catch-up.
  */
-import { createRequire } from 'node:module';
 import { benchTopics } from './topics.js';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -22,14 +21,10 @@ import { foldRecords } from '../actors/fold.js';
 import { emptyState } from '../actors/logic.js';
 import { replayArchive } from '../actors/replay.js';
 import { geohashEncode, geohashCenter, encode, type AdEvent } from '../actors/model/index.js';
-import { createKey, loadGatewayConfig, startGateway } from '../gateway/index.js';
 import { CassandraArchiveStore, MongoDocStore, cassandraClient, packRecords } from '../runtime/index.js';
 import type { StackConfig } from '../stack/index.js';
+import { autocannon, withQueryGateway } from './query-gateway.js';
 import { eventStream, produceEvents, runStore, throughput, type ThroughputRun } from './runtime-bench.js';
-
-const require = createRequire(import.meta.url);
-type Autocannon = (opts: Record<string, unknown>) => Promise<{ requests: { average: number; total: number }; latency: { p50: number; p99: number; max: number }; non2xx: number; errors: number }>;
-const autocannon = require('autocannon') as Autocannon;
 
 export interface ArchiveBenchOptions {
   readonly stack: StackConfig;
@@ -160,17 +155,8 @@ export async function runArchiveBench(o: ArchiveBenchOptions): Promise<ArchiveBe
   const store = await CassandraArchiveStore.open({ ...cassandra, keyspace, ttlSeconds: 0 });
   await fillCell(store, cell, o.cellEvents, o.partitions, qStart);
   await store.close();
-  const keysFile = join(o.stack.stateDir, `bench-archive-keys-${Date.now()}.json`);
-  const cfg = loadGatewayConfig({ brokers: o.stack.kafka.brokers, stateDir: o.stack.stateDir, cassandra: { contactPoints: o.stack.cassandra.contactPoints, localDc: o.stack.cassandra.localDc } }, {
-    ADME_PORT: '0', ADME_KEYS_FILE: keysFile, ADME_KEYSPACE: keyspace, ADME_QUERY_CACHE_MS: '0', ADME_EVENTS_TOPIC: `${topic}.gw`, ADME_DELTAS_TOPIC: `${topic}.gwd`,
-  });
-  const gw = await startGateway(cfg);
-  // Closed whatever happens: an open gateway would keep the process alive after a failure.
-  let query: ArchiveBenchResult['query'];
-  try {
-    const { secret } = createKey(keysFile, ['view'], {});
-    gw.keys.reload();
-    const base = `http://127.0.0.1:${gw.port}`;
+  // The gateway is closed whatever happens: an open one would keep the process alive after a failure.
+  const query = await withQueryGateway(o.stack, topic, { ADME_KEYSPACE: keyspace }, async (base, secret): Promise<ArchiveBenchResult['query']> => {
     const paths: string[] = [];
     const walk: number[] = [];
     const t0 = Date.now();
@@ -194,10 +180,8 @@ export async function runArchiveBench(o: ArchiveBenchOptions): Promise<ArchiveBe
     o.progress(`  ${paths.length} pages walked in ${walkMs} ms; autocannon over them for ${o.querySeconds} s…`);
     await sleep(500);
     const a = await autocannon({ url: base, connections: 4, duration: o.querySeconds, headers: { authorization: `Bearer ${secret}` }, requests: paths.map((path) => ({ method: 'GET', path })) });
-    query = { cellEvents: o.cellEvents, pages: paths.length, walkMs, walkP50Ms: walkP(0.5), walkP99Ms: walkP(0.99), requestsPerSecond: Math.round(a.requests.average), p50Ms: a.latency.p50, p99Ms: a.latency.p99, maxMs: a.latency.max, non2xx: a.non2xx };
-  } finally {
-    await gw.close();
-  }
+    return { cellEvents: o.cellEvents, pages: paths.length, walkMs, walkP50Ms: walkP(0.5), walkP99Ms: walkP(0.99), requestsPerSecond: Math.round(a.requests.average), p50Ms: a.latency.p50, p99Ms: a.latency.p99, maxMs: a.latency.max, non2xx: a.non2xx };
+  });
   const drop = cassandraClient(cassandra);
   await drop.connect();
   for (const k of [keyspace, ...['warmup', 'on', 'off', 'on2'].map((n) => runStore(topic, n))]) await drop.execute(`DROP KEYSPACE IF EXISTS ${k}`).catch(() => undefined);

@@ -349,8 +349,16 @@ export async function produceEvents(o: Pick<RuntimeBenchOptions, 'partitions' | 
   for (let done = 0; done < count; done += chunk) {
     const batch: AdEvent[] = [];
     for (let i = 0; i < Math.min(chunk, count - done); i++) batch.push(gen.next().value as AdEvent);
-    const recs = records(batch, o.partitions, 500, Date.now());
-    await Promise.all(Array.from({ length: Math.ceil(recs.length / 20) }, (_, i) => producer.send({ topic: t, acks: -1, messages: recs.slice(i * 20, i * 20 + 20) })));
+    // One send per partition, in parallel: concurrent sends to one partition may land out of order,
+    // which would make an event older than the partition's watermark (late) once a chunk spans more
+    // event time than the allowed lateness.
+    const byPartition = new Map<number, { partition: number; value: Buffer }[]>();
+    for (const r of records(batch, o.partitions, 500, Date.now())) {
+      const list = byPartition.get(r.partition);
+      if (list) list.push(r);
+      else byPartition.set(r.partition, [r]);
+    }
+    await Promise.all([...byPartition.values()].map((messages) => producer.send({ topic: t, acks: -1, messages })));
     if ((done / chunk) % 10 === 0) o.progress(`  produced ${done + batch.length}`);
   }
   return Math.round(count / ((Date.now() - p0) / 1000));

@@ -85,26 +85,42 @@ export const CHECKPOINT_BENCH_COMMAND: Command = {
 
 export const REACH_BENCH_COMMAND: Command = {
   path: ['bench', 'reach'],
-  summary: 'Measure reach (unique users): its error over seeded trials, what per-segment sketches cost the shard state, checkpoints and blocks, and merging a busy hour (no servers).',
-  options: { trials: { type: 'string' }, events: { type: 'string' }, cells: { type: 'string' }, json: { type: 'string' } },
+  summary: 'Measure reach (unique users): its error over seeded trials, what per-segment sketches cost the shard state, checkpoints, blocks and durable throughput, and merging a busy hour in memory and over MongoDB.',
+  options: { trials: { type: 'string' }, events: { type: 'string' }, cells: { type: 'string' }, durable: { type: 'string' }, partitions: { type: 'string' }, seconds: { type: 'string' }, json: { type: 'string' } },
   optionHelp: [
     ['--trials <n>', 'accuracy trials per size (ADME_BENCH_TRIALS, default 100; fewer at 100k and 1M users)'],
     ['--events <n>', 'events of the runtime bench\'s stream for the state part; partition 0 keeps 1/12 (ADME_BENCH_EVENTS, default 2400000)'],
-    ['--cells <n>', 'cells per 10 s window in the busy hour merged (ADME_BENCH_CELLS, default 2000)'],
+    ['--cells <n>', 'cells per 10 s window in the busy hour merged in memory (ADME_BENCH_CELLS, default 2000)'],
+    ['--durable <n>', 'events over one hour pre-produced for the durable runs and the queries over MongoDB, which start the local stack (ADME_BENCH_DURABLE_EVENTS, default 1200000; 0: no servers)'],
+    ['--partitions <n>', 'partitions of the durable runs\' topic (ADME_BENCH_PARTITIONS, default 12)'],
+    ['--seconds <n>', 'length of each autocannon run over the hour\'s queries (ADME_BENCH_SECONDS, default 10)'],
     ['--json <file>', 'also write the raw results as JSON'],
   ],
   run: async (ctx) => {
-    const { positiveInt } = await import('./args.js');
+    const { nonNegativeInt, positiveInt } = await import('./args.js');
     const { runReachBench, reachBenchMarkdown } = await import('../bench/reach-bench.js');
     const { writeFileSync } = await import('node:fs');
     const env = process.env;
+    const durableEvents = nonNegativeInt('durable', ctx.values.durable ?? env.ADME_BENCH_DURABLE_EVENTS, 1_200_000);
+    const partitions = positiveInt('partitions', ctx.values.partitions ?? env.ADME_BENCH_PARTITIONS, 12);
+    const querySeconds = positiveInt('seconds', ctx.values.seconds ?? env.ADME_BENCH_SECONDS, 10);
     const r = runReachBench({
       trials: positiveInt('trials', ctx.values.trials ?? env.ADME_BENCH_TRIALS, 100),
       events: positiveInt('events', ctx.values.events ?? env.ADME_BENCH_EVENTS, 2_400_000),
       cells: positiveInt('cells', ctx.values.cells ?? env.ADME_BENCH_CELLS, 2000),
     });
-    if (typeof ctx.values.json === 'string') writeFileSync(ctx.values.json, JSON.stringify(r, null, 2));
+    let durable;
+    if (durableEvents > 0) {
+      const { runReachDurable } = await import('../bench/reach-durable.js');
+      const stack = await stackUp(ctx);
+      durable = await runReachDurable({ stack, projectDir: ctx.projectDir, progress: ctx.progress, events: durableEvents, partitions, querySeconds });
+    }
+    if (typeof ctx.values.json === 'string') writeFileSync(ctx.values.json, JSON.stringify({ ...r, durable }, null, 2));
     console.log(reachBenchMarkdown(r));
+    if (durable) {
+      const { reachDurableMarkdown } = await import('../bench/reach-durable.js');
+      console.log(`\n${reachDurableMarkdown(durable)}`);
+    }
     return 0;
   },
 };

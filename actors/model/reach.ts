@@ -16,6 +16,8 @@ export const REACH_SLOTS = NTYPES + 1;
 export const UNTYPED = NTYPES;
 /** The mask of every slot. */
 export const ALL_SLOTS = (1 << REACH_SLOTS) - 1;
+// The bytes' first byte is a slot mask below 0x80, or 0x80 | pairs of a tiny reach (writeReach).
+if (REACH_SLOTS > 7) throw new Error(`reach bytes hold at most 7 slots, not ${REACH_SLOTS}: widen the mask byte`);
 
 /** The slot mask of a list of type indexes; every type asked for includes the untyped slot. */
 export function slotMask(types: readonly number[]): number {
@@ -24,28 +26,75 @@ export function slotMask(types: readonly number[]): number {
   return m === (1 << NTYPES) - 1 ? ALL_SLOTS : m;
 }
 
+/** (slot, user) pairs a reach keeps in one array before it keeps a sketch per slot. */
+export const TINY_MAX = 8;
+const SLOT_UNIT = 2 ** 32;
+
 export class Reach {
-  /** Slot i's sketch, or undefined while it has no users. */
-  private readonly slots: (Sketch | undefined)[] = [];
+  /**
+   * While the reach holds at most {@link TINY_MAX} (slot, user) pairs (nearly every cell-window and
+   * segment): them, as `slot × 2^32 + hash` (unsigned), in one array of doubles; then null, and `slots`.
+   */
+  private tiny: number[] | null = [];
+  /** Once not tiny: slot i's sketch, or undefined while it has no users. */
+  private slots: (Sketch | undefined)[] | null = null;
   /** The estimate of all slots merged, until a slot changes (−1: not known). */
   private allUsers = -1;
 
   add(slot: number, hash: number): void {
-    let s = this.slots[slot];
-    if (!s) this.slots[slot] = s = new Sketch();
+    const tiny = this.tiny;
+    if (tiny) {
+      const key = slot * SLOT_UNIT + (hash >>> 0);
+      const n = tiny.length;
+      for (let i = 0; i < n; i++) if (tiny[i] === key) return;
+      this.allUsers = -1;
+      if (n === TINY_MAX) {
+        this.spill();
+        this.add(slot, hash);
+        return;
+      }
+      // A new array of exactly n + 1: push would grow the backing store to 17 doubles.
+      const next = new Array<number>(n + 1);
+      for (let i = 0; i < n; i++) next[i] = tiny[i]!;
+      next[n] = key;
+      this.tiny = next;
+      return;
+    }
+    const slots = (this.slots ??= []);
+    let s = slots[slot];
+    if (!s) slots[slot] = s = new Sketch();
     s.add(hash);
     this.allUsers = -1;
   }
 
+  /** From the tiny array to a sketch per slot. */
+  private spill(): void {
+    const tiny = this.tiny!;
+    this.tiny = null;
+    this.slots = [];
+    for (const key of tiny) this.add(Math.floor(key / SLOT_UNIT), key % SLOT_UNIT);
+  }
+
   get empty(): boolean {
-    for (const s of this.slots) if (s && !s.empty) return false;
+    if (this.tiny) return this.tiny.length === 0;
+    for (const s of this.slots!) if (s && !s.empty) return false;
     return true;
+  }
+
+  /** While tiny: its (slot, hash) pairs; else null. For writing and merging without a sketch. */
+  pairs(): readonly number[] | null {
+    return this.tiny;
   }
 
   /** The slots set in `mask` merged into `into` (a new sketch by default). */
   sketch(mask = ALL_SLOTS, into = new Sketch()): Sketch {
-    for (let i = 0; i < this.slots.length; i++) {
-      const s = this.slots[i];
+    if (this.tiny) {
+      for (const key of this.tiny) if (mask & (1 << Math.floor(key / SLOT_UNIT))) into.add(key % SLOT_UNIT);
+      return into;
+    }
+    const slots = this.slots!;
+    for (let i = 0; i < slots.length; i++) {
+      const s = slots[i];
       if (s && mask & (1 << i)) into.merge(s);
     }
     return into;
@@ -54,38 +103,52 @@ export class Reach {
   /** Unique users of the slots in `mask`. */
   users(mask = ALL_SLOTS): number {
     if (mask === ALL_SLOTS && this.allUsers >= 0) return this.allUsers;
-    let only: Sketch | undefined;
-    let several = false;
-    for (let i = 0; i < this.slots.length; i++) {
-      const s = this.slots[i];
-      if (!s || !(mask & (1 << i))) continue;
-      if (only) several = true;
-      else only = s;
+    let n: number;
+    if (this.tiny) n = tinyUsers(this.tiny, mask);
+    else {
+      let only: Sketch | undefined;
+      let several = false;
+      const slots = this.slots!;
+      for (let i = 0; i < slots.length; i++) {
+        const s = slots[i];
+        if (!s || !(mask & (1 << i))) continue;
+        if (only) several = true;
+        else only = s;
+      }
+      n = !only ? 0 : several ? this.sketch(mask).estimate() : only.estimate();
     }
-    const n = !only ? 0 : several ? this.sketch(mask).estimate() : only.estimate();
     if (mask === ALL_SLOTS) this.allUsers = n;
     return n;
   }
 
   /** Slot by slot, every user of `other` (a union). */
   merge(other: Reach): this {
-    other.slots.forEach((s, i) => {
+    if (other.tiny) {
+      for (const key of other.tiny) this.add(Math.floor(key / SLOT_UNIT), key % SLOT_UNIT);
+      return this;
+    }
+    if (this.tiny) this.spill();
+    const slots = this.slots!;
+    other.slots!.forEach((s, i) => {
       if (!s) return;
-      const mine = this.slots[i];
-      this.slots[i] = mine ? mine.merge(s) : s.clone();
+      const mine = slots[i];
+      slots[i] = mine ? mine.merge(s) : s.clone();
     });
     this.allUsers = -1;
     return this;
   }
 
-  /** Slot `slot`'s sketch itself (undefined: no users), for restoring and tests. */
+  /** Slot `slot`'s users as a sketch (undefined: none), for tests; a copy while the reach is tiny. */
   slot(slot: number): Sketch | undefined {
-    return this.slots[slot];
+    if (!this.tiny) return this.slots![slot];
+    const s = this.sketch(1 << slot);
+    return s.empty ? undefined : s;
   }
 
   /** Sets a slot's sketch (restoring state); the sketch is kept, not copied. */
   setSlot(slot: number, s: Sketch): void {
-    this.slots[slot] = s;
+    if (this.tiny) this.spill();
+    this.slots![slot] = s;
     this.allUsers = -1;
   }
 
@@ -98,8 +161,42 @@ export class Reach {
   }
 }
 
-/** A reach's bytes: a mask of its slots with users, then their sketches in slot order (sketch.ts). */
+/** Distinct hashes among the tiny pairs whose slot is in `mask` (at most TINY_MAX pairs: quadratic is cheapest). */
+function tinyUsers(tiny: readonly number[], mask: number): number {
+  let n = 0;
+  for (let i = 0; i < tiny.length; i++) {
+    const a = tiny[i]!;
+    if (!(mask & (1 << Math.floor(a / SLOT_UNIT)))) continue;
+    const h = a % SLOT_UNIT;
+    let seen = false;
+    for (let j = 0; j < i && !seen; j++) {
+      const b = tiny[j]!;
+      seen = b % SLOT_UNIT === h && (mask & (1 << Math.floor(b / SLOT_UNIT))) !== 0;
+    }
+    if (!seen) n++;
+  }
+  return n;
+}
+
+/**
+ * A reach's bytes, one of:
+ *   a tiny reach: `0x80 | n`, then its n pairs, each a slot byte and the hash as uint32 little-endian;
+ *   otherwise: a mask of its slots with users (< 0x80), then their sketches in slot order (sketch.ts).
+ */
 export function writeReach(w: ByteWriter, r: Reach): void {
+  const pairs = r.pairs();
+  if (pairs) {
+    w.byte(0x80 | pairs.length);
+    for (const key of pairs) {
+      w.byte(Math.floor(key / SLOT_UNIT));
+      const h = key % SLOT_UNIT;
+      w.byte(h & 0xff);
+      w.byte((h >>> 8) & 0xff);
+      w.byte((h >>> 16) & 0xff);
+      w.byte(h >>> 24);
+    }
+    return;
+  }
   let mask = 0;
   for (let i = 0; i < REACH_SLOTS; i++) if (r.slot(i)) mask |= 1 << i;
   w.byte(mask);
@@ -110,10 +207,20 @@ export function writeReach(w: ByteWriter, r: Reach): void {
 }
 
 export function readReach(r: ByteReader): Reach {
-  const mask = r.byte();
-  if (mask > ALL_SLOTS) throw new RangeError(`reach bytes: slot mask ${mask} names more than ${REACH_SLOTS} slots`);
+  const head = r.byte();
   const out = new Reach();
-  for (let i = 0; i < REACH_SLOTS; i++) if (mask & (1 << i)) out.setSlot(i, readSketch(r));
+  if (head & 0x80) {
+    const n = head & 0x7f;
+    if (n > TINY_MAX) throw new RangeError(`reach bytes: ${n} pairs in a tiny reach, at most ${TINY_MAX}`);
+    for (let i = 0; i < n; i++) {
+      const slot = r.byte();
+      if (slot >= REACH_SLOTS) throw new RangeError(`reach bytes: slot ${slot} of ${REACH_SLOTS}`);
+      const h = (r.byte() | (r.byte() << 8) | (r.byte() << 16) | (r.byte() << 24)) >>> 0;
+      out.add(slot, h);
+    }
+    return out;
+  }
+  for (let i = 0; i < REACH_SLOTS; i++) if (head & (1 << i)) out.setSlot(i, readSketch(r));
   return out;
 }
 

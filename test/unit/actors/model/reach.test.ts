@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { ALL_SLOTS, REACH_SLOTS, Reach, TINY_MAX, UNTYPED, reachAt, reachColumn, slotMask } from '../../../../actors/model/reach.js';
+import { Sketch } from '../../../../actors/model/sketch.js';
+import { mulberry32 } from '../../../../bench/reach-accuracy.js';
+
+/** A reach of (slot, hash) pairs. */
+const reachOf = (pairs: readonly (readonly [number, number])[]) => {
+  const r = new Reach();
+  for (const [slot, h] of pairs) r.add(slot, h);
+  return r;
+};
+/** The same pairs counted by hand: distinct hashes among the slots of `mask`. */
+const truth = (pairs: readonly (readonly [number, number])[], mask: number) =>
+  new Set(pairs.filter(([s]) => mask & (1 << s)).map(([, h]) => h >>> 0)).size;
+const masks = [ALL_SLOTS, 1, 2, 3, 1 << UNTYPED, slotMask([0, 2])];
+
+describe('Reach: few pairs in one array, then a sketch per slot', () => {
+  const next = mulberry32(7);
+  // Hashes drawn from a small pool, so users repeat across slots; 0 and 2^32 − 1 included.
+  const pool = [0, 0xffffffff, ...Array.from({ length: 10 }, () => next())];
+  const sizes = [0, 1, 2, TINY_MAX, TINY_MAX + 1, 40];
+  for (const n of sizes) {
+    it(`answers every slot mask exactly with ${n} pairs added, through bytes and merges too`, () => {
+      const pairs = Array.from({ length: n }, () => [next() % REACH_SLOTS, pool[next() % pool.length]!] as const);
+      const r = reachOf(pairs);
+      const back = Reach.fromBytes(r.toBytes());
+      for (const m of masks) {
+        expect(r.users(m)).toBe(truth(pairs, m));
+        expect(back.users(m)).toBe(truth(pairs, m));
+        expect(r.sketch(m).estimate()).toBe(truth(pairs, m));
+      }
+      expect(r.empty).toBe(n === 0);
+      expect(r.pairs() !== null).toBe(new Set(pairs.map(([s, h]) => `${s}:${h >>> 0}`)).size <= TINY_MAX);
+      // Merging a tiny into a per-slot reach, and the other way round, gives the union.
+      const other = [[1, pool[0]!], [0, 12345], [UNTYPED, 777]] as const;
+      const all = [...pairs, ...other];
+      for (const merged of [reachOf(pairs).merge(reachOf(other)), reachOf(other).merge(reachOf(pairs)), reachOf(other).merge(back)]) {
+        for (const m of masks) expect(merged.users(m)).toBe(truth(all, m));
+      }
+    });
+  }
+
+  it('caches all types\' users until a pair is added', () => {
+    const r = reachOf([[0, 1], [1, 1]]);
+    expect(r.users()).toBe(1);
+    r.add(2, 2);
+    expect(r.users()).toBe(2);
+  });
+
+  it('writes a tiny reach in 1 + 5 bytes per pair, smaller than a sketch per slot', () => {
+    const r = reachOf([[0, 0xdeadbeef], [1, 0xdeadbeef]]);
+    expect([...r.toBytes()]).toEqual([0x82, 0, 0xef, 0xbe, 0xad, 0xde, 1, 0xef, 0xbe, 0xad, 0xde]);
+    const perSlot = new Reach();
+    perSlot.setSlot(0, Sketch.fromBytes(r.slot(0)!.toBytes()));
+    perSlot.setSlot(1, Sketch.fromBytes(r.slot(1)!.toBytes()));
+    expect(perSlot.pairs()).toBeNull();
+    expect(perSlot.toBytes().length).toBeGreaterThan(r.toBytes().length);
+    expect(Reach.fromBytes(perSlot.toBytes()).users()).toBe(1);
+  });
+
+  it('keeps its bytes in reach columns, entry by entry', () => {
+    const rs = [reachOf([]), reachOf([[0, 5]]), reachOf(Array.from({ length: 30 }, (_, i) => [i % 3, i] as const))];
+    const col = reachColumn(rs);
+    rs.forEach((r, i) => expect(reachAt(col, i).users()).toBe(r.users()));
+  });
+
+  it('names what is wrong with bad tiny bytes', () => {
+    expect(() => Reach.fromBytes(Uint8Array.of(0x80 | (TINY_MAX + 1)))).toThrow(/pairs in a tiny reach/);
+    expect(() => Reach.fromBytes(Uint8Array.of(0x81, REACH_SLOTS, 0, 0, 0, 0))).toThrow(new RegExp(`slot ${REACH_SLOTS} of ${REACH_SLOTS}`));
+    expect(() => Reach.fromBytes(Uint8Array.of(0x81, 0, 1, 2))).toThrow(/end early/);
+    expect(() => Reach.fromBytes(Uint8Array.of(1))).toThrow(/end early/);
+  });
+});
