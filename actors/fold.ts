@@ -14,6 +14,7 @@ import {
 } from './model/index.js';
 import type { ArchiveCollector } from './archive.js';
 import { geohashEncode } from './model/geohash.js';
+import { Reach } from './model/reach.js';
 import { hash32, hash53 } from './hash.js';
 import { IdSet } from './id-set.js';
 import { cellWindow, segmentOfCell, type ShardState } from './logic.js';
@@ -169,7 +170,7 @@ export function foldRecords(s: ShardState, input: RecordsInput, config: Aggregat
       cw.counts[type]!++;
       cw.value += value;
       const user = hash32(ev.userId);
-      cw.reach.add(type, user);
+      if (cw.reach.add(type, user)) (cw.fresh ??= new Reach()).add(type, user);
       counted++;
       let flags = 0;
       if (ev.appId !== undefined || ev.campaignId !== undefined) {
@@ -193,7 +194,13 @@ export function foldRecords(s: ShardState, input: RecordsInput, config: Aggregat
         const vals = cw.segs!.vals;
         vals[slot + type]!++;
         vals[slot + NTYPES]! += value;
-        if (segmentReach) cw.segs!.reach[slot / SEGMENT_SLOTS]!.add(type, user);
+        if (segmentReach && cw.segs!.reach[slot / SEGMENT_SLOTS]!.add(type, user)) {
+          const fresh = (cw.freshSegs ??= new Map());
+          const sid = cw.segs!.ids[slot / SEGMENT_SLOTS]!;
+          let r = fresh.get(sid);
+          if (!r) fresh.set(sid, (r = new Reach()));
+          r.add(type, user);
+        }
       }
       archive?.add(area, offset, i, at, flags, ev);
     }

@@ -19,6 +19,14 @@ export interface CellWindow {
   value: number;
   /** Unique users per event type (actors/model/reach.ts). */
   readonly reach: Reach;
+  /**
+   * The users that changed `reach` since the cell's previous delta (null: none), and per segment id those
+   * that changed the segment's reach: a delta carries these, not the whole sketches, since a reader's
+   * union of them is the same sketch (a user that changed nothing adds nothing). A restored cell's are
+   * its whole reach, as its first delta re-sends the whole cell.
+   */
+  fresh: Reach | null;
+  freshSegs: Map<number, Reach> | null;
   /** Client ids (53-bit hashes) counted in this cell-window: the de-duplication memory. */
   ids: IdSet | null;
   /**
@@ -86,7 +94,7 @@ export function emptyState(nextOffset = 0): ShardState {
 }
 
 function newCell(window: number, cell: string): CellWindow {
-  return { window, cell, counts: new Array<number>(NTYPES).fill(0), value: 0, reach: new Reach(), ids: null, segs: null, segTakenAt: -1, changed: 0 };
+  return { window, cell, counts: new Array<number>(NTYPES).fill(0), value: 0, reach: new Reach(), fresh: null, freshSegs: null, ids: null, segs: null, segTakenAt: -1, changed: 0 };
 }
 
 /** Marks a cell changed for the lists in `bits` it is not in yet. */
@@ -165,6 +173,8 @@ export interface RollupWrites {
  * through a dictionary of their own. Values are absolute: a reader replaces its values of those segments
  * and keeps the others (a segment never goes away within a cell-window).
  */
+const NO_USERS = new Reach();
+
 export function deltaSegments(dict: SegmentDict, cws: readonly CellWindow[]): { segments: PackedSegments; reach: Reach[] } {
   const local = new LocalDictionary(dict);
   const perRow: number[] = [];
@@ -177,10 +187,11 @@ export function deltaSegments(dict: SegmentDict, cws: readonly CellWindow[]): { 
       for (let i = 0; i < ids.length; i++) {
         if (stamps[i]! <= cw.segTakenAt) continue;
         packSegment(packed, local.number(ids[i]!), vals, i * SEGMENT_SLOTS);
-        reach.push(cw.segs.reach[i]!);
+        reach.push(cw.freshSegs?.get(ids[i]!) ?? NO_USERS);
         n++;
       }
     }
+    cw.freshSegs = null;
     perRow.push(n);
   }
   return { segments: [local.apps, local.campaigns, perRow, packed], reach };
@@ -311,12 +322,16 @@ export function takeDelta(s: ShardState, c: AggregationConfig, partition: number
   const oldestAt = s.deltaOldestAt === Infinity ? now : s.deltaOldestAt;
   if (s.deltaDirty.length === 0) s.deltaOldestAt = Infinity;
   const { segments, reach } = deltaSegments(s.segDict, rows);
+  const rowReach = reachColumn(rows.map((cw) => cw.fresh ?? NO_USERS));
   // Later changes get a later stamp than this delta's: the next delta of a cell carries only those.
-  for (const cw of rows) cw.segTakenAt = s.deltaGen;
+  for (const cw of rows) {
+    cw.segTakenAt = s.deltaGen;
+    cw.fresh = null;
+  }
   s.deltaGen++;
   return {
     v: 1, partition, epoch, seq, at: now, oldestAt, precision: c.precision, windowMs: c.windowMs, windows, cells, counts, values, users, segments,
-    reach: { rows: reachColumn(rows.map((cw) => cw.reach)), segs: reachColumn(reach) },
+    reach: { rows: rowReach, segs: reachColumn(reach) },
   };
 }
 
@@ -672,7 +687,9 @@ export function restoreCheckpoint(nextOffset: number, parts: ReadonlyMap<string,
     const segIds = (part.segApps ?? []).map((app, j) => s.segDict.id(app, part.segCampaigns![j]!));
     const cells = partCells(part, segIds);
     for (const c of cells) {
-      held.set(c.cell, { window: part.window, cell: c.cell, counts: Array.from(c.counts), value: c.value, reach: c.reach, ids: c.ids, segs: c.segs, segTakenAt: -1, changed: 0 });
+      // Its first delta re-sends the whole cell, users included (the same objects: a delta copies them).
+      const freshSegs = c.segs ? new Map(c.segs.ids.map((id, k) => [id, c.segs!.reach[k]!] as const)) : null;
+      held.set(c.cell, { window: part.window, cell: c.cell, counts: Array.from(c.counts), value: c.value, reach: c.reach, fresh: c.reach, freshSegs, ids: c.ids, segs: c.segs, segTakenAt: -1, changed: 0 });
     }
     const l = s.checkpointLayout.get(part.window) ?? NO_PARTS;
     s.checkpointLayout.set(part.window, { parts: [...l.parts, name], values: l.values + cells.length });

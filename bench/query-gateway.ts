@@ -2,6 +2,7 @@
  * A gateway for the query benchmarks: over the stores a bench run wrote, with a `view` key, no query
  * cache (every request reads), and topics of its own; closed whatever happens.
  */
+import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { createKey, loadGatewayConfig, startGateway } from '../gateway/index.js';
@@ -24,5 +25,6 @@ export async function withQueryGateway<T>(stack: StackConfig, topic: string, env
     return await use(`http://127.0.0.1:${gw.port}`, secret);
   } finally {
     await gw.close();
+    rmSync(keysFile, { force: true });
   }
 }

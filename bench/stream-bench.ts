@@ -195,7 +195,9 @@ export async function runStreamBench(o: StreamBenchOptions): Promise<StreamBench
     const rt = child([bin, 'runtime', '--no-stack', '--port', '0'], env);
     children.push(rt);
     await waitLog(rt, 'runtime', /listening on http:\/\/[\d.]+:(\d+)/);
-    const gw = child([bin, 'gateway', '--port', '0'], env);
+    // Extra node flags for the gateway process only (e.g. --cpu-prof while profiling the stream).
+    const gwNodeArgs = (process.env.ADME_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const gw = child([...gwNodeArgs, bin, 'gateway', '--port', '0'], env);
     children.push(gw);
     const port = Number((await waitLog(gw, 'gateway', /ready on http:\/\/[\d.]+:(\d+)/))[1]);
     const base = `http://127.0.0.1:${port}`;

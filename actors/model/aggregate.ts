@@ -39,7 +39,10 @@ export interface DeltaRecord {
   readonly segments?: PackedSegments;
   /**
    * Unique users of the rows (entry i: row i) and of the delta's packed segments (entry k: the k-th, in
-   * order), whole sketches (absolute, as the values are). Absent from actors older than reach.
+   * order): the users that changed the cell's (the segment's) sketch since its previous delta, not the
+   * whole sketch, so a reader keeps the union of what it received (a user that changed nothing adds
+   * nothing to a union, so the union is the whole sketch). A cell's first delta after the shard was
+   * restored carries its whole reach. Absent from actors older than reach.
    */
   readonly reach?: BlockReach;
 }

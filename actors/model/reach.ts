@@ -29,6 +29,9 @@ export function slotMask(types: readonly number[]): number {
 /** (slot, user) pairs a reach keeps in one array before it keeps a sketch per slot. */
 export const TINY_MAX = 8;
 const SLOT_UNIT = 2 ** 32;
+/** A tiny pair's slot and hash (`>>> 0` takes a double modulo 2^32 without a floating-point modulo). */
+const slotOf = (key: number): number => (key / SLOT_UNIT) | 0;
+const hashOf = (key: number): number => key >>> 0;
 
 export class Reach {
   /**
@@ -40,31 +43,40 @@ export class Reach {
   private slots: (Sketch | undefined)[] | null = null;
   /** The estimate of all slots merged, until a slot changes (−1: not known). */
   private allUsers = -1;
+  /** The estimate of one other mask (the last asked), until a slot changes (mask −1: none). */
+  private lastMask = -1;
+  private lastUsers = 0;
 
-  add(slot: number, hash: number): void {
+  private forget(): void {
+    this.allUsers = -1;
+    this.lastMask = -1;
+  }
+
+  /** Adds a user of slot `slot`; whether the reach changed ({@link Sketch.add}). */
+  add(slot: number, hash: number): boolean {
     const tiny = this.tiny;
     if (tiny) {
       const key = slot * SLOT_UNIT + (hash >>> 0);
       const n = tiny.length;
-      for (let i = 0; i < n; i++) if (tiny[i] === key) return;
-      this.allUsers = -1;
+      for (let i = 0; i < n; i++) if (tiny[i] === key) return false;
+      this.forget();
       if (n === TINY_MAX) {
         this.spill();
-        this.add(slot, hash);
-        return;
+        return this.add(slot, hash);
       }
       // A new array of exactly n + 1: push would grow the backing store to 17 doubles.
       const next = new Array<number>(n + 1);
       for (let i = 0; i < n; i++) next[i] = tiny[i]!;
       next[n] = key;
       this.tiny = next;
-      return;
+      return true;
     }
     const slots = (this.slots ??= []);
     let s = slots[slot];
     if (!s) slots[slot] = s = new Sketch();
-    s.add(hash);
-    this.allUsers = -1;
+    if (!s.add(hash)) return false;
+    this.forget();
+    return true;
   }
 
   /** From the tiny array to a sketch per slot. */
@@ -72,7 +84,7 @@ export class Reach {
     const tiny = this.tiny!;
     this.tiny = null;
     this.slots = [];
-    for (const key of tiny) this.add(Math.floor(key / SLOT_UNIT), key % SLOT_UNIT);
+    for (const key of tiny) this.add(slotOf(key), hashOf(key));
   }
 
   get empty(): boolean {
@@ -89,7 +101,7 @@ export class Reach {
   /** The slots set in `mask` merged into `into` (a new sketch by default). */
   sketch(mask = ALL_SLOTS, into = new Sketch()): Sketch {
     if (this.tiny) {
-      for (const key of this.tiny) if (mask & (1 << Math.floor(key / SLOT_UNIT))) into.add(key % SLOT_UNIT);
+      for (const key of this.tiny) if (mask & (1 << slotOf(key))) into.add(hashOf(key));
       return into;
     }
     const slots = this.slots!;
@@ -103,6 +115,7 @@ export class Reach {
   /** Unique users of the slots in `mask`. */
   users(mask = ALL_SLOTS): number {
     if (mask === ALL_SLOTS && this.allUsers >= 0) return this.allUsers;
+    if (mask === this.lastMask) return this.lastUsers;
     let n: number;
     if (this.tiny) n = tinyUsers(this.tiny, mask);
     else {
@@ -118,13 +131,29 @@ export class Reach {
       n = !only ? 0 : several ? this.sketch(mask).estimate() : only.estimate();
     }
     if (mask === ALL_SLOTS) this.allUsers = n;
+    else {
+      this.lastMask = mask;
+      this.lastUsers = n;
+    }
     return n;
   }
 
   /** Slot by slot, every user of `other` (a union). */
   merge(other: Reach): this {
     if (other.tiny) {
-      for (const key of other.tiny) this.add(Math.floor(key / SLOT_UNIT), key % SLOT_UNIT);
+      const mine = this.tiny;
+      if (mine) {
+        // Tiny into tiny (the live store's common case): the new pairs, then one array for all.
+        let added: number[] | null = null;
+        for (const key of other.tiny) if (!mine.includes(key) && !added?.includes(key)) (added ??= []).push(key);
+        if (!added) return this;
+        if (mine.length + added.length <= TINY_MAX) {
+          this.tiny = mine.concat(added);
+          this.forget();
+          return this;
+        }
+      }
+      for (const key of other.tiny) this.add(slotOf(key), hashOf(key));
       return this;
     }
     if (this.tiny) this.spill();
@@ -134,7 +163,7 @@ export class Reach {
       const mine = slots[i];
       slots[i] = mine ? mine.merge(s) : s.clone();
     });
-    this.allUsers = -1;
+    this.forget();
     return this;
   }
 
@@ -149,7 +178,7 @@ export class Reach {
   setSlot(slot: number, s: Sketch): void {
     if (this.tiny) this.spill();
     this.slots![slot] = s;
-    this.allUsers = -1;
+    this.forget();
   }
 
   toBytes(): Uint8Array {
@@ -166,12 +195,12 @@ function tinyUsers(tiny: readonly number[], mask: number): number {
   let n = 0;
   for (let i = 0; i < tiny.length; i++) {
     const a = tiny[i]!;
-    if (!(mask & (1 << Math.floor(a / SLOT_UNIT)))) continue;
-    const h = a % SLOT_UNIT;
+    if (!(mask & (1 << slotOf(a)))) continue;
+    const h = hashOf(a);
     let seen = false;
     for (let j = 0; j < i && !seen; j++) {
       const b = tiny[j]!;
-      seen = b % SLOT_UNIT === h && (mask & (1 << Math.floor(b / SLOT_UNIT))) !== 0;
+      seen = hashOf(b) === h && (mask & (1 << slotOf(b))) !== 0;
     }
     if (!seen) n++;
   }
@@ -188,8 +217,8 @@ export function writeReach(w: ByteWriter, r: Reach): void {
   if (pairs) {
     w.byte(0x80 | pairs.length);
     for (const key of pairs) {
-      w.byte(Math.floor(key / SLOT_UNIT));
-      const h = key % SLOT_UNIT;
+      w.byte(slotOf(key));
+      const h = hashOf(key);
       w.byte(h & 0xff);
       w.byte((h >>> 8) & 0xff);
       w.byte((h >>> 16) & 0xff);

@@ -48,17 +48,17 @@ export class Sketch {
     return this.small !== null && this.small.length === 0;
   }
 
-  add(hash: number): void {
+  /** Adds a user; whether the sketch changed (a new hash while exact, a higher register after). */
+  add(hash: number): boolean {
     const small = this.small;
     if (small) {
       const h = hash | 0;
-      for (let i = 0; i < small.length; i++) if (small[i] === h) return;
+      for (let i = 0; i < small.length; i++) if (small[i] === h) return false;
       small.push(h);
       if (small.length > SMALL_MAX) this.toTable();
-      return;
+      return true;
     }
-    if (this.table) this.addExact(hash | 0);
-    else this.addRegister(hash);
+    return this.table ? this.addExact(hash | 0) : this.addRegister(hash);
   }
 
   private toTable(): void {
@@ -68,23 +68,22 @@ export class Sketch {
     for (const v of values) this.addExact(v);
   }
 
-  private addExact(h: number): void {
+  private addExact(h: number): boolean {
     if (h === 0) {
-      if (!this.hasZero) {
-        this.hasZero = true;
-        if (this.count + 1 > EXACT_LIMIT) this.toRegisters(SKETCH_P);
-      }
-      return;
+      if (this.hasZero) return false;
+      this.hasZero = true;
+      if (this.count + 1 > EXACT_LIMIT) this.toRegisters(SKETCH_P);
+      return true;
     }
     let t = this.table!;
     const mask = t.length - 1;
     let i = h & mask;
-    for (; t[i] !== 0; i = (i + 1) & mask) if (t[i] === h) return;
+    for (; t[i] !== 0; i = (i + 1) & mask) if (t[i] === h) return false;
     t[i] = h;
     this.count++;
     if (this.count + (this.hasZero ? 1 : 0) > EXACT_LIMIT) {
       this.toRegisters(SKETCH_P);
-      return;
+      return true;
     }
     if (this.count * 2 > t.length) {
       // At most half full: probes stay short.
@@ -98,6 +97,7 @@ export class Sketch {
         t[j] = v;
       }
     }
+    return true;
   }
 
   /** The exact hashes (while exact), unsorted. */
@@ -109,17 +109,17 @@ export class Sketch {
     return out;
   }
 
-  private addRegister(hash: number): void {
+  private addRegister(hash: number): boolean {
     const p = this.p;
     const h = hash >>> 0;
     const idx = h >>> (32 - p);
     const rest = (h << p) >>> 0;
     const rank = rest === 0 ? 32 - p + 1 : Math.clz32(rest) + 1;
     const regs = this.regs!;
-    if (rank > regs[idx]!) {
-      regs[idx] = rank;
-      this.cached = -1;
-    }
+    if (rank <= regs[idx]!) return false;
+    regs[idx] = rank;
+    this.cached = -1;
+    return true;
   }
 
   private toRegisters(p: number): void {

@@ -30,6 +30,13 @@ export interface FrameReach {
   readonly privacyK: number;
   /** Add the view's own unique users and the count of cells held back (snapshots, and once a second). */
   readonly totals: boolean;
+  /**
+   * Totals already computed for this view, viewport and types (the hub keeps them for one frame-clock
+   * tick), by `totalsKey`: every frame of a tick then merges the view's sketches once, not once per
+   * encoding (viewers at different log positions get different encodings, with the same totals).
+   */
+  readonly totalsMemo?: Map<string, { readonly viewUsers: number; readonly withheld: number }>;
+  readonly totalsKey?: string;
 }
 
 const NO_REACH: FrameReach = { cells: new Map(), privacyK: 0, totals: false };
@@ -100,7 +107,9 @@ export function frameBody(view: View, vp: Viewport, times: FrameTimes, snapshot:
   }
   cells.length = kept;
   let totals = {};
-  if (reach.totals) {
+  const memo = reach.totals && reach.totalsKey !== undefined ? reach.totalsMemo?.get(reach.totalsKey) : undefined;
+  if (memo) totals = memo;
+  else if (reach.totals) {
     // The view's own reach: every cell in the viewport, small ones included (they count in the area).
     const all = new Sketch();
     let withheld = 0;
@@ -114,7 +123,9 @@ export function frameBody(view: View, vp: Viewport, times: FrameTimes, snapshot:
       r.sketch(mask, all);
       if (k > 0 && r.users(mask) < k) withheld++;
     }
-    totals = { viewUsers: all.estimate(), withheld };
+    const t = { viewUsers: all.estimate(), withheld };
+    if (reach.totalsKey !== undefined) reach.totalsMemo?.set(reach.totalsKey, t);
+    totals = t;
   }
   const bytes = encode({
     type: snapshot ? 'snapshot' : 'delta',

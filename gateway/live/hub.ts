@@ -66,6 +66,8 @@ export class StreamHub {
   private tickAt = 0;
   /** Frame bodies built during the current tick, by view, viewport, log range. */
   private readonly cache = new Map<string, { bytes: Uint8Array; rows: number; withheld: number }>();
+  /** View totals (view users, cells held back) per view and viewport, for the current tick (frames.ts). */
+  private readonly totalsMemo = new Map<string, { readonly viewUsers: number; readonly withheld: number }>();
   /** Each view's log end when the current tick ran. */
   private readonly tickEnds = new Map<View, number>();
 
@@ -149,6 +151,7 @@ export class StreamHub {
     this.stats.ticks++;
     this.tickAt = now;
     this.cache.clear();
+    this.totalsMemo.clear();
     this.tickEnds.clear();
     const readers = new Map<View, number>();
     let news = false;
@@ -212,7 +215,7 @@ export class StreamHub {
       const from = Number.isFinite(store.newest) ? view.firstWindow(store.newest) : 0;
       const to = Number.isFinite(store.newest) ? store.newest + this.o.windowMs : 0;
       // A viewer that (re)subscribed or resynced has no position that means anything: since = −1.
-      const reach = { cells: store.viewReach(view), privacyK: this.o.privacyK ?? 0, totals: this.totalsDue(snapshot) };
+      const reach = { cells: store.viewReach(view), privacyK: this.o.privacyK ?? 0, totals: this.totalsDue(snapshot), totalsMemo: this.totalsMemo, totalsKey: `${view.key}|${v.vpKey}` };
       body = frameBody(view, vp, { at: now, dataAt: store.dataAt, from, to }, snapshot, v.needSnapshot ? -1 : v.pos, end, reach);
       this.cache.set(key, body);
       this.stats.encodings++;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_WINDOW_PARTS, captureCheckpoint, cellsByKey, findCell, checkpointCommitted, checkpointFailed, emptyState, finalsWritten, isClosed, lateDocs, restoreCheckpoint, rollupWrites, takeDelta, watermark, type CheckpointCapture, type ShardState } from '../../../actors/logic.js';
 import { inflateRawSync } from 'node:zlib';
-import { ALL_SLOTS, TYPE_INDEX, UNTYPED, blockReach, blockRows, forEachSegment, plainBlock, decode, encode, reachAt, slotMask, type AdEvent, type EventBatchRecord, type EventType, type PackedSegments, type Reach } from '../../../actors/model/index.js';
+import { ALL_SLOTS, TYPE_INDEX, UNTYPED, blockReach, blockRows, forEachSegment, plainBlock, decode, encode, reachAt, slotMask, type AdEvent, type EventBatchRecord, type EventType, type PackedSegments, Reach } from '../../../actors/model/index.js';
 import { DEFLATED_PART, partMsgpack } from '../../../actors/blocks.js';
 import { foldRecords, type AggregationConfig, type RecordsInput } from '../../../actors/fold.js';
 import { segmentTable } from '../../../actors/segments.js';
@@ -182,6 +182,43 @@ describe('reach', () => {
     feed(s, [[ev(3_000, { userId: 'new', type: 'install', appId: 'shop', campaignId: 'c1' })]]);
     feed(r, [[ev(3_000, { userId: 'new', type: 'install', appId: 'shop', campaignId: 'c1' })]]);
     expect(reachOf(r)).toEqual(reachOf(s));
+  });
+
+  it('deltas carry the users new since the cell\'s previous delta; their union is the whole reach, also across a restore', () => {
+    /** The union of every delta's reach a reader got, per cell and segment, as reachView. */
+    const got = new Map<string, Reach>();
+    const union = (key: string, r: Reach) => got.set(key, (got.get(key) ?? new Reach()).merge(r));
+    const take = (st: ShardState, seq: number) => {
+      const d = takeDelta(st, C, 0, 1, seq, 10_000)!;
+      const segs = d.segments!;
+      const sizes: number[] = [];
+      d.cells.forEach((cell, i) => {
+        const r = reachAt(d.reach!.rows, i);
+        sizes.push(r.users());
+        union(`${d.windows[i]}:${cell}`, r);
+      });
+      let k = 0;
+      forEachSegment(segs, (row, id) => union(`${d.windows[row]}:${d.cells[row]}|${segs[0][id]}|${segs[1][id]}`, reachAt(d.reach!.segs, k++)));
+      return sizes;
+    };
+    const view = () => Object.fromEntries([...got].map(([k, r]) => [k, reachView(r)]));
+    const s = emptyState();
+    feed(s, [events()]);
+    expect(take(s, 1)).toEqual([3]);
+    // u1 clicks again (nothing new), u4 is new: the next delta's row carries one user.
+    feed(s, [[ev(1_600, { userId: 'u1', type: 'click', appId: 'shop', campaignId: 'c1' }), ev(1_700, { userId: 'u4', type: 'impression', appId: 'shop', campaignId: 'c1' })]]);
+    expect(take(s, 2)).toEqual([1]);
+    expect(view()).toEqual(reachOf(s));
+    // Past the exact sets: registers; the deltas' union is still the same sketch.
+    for (let i = 0; i < 5_000; i++) feed(s, [[ev(2_000, { userId: `big-${i}`, type: 'impression', appId: 'shop', campaignId: 'c1' })]]);
+    take(s, 3);
+    expect(findCell(s, 0, 'u09tvw')!.reach.sketch(ALL_SLOTS).exact).toBe(false);
+    expect(view()).toEqual(reachOf(s));
+    // A restored shard's first delta re-sends every cell whole: a reader that starts then has it all.
+    const r = restoreCheckpoint(s.nextOffset, new Map([...captureCheckpoint(s).parts].map(([k, v]) => [k, v!])));
+    got.clear();
+    take(r, 1);
+    expect(view()).toEqual(reachOf(s));
   });
 
   it('a v2 part\'s one sketch per cell restores as the untyped slot: all-types reach kept, per-type unknown', () => {
