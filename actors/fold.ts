@@ -195,7 +195,7 @@ export function foldRecords(s: ShardState, input: RecordsInput, config: Aggregat
         vals[slot + type]!++;
         vals[slot + NTYPES]! += value;
         if (segmentReach && cw.segs!.reach[slot / SEGMENT_SLOTS]!.add(type, user)) {
-          const fresh = (cw.freshSegs ??= new Map());
+          const fresh = (cw.freshSegs ??= new Map<number, Reach>());
           const sid = cw.segs!.ids[slot / SEGMENT_SLOTS]!;
           let r = fresh.get(sid);
           if (!r) fresh.set(sid, (r = new Reach()));
