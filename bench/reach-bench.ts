@@ -3,7 +3,7 @@
  * servers. Three parts, each a ratio or a distribution measured in the same run:
  *
  * - accuracy: seeded trials from 1k to 1M users, merged over 60 windows × 50 cells (bench/reach-accuracy.ts);
- * - state: partition 0 of the runtime bench's catch-up through the real fold and checkpoints, with
+ * - state: partition 0 of the runtime bench's catch-up through the real fold, deltas and checkpoints, with
  *   per-segment sketches (the default) and without (`ADME_SEGMENT_REACH=off`): fold cost, heap held,
  *   checkpoint and rollup bytes;
  * - merge: the `/v1/summary` answer over a busy hour of rows (360 windows × 12 partitions), with reach
@@ -11,7 +11,7 @@
  */
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import { captureCheckpoint, checkpointCommitted, emptyState, rollupWrites, type ShardState } from '../actors/logic.js';
+import { captureCheckpoint, checkpointCommitted, emptyState, rollupWrites, takeDelta, type ShardState } from '../actors/logic.js';
 import { foldRecords, type AggregationConfig } from '../actors/fold.js';
 import { hash32 } from '../actors/hash.js';
 import { EVENT_TYPES, Reach, TYPE_INDEX, encode, partitionFor, type AdEvent, type EventBatchRecord } from '../actors/model/index.js';
@@ -103,6 +103,10 @@ function stateRun(name: string, events: readonly AdEvent[], config: AggregationC
     const t0 = performance.now();
     foldRecords(s, { bytes: record, ends: Uint32Array.of(record.length), offsets: Float64Array.of(s.nextOffset) }, config);
     foldMs += performance.now() - t0;
+    // A delta per round, as the runtime sends one every 100 ms: it drops each cell's fresh users.
+    while (takeDelta(s, config, 0, 1, rounds, 0)) {
+      // every changed cell, in as many deltas as it takes
+    }
     const c = captureCheckpoint(s);
     checkpointCommitted(s, c);
     checkpointBytes += c.bytes;
@@ -188,7 +192,7 @@ export function reachBenchMarkdown(r: ReachBenchResult): string {
     '| ---: | --- | ---: | ---: | ---: | ---: | ---: |',
     ...r.accuracy.map((a) => `| ${a.users.toLocaleString('en-US')} | ${a.grid} | ${a.trials} | ${pct(a.p50)} | ${pct(a.p99)} | ${pct(a.max)} | ${pct(a.meanError)} |`),
     '',
-    '**State** (partition 0 of the runtime bench\'s catch-up, the real fold, a checkpoint every 2 000 events)',
+    '**State** (partition 0 of the runtime bench\'s catch-up, the real fold, a delta and a checkpoint every 2 000 events)',
     '',
     '| run | events | fold µs/event | heap held | checkpoint bytes per round | rollup block bytes |',
     '| --- | ---: | ---: | ---: | ---: | ---: |',
