@@ -9,6 +9,9 @@ import type { Consumer } from 'kafkajs';
 import { decode, type DeltaRecord } from '../../actors/model/index.js';
 import { ensureTopic, gatewayKafka, type TopicReplication } from '../kafka.js';
 
+/** Work on deltas between two turns of the event loop, ms (the frame clock ticks every 100 ms). */
+const SLICE_MS = 10;
+
 export interface DeltaFeedOptions {
   readonly brokers: readonly string[];
   readonly clientId: string;
@@ -78,16 +81,24 @@ export class DeltaFeed {
     await consumer.run({
       autoCommit: false,
       eachBatch: async ({ batch }) => {
-        const deltas: DeltaRecord[] = [];
+        // kafkajs chains batches through promises, which never let a timer run: after about SLICE_MS of
+        // work (in a batch or over several), a turn of the event loop lets the frame clock tick on time.
+        let deltas: DeltaRecord[] = [];
         for (const m of batch.messages) {
           if (!m.value) continue;
           try {
             deltas.push(decode<DeltaRecord>(m.value));
           } catch (err) {
             if (this.badRecords++ === 0) this.o.log(`live view: skipping an undecodable record at ${batch.partition}/${m.offset}: ${(err as Error).message}`);
+            continue;
           }
+          if (performance.now() - this.sliceAt < SLICE_MS) continue;
+          this.o.onDeltas(deltas);
+          deltas = [];
+          await this.yieldTurn();
         }
         if (deltas.length > 0) this.o.onDeltas(deltas);
+        if (performance.now() - this.sliceAt >= SLICE_MS) await this.yieldTurn();
         const target = this.behind?.get(batch.partition);
         if (target !== undefined && Number(batch.lastOffset()) + 1 >= target) this.behind!.delete(batch.partition);
       },
@@ -102,6 +113,14 @@ export class DeltaFeed {
    */
   get completeFrom(): number {
     return this.replayFrom !== undefined && this.behind?.size === 0 ? this.replayFrom : Infinity;
+  }
+
+  /** Start of the current slice of delta work (see eachBatch). */
+  private sliceAt = 0;
+
+  private async yieldTurn(): Promise<void> {
+    await new Promise((r) => setTimeout(r, 0));
+    this.sliceAt = performance.now();
   }
 
   async stop(): Promise<void> {
