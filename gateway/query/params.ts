@@ -63,10 +63,28 @@ export function types(q: Query): EventType[] {
   return out as EventType[];
 }
 
-/** A time range [from, to) with `to` defaulting to now and a bounded span. */
+const SPAN_UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `window=`: a span such as `90s`, `15m`, `1h`, `1d`, or seconds without a unit; in ms. */
+export function span(q: Query, name: string): number | undefined {
+  const raw = q[name];
+  if (raw === undefined || raw === '') return undefined;
+  const m = /^(\d+)([smhd]?)$/.exec(raw.trim());
+  if (!m) throw new QueryParamError(name, `expected a span such as 90s, 15m, 1h or 1d (seconds without a unit), got "${raw}"`);
+  const ms = Number(m[1]) * SPAN_UNITS_MS[m[2] || 's']!;
+  if (!(ms > 0)) throw new QueryParamError(name, `must be longer than 0, got "${raw}"`);
+  return ms;
+}
+
+/**
+ * A time range [from, to) with `to` defaulting to now and a bounded span; `window=` (a span) instead of
+ * `from` means the last `window` before `to`.
+ */
 export function range(q: Query, now: number, defaultSpanMs: number, maxSpanMs: number): { from: number; to: number } {
   const to = time(q, 'to', now);
-  const from = time(q, 'from', to - defaultSpanMs);
+  const last = span(q, 'window');
+  if (last !== undefined && q.from !== undefined) throw new QueryParamError('window', 'give from or window, not both');
+  const from = last !== undefined ? to - last : time(q, 'from', to - defaultSpanMs);
   if (from >= to) throw new QueryParamError('from', `must be before to (from=${from}, to=${to})`);
   if (to - from > maxSpanMs) throw new QueryParamError('from', `the range is ${Math.round((to - from) / 1000)} s; at most ${maxSpanMs / 1000} s per request`);
   return { from, to };

@@ -193,6 +193,9 @@ describe('live view: WS /v1/stream and the query API against the real pipeline',
     expect(stored.users).toBe(new Set(fresh.map((e) => e.userId)).size);
     expect(stored.usersByType.click).toBe(new Set(fresh.filter((e) => e.type === 'click').map((e) => e.userId)).size);
     expect(stored.frequency).toBe(stored.counts.impression / stored.usersByType.impression);
+    // window= is the same range as from = to − window.
+    const windowed = (await (await fetch(`${gw.url}/v1/summary?window=70s&to=${now + 10_000}&source=rollups`, { headers: { authorization: `Bearer ${key}` } })).json()) as SummaryAnswer;
+    expect(windowed).toEqual(stored);
   });
 
   it('reach and the privacy floor: small cells are neither answered nor streamed, and still count in the area', async () => {

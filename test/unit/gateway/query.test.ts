@@ -16,6 +16,18 @@ const row = (window: number, cell: string, c: number[], value = 0, partition = 0
 };
 
 describe('query parameters', () => {
+  it('window= is the last span before to, and names what is wrong with it', () => {
+    const to = 10 * 86_400_000;
+    expect(range(parseQuery('window=1h'), to, 1, 86_400_000)).toEqual({ from: to - 3_600_000, to });
+    expect(range(parseQuery(`window=15m&to=${to}`), 0, 1, 86_400_000)).toEqual({ from: to - 900_000, to });
+    expect(range(parseQuery('window=90'), to, 1, 86_400_000)).toEqual({ from: to - 90_000, to });
+    expect(range(parseQuery('window=1d'), to, 1, 86_400_000)).toEqual({ from: to - 86_400_000, to });
+    expect(() => range(parseQuery('window=2d'), to, 1, 86_400_000)).toThrow('from: the range is 172800 s; at most 86400 s per request');
+    expect(() => range(parseQuery('window=1w'), to, 1, 86_400_000)).toThrow(new QueryParamError('window', 'expected a span such as 90s, 15m, 1h or 1d (seconds without a unit), got "1w"'));
+    expect(() => range(parseQuery('window=0s'), to, 1, 86_400_000)).toThrow('window: must be longer than 0, got "0s"');
+    expect(() => range(parseQuery('window=1h&from=0'), to, 1, 86_400_000)).toThrow('window: give from or window, not both');
+  });
+
   it('parses times, ranges, bbox and types, and names what is wrong', () => {
     const q = parseQuery('from=2026-01-01T00:00:00Z&to=1767225660000&bbox=1,2,3,4&types=click,purchase');
     expect(range(q, 0, 1, 3_600_000)).toEqual({ from: 1767225600000, to: 1767225660000 });
