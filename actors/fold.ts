@@ -194,9 +194,10 @@ export function foldRecords(s: ShardState, input: RecordsInput, config: Aggregat
         const vals = cw.segs!.vals;
         vals[slot + type]!++;
         vals[slot + NTYPES]! += value;
-        if (segmentReach && cw.segs!.reach[slot / SEGMENT_SLOTS]!.add(type, user)) {
+        const k = slot / SEGMENT_SLOTS;
+        if (segmentReach && cw.segs!.reach[k]!.add(type, user)) {
           const fresh = (cw.freshSegs ??= new Map<number, Reach>());
-          const sid = cw.segs!.ids[slot / SEGMENT_SLOTS]!;
+          const sid = cw.segs!.ids[k]!;
           let r = fresh.get(sid);
           if (!r) fresh.set(sid, (r = new Reach()));
           r.add(type, user);

@@ -168,13 +168,14 @@ export interface RollupWrites {
   readonly obsoleteOpenIds: string[];
 }
 
+/** The reach of a delta row or segment with no new users (shared: only ever written out, never added to). */
+const NO_USERS = new Reach();
+
 /**
  * The segments of cell-windows changed since each cell's previous delta (row i = cws[i]), packed, named
  * through a dictionary of their own. Values are absolute: a reader replaces its values of those segments
  * and keeps the others (a segment never goes away within a cell-window).
  */
-const NO_USERS = new Reach();
-
 export function deltaSegments(dict: SegmentDict, cws: readonly CellWindow[]): { segments: PackedSegments; reach: Reach[] } {
   const local = new LocalDictionary(dict);
   const perRow: number[] = [];

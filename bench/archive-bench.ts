@@ -21,10 +21,10 @@ import { foldRecords } from '../actors/fold.js';
 import { emptyState } from '../actors/logic.js';
 import { replayArchive } from '../actors/replay.js';
 import { geohashEncode, geohashCenter, encode, type AdEvent } from '../actors/model/index.js';
-import { CassandraArchiveStore, MongoDocStore, cassandraClient, packRecords } from '../runtime/index.js';
+import { CassandraArchiveStore, MongoDocStore, packRecords } from '../runtime/index.js';
 import type { StackConfig } from '../stack/index.js';
 import { autocannon, withQueryGateway } from './query-gateway.js';
-import { eventStream, produceEvents, runStore, throughput, type ThroughputRun } from './runtime-bench.js';
+import { dropRunStores, eventStream, produceEvents, runStore, throughput, type ThroughputRun } from './runtime-bench.js';
 
 export interface ArchiveBenchOptions {
   readonly stack: StackConfig;
@@ -182,10 +182,7 @@ export async function runArchiveBench(o: ArchiveBenchOptions): Promise<ArchiveBe
     const a = await autocannon({ url: base, connections: 4, duration: o.querySeconds, headers: { authorization: `Bearer ${secret}` }, requests: paths.map((path) => ({ method: 'GET', path })) });
     return { cellEvents: o.cellEvents, pages: paths.length, walkMs, walkP50Ms: walkP(0.5), walkP99Ms: walkP(0.99), requestsPerSecond: Math.round(a.requests.average), p50Ms: a.latency.p50, p99Ms: a.latency.p99, maxMs: a.latency.max, non2xx: a.non2xx };
   });
-  const drop = cassandraClient(cassandra);
-  await drop.connect();
-  for (const k of [keyspace, ...['warmup', 'on', 'off', 'on2'].map((n) => runStore(topic, n))]) await drop.execute(`DROP KEYSPACE IF EXISTS ${k}`).catch(() => undefined);
-  await drop.shutdown();
+  await dropRunStores(o.stack, [keyspace, ...['warmup', 'on', 'off', 'on2'].map((n) => runStore(topic, n))]);
   o.progress(`  ${query.requestsPerSecond} pages/s, p50 ${query.p50Ms} ms, p99 ${query.p99Ms} ms`);
 
   return {

@@ -13,10 +13,10 @@ import { Kafka, logLevel } from 'kafkajs';
 import { ROLLUPS_COLLECTION } from '../actors/model/index.js';
 import { summaryAnswer } from '../gateway/query/answers.js';
 import { readRollups } from '../gateway/query/rollups.js';
-import { MongoDocStore, cassandraClient } from '../runtime/index.js';
+import { MongoDocStore } from '../runtime/index.js';
 import type { StackConfig } from '../stack/index.js';
 import { withQueryGateway } from './query-gateway.js';
-import { eventStream, produceEvents, runStore, throughput, type ThroughputRun } from './runtime-bench.js';
+import { dropRunStores, eventStream, produceEvents, runStore, throughput, type ThroughputRun } from './runtime-bench.js';
 import { benchTopics } from './topics.js';
 
 export interface ReachDurableOptions {
@@ -84,15 +84,7 @@ export async function runReachDurable(o: ReachDurableOptions): Promise<ReachDura
   const { hour, read, queries } = await hourQueries(o, topic, runStore(topic, 'on'), start);
   o.progress('dropping the runs\' keyspaces and databases…');
   const stores = ['warmup', 'on', 'off', 'on2'].map((n) => runStore(topic, n));
-  const cql = cassandraClient({ contactPoints: o.stack.cassandra.contactPoints, localDataCenter: o.stack.cassandra.localDc });
-  await cql.connect();
-  for (const k of stores) await cql.execute(`DROP KEYSPACE IF EXISTS ${k}`).catch(() => undefined);
-  await cql.shutdown();
-  for (const d of stores) {
-    const docs = await MongoDocStore.open(o.stack.mongo.url, d);
-    await docs.database.dropDatabase().catch(() => undefined);
-    await docs.close();
-  }
+  await dropRunStores(o.stack, stores, stores);
   return { events: o.events, on, off, onAgain, ratio: (on.eventsPerSecond + onAgain.eventsPerSecond) / 2 / off.eventsPerSecond, hour, read, queries };
 }
 

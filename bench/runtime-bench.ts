@@ -21,7 +21,7 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { emptyState } from '../actors/logic.js';
 import { DEFAULT_EVENT_LIMITS, decode, packEventRecords, validateEvent, type AdEvent, type DeltaRecord, type EventBatchRecord } from '../actors/model/index.js';
 import { foldRecords, type AggregationConfig } from '../actors/fold.js';
-import { packRecords } from '../runtime/index.js';
+import { MongoDocStore, cassandraClient, packRecords } from '../runtime/index.js';
 import { rng } from './gateway-traffic.js';
 import { SERVERS, SERVER_NAMES, pidOf, type StackConfig } from '../stack/index.js';
 import { cpuUs, cpuUsOf } from './proc.js';
@@ -291,6 +291,19 @@ async function committedUpTo(kafka: Kafka, groupId: string, topic: string, hw: M
 
 /** The keyspace (and database) a throughput run named `name` over `topic` writes to. */
 export const runStore = (topic: string, name: string): string => `${topic.replace(/\W/g, '_')}_${name}`;
+
+/** Drops what bench runs left behind: Cassandra keyspaces `keyspaces` and MongoDB databases `databases`. */
+export async function dropRunStores(stack: StackConfig, keyspaces: readonly string[], databases: readonly string[] = []): Promise<void> {
+  const cql = cassandraClient({ contactPoints: stack.cassandra.contactPoints, localDataCenter: stack.cassandra.localDc });
+  await cql.connect();
+  for (const k of keyspaces) await cql.execute(`DROP KEYSPACE IF EXISTS ${k}`).catch(() => undefined);
+  await cql.shutdown();
+  for (const d of databases) {
+    const docs = await MongoDocStore.open(stack.mongo.url, d);
+    await docs.database.dropDatabase().catch(() => undefined);
+    await docs.close();
+  }
+}
 
 /** One catch-up of the pre-produced `topic` by a fresh runtime process, timed until every event is durable. */
 export async function throughput(o: RuntimeBenchOptions, kafka: Kafka, topic: string, name: string, sinks: boolean, extraEnv: Record<string, string> = {}): Promise<ThroughputRun> {

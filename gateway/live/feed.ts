@@ -32,6 +32,8 @@ export class DeltaFeed {
   /** Wall time the replay started from; undefined until connected. */
   private replayFrom: number | undefined;
   badRecords = 0;
+  /** Start of the current slice of delta work (see eachBatch). */
+  private sliceAt = 0;
 
   constructor(private readonly o: DeltaFeedOptions) {}
 
@@ -114,9 +116,6 @@ export class DeltaFeed {
   get completeFrom(): number {
     return this.replayFrom !== undefined && this.behind?.size === 0 ? this.replayFrom : Infinity;
   }
-
-  /** Start of the current slice of delta work (see eachBatch). */
-  private sliceAt = 0;
 
   private async yieldTurn(): Promise<void> {
     await new Promise((r) => setTimeout(r, 0));
