@@ -4,7 +4,7 @@
  * No I/O and no clock: the shard's state machine (shard-logic.ts) decides when, this decides what.
  */
 import {
-  NTYPES, FINAL_PREFIX_PRECISION, SEGMENT_SLOTS, UNTYPED, Reach, Sketch, decode, encode, encodeBlockReach, encodePackedSegments, finalBlockId, openWindowId, reachAt, reachColumn,
+  NTYPES, FINAL_BLOCK_ROWS, FINAL_PREFIX_PRECISION, SEGMENT_SLOTS, UNTYPED, Reach, Sketch, decode, encode, encodeBlockReach, encodePackedSegments, finalBlockId, openWindowId, reachAt, reachColumn,
   versionOf, type AdEvent, type DeltaRecord, packSegment, type FinalBlock, type OpenWindowDoc, type PackedSegments, type RollupBlock,
 } from './model/index.js';
 import { emptySegList, LocalDictionary, SegmentDict, packSegList, segSlot, unpackSegList, type SegList } from './segments.js';
@@ -156,7 +156,7 @@ export function isClosed(cw: CellWindow, s: ShardState, c: AggregationConfig): b
 }
 
 export interface RollupWrites {
-  /** Final blocks of closed windows, one per geohash prefix (insert once). */
+  /** Final blocks of closed windows ({@link finalGroups}; insert once). */
   readonly finals: FinalBlock[];
   /** The closed windows the finals are of: they leave memory once the finals are in. */
   readonly finalWindows: number[];
@@ -227,8 +227,37 @@ function columns(dict: SegmentDict, cws: readonly CellWindow[]): Pick<RollupBloc
 }
 
 /**
+ * A closed window's cells grouped into final blocks, each named by the geohash prefix its cells share:
+ * the whole window in one block (prefix "") when it has at most `maxRows` cells, else one group per next
+ * character of the geohash, split again while a group has more than `maxRows` cells, down to
+ * {@link FINAL_PREFIX_PRECISION} characters. A sparse window is one document instead of one per
+ * 3-character prefix (an hour of 333 events/s over the world was 202 793 documents, and reading them back,
+ * not merging them, was what a `/v1/summary` of the hour cost); a dense area still gets blocks of its own,
+ * so a bbox query reads few. Deterministic in the cells, so every owner names the same blocks.
+ */
+export function finalGroups(cws: readonly CellWindow[], maxRows = FINAL_BLOCK_ROWS): [string, CellWindow[]][] {
+  const out: [string, CellWindow[]][] = [];
+  const split = (prefix: string, list: CellWindow[]): void => {
+    if (list.length <= maxRows || prefix.length >= FINAL_PREFIX_PRECISION) {
+      out.push([prefix, list]);
+      return;
+    }
+    const next = new Map<string, CellWindow[]>();
+    for (const cw of list) {
+      const p = cw.cell.slice(0, prefix.length + 1);
+      let l = next.get(p);
+      if (!l) next.set(p, (l = []));
+      l.push(cw);
+    }
+    for (const [p, l] of next) split(p, l);
+  };
+  split('', [...cws]);
+  return out;
+}
+
+/**
  * What to write to MongoDB as of the state's offset: every closed window still in memory becomes final
- * blocks (one per geohash prefix); every open window with changes is rewritten whole (unless
+ * blocks ({@link finalGroups}); every open window with changes is rewritten whole (unless
  * `includeOpen` is false: its changes then stay marked for a later write). The cells an open write
  * covers are no longer marked changed for rollups: {@link rollupsFailed} marks them again.
  */
@@ -243,14 +272,7 @@ export function rollupWrites(s: ShardState, c: AggregationConfig, partition: num
   for (const [window, cells] of s.windows) {
     if (window <= closedBefore) {
       finalWindows.push(window);
-      const byPrefix = new Map<string, CellWindow[]>();
-      for (const [cell, cw] of cells) {
-        const prefix = cell.slice(0, FINAL_PREFIX_PRECISION);
-        let l = byPrefix.get(prefix);
-        if (!l) byPrefix.set(prefix, (l = []));
-        l.push(cw);
-      }
-      for (const [prefix, cws] of byPrefix) {
+      for (const [prefix, cws] of finalGroups([...cells.values()])) {
         finals.push({ _id: finalBlockId(c.windowMs, window, prefix, partition), window, windowMs: c.windowMs, partition, prefix, ...columns(s.segDict, cws) });
       }
     } else if (dirtyWindows.has(window)) {

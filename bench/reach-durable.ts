@@ -25,6 +25,8 @@ export interface ReachDurableOptions {
   readonly events: number;
   readonly partitions: number;
   readonly querySeconds: number;
+  /** One default run (no warm-up, no comparison), then the hour's queries: for query work. */
+  readonly hourOnly?: boolean;
   readonly progress: (line: string) => void;
 }
 
@@ -41,10 +43,11 @@ export interface QueryRun {
 export interface ReachDurableResult {
   readonly events: number;
   readonly on: ThroughputRun;
-  readonly off: ThroughputRun;
-  readonly onAgain: ThroughputRun;
+  /** Absent with `hourOnly`, as is the ratio. */
+  readonly off?: ThroughputRun;
+  readonly onAgain?: ThroughputRun;
   /** Mean of the two default runs ÷ the run without segment sketches. */
-  readonly ratio: number;
+  readonly ratio?: number;
   /** The hour's answer, to say what was merged. */
   readonly hour: { readonly events: number; readonly users: number; readonly campaignUsers: number };
   /** The hour's final blocks and rows, the read of them from MongoDB and the summary's merge, each alone. */
@@ -75,17 +78,19 @@ export async function runReachDurable(o: ReachDurableOptions): Promise<ReachDura
     o.progress(`  ${r.eventsPerSecond} events/s in ${r.seconds.toFixed(1)} s, checkpoints ${Math.round(r.checkpointBytesMean / 1024)} KiB per round`);
     return r;
   };
+  const names = o.hourOnly ? ['on'] : ['warmup', 'on', 'off', 'on2'];
   // Unmeasured: the servers' cold start would otherwise land on the first measured run.
-  await run('warmup', true);
+  if (!o.hourOnly) await run('warmup', true);
   const on = await run('on', true);
-  const off = await run('off', false);
-  const onAgain = await run('on2', true);
+  const off = o.hourOnly ? undefined : await run('off', false);
+  const onAgain = o.hourOnly ? undefined : await run('on2', true);
 
   const { hour, read, queries } = await hourQueries(o, topic, runStore(topic, 'on'), start);
   o.progress('dropping the runs\' keyspaces and databases…');
-  const stores = ['warmup', 'on', 'off', 'on2'].map((n) => runStore(topic, n));
+  const stores = names.map((n) => runStore(topic, n));
   await dropRunStores(o.stack, stores, stores);
-  return { events: o.events, on, off, onAgain, ratio: (on.eventsPerSecond + onAgain.eventsPerSecond) / 2 / off.eventsPerSecond, hour, read, queries };
+  const ratio = off && onAgain ? (on.eventsPerSecond + onAgain.eventsPerSecond) / 2 / off.eventsPerSecond : undefined;
+  return { events: o.events, on, off, onAgain, ratio, hour, read, queries };
 }
 
 /**
@@ -159,10 +164,10 @@ export function reachDurableMarkdown(r: ReachDurableResult): string {
     '',
     '| run | durable events/s | s | runtime cores | runtime µs/event | checkpoint bytes per round (mean) | checkpoint write (mean) |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-    row('per-segment sketches (default)', r.on), row('per-cell sketches only (ADME_SEGMENT_REACH=off)', r.off), row('per-segment sketches, again', r.onAgain),
+    row('per-segment sketches (default)', r.on),
+    ...(r.off && r.onAgain ? [row('per-cell sketches only (ADME_SEGMENT_REACH=off)', r.off), row('per-segment sketches, again', r.onAgain)] : []),
     '',
-    `Durable events/s, per-segment sketches ÷ without (mean of the two default runs): **${r.ratio.toFixed(2)}**.`,
-    '',
+    ...(r.ratio !== undefined ? [`Durable events/s, per-segment sketches ÷ without (mean of the two default runs): **${r.ratio.toFixed(2)}**.`, ''] : []),
     `**Merge over MongoDB** (the first default run's rollups: ${r.hour.events.toLocaleString('en-US')} events and ${r.hour.users.toLocaleString('en-US')} unique users in the hour, ${r.hour.campaignUsers.toLocaleString('en-US')} of them in cmp-1; no query cache, privacy floor 10, one request at a time)`,
     '',
     `The hour is ${r.read.blocks.toLocaleString('en-US')} final blocks holding ${r.read.rows.toLocaleString('en-US')} rows. Read from MongoDB alone: ${r.read.readMs.toLocaleString('en-US')} ms; the summary's merge of those rows alone: ${r.read.mergeMs.toLocaleString('en-US')} ms (worst of 3).`,

@@ -190,8 +190,10 @@ export function unpackSegments(p: PackedSegments): SegmentColumns {
 }
 
 /**
- * A closed window's final block for one geohash prefix (precision {@link FINAL_PREFIX_PRECISION}):
- * written once, with a deterministic `_id`. Every owner computes the same final values from the same log,
+ * A closed window's final block for the cells under one geohash prefix (of 0 to
+ * {@link FINAL_PREFIX_PRECISION} characters: a sparse window is one block, a dense one is split by
+ * prefix until a block holds at most {@link FINAL_BLOCK_ROWS} cells or its prefix has 3 characters; the
+ * prefixes of one window's blocks never overlap): written once, with a deterministic `_id`. Every owner computes the same final values from the same log,
  * so a replay's or a zombie's insert hits the `_id` index and changes nothing. Indexed by (window, prefix)
  * for "cells under a prefix, over a time range" queries.
  */
@@ -207,8 +209,15 @@ export interface OpenWindowDoc extends RollupBlock {
   readonly version: string;
 }
 
-/** Geohash prefix length of final blocks (≈ 156 km × 156 km). */
+/** The longest geohash prefix of a final block (≈ 156 km × 156 km): a block of one is not split further. */
 export const FINAL_PREFIX_PRECISION = 3;
+
+/**
+ * Cells of a final block up to which it is not split by prefix. A layout constant, not a setting: owners
+ * of one partition must name the same blocks (a zombie's insert of a differently split window would add
+ * rows instead of hitting the `_id` index). About 200 KB of columns before compression.
+ */
+export const FINAL_BLOCK_ROWS = 4096;
 
 export const ROLLUPS_COLLECTION = 'rollups';
 export const OPEN_ROLLUPS_COLLECTION = 'rollups_open';

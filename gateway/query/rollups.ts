@@ -1,6 +1,6 @@
 /**
  * Reading the actors' rollups back from MongoDB (actors/model/aggregate.ts): final blocks of closed
- * windows (`rollups`, one per window × partition × 3-character prefix) and the open window of each
+ * windows (`rollups`, per window × partition, split by geohash prefix where dense) and the open window of each
  * partition (`rollups_open`). For a (window, partition) that has final blocks the open document is
  * obsolete (the actor inserts every final block before it deletes the open one), so it is skipped.
  */
@@ -60,6 +60,39 @@ export function prefixesFor(b: Bbox, max = 512): string[] | undefined {
   return [...out];
 }
 
+/**
+ * The prefixes of final blocks that may hold cells of those 3-character prefixes: each of them and its
+ * shorter prefixes, down to "" (the block of a whole sparse window).
+ */
+export function blockPrefixes(prefixes: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const p of prefixes) for (let n = 0; n <= p.length; n++) out.add(p.slice(0, n));
+  return [...out];
+}
+
+/**
+ * The (window, partition) pairs whose final blocks overlap: blocks of one split never do (actors/logic.ts
+ * `finalGroups`), so these were written by two owners that split the window differently (a crash in the
+ * middle of inserting a window's blocks, across an upgrade). Their cells are read once.
+ */
+export function overlappingWindows(finals: readonly FinalBlock[]): Set<string> {
+  const byWindow = new Map<string, string[]>();
+  for (const f of finals) {
+    const k = blockWindowKey(f);
+    const l = byWindow.get(k);
+    if (l) l.push(f.prefix);
+    else byWindow.set(k, [f.prefix]);
+  }
+  const out = new Set<string>();
+  for (const [k, l] of byWindow) {
+    if (l.length < 2) continue;
+    // Sorted, a prefix comes right before the first of the prefixes it covers.
+    l.sort();
+    for (let i = 1; i < l.length; i++) if (l[i]!.startsWith(l[i - 1]!)) out.add(k);
+  }
+  return out;
+}
+
 export interface ReadOptions {
   readonly from: number;
   readonly to: number;
@@ -77,7 +110,8 @@ export class TooManyRowsError extends Error {
 /** Every stored row of windows in [from, to) (and in the bbox, by cell centre). */
 export async function readRollups(db: Db, o: ReadOptions): Promise<StoredRow[]> {
   const window = { $gte: o.from - (o.from % o.windowMs), $lt: o.to };
-  const prefixes = o.bbox ? prefixesFor(o.bbox) : undefined;
+  const covering = o.bbox ? prefixesFor(o.bbox) : undefined;
+  const prefixes = covering && blockPrefixes(covering);
   const part = o.partition === undefined ? {} : { partition: o.partition };
   const [finals, opens] = await Promise.all([
     db.collection<FinalBlock>(ROLLUPS_COLLECTION).find({ window, windowMs: o.windowMs, ...part, ...(prefixes ? { prefix: { $in: prefixes } } : {}) }).toArray(),
@@ -91,8 +125,11 @@ export async function readRollups(db: Db, o: ReadOptions): Promise<StoredRow[]> 
       .find({ window, windowMs: o.windowMs, ...part }, { projection: { window: 1, partition: 1 } }).toArray();
     for (const f of more) closed.add(blockWindowKey(f));
   }
+  const overlapping = overlappingWindows(finals);
+  const seen = new Set<string>();
   const out: StoredRow[] = [];
   const take = (doc: FinalBlock | OpenWindowDoc) => {
+    const dedupe = overlapping.size > 0 && overlapping.has(blockWindowKey(doc)) ? blockWindowKey(doc) : undefined;
     // The driver hands binary fields over as BSON Binary: blockRows wants their bytes.
     const bytes = (b: unknown) => (b instanceof Binary ? b.buffer : (b as Uint8Array));
     const block = {
@@ -103,6 +140,11 @@ export async function readRollups(db: Db, o: ReadOptions): Promise<StoredRow[]> 
     const reach = blockReach(block, inflateRawSync);
     const segs = segmentsByRow(blockSegments(block, inflateRawSync), rows.length, reach);
     for (const [i, r] of rows.entries()) {
+      if (dedupe !== undefined) {
+        const k = `${dedupe}|${r.cell}`;
+        if (seen.has(k)) continue;
+        seen.add(k);
+      }
       if (o.bbox) {
         const c = geohashCenter(r.cell);
         if (!inBbox(o.bbox, c.lat, c.lon)) continue;

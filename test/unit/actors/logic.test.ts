@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_WINDOW_PARTS, captureCheckpoint, cellsByKey, findCell, checkpointCommitted, checkpointFailed, emptyState, finalsWritten, isClosed, lateDocs, restoreCheckpoint, rollupWrites, takeDelta, watermark, type CheckpointCapture, type ShardState } from '../../../actors/logic.js';
+import { MAX_WINDOW_PARTS, captureCheckpoint, cellsByKey, findCell, checkpointCommitted, checkpointFailed, emptyState, finalGroups, finalsWritten, isClosed, lateDocs, restoreCheckpoint, rollupWrites, takeDelta, watermark, type CellWindow, type CheckpointCapture, type ShardState } from '../../../actors/logic.js';
 import { inflateRawSync } from 'node:zlib';
 import { ALL_SLOTS, TYPE_INDEX, UNTYPED, blockReach, blockRows, forEachSegment, plainBlock, decode, encode, reachAt, slotMask, type AdEvent, type EventBatchRecord, type EventType, type PackedSegments, Reach } from '../../../actors/model/index.js';
 import { DEFLATED_PART, partMsgpack } from '../../../actors/blocks.js';
@@ -239,8 +239,12 @@ describe('rollups, eviction and deltas', () => {
     const s = emptyState();
     feed(s, [[ev(1_000), ev(2_000, { ...{ lat: 40.7128, lon: -74.006 } }), ev(41_000)]]);
     const w = rollupWrites(s, C, 3, 7);
-    expect(w.finals.map((d) => d._id).sort()).toEqual(['10000:0:dr5:3', '10000:0:u09:3']);
-    expect(blockRows(plainBlock(w.finals.find((d) => d.prefix === 'u09')!, inflateRawSync))).toEqual([expect.objectContaining({ cell: 'u09tvw', click: 1, total: 1, users: 1, window: 0, partition: 3 })]);
+    // Two cells: one block for the whole window.
+    expect(w.finals.map((d) => d._id)).toEqual(['10000:0::3']);
+    expect(blockRows(plainBlock(w.finals[0]!, inflateRawSync))).toEqual([
+      expect.objectContaining({ cell: 'u09tvw', click: 1, total: 1, users: 1, window: 0, partition: 3 }),
+      expect.objectContaining({ cell: 'dr5reg', click: 1, total: 1, users: 1, window: 0, partition: 3 }),
+    ]);
     expect(w.open).toHaveLength(1);
     expect(w.open[0]).toMatchObject({ _id: '10000:40000:3', window: 40_000, cells: 'u09tvw', version: '000000000007:0000000000000001' });
     expect(blockRows(plainBlock(w.open[0]!, inflateRawSync))).toEqual([expect.objectContaining({ cell: 'u09tvw', click: 1, total: 1, window: 40_000 })]);
@@ -248,6 +252,16 @@ describe('rollups, eviction and deltas', () => {
     expect(finalsWritten(s, w.finalWindows)).toBe(2);
     expect([...cellsByKey(s).keys()]).toEqual(['40000:u09tvw']);
     expect(isClosed(findCell(s, 40_000, 'u09tvw')!, s, C)).toBe(false);
+  });
+
+  it('final blocks: a sparse window is one block, a dense one splits by prefix down to 3 characters, never overlapping', () => {
+    const cws = (cells: string[]) => cells.map((cell) => ({ cell }) as CellWindow);
+    const groups = (cells: string[], max: number) => finalGroups(cws(cells), max).map(([p, l]) => [p, l.map((c) => c.cell)]);
+    expect(groups(['u09tvw', 'dr5reg', 'u09abc'], 3)).toEqual([['', ['u09tvw', 'dr5reg', 'u09abc']]]);
+    expect(groups(['u09tvw', 'dr5reg', 'u09abc', 'u0xyz0'], 3)).toEqual([['u', ['u09tvw', 'u09abc', 'u0xyz0']], ['d', ['dr5reg']]]);
+    expect(groups(['u09tvw', 'dr5reg', 'u09abc', 'u0xyz0', 'u1aaaa'], 2)).toEqual([['u09', ['u09tvw', 'u09abc']], ['u0x', ['u0xyz0']], ['u1', ['u1aaaa']], ['d', ['dr5reg']]]);
+    // 3 characters is the finest block, however many cells it holds.
+    expect(groups(['u09aaa', 'u09bbb', 'u09ccc'], 1)).toEqual([['u09', ['u09aaa', 'u09bbb', 'u09ccc']]]);
   });
 
   it('a delta carries the changed cells once, with absolute values', () => {

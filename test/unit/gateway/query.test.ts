@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { EVENT_TYPES, geohashEncode, segmentKey } from '../../../actors/model/index.js';
+import { EVENT_TYPES, geohashEncode, segmentKey, type FinalBlock } from '../../../actors/model/index.js';
 import { filterRows, hotspotsAnswer, rollupsAnswer, segmentsAnswer, summaryAnswer, topAnswer } from '../../../gateway/query/answers.js';
 import { bbox, parseQuery, QueryParamError, range, segmentFilter, types } from '../../../gateway/query/params.js';
-import { prefixesFor, type StoredRow } from '../../../gateway/query/rollups.js';
+import { blockPrefixes, overlappingWindows, prefixesFor, type StoredRow } from '../../../gateway/query/rollups.js';
 
 const N = EVENT_TYPES.length;
 /** A stored row: [impressions, clicks, installs, purchases] and a value. */
@@ -48,6 +48,15 @@ describe('query parameters', () => {
     expect(fiji).toContain(geohashEncode(-17.5, 179.5, 3));
     expect(fiji).toContain(geohashEncode(-17.5, -179.5, 3));
     expect(prefixesFor([-180, -90, 180, 90])).toBeUndefined(); // too many: no prefix filter
+  });
+
+  it('reads the blocks of those prefixes and of their shorter ones, and finds windows split two ways', () => {
+    expect(blockPrefixes(['u09', 'u0d']).sort()).toEqual(['', 'u', 'u0', 'u09', 'u0d']);
+    const f = (window: number, partition: number, prefix: string) => ({ window, partition, prefix }) as FinalBlock;
+    // One split each: '' alone; 'u09', 'u0x', 'u1', 'd' (finalGroups never writes a prefix and one under it).
+    expect(overlappingWindows([f(0, 1, ''), f(0, 2, 'u09'), f(0, 2, 'u0x'), f(0, 2, 'u1'), f(0, 2, 'd'), f(10, 2, 'u0')])).toEqual(new Set());
+    // Window 0 of partition 1 written as one block and as 3-character blocks (before and after an upgrade).
+    expect(overlappingWindows([f(0, 1, ''), f(0, 1, 'u09'), f(0, 2, 'u'), f(0, 2, 'dr5'), f(10, 2, 'u0'), f(10, 2, 'u09')])).toEqual(new Set(['0:1', '10:2']));
   });
 });
 
