@@ -258,10 +258,10 @@ export function finalGroups(cws: readonly CellWindow[], maxRows = FINAL_BLOCK_RO
 /**
  * What to write to MongoDB as of the state's offset: every closed window still in memory becomes final
  * blocks ({@link finalGroups}); every open window with changes is rewritten whole (unless
- * `includeOpen` is false: its changes then stay marked for a later write). The cells an open write
+ * `includeOpen` is false: its changes then stay marked for a later write; `maxBlockRows` is for tests). The cells an open write
  * covers are no longer marked changed for rollups: {@link rollupsFailed} marks them again.
  */
-export function rollupWrites(s: ShardState, c: AggregationConfig, partition: number, epoch: number, includeOpen = true): RollupWrites {
+export function rollupWrites(s: ShardState, c: AggregationConfig, partition: number, epoch: number, includeOpen = true, maxBlockRows = FINAL_BLOCK_ROWS): RollupWrites {
   const closedBefore = lastClosedWindow(s, c);
   const dirtyWindows = new Set<number>();
   if (includeOpen) for (const cw of s.rollupDirty) if (cw.window > closedBefore) dirtyWindows.add(cw.window);
@@ -272,7 +272,7 @@ export function rollupWrites(s: ShardState, c: AggregationConfig, partition: num
   for (const [window, cells] of s.windows) {
     if (window <= closedBefore) {
       finalWindows.push(window);
-      for (const [prefix, cws] of finalGroups([...cells.values()])) {
+      for (const [prefix, cws] of finalGroups([...cells.values()], maxBlockRows)) {
         finals.push({ _id: finalBlockId(c.windowMs, window, prefix, partition), window, windowMs: c.windowMs, partition, prefix, ...columns(s.segDict, cws) });
       }
     } else if (dirtyWindows.has(window)) {

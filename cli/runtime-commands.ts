@@ -92,7 +92,7 @@ export const REACH_BENCH_COMMAND: Command = {
     ['--events <n>', 'events of the runtime bench\'s stream for the state part; partition 0 keeps 1/12 (ADME_BENCH_EVENTS, default 2400000)'],
     ['--cells <n>', 'cells per 10 s window in the busy hour merged in memory (ADME_BENCH_CELLS, default 2000)'],
     ['--durable <n>', 'events over one hour pre-produced for the durable runs and the queries over MongoDB, which start the local stack (ADME_BENCH_DURABLE_EVENTS, default 1200000; 0: no servers)'],
-    ['--hour-only', 'with --durable: one default run, no warm-up and no comparison, then the hour\'s queries (ADME_BENCH_HOUR_ONLY=1)'],
+    ['--hour-only', 'with --durable: one default run, no warm-up and no comparison, then the hour\'s queries (ADME_BENCH_HOUR_ONLY=1; ADME_BENCH_KEEP=1 leaves the runs\' keyspaces and databases)'],
     ['--partitions <n>', 'partitions of the durable runs\' topic (ADME_BENCH_PARTITIONS, default 12)'],
     ['--seconds <n>', 'length of each autocannon run over the hour\'s queries (ADME_BENCH_SECONDS, default 10)'],
     ['--json <file>', 'also write the raw results as JSON'],
@@ -114,7 +114,7 @@ export const REACH_BENCH_COMMAND: Command = {
     if (durableEvents > 0) {
       const { runReachDurable } = await import('../bench/reach-durable.js');
       const stack = await stackUp(ctx);
-      durable = await runReachDurable({ stack, projectDir: ctx.projectDir, progress: ctx.progress, events: durableEvents, partitions, querySeconds, hourOnly: ctx.values['hour-only'] === true || env.ADME_BENCH_HOUR_ONLY === '1' });
+      durable = await runReachDurable({ stack, projectDir: ctx.projectDir, progress: ctx.progress, events: durableEvents, partitions, querySeconds, hourOnly: ctx.values['hour-only'] === true || env.ADME_BENCH_HOUR_ONLY === '1', keepStores: env.ADME_BENCH_KEEP === '1' });
     }
     if (typeof ctx.values.json === 'string') writeFileSync(ctx.values.json, JSON.stringify({ ...r, durable }, null, 2));
     console.log(reachBenchMarkdown(r));

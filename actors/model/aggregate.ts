@@ -247,15 +247,16 @@ export function typeCounts(counts: ArrayLike<number>): TypeCounts {
 }
 
 /** The rows of a rollup block (final or open). */
-export function blockRows(d: Pick<RollupBlock, 'window' | 'windowMs' | 'partition' | 'cells' | 'counts' | 'values' | 'users' | 'enc'>): RollupRow[] {
+/** A plain block's columns as typed arrays (row i: `cells[i]`, counts `i * NTYPES` on). */
+export function blockColumns(d: Pick<RollupBlock, 'cells' | 'counts' | 'values' | 'users' | 'enc'>): { cells: string[]; counts: Uint32Array; values: Float64Array; users: Uint32Array } {
   if (d.enc !== undefined) throw new Error(`a ${d.enc} rollup block: inflate it first (plainBlock)`);
-  if (d.cells === '') return [];
-  const cells = d.cells.split(',');
   // Copy: a driver's bytes may be a view into a larger (unaligned) buffer.
   const copy = (b: Uint8Array) => Uint8Array.from(b).buffer;
-  const counts = new Uint32Array(copy(d.counts));
-  const values = new Float64Array(copy(d.values));
-  const users = new Uint32Array(copy(d.users));
+  return { cells: d.cells === '' ? [] : d.cells.split(','), counts: new Uint32Array(copy(d.counts)), values: new Float64Array(copy(d.values)), users: new Uint32Array(copy(d.users)) };
+}
+
+export function blockRows(d: Pick<RollupBlock, 'window' | 'windowMs' | 'partition' | 'cells' | 'counts' | 'values' | 'users' | 'enc'>): RollupRow[] {
+  const { cells, counts, values, users } = blockColumns(d);
   const n = NTYPES;
   return cells.map((cell, i) => {
     const c = counts.subarray(i * n, (i + 1) * n);

@@ -10,13 +10,16 @@ import {
 import type { StoredRow } from './rollups.js';
 
 /**
- * The rows as a segment filter counts them: each row's sum becomes the sum of its segments that pass
- * (rows with none left out), its reach the merge of theirs. Unfiltered, the rows are returned as they are.
+ * The rows as a segment filter counts them, as they are iterated: each row's sum becomes the sum of its
+ * segments that pass (rows with none left out), its reach the merge of theirs. Unfiltered, the rows are
+ * returned as they are.
  */
-export function filterRows(rows: readonly StoredRow[], f: SegmentFilter | undefined): StoredRow[] {
-  if (!isFiltered(f)) return rows as StoredRow[];
-  const match = segmentMatcher(f);
-  const out: StoredRow[] = [];
+export function filterRows(rows: Iterable<StoredRow>, f: SegmentFilter | undefined): Iterable<StoredRow> {
+  if (!isFiltered(f)) return rows;
+  return filtered(rows, segmentMatcher(f));
+}
+
+function* filtered(rows: Iterable<StoredRow>, match: (segmentKey: string) => boolean): Generator<StoredRow> {
   for (const r of rows) {
     if (!r.segs) continue;
     let sum: Float64Array | undefined;
@@ -28,9 +31,8 @@ export function filterRows(rows: readonly StoredRow[], f: SegmentFilter | undefi
       const sr = r.segReach?.get(key);
       if (sr) (reach ??= new Reach()).merge(sr);
     }
-    if (sum) out.push({ window: r.window, partition: r.partition, cell: r.cell, sum, segs: null, reach });
+    if (sum) yield { window: r.window, partition: r.partition, cell: r.cell, sum, segs: null, reach };
   }
-  return out;
 }
 
 /**

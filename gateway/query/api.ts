@@ -83,7 +83,7 @@ export class QueryApi {
       if (want !== 'auto' && want !== 'rollups') throw new QueryParamError('source', `expected auto or rollups, got "${want}"`);
       const filter = segmentFilter(qs);
       /** Every row of [from, to) in the bbox, unfiltered (the segments answer wants them all). */
-      const readAll = async (from: number, to: number, box = bbox(q)): Promise<StoredRow[]> => {
+      const readAll = async (from: number, to: number, box = bbox(q)): Promise<Iterable<StoredRow>> => {
         const live = this.o.live;
         if (live && want === 'auto' && from - (from % w) >= live.completeFrom()) {
           source = 'live';
@@ -91,7 +91,7 @@ export class QueryApi {
         }
         return readRollups(db, { from, to, windowMs: w, bbox: box, maxRows: this.o.maxRows });
       };
-      const read = async (from: number, to: number): Promise<StoredRow[]> => filterRows(await readAll(from, to), filter);
+      const read = async (from: number, to: number): Promise<Iterable<StoredRow>> => filterRows(await readAll(from, to), filter);
       const echo = isFiltered(filter) ? { ...(filter.apps.length > 0 ? { apps: filter.apps } : {}), ...(filter.campaigns.length > 0 ? { campaigns: filter.campaigns } : {}) } : {};
       const ok = (body: { withheld?: number }): Answer => {
         this.stats.withheld += body.withheld ?? 0;
@@ -169,7 +169,7 @@ export class QueryApi {
   /** Every stored row of one partition in [from, to): the live view's repair after a lost delta. */
   async partitionRows(partition: number, from: number, to: number): Promise<StoredRow[]> {
     if (!this.db) return [];
-    return readRollups(this.db, { from, to, windowMs: this.o.windowMs, partition });
+    return [...await readRollups(this.db, { from, to, windowMs: this.o.windowMs, partition })];
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,7 @@
  */
 import { Binary, type Db } from 'mongodb';
 import {
-  EVENT_TYPES, NTYPES, FINAL_PREFIX_PRECISION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockReach, blockRows, blockSegments, blockWindowKey, forEachSegment, plainBlock, geohashEncode, inBbox,
+  NTYPES, FINAL_PREFIX_PRECISION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockColumns, blockReach, blockSegments, blockWindowKey, forEachSegment, plainBlock, geohashEncode, inBbox,
   geohashCenter, reachAt, segmentKeys, type Bbox, type BlockReach, type FinalBlock, type OpenWindowDoc, type PackedSegments, type Reach,
 } from '../../actors/model/index.js';
 import { inflateRawSync } from 'node:zlib';
@@ -28,16 +28,20 @@ export interface StoredRow {
   readonly users?: number;
 }
 
-/** Row i's segments (and their reach), by key, from a block's packed segments (absent in blocks written before segments). */
-function segmentsByRow(segs: PackedSegments | undefined, rows: number, reach: BlockReach | undefined): { values: Map<string, Float64Array> | null; reach: Map<string, Reach> | null }[] {
-  const out = Array.from({ length: rows }, () => ({ values: null as Map<string, Float64Array> | null, reach: null as Map<string, Reach> | null }));
+/**
+ * Row i's segments (and their reach), by key, from a block's packed segments (absent in blocks written
+ * before segments): entry i of each list, undefined for a row without segments.
+ */
+function segmentsByRow(segs: PackedSegments | undefined, rows: number, reach: BlockReach | undefined): { values: (Map<string, Float64Array> | undefined)[]; reach: (Map<string, Reach> | undefined)[] } {
+  const out = { values: [] as (Map<string, Float64Array> | undefined)[], reach: [] as (Map<string, Reach> | undefined)[] };
   if (!segs) return out;
+  out.values.length = rows;
+  if (reach) out.reach.length = rows;
   const keys = segmentKeys({ segApps: segs[0], segCampaigns: segs[1] });
   let k = 0;
   forEachSegment(segs, (row, id, vals) => {
-    const o = out[row]!;
-    (o.values ??= new Map()).set(keys[id]!, vals.slice());
-    if (reach) (o.reach ??= new Map()).set(keys[id]!, reachAt(reach.segs, k));
+    (out.values[row] ??= new Map()).set(keys[id]!, vals.slice());
+    if (reach) (out.reach[row] ??= new Map()).set(keys[id]!, reachAt(reach.segs, k));
     k++;
   });
   return out;
@@ -107,8 +111,13 @@ export class TooManyRowsError extends Error {
   readonly code = 'QUERY_TOO_LARGE';
 }
 
-/** Every stored row of windows in [from, to) (and in the bbox, by cell centre). */
-export async function readRollups(db: Db, o: ReadOptions): Promise<StoredRow[]> {
+/**
+ * Every stored row of windows in [from, to) (and in the bbox, by cell centre). The blocks are fetched
+ * before this returns; their rows are decoded as the result is iterated, block by block (each iteration
+ * decodes them again), so an answer over a million rows keeps its accumulators, not a million rows: held
+ * all at once, they cost more in garbage collection than decoding and merging them together.
+ */
+export async function readRollups(db: Db, o: ReadOptions): Promise<Iterable<StoredRow>> {
   const window = { $gte: o.from - (o.from % o.windowMs), $lt: o.to };
   const covering = o.bbox ? prefixesFor(o.bbox) : undefined;
   const prefixes = covering && blockPrefixes(covering);
@@ -125,44 +134,45 @@ export async function readRollups(db: Db, o: ReadOptions): Promise<StoredRow[]> 
       .find({ window, windowMs: o.windowMs, ...part }, { projection: { window: 1, partition: 1 } }).toArray();
     for (const f of more) closed.add(blockWindowKey(f));
   }
+  const docs: (FinalBlock | OpenWindowDoc)[] = [...finals, ...opens.filter((d) => !closed.has(blockWindowKey(d)))];
   const overlapping = overlappingWindows(finals);
+  return { [Symbol.iterator]: () => blockRowsOf(docs, overlapping, o) };
+}
+
+function* blockRowsOf(docs: readonly (FinalBlock | OpenWindowDoc)[], overlapping: ReadonlySet<string>, o: ReadOptions): Generator<StoredRow> {
   const seen = new Set<string>();
-  const out: StoredRow[] = [];
-  const take = (doc: FinalBlock | OpenWindowDoc) => {
+  let n = 0;
+  for (const doc of docs) {
     const dedupe = overlapping.size > 0 && overlapping.has(blockWindowKey(doc)) ? blockWindowKey(doc) : undefined;
-    // The driver hands binary fields over as BSON Binary: blockRows wants their bytes.
+    // The driver hands binary fields over as BSON Binary: the columns are read from their bytes.
     const bytes = (b: unknown) => (b instanceof Binary ? b.buffer : (b as Uint8Array));
     const block = {
       window: doc.window, windowMs: doc.windowMs, partition: doc.partition, cells: doc.cells, counts: bytes(doc.counts), values: bytes(doc.values), users: bytes(doc.users),
       ...(doc.segs ? { segs: bytes(doc.segs) } : {}), ...(doc.reach ? { reach: bytes(doc.reach) } : {}), ...(doc.enc ? { enc: doc.enc } : {}),
     };
-    const rows = blockRows(plainBlock(block, inflateRawSync));
-    const reach = blockReach(block, inflateRawSync);
-    const segs = segmentsByRow(blockSegments(block, inflateRawSync), rows.length, reach);
-    for (const [i, r] of rows.entries()) {
+    // Each column inflated once; the reach and segments of the plain block are read as they are.
+    const plain = plainBlock(block, inflateRawSync);
+    const { cells, counts, values, users } = blockColumns(plain);
+    const reach = blockReach(plain, inflateRawSync);
+    const segs = segmentsByRow(blockSegments(plain, inflateRawSync), cells.length, reach);
+    for (let i = 0; i < cells.length; i++) {
+      const cell = cells[i]!;
       if (dedupe !== undefined) {
-        const k = `${dedupe}|${r.cell}`;
+        const k = `${dedupe}|${cell}`;
         if (seen.has(k)) continue;
         seen.add(k);
       }
       if (o.bbox) {
-        const c = geohashCenter(r.cell);
+        const c = geohashCenter(cell);
         if (!inBbox(o.bbox, c.lat, c.lon)) continue;
       }
+      if (o.maxRows !== undefined && ++n > o.maxRows) throw new TooManyRowsError(`more than ${o.maxRows} stored rows match; narrow the time range or the bbox`);
       const sum = new Float64Array(NTYPES + 1);
-      EVENT_TYPES.forEach((t, i) => {
-        sum[i] = r[t];
-      });
-      sum[NTYPES] = r.value;
-      const seg = segs[i]!;
-      out.push({
-        window: r.window, partition: r.partition, cell: r.cell, sum, segs: seg.values,
-        ...(reach ? { reach: reachAt(reach.rows, i), segReach: seg.reach } : { users: r.users }),
-      });
-      if (o.maxRows !== undefined && out.length > o.maxRows) throw new TooManyRowsError(`more than ${o.maxRows} stored rows match; narrow the time range or the bbox`);
+      for (let t = 0; t < NTYPES; t++) sum[t] = counts[i * NTYPES + t]!;
+      sum[NTYPES] = values[i]!;
+      yield reach
+        ? { window: doc.window, partition: doc.partition, cell, sum, segs: segs.values[i] ?? null, reach: reachAt(reach.rows, i), segReach: segs.reach[i] ?? null }
+        : { window: doc.window, partition: doc.partition, cell, sum, segs: segs.values[i] ?? null, users: users[i]! };
     }
-  };
-  for (const f of finals) take(f);
-  for (const d of opens) if (!closed.has(blockWindowKey(d))) take(d);
-  return out;
+  }
 }

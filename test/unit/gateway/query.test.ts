@@ -117,7 +117,7 @@ describe('app and campaign filters', () => {
   });
 
   it('sums only the matching segments of each row, leaving out rows with none', () => {
-    const f = (apps: string[], campaigns: string[]) => filterRows(rows, { apps, campaigns }).map((r) => [r.window, r.cell, r.sum[0], r.sum[N]]);
+    const f = (apps: string[], campaigns: string[]) => [...filterRows(rows, { apps, campaigns })].map((r) => [r.window, r.cell, r.sum[0], r.sum[N]]);
     expect(f(['app-shop'], [])).toEqual([[0, 'u09tvw', 5, 1.5]]);
     expect(f([], ['cmp-01', 'cmp-02'])).toEqual([[0, 'u09tvw', 7, 1.5], [10_000, 'xn76ur', 6, 0]]);
     expect(f(['app-maps'], ['cmp-02'])).toEqual([]);
