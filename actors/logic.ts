@@ -151,6 +151,13 @@ function lastClosedWindow(s: ShardState, c: AggregationConfig): number {
   return watermark(s, c) - c.windowMs;
 }
 
+/** Whether the state holds a closed window (one whose finals are still to be written). */
+export function holdsClosedWindow(s: ShardState, c: AggregationConfig): boolean {
+  const closedBefore = lastClosedWindow(s, c);
+  for (const w of s.windows.keys()) if (w <= closedBefore) return true;
+  return false;
+}
+
 export function isClosed(cw: CellWindow, s: ShardState, c: AggregationConfig): boolean {
   return cw.window <= lastClosedWindow(s, c);
 }

@@ -90,6 +90,7 @@ export function loadRuntimeConfig(servers: { brokers: readonly string[]; contact
     checkpointEveryEvents: int(env, 'ADME_CHECKPOINT_EVENTS', 200_000, 1, 1e9),
     maxUncheckpointedEvents: int(env, 'ADME_MAX_UNCHECKPOINTED', 1_000_000, 1, 1e10),
     rollupEveryMs: int(env, 'ADME_ROLLUP_MS', 5000, 0, 600_000),
+    openRollupEveryMs: int(env, 'ADME_OPEN_ROLLUP_MS', 30_000, 0, 3_600_000),
     deltaEveryMs: int(env, 'ADME_DELTA_MS', 100, 10, 60_000),
     sinks: sinks === 'on',
     archive: archive === 'on',

@@ -21,7 +21,7 @@ import {
   INVALID_EVENTS_COLLECTION, LATE_EVENTS_COLLECTION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, encode, type FinalBlock,
 } from './model/index.js';
 import {
-  captureCheckpoint, checkpointCommitted, checkpointFailed, emptyState, finalsWritten, invalidDocs, lateDocs, restoreCheckpoint, rollupsFailed, rollupWrites, takeDelta,
+  captureCheckpoint, checkpointCommitted, checkpointFailed, emptyState, finalsWritten, holdsClosedWindow, invalidDocs, lateDocs, restoreCheckpoint, rollupsFailed, rollupWrites, takeDelta,
   type CheckpointCapture, type RollupWrites, type ShardState,
 } from './logic.js';
 import { foldRecords, type AggregationConfig } from './fold.js';
@@ -33,6 +33,11 @@ export interface ShardSettings {
   /** Past this many events not yet checkpointed, the shard stops taking batches (backpressure). */
   readonly maxUncheckpointedEvents: number;
   readonly rollupEveryMs: number;
+  /**
+   * Open windows' documents are rewritten at most this often (default: `rollupEveryMs`); finals go out
+   * every `rollupEveryMs`. ADME_OPEN_ROLLUP_MS, docs/runtime.md.
+   */
+  readonly openRollupEveryMs?: number;
   readonly deltaEveryMs: number;
   /** Checkpoints and rollups on (normal) or off (benchmark of the checkpoint tax only). */
   readonly sinks: boolean;
@@ -75,6 +80,8 @@ interface Round {
   readonly nextOffset: number;
   readonly events: number;
   readonly rollups: RollupWrites | null;
+  /** Whether `rollups` holds the open windows' documents (their cadence is longer). */
+  readonly openWritten: boolean;
   readonly late: number;
   readonly invalid: number;
   readonly startedAt: number;
@@ -111,6 +118,8 @@ export interface Shard {
   lastDeltaAt: number;
   lastCheckpointAt: number;
   lastRollupAt: number;
+  /** When the open windows' documents were last written. */
+  lastOpenRollupAt: number;
   lastStatsAt: number;
   nextTag: number;
   /** A newer owner holds the partition: nothing more is written. */
@@ -137,7 +146,7 @@ export function initShard(start: ShardStart, clock: Clock): { state: Shard; effe
   const archive = config.settings.sinks && config.settings.archive ? new ArchiveCollector(agg.nextOffset) : null;
   const state: Shard = {
     partition: start.partition, epoch: start.epoch, config, agg, archive, archivePending: [], eventsSinceCheckpoint: 0, round: null, flushes: [], held: [],
-    failures: 0, retryAt: 0, deltasInFlight: new Map(), deltaSeq: 0, lastDeltaAt: 0, lastCheckpointAt: last, lastRollupAt: last,
+    failures: 0, retryAt: 0, deltasInFlight: new Map(), deltaSeq: 0, lastDeltaAt: 0, lastCheckpointAt: last, lastRollupAt: last, lastOpenRollupAt: last,
     lastStatsAt: now, nextTag: 1, fenced: false, catchingUp: false,
   };
   const bytes = start.parts.reduce((a, [, b]) => a + b.byteLength, 0);
@@ -280,22 +289,28 @@ function startRound(s: Shard, clock: Clock, force: boolean, flushes: number[], o
   const now = clock.now();
   if (s.round || now < s.retryAt) return false;
   const a = s.agg;
-  if (!force && s.eventsSinceCheckpoint === 0 && a.rollupDirty.length === 0 && a.pendingLate.length === 0 && a.pendingInvalid.length === 0) {
+  const settings = s.config.settings;
+  const writeRollups = force || now - s.lastRollupAt >= settings.rollupEveryMs;
+  // While catching up, event time runs ahead fast and an open window is closed (and final) within
+  // seconds: rewriting it whole every round was most of what MongoDB did in a catch-up, for documents
+  // superseded at once (docs/runtime.md). Live, an open window is rewritten whole at most every
+  // `openRollupEveryMs`: at 10 k events/s, rewriting them every 5 s kept FerretDB at half a core.
+  // Finals are written as always; a forced round writes everything.
+  const writeOpen = force || (!s.catchingUp && now - s.lastOpenRollupAt >= (settings.openRollupEveryMs ?? settings.rollupEveryMs));
+  // Without new events, rollups are a reason for a round only when some are due: finals, or open windows.
+  const rollupsDue = a.rollupDirty.length > 0 && writeRollups && (writeOpen || holdsClosedWindow(a, s.config.aggregation));
+  if (!force && s.eventsSinceCheckpoint === 0 && !rollupsDue && a.pendingLate.length === 0 && a.pendingInvalid.length === 0) {
     s.lastCheckpointAt = now;
     return false;
   }
   const capture = captureCheckpoint(a);
-  const writeRollups = force || now - s.lastRollupAt >= s.config.settings.rollupEveryMs;
-  // While catching up, event time runs ahead fast and an open window is closed (and final) within
-  // seconds: rewriting it whole every round was most of what MongoDB did in a catch-up, for documents
-  // superseded at once (docs/runtime.md). Finals are written as always; a forced round writes everything.
-  const rollups = writeRollups ? rollupWrites(a, s.config.aggregation, s.partition, s.epoch, force || !s.catchingUp) : null;
+  const rollups = writeRollups ? rollupWrites(a, s.config.aggregation, s.partition, s.epoch, writeOpen) : null;
   if (s.archive && s.archive.count > 0) s.archivePending.push(...s.archive.seal(s.partition, a.nextOffset));
   else if (s.archive) s.archive.firstOffset = a.nextOffset;
   const tag = s.nextTag++;
   const archived = s.archivePending.length;
   s.round = {
-    tag, stage: 'save', capture, archived, nextOffset: a.nextOffset, events: s.eventsSinceCheckpoint, rollups,
+    tag, stage: 'save', capture, archived, nextOffset: a.nextOffset, events: s.eventsSinceCheckpoint, rollups, openWritten: writeRollups && writeOpen,
     late: a.pendingLate.length, invalid: a.pendingInvalid.length, startedAt: now, encodeMs: clock.now() - now, flushes,
   };
   // The archive with the checkpoint: its commit waits for the archive of every event below its offset.
@@ -344,6 +359,7 @@ function written(s: Shard, results: readonly unknown[], ms: number, clock: Clock
     finalsWritten(s.agg, w.finalWindows);
     out.push({ type: 'm.rollups', finals: ins.inserted, existing: ins.existing, open: up.written, stale: up.stale, ms });
     s.lastRollupAt = r.startedAt;
+    if (r.openWritten) s.lastOpenRollupAt = r.startedAt;
   }
   s.agg.pendingLate.splice(0, r.late);
   s.agg.pendingInvalid.splice(0, r.invalid);

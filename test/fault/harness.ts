@@ -44,7 +44,7 @@ export async function faultRun(prefix: string, count: number, extraEnv: Record<s
   const env: Record<string, string> = {
     ADME_EVENTS_TOPIC: topic, ADME_DELTAS_TOPIC: `${name}.deltas`, ADME_GROUP: `${name}-group`,
     ADME_KEYSPACE: name, ADME_MONGO_DB: db, ADME_PARTITIONS: String(PARTITIONS),
-    ADME_CHECKPOINT_MS: '500', ADME_ROLLUP_MS: '500', ADME_SESSION_TIMEOUT_MS: '6000', ADME_THREADS: '1',
+    ADME_CHECKPOINT_MS: '500', ADME_ROLLUP_MS: '500', ADME_OPEN_ROLLUP_MS: '500', ADME_SESSION_TIMEOUT_MS: '6000', ADME_THREADS: '1',
     ...(opts.on ? { KAFKA_BROKERS: on.kafka.brokers.join(','), CASSANDRA_CONTACT_POINTS: on.cassandra.contactPoints.join(','), MONGO_URL: on.mongo.url } : {}),
     ...extraEnv,
   };

@@ -46,6 +46,6 @@ export function testRuntimeConfig(name: string, partitions: number): RuntimeConf
   return loadRuntimeConfig({ brokers: stack.kafka.brokers, contactPoints: stack.cassandra.contactPoints, localDc: stack.cassandra.localDc, mongoUrl: stack.mongo.url }, {
     ADME_EVENTS_TOPIC: `${name}.events`, ADME_DELTAS_TOPIC: `${name}.deltas`, ADME_GROUP: `${name}-group`,
     ADME_KEYSPACE: name.replace(/[^a-z0-9_]/g, '_'), ADME_MONGO_DB: name.replace(/[^A-Za-z0-9_]/g, '_'),
-    ADME_PARTITIONS: String(partitions), ADME_RUNTIME_PORT: '0', ADME_THREADS: '2', ADME_CHECKPOINT_MS: '300', ADME_ROLLUP_MS: '300',
+    ADME_PARTITIONS: String(partitions), ADME_RUNTIME_PORT: '0', ADME_THREADS: '2', ADME_CHECKPOINT_MS: '300', ADME_ROLLUP_MS: '300', ADME_OPEN_ROLLUP_MS: '300',
   });
 }

@@ -166,6 +166,38 @@ describe('shard logic: step(state, message) → effects', () => {
     expect(round()).toEqual([`10000:${Math.floor(T0 / 10_000) * 10_000}:3`]);
   });
 
+  it('live, finals go out every round the rollup cadence allows, open windows at most every openRollupEveryMs', () => {
+    const clock = new ManualClock(T0);
+    const { state: s } = initShard(start(config({ rollupEveryMs: 0, openRollupEveryMs: 3000 })), clock);
+    const round = (): { inserts: string[]; upserts: string[] } | undefined => {
+      clock.advance(1000);
+      const save = ofType(stepShard(s, { type: 'tick' }, clock), 'save')[0];
+      if (!save) return undefined;
+      const out = stepShard(s, { type: 'saved', tag: save.tag, bytesWritten: 1, ms: 1 }, clock);
+      const docs = ofType(out, 'docs')[0]!;
+      stepShard(s, { type: 'written', tag: save.tag, results: docs.writes.map((w) => (w.op === 'delete' ? null : { inserted: 0, existing: 0, written: 1, stale: 0 })), ms: 1 }, clock);
+      const ids = (op: string) => docs.writes.filter((w) => w.op === op).flatMap((w) => ('docs' in w ? w.docs.map((d) => d._id) : []));
+      return { inserts: ids('insert'), upserts: ids('upsert') };
+    };
+    const w0 = Math.floor(T0 / 10_000) * 10_000;
+    // Rounds 1 and 2 s after the start: events, but the open window waits for its cadence (3 s).
+    stepShard(s, recordsMsg(0, [ev(1)]), clock);
+    expect(round()).toEqual({ inserts: [], upserts: [] });
+    stepShard(s, recordsMsg(1, [ev(2)]), clock);
+    expect(round()).toEqual({ inserts: [], upserts: [] });
+    // 3 s: it goes out, with the changes kept for it; then waits 3 s again.
+    stepShard(s, recordsMsg(2, [ev(3)]), clock);
+    expect(round()).toEqual({ inserts: [], upserts: [`10000:${w0}:3`] });
+    stepShard(s, recordsMsg(3, [ev(4)]), clock);
+    expect(round()).toEqual({ inserts: [], upserts: [] });
+    // An event 41 s later closes the window: its finals go out at once, not on the open cadence.
+    stepShard(s, recordsMsg(4, [ev(4100)]), clock);
+    expect(round()).toEqual({ inserts: [`10000:${w0}::3`], upserts: [] });
+    // No new event: a round only for what is due, the new window's open document at 6 s; then none.
+    expect(round()).toEqual({ inserts: [], upserts: [`10000:${w0 + 40_000}:3`] });
+    expect(round()).toBeUndefined();
+  });
+
   it('a flush answers once its round is durable, or at once when sinks are off', () => {
     const clock = new ManualClock(T0);
     const { state: s } = initShard(start(config()), clock);
