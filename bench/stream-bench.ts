@@ -192,7 +192,9 @@ export async function runStreamBench(o: StreamBenchOptions): Promise<StreamBench
   const fleet = new ViewerFleet();
   try {
     o.progress('stream bench: starting the runtime and the gateway');
-    const rt = child([bin, 'runtime', '--no-stack', '--port', '0'], env);
+    // Extra node flags for the runtime process (as `adme bench runtime` takes them).
+    const rtNodeArgs = (process.env.ADME_BENCH_RUNTIME_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const rt = child([...rtNodeArgs, bin, 'runtime', '--no-stack', '--port', '0'], env);
     children.push(rt);
     await waitLog(rt, 'runtime', /listening on http:\/\/[\d.]+:(\d+)/);
     // Extra node flags for the gateway process only (e.g. --cpu-prof while profiling the stream).
