@@ -6,7 +6,7 @@
  */
 import { Binary, type Db } from 'mongodb';
 import {
-  NTYPES, FINAL_PREFIX_PRECISION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, blockColumns, blockReach, blockSegments, blockWindowKey, forEachSegment, plainBlock, geohashEncode, inBbox,
+  NTYPES, FINAL_PREFIX_PRECISION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, SEGMENT_SLOTS, blockColumns, blockReach, blockSegments, blockWindowKey, plainBlock, geohashEncode, inBbox, unpackSegment,
   geohashCenter, reachAt, segmentKeys, type Bbox, type BlockReach, type FinalBlock, type OpenWindowDoc, type PackedSegments, type Reach,
 } from '../../actors/model/index.js';
 import { inflateRawSync } from 'node:zlib';
@@ -28,23 +28,95 @@ export interface StoredRow {
   readonly users?: number;
 }
 
+/** Bits set in a segment's slot mask: the values packed after it. */
+function popcount(m: number): number {
+  let n = 0;
+  for (; m; m &= m - 1) n++;
+  return n;
+}
+
 /**
- * Row i's segments (and their reach), by key, from a block's packed segments (absent in blocks written
- * before segments): entry i of each list, undefined for a row without segments.
+ * A block's packed segments (absent in blocks written before segments), read per row on demand: where
+ * each row's first segment starts, found in one pass that skips over the values. An answer that counts
+ * every event never asks, and building a map of each row's segments was most of decoding a block.
  */
-function segmentsByRow(segs: PackedSegments | undefined, rows: number, reach: BlockReach | undefined): { values: (Map<string, Float64Array> | undefined)[]; reach: (Map<string, Reach> | undefined)[] } {
-  const out = { values: [] as (Map<string, Float64Array> | undefined)[], reach: [] as (Map<string, Reach> | undefined)[] };
-  if (!segs) return out;
-  out.values.length = rows;
-  if (reach) out.reach.length = rows;
-  const keys = segmentKeys({ segApps: segs[0], segCampaigns: segs[1] });
-  let k = 0;
-  forEachSegment(segs, (row, id, vals) => {
-    (out.values[row] ??= new Map()).set(keys[id]!, vals.slice());
-    if (reach) (out.reach[row] ??= new Map()).set(keys[id]!, reachAt(reach.segs, k));
-    k++;
-  });
-  return out;
+class BlockSegments {
+  private readonly starts: Int32Array;
+  private readonly firsts: Int32Array;
+  private readonly keys: string[];
+
+  constructor(private readonly p: PackedSegments, private readonly reach: BlockReach | undefined) {
+    const [apps, campaigns, perRow, packed] = p;
+    this.keys = segmentKeys({ segApps: apps, segCampaigns: campaigns });
+    this.starts = new Int32Array(perRow.length);
+    this.firsts = new Int32Array(perRow.length);
+    let at = 0;
+    let k = 0;
+    for (let row = 0; row < perRow.length; row++) {
+      this.starts[row] = at;
+      this.firsts[row] = k;
+      for (let j = 0; j < perRow[row]!; j++) at += 2 + popcount(packed[at + 1]!);
+      k += perRow[row]!;
+    }
+  }
+
+  /** Row i's segments by key, NTYPES counts then the value sum (null: none). */
+  values(i: number): Map<string, Float64Array> | null {
+    const n = this.p[2][i] ?? 0;
+    if (n === 0) return null;
+    const out = new Map<string, Float64Array>();
+    let at = this.starts[i]!;
+    for (let j = 0; j < n; j++) {
+      const vals = new Float64Array(SEGMENT_SLOTS);
+      const r = unpackSegment(this.p[3], at, vals, 0);
+      at = r.next;
+      out.set(this.keys[r.id]!, vals);
+    }
+    return out;
+  }
+
+  /** Row i's segments' unique users by key (null: no segments; undefined: the block has no reach). */
+  users(i: number): Map<string, Reach> | null | undefined {
+    if (!this.reach) return undefined;
+    const n = this.p[2][i] ?? 0;
+    if (n === 0) return null;
+    const out = new Map<string, Reach>();
+    const packed = this.p[3];
+    let at = this.starts[i]!;
+    for (let j = 0; j < n; j++) {
+      out.set(this.keys[packed[at]!]!, reachAt(this.reach.segs, this.firsts[i]! + j));
+      at += 2 + popcount(packed[at + 1]!);
+    }
+    return out;
+  }
+}
+
+/** A stored row of a block; its segments are read when first asked for. */
+class BlockRow implements StoredRow {
+  private segsRead: Map<string, Float64Array> | null | undefined;
+  private segUsersRead: Map<string, Reach> | null | undefined;
+  private readDone = 0;
+
+  constructor(
+    readonly window: number, readonly partition: number, readonly cell: string, readonly sum: Float64Array,
+    readonly reach: Reach | undefined, readonly users: number | undefined, private readonly block: BlockSegments | undefined, private readonly i: number,
+  ) {}
+
+  get segs(): Map<string, Float64Array> | null {
+    if (!(this.readDone & 1)) {
+      this.segsRead = this.block ? this.block.values(this.i) : null;
+      this.readDone |= 1;
+    }
+    return this.segsRead ?? null;
+  }
+
+  get segReach(): Map<string, Reach> | null | undefined {
+    if (!(this.readDone & 2)) {
+      this.segUsersRead = this.block ? this.block.users(this.i) : this.reach ? null : undefined;
+      this.readDone |= 2;
+    }
+    return this.segUsersRead;
+  }
 }
 
 /** The 3-character prefixes covering a bbox, or undefined when there are too many to list. */
@@ -154,7 +226,8 @@ function* blockRowsOf(docs: readonly (FinalBlock | OpenWindowDoc)[], overlapping
     const plain = plainBlock(block, inflateRawSync);
     const { cells, counts, values, users } = blockColumns(plain);
     const reach = blockReach(plain, inflateRawSync);
-    const segs = segmentsByRow(blockSegments(plain, inflateRawSync), cells.length, reach);
+    const packedSegs = blockSegments(plain, inflateRawSync);
+    const segs = packedSegs && new BlockSegments(packedSegs, reach);
     for (let i = 0; i < cells.length; i++) {
       const cell = cells[i]!;
       if (dedupe !== undefined) {
@@ -170,9 +243,7 @@ function* blockRowsOf(docs: readonly (FinalBlock | OpenWindowDoc)[], overlapping
       const sum = new Float64Array(NTYPES + 1);
       for (let t = 0; t < NTYPES; t++) sum[t] = counts[i * NTYPES + t]!;
       sum[NTYPES] = values[i]!;
-      yield reach
-        ? { window: doc.window, partition: doc.partition, cell, sum, segs: segs.values[i] ?? null, reach: reachAt(reach.rows, i), segReach: segs.reach[i] ?? null }
-        : { window: doc.window, partition: doc.partition, cell, sum, segs: segs.values[i] ?? null, users: users[i]! };
+      yield new BlockRow(doc.window, doc.partition, cell, sum, reach && reachAt(reach.rows, i), reach ? undefined : users[i]!, segs, i);
     }
   }
 }
