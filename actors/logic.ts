@@ -264,9 +264,9 @@ export function finalGroups(cws: readonly CellWindow[], maxRows = FINAL_BLOCK_RO
 
 /**
  * What to write to MongoDB as of the state's offset: every closed window still in memory becomes final
- * blocks ({@link finalGroups}); every open window with changes is rewritten whole (unless
- * `includeOpen` is false: its changes then stay marked for a later write; `maxBlockRows` is for tests). The cells an open write
- * covers are no longer marked changed for rollups: {@link rollupsFailed} marks them again.
+ * blocks ({@link finalGroups}; `maxBlockRows` is for tests); every open window with changes is rewritten
+ * whole (unless `includeOpen` is false: its changes then stay marked for a later write). The cells an
+ * open write covers are no longer marked changed for rollups: {@link rollupsFailed} marks them again.
  */
 export function rollupWrites(s: ShardState, c: AggregationConfig, partition: number, epoch: number, includeOpen = true, maxBlockRows = FINAL_BLOCK_ROWS): RollupWrites {
   const closedBefore = lastClosedWindow(s, c);

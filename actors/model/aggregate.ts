@@ -246,7 +246,6 @@ export function typeCounts(counts: ArrayLike<number>): TypeCounts {
   return out;
 }
 
-/** The rows of a rollup block (final or open). */
 /** A plain block's columns as typed arrays (row i: `cells[i]`, counts `i * NTYPES` on). */
 export function blockColumns(d: Pick<RollupBlock, 'cells' | 'counts' | 'values' | 'users' | 'enc'>): { cells: string[]; counts: Uint32Array; values: Float64Array; users: Uint32Array } {
   if (d.enc !== undefined) throw new Error(`a ${d.enc} rollup block: inflate it first (plainBlock)`);
@@ -255,6 +254,7 @@ export function blockColumns(d: Pick<RollupBlock, 'cells' | 'counts' | 'values' 
   return { cells: d.cells === '' ? [] : d.cells.split(','), counts: new Uint32Array(copy(d.counts)), values: new Float64Array(copy(d.values)), users: new Uint32Array(copy(d.users)) };
 }
 
+/** The rows of a rollup block (final or open). */
 export function blockRows(d: Pick<RollupBlock, 'window' | 'windowMs' | 'partition' | 'cells' | 'counts' | 'values' | 'users' | 'enc'>): RollupRow[] {
   const { cells, counts, values, users } = blockColumns(d);
   const n = NTYPES;

@@ -96,6 +96,13 @@ export function packSegment(out: number[], id: number, vals: ArrayLike<number>, 
   for (let s = 0; s < SEGMENT_SLOTS; s++) if (mask & (1 << s)) out.push(vals[at + s]!);
 }
 
+/** Where the packed segment at `packed[at]` ends (the next one starts), without reading its values. */
+export function skipSegment(packed: ArrayLike<number>, at: number): number {
+  let n = 0;
+  for (let m = packed[at + 1]!; m; m &= m - 1) n++;
+  return at + 2 + n;
+}
+
 /** Reads the packed segment at `packed[at]` into `out[outAt ...]` (zeros where the mask has none). */
 export function unpackSegment(packed: ArrayLike<number>, at: number, out: { [i: number]: number }, outAt: number): { id: number; next: number } {
   const id = packed[at]!;

@@ -6,7 +6,7 @@
  */
 import { Binary, type Db } from 'mongodb';
 import {
-  NTYPES, FINAL_PREFIX_PRECISION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, SEGMENT_SLOTS, blockColumns, blockReach, blockSegments, blockWindowKey, plainBlock, geohashEncode, inBbox, unpackSegment,
+  NTYPES, FINAL_PREFIX_PRECISION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, SEGMENT_SLOTS, blockColumns, blockReach, blockSegments, blockWindowKey, plainBlock, geohashEncode, inBbox, skipSegment, unpackSegment,
   geohashCenter, reachAt, segmentKeys, type Bbox, type BlockReach, type FinalBlock, type OpenWindowDoc, type PackedSegments, type Reach,
 } from '../../actors/model/index.js';
 import { inflateRawSync } from 'node:zlib';
@@ -26,13 +26,6 @@ export interface StoredRow {
   readonly segReach?: ReadonlyMap<string, Reach> | null;
   /** A block's per-row users estimate, for rows without `reach` (it cannot be merged: docs/api.md). */
   readonly users?: number;
-}
-
-/** Bits set in a segment's slot mask: the values packed after it. */
-function popcount(m: number): number {
-  let n = 0;
-  for (; m; m &= m - 1) n++;
-  return n;
 }
 
 /**
@@ -55,7 +48,7 @@ class BlockSegments {
     for (let row = 0; row < perRow.length; row++) {
       this.starts[row] = at;
       this.firsts[row] = k;
-      for (let j = 0; j < perRow[row]!; j++) at += 2 + popcount(packed[at + 1]!);
+      for (let j = 0; j < perRow[row]!; j++) at = skipSegment(packed, at);
       k += perRow[row]!;
     }
   }
@@ -85,17 +78,19 @@ class BlockSegments {
     let at = this.starts[i]!;
     for (let j = 0; j < n; j++) {
       out.set(this.keys[packed[at]!]!, reachAt(this.reach.segs, this.firsts[i]! + j));
-      at += 2 + popcount(packed[at + 1]!);
+      at = skipSegment(packed, at);
     }
     return out;
   }
 }
 
+/** Marks a row's segments not read yet (null and undefined are answers). */
+const UNREAD = Symbol('unread');
+
 /** A stored row of a block; its segments are read when first asked for. */
 class BlockRow implements StoredRow {
-  private segsRead: Map<string, Float64Array> | null | undefined;
-  private segUsersRead: Map<string, Reach> | null | undefined;
-  private readDone = 0;
+  private segsRead: Map<string, Float64Array> | null | typeof UNREAD = UNREAD;
+  private segUsersRead: Map<string, Reach> | null | undefined | typeof UNREAD = UNREAD;
 
   constructor(
     readonly window: number, readonly partition: number, readonly cell: string, readonly sum: Float64Array,
@@ -103,18 +98,12 @@ class BlockRow implements StoredRow {
   ) {}
 
   get segs(): Map<string, Float64Array> | null {
-    if (!(this.readDone & 1)) {
-      this.segsRead = this.block ? this.block.values(this.i) : null;
-      this.readDone |= 1;
-    }
-    return this.segsRead ?? null;
+    if (this.segsRead === UNREAD) this.segsRead = this.block ? this.block.values(this.i) : null;
+    return this.segsRead;
   }
 
   get segReach(): Map<string, Reach> | null | undefined {
-    if (!(this.readDone & 2)) {
-      this.segUsersRead = this.block ? this.block.users(this.i) : this.reach ? null : undefined;
-      this.readDone |= 2;
-    }
+    if (this.segUsersRead === UNREAD) this.segUsersRead = this.block ? this.block.users(this.i) : this.reach ? null : undefined;
     return this.segUsersRead;
   }
 }

@@ -2,7 +2,7 @@ import { inflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { captureCheckpoint, findCell, emptyState, restoreCheckpoint, rollupWrites, takeDelta } from '../../../actors/logic.js';
 import {
-  DEFAULT_MAX_SEGMENTS_PER_CELL, EVENT_TYPES, OTHER_SEGMENT, blockRows, blockSegments, checkIds, encode, filterKey, foldSegment, packSegment, segmentKey, segmentMatcher, segmentOf, SegmentFilterError, unpackSegment, unpackSegments, plainBlock,
+  DEFAULT_MAX_SEGMENTS_PER_CELL, EVENT_TYPES, OTHER_SEGMENT, blockRows, blockSegments, checkIds, encode, filterKey, foldSegment, packSegment, segmentKey, segmentMatcher, segmentOf, SegmentFilterError, skipSegment, unpackSegment, unpackSegments, plainBlock,
   type AdEvent, type EventBatchRecord, type SegmentColumns,
 } from '../../../actors/model/index.js';
 import { foldRecords, type AggregationConfig } from '../../../actors/fold.js';
@@ -65,6 +65,8 @@ describe('segment keys and filters', () => {
       at = r.next;
     }
     expect(got).toEqual([[3, [0, 1, 0, 0, 0, 0, 0]], [0, [9, 0, 0, 2, 0, 0, 4.99]], [5, [0, 0, 0, 0, 0, 0, 0]]]);
+    // Skipping lands where reading does, without reading the values.
+    expect([skipSegment(out, 0), skipSegment(out, 3), skipSegment(out, 8)]).toEqual([3, 8, 10]);
   });
 
   it('checks filter lists and names what is wrong', () => {
