@@ -13,10 +13,11 @@
  * One checkpoint round at a time: save (with the archive), then docs, then commit. Rollups are written only from a state
  * that has been checkpointed, so MongoDB never runs ahead of Cassandra, and a restore re-sends everything
  * it holds: exactly-once effect through crashes. Deltas go out on their own interval whatever a round
- * is doing: a save in flight never holds a delta back. Every outcome comes back as a message, so every
+ * is doing: a save in flight never holds a delta back, and a tick that finds a round due only sends the
+ * delta and asks itself for the round (ShardSelfMsg). Every outcome comes back as a message, so every
  * change of the state happens inside a step.
  */
-import type { ActorLogic, ArchiveBlock, Clock, DocWrite, ShardHostMsg, ShardPortEffect, ShardStart } from '../runtime/index.js';
+import type { ActorLogic, ArchiveBlock, Clock, DocWrite, SelfMessage, ShardHostMsg, ShardPortEffect, ShardStart } from '../runtime/index.js';
 import {
   INVALID_EVENTS_COLLECTION, LATE_EVENTS_COLLECTION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, encode, type FinalBlock,
 } from './model/index.js';
@@ -68,7 +69,15 @@ export type ShardMetricEffect =
   | { readonly type: 'm.cells'; readonly cells: number }
   | { readonly type: 'm.fenced' };
 
-export type ShardEffect = ShardPortEffect | ShardMetricEffect;
+/**
+ * The shard's message to itself: start the checkpoint round that a tick found due. A tick only sends the
+ * delta; the round (a capture of every changed cell, tens of ms on a busy one) runs as a step of its own
+ * behind what the thread has queued, so it never holds back this shard's delta nor the other shards' ticks.
+ */
+export type ShardSelfMsg = { readonly type: 'round' };
+export type ShardMsg = ShardHostMsg | ShardSelfMsg;
+
+export type ShardEffect = ShardPortEffect | ShardMetricEffect | SelfMessage<ShardSelfMsg>;
 
 /** One checkpoint round: what was captured, and how far it got. */
 interface Round {
@@ -129,6 +138,8 @@ export interface Shard {
    * catching up, and its open windows' documents wait (see startRound).
    */
   catchingUp: boolean;
+  /** A `round` message to itself is queued (one at a time). */
+  roundAsked: boolean;
 }
 
 /**
@@ -147,7 +158,7 @@ export function initShard(start: ShardStart, clock: Clock): { state: Shard; effe
   const state: Shard = {
     partition: start.partition, epoch: start.epoch, config, agg, archive, archivePending: [], eventsSinceCheckpoint: 0, round: null, flushes: [], held: [],
     failures: 0, retryAt: 0, deltasInFlight: new Map(), deltaSeq: 0, lastDeltaAt: 0, lastCheckpointAt: last, lastRollupAt: last, lastOpenRollupAt: last,
-    lastStatsAt: now, nextTag: 1, fenced: false, catchingUp: false,
+    lastStatsAt: now, nextTag: 1, fenced: false, catchingUp: false, roundAsked: false,
   };
   const bytes = start.parts.reduce((a, [, b]) => a + b.byteLength, 0);
   return {
@@ -161,7 +172,7 @@ export function initShard(start: ShardStart, clock: Clock): { state: Shard; effe
   };
 }
 
-export function stepShard(s: Shard, m: ShardHostMsg, clock: Clock): ShardEffect[] {
+export function stepShard(s: Shard, m: ShardMsg, clock: Clock): ShardEffect[] {
   const out: ShardEffect[] = [];
   if (s.fenced) return out;
   switch (m.type) {
@@ -170,6 +181,10 @@ export function stepShard(s: Shard, m: ShardHostMsg, clock: Clock): ShardEffect[
       break;
     case 'tick':
       tick(s, clock, out);
+      break;
+    case 'round':
+      s.roundAsked = false;
+      if (roundDue(s, clock.now())) startRound(s, clock, s.held.length > 0, [], out);
       break;
     case 'flush':
       if (!s.config.settings.sinks) out.push({ type: 'flushed', tag: m.tag });
@@ -199,7 +214,7 @@ export function stepShard(s: Shard, m: ShardHostMsg, clock: Clock): ShardEffect[
 }
 
 /** The shard's logic as the runtime hosts it. */
-export const logic: ActorLogic<Shard, ShardHostMsg, ShardEffect, ShardStart> = { init: initShard, step: stepShard };
+export const logic: ActorLogic<Shard, ShardMsg, ShardEffect, ShardStart> = { init: initShard, step: stepShard };
 
 /** A batch handed over. `resumed`: a held batch taken now, ahead of those held after it. */
 function records(s: Shard, m: RecordsMsg, clock: Clock, out: ShardEffect[], resumed = false): void {
@@ -254,13 +269,21 @@ function fold(s: Shard, m: RecordsMsg, first: number, clock: Clock, out: ShardEf
 function tick(s: Shard, clock: Clock, out: ShardEffect[]): void {
   const { settings } = s.config;
   const now = clock.now();
-  // The delta first: a checkpoint encoded in this same step never delays it.
   if (now - s.lastDeltaAt >= settings.deltaEveryMs) sendDelta(s, now, out);
-  if (settings.sinks && !s.round && (s.held.length > 0 || now - s.lastCheckpointAt >= settings.checkpointEveryMs)) startRound(s, clock, s.held.length > 0, [], out);
+  // The round in a step of its own (ShardSelfMsg): this step's delta goes out without waiting for it.
+  if (!s.roundAsked && roundDue(s, now)) {
+    s.roundAsked = true;
+    out.push({ type: 'self', msg: { type: 'round' } });
+  }
   if (now - s.lastStatsAt >= STATS_EVERY_MS) {
     s.lastStatsAt = now;
     out.push({ type: 'm.cells', cells: s.agg.cellCount });
   }
+}
+
+/** Whether a tick's round is due: sinks on, none in flight, and batches held or the interval passed. */
+function roundDue(s: Shard, now: number): boolean {
+  return s.config.settings.sinks && !s.round && (s.held.length > 0 || now - s.lastCheckpointAt >= s.config.settings.checkpointEveryMs);
 }
 
 function sendDelta(s: Shard, now: number, out: ShardEffect[]): void {

@@ -72,6 +72,11 @@ export interface LatencyRun {
   /** The same for each worker thread. */
   readonly workerLoops: readonly { readonly thread: number; readonly p99Ms: number; readonly maxMs: number; readonly busy: number }[];
   readonly runtimeCpuCores: number;
+  /**
+   * Where the age goes, from the runtime's own histograms over the run (bucket bounds, ms: "≤ x"):
+   * accepted → its batch folded into the shard's state, and accepted → its delta in Kafka.
+   */
+  readonly stages: { readonly foldP50Ms: number; readonly foldP99Ms: number; readonly deltaP50Ms: number; readonly deltaP99Ms: number };
 }
 
 /** The same events folded in one thread with no Kafka and no I/O. */
@@ -450,6 +455,30 @@ const pct = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
 
+/** Per bucket bound (seconds), the count of a histogram's samples at most that, summed over its labels. */
+function buckets(text: string, name: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const l of text.split('\n')) {
+    if (!l.startsWith(`${name}_bucket{`)) continue;
+    const le = /le="([^"]+)"/.exec(l)?.[1];
+    if (le === undefined) continue;
+    const bound = le === '+Inf' ? Infinity : Number(le);
+    out.set(bound, (out.get(bound) ?? 0) + Number(l.slice(l.lastIndexOf(' ') + 1)));
+  }
+  return out;
+}
+
+/** The bucket bound (ms) holding quantile `q` of the samples between two scrapes (Infinity past the last). */
+function bucketQuantileMs(before: string, after: string, name: string, q: number): number {
+  const a = buckets(after, name);
+  const b = buckets(before, name);
+  const bounds = [...a.keys()].sort((x, y) => x - y);
+  const total = (a.get(Infinity) ?? 0) - (b.get(Infinity) ?? 0);
+  if (total <= 0) return 0;
+  for (const bound of bounds) if ((a.get(bound) ?? 0) - (b.get(bound) ?? 0) >= q * total) return bound * 1000;
+  return Infinity;
+}
+
 /** The runtime's loop delays from a scrape: main thread and each worker, since the previous scrape. */
 function loops(m: string): Pick<LatencyRun, 'mainLoop' | 'workerLoops'> {
   const q = (name: string, ...labels: string[]) => {
@@ -493,7 +522,8 @@ async function latencyRun(o: RuntimeBenchOptions, kafka: Kafka, producer: Produc
   const liveGen = eventStream(7, Date.now(), rate, true);
   measuring = true;
   // This scrape also starts the event-loop delay windows of the run.
-  const bytesBefore = sum(metricValues(await live.metrics(), 'adme_runtime_checkpoint_bytes_total'));
+  const m0 = await live.metrics();
+  const bytesBefore = sum(metricValues(m0, 'adme_runtime_checkpoint_bytes_total'));
   const cpu0 = cpuUs(live.child.pid!);
   const flag = { stop: false };
   const l0 = Date.now();
@@ -511,6 +541,10 @@ async function latencyRun(o: RuntimeBenchOptions, kafka: Kafka, producer: Produc
     checkpointBytesPerPartitionSecond: (sum(metricValues(lm, 'adme_runtime_checkpoint_bytes_total')) - bytesBefore) / o.partitions / (liveSeconds + 1),
     ...loops(lm),
     runtimeCpuCores: (cpu1 - cpu0) / 1e6 / liveSeconds,
+    stages: {
+      foldP50Ms: bucketQuantileMs(m0, lm, 'adme_runtime_fold_age_seconds', 0.5), foldP99Ms: bucketQuantileMs(m0, lm, 'adme_runtime_fold_age_seconds', 0.99),
+      deltaP50Ms: bucketQuantileMs(m0, lm, 'adme_runtime_delta_age_seconds', 0.5), deltaP99Ms: bucketQuantileMs(m0, lm, 'adme_runtime_delta_age_seconds', 0.99),
+    },
   };
 }
 
@@ -665,7 +699,8 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
     const l = await latencyRun(o, kafka, producer, `${topic}.live${rate}`, rate);
     latency.push(l);
     o.progress(`  p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms; main loop p99 ${l.mainLoop.p99Ms.toFixed(1)} ms max ${l.mainLoop.maxMs.toFixed(1)} ms; ` +
-      `workers ${l.workerLoops.map((w) => `p99 ${w.p99Ms.toFixed(1)} max ${w.maxMs.toFixed(1)} busy ${(w.busy * 100).toFixed(0)}%`).join(', ')}`);
+      `workers ${l.workerLoops.map((w) => `p99 ${w.p99Ms.toFixed(1)} max ${w.maxMs.toFixed(1)} busy ${(w.busy * 100).toFixed(0)}%`).join(', ')}; ` +
+      `stages p50/p99 ≤ folded ${l.stages.foldP50Ms}/${l.stages.foldP99Ms} ms, delta in Kafka ${l.stages.deltaP50Ms}/${l.stages.deltaP99Ms} ms`);
   }
 
   // 3. Failover: kill -9 one of two runtimes under load.
@@ -714,9 +749,9 @@ export function runtimeBenchMarkdown(r: RuntimeBenchResult): string {
     `Checkpoint tax (sinks on ÷ sinks off): **${f(r.checkpointTax, 2)}** (target ≥ 0.85). Segments cost: sinks on ÷ the same events without app and campaign = **${f(r.segmentRatio, 2)}**. ` +
       `Runtime CPU per event, sinks off ÷ decode + fold alone: **${f(r.sinksOff.cpuUsPerEvent / (r.fold.foldUsPerEvent || 1), 2)}** (target ≤ 3).`,
     '',
-    '| offered events/s | achieved | deltas | accepted → delta p50 | p99 | max | main loop p99 / max | worker loops p99 / max (busy) | runtime CPU (cores) | checkpoint KiB per partition·s |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |',
-    ...r.latency.map((l) => `| ${f(l.rate)} | ${f(l.achievedRate)} | ${l.deltas} | ${f(l.p50Ms)} ms | **${f(l.p99Ms)} ms** | ${f(l.maxMs)} ms | ${f(l.mainLoop.p99Ms, 1)} / ${f(l.mainLoop.maxMs, 1)} ms | ` +
+    '| offered events/s | achieved | deltas | accepted → delta p50 | p99 | max | stages p50 / p99 (≤ bucket): accepted → folded, → delta in Kafka | main loop p99 / max | worker loops p99 / max (busy) | runtime CPU (cores) | checkpoint KiB per partition·s |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | ---: | ---: |',
+    ...r.latency.map((l) => `| ${f(l.rate)} | ${f(l.achievedRate)} | ${l.deltas} | ${f(l.p50Ms)} ms | **${f(l.p99Ms)} ms** | ${f(l.maxMs)} ms | ${f(l.stages.foldP50Ms)} / ${f(l.stages.foldP99Ms)} ms, ${f(l.stages.deltaP50Ms)} / ${f(l.stages.deltaP99Ms)} ms | ${f(l.mainLoop.p99Ms, 1)} / ${f(l.mainLoop.maxMs, 1)} ms | ` +
       `${l.workerLoops.map((w) => `${f(w.p99Ms, 1)} / ${f(w.maxMs, 1)} ms (${f(w.busy * 100)} %)`).join('; ')} | ${f(l.runtimeCpuCores, 2)} | ${f(l.checkpointBytesPerPartitionSecond / 1024)} |`),
     '',
     r.failover.runs.length === 0 ? 'Failover: not run (`--failovers 0`).' : `Failover, kill -9 of one of two runtimes under load (session timeout ${r.failover.sessionTimeoutMs} ms): ` +

@@ -14,7 +14,7 @@ export { KafkaGroupSource, KafkaRecordSink, ensureTopics, kafkaClient, topicRepl
 export { CassandraArchiveStore, CassandraCheckpointStore, cassandraClient, ensureKeyspace, type ArchiveOptions, type CassandraOptions, type CheckpointConsistency } from './adapters/cassandra.js';
 export { MongoDocStore } from './adapters/mongo.js';
 export { ShardHost, packRecords, type ShardHostOptions } from './shards.js';
-export type { ActorLogic, LogicModule } from './core/logic.js';
+export { isSelfMessage, stepThrough, type ActorLogic, type LogicModule, type SelfMessage } from './core/logic.js';
 export { ActorThreads, type ActorThreadsOptions, type PlacedActorHandlers, type ThreadStats } from './pool/actor-threads.js';
 export type { LoopStats } from './pool/protocol.js';
 export type { DocWrite, DocWriteResult, ShardHostMsg, ShardPortEffect, ShardStart } from './shard-protocol.js';

@@ -4,11 +4,15 @@
  * their messages and receives their effects. Each message is one `step`, one at a time per thread, so an
  * actor's state is only ever touched by its own steps; a tick timer on this thread drives every actor's
  * periodic work, so a busy main thread never delays it.
+ *
+ * Commands run one per turn of the event loop (a queue drained by `setImmediate`), not back to back: a
+ * backlog of record batches would otherwise run in one go and hold the tick timer, and with it every
+ * actor's deltas, for the sum of their steps. Now a tick waits for one step at most.
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { systemClock, type Clock } from '../core/clock.js';
 import { toWireError } from '../core/errors.js';
-import type { ActorLogic, LogicModule } from '../core/logic.js';
+import { isSelfMessage, type ActorLogic, type LogicModule } from '../core/logic.js';
 import type { HostCommand, HostEvent, HostInit } from './protocol.js';
 
 type AnyLogic = ActorLogic<unknown, unknown, unknown, unknown>;
@@ -31,11 +35,26 @@ export async function hostActors(init: HostInit, clock: Clock = systemClock): Pr
   let since = performance.now();
 
   const post = (e: HostEvent) => port.postMessage(e);
+  /** Commands not handled yet, oldest first; `head` is the next one. */
+  let pending: HostCommand[] = [];
+  let head = 0;
+  let draining = false;
+  /** Posts an actor's effects; its messages to itself go behind the queued commands instead. */
+  const emit = (id: string, effects: readonly unknown[]) => {
+    if (effects.length === 0) return;
+    let out: unknown[] | null = null;
+    for (const e of effects) {
+      if (!isSelfMessage(e)) continue;
+      out ??= effects.filter((x) => !isSelfMessage(x));
+      enqueue({ type: 'deliver', id, msg: e.msg });
+    }
+    const posted = out ?? effects;
+    if (posted.length > 0) post({ type: 'effects', id, effects: posted });
+  };
   const run = (id: string, a: Hosted, msg: unknown) => {
     const t0 = performance.now();
     try {
-      const effects = a.logic.step(a.state, msg, clock);
-      if (effects.length > 0) post({ type: 'effects', id, effects });
+      emit(id, a.logic.step(a.state, msg, clock));
     } catch (err) {
       actors.delete(id);
       post({ type: 'failed', id, error: toWireError(err) });
@@ -52,8 +71,6 @@ export async function hostActors(init: HostInit, clock: Clock = systemClock): Pr
     return m;
   };
 
-  // Commands are handled strictly in arrival order, even while a module loads.
-  let queue: Promise<void> = Promise.resolve();
   const handle = async (c: HostCommand): Promise<void> => {
     switch (c.type) {
       case 'spawn': {
@@ -63,7 +80,7 @@ export async function hostActors(init: HostInit, clock: Clock = systemClock): Pr
           const { state, effects } = logic.init(c.input, clock);
           busyMs += performance.now() - t0;
           actors.set(c.id, { logic, state });
-          if (effects.length > 0) post({ type: 'effects', id: c.id, effects });
+          emit(c.id, effects);
         } catch (err) {
           post({ type: 'failed', id: c.id, error: toWireError(err) });
         }
@@ -95,13 +112,29 @@ export async function hostActors(init: HostInit, clock: Clock = systemClock): Pr
     }
   };
 
+  // Commands are handled strictly in arrival order (a spawn waits for its module), one per turn.
+  const drain = async (): Promise<void> => {
+    const c = pending[head++]!;
+    if (head === pending.length) {
+      pending = [];
+      head = 0;
+    }
+    await handle(c);
+    if (head < pending.length) setImmediate(() => void drain());
+    else draining = false;
+  };
+  function enqueue(c: HostCommand): void {
+    pending.push(c);
+    if (draining) return;
+    draining = true;
+    setImmediate(() => void drain());
+  }
+
   await new Promise<void>((resolve) => {
     const tick = setInterval(() => {
       for (const [id, a] of actors) run(id, a, TICK);
     }, init.tickMs);
-    port.on('message', (c: HostCommand) => {
-      queue = queue.then(() => handle(c));
-    });
+    port.on('message', enqueue);
     port.on('close', () => {
       clearInterval(tick);
       loop.disable();

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock, MemoryArchiveStore, packRecords, type ArchiveBlock, type ShardHostMsg, type ShardStart } from '../../../runtime/index.js';
+import { ManualClock, stepThrough, MemoryArchiveStore, packRecords, type ArchiveBlock, type ShardHostMsg, type ShardStart } from '../../../runtime/index.js';
 import {
   ARCHIVE_DUPLICATE, ARCHIVE_LATE, ARCHIVE_OTHER_SEGMENT, ArchiveBodyBuilder, archiveKey, decodeArchiveBody, encode, geohashEncode, newestFirst, type AdEvent, type ArchivedEvent,
 } from '../../../actors/model/index.js';
 import { ArchiveCollector } from '../../../actors/archive.js';
 import { emptyState } from '../../../actors/logic.js';
 import { foldRecords } from '../../../actors/fold.js';
-import { initShard, stepShard, type ShardConfig, type ShardEffect } from '../../../actors/shard-logic.js';
+import { initShard, logic, stepShard, type ShardConfig, type ShardEffect } from '../../../actors/shard-logic.js';
 import { CachedArchive, blockEvents, eventsRequest, formatCursor, parseCursor, readEventsPage } from '../../../gateway/query/events.js';
 import { parseQuery, QueryParamError } from '../../../gateway/query/params.js';
 
@@ -83,14 +83,14 @@ describe('archive: a round writes its events with its checkpoint', () => {
     const { state: s } = initShard(start(), clock);
     stepShard(s, recordsMsg(0, 1, [ev(1), ev(2)]), clock);
     clock.advance(1000);
-    const s1 = ofType(stepShard(s, { type: 'tick' }, clock), 'save')[0]!;
+    const s1 = ofType(stepThrough(logic, s, { type: 'tick' }, clock), 'save')[0]!;
     expect(s1.archive!.map((b) => [b.firstOffset, b.endOffset, b.count])).toEqual([[0, 1, 2]]);
     // Cassandra refuses: the round's cells and events stay for the next.
     const failed = stepShard(s, { type: 'failed', tag: s1.tag, error: { code: 'NoHostAvailableError', message: 'down', retriable: true } }, clock);
     expect(ofType(failed, 'm.checkpointFailure')).toHaveLength(1);
     stepShard(s, recordsMsg(1, 1, [ev(3)]), clock);
     clock.advance(1000);
-    const s2 = ofType(stepShard(s, { type: 'tick' }, clock), 'save')[0]!;
+    const s2 = ofType(stepThrough(logic, s, { type: 'tick' }, clock), 'save')[0]!;
     // The failed round's block again (same key, same bytes), and the new round's from where that one ended.
     expect(s2.archive!.map((b) => [b.firstOffset, b.endOffset, b.count])).toEqual([[0, 1, 2], [1, 2, 1]]);
     expect(Buffer.compare(Buffer.from(s2.archive![0]!.data), Buffer.from(s1.archive![0]!.data))).toBe(0);
@@ -104,7 +104,7 @@ describe('archive: a round writes its events with its checkpoint', () => {
     // Nothing new: the next round archives nothing.
     clock.advance(1000);
     stepShard(s, recordsMsg(2, 1, []), clock);
-    const s3 = ofType(stepShard(s, { type: 'tick' }, clock), 'save');
+    const s3 = ofType(stepThrough(logic, s, { type: 'tick' }, clock), 'save');
     expect(s3.map((x) => x.archive)).toEqual(s3.length ? [undefined] : []);
 
     // A successor restored at the committed offset archives from there: its first round's key is that offset.
@@ -112,7 +112,7 @@ describe('archive: a round writes its events with its checkpoint', () => {
     const { state: r } = initShard(start(2, parts), clock);
     stepShard(r, recordsMsg(2, 1, [ev(4)]), clock);
     clock.advance(1000);
-    expect(ofType(stepShard(r, { type: 'tick' }, clock), 'save')[0]!.archive!.map((b) => [b.firstOffset, b.endOffset])).toEqual([[2, 3]]);
+    expect(ofType(stepThrough(logic, r, { type: 'tick' }, clock), 'save')[0]!.archive!.map((b) => [b.firstOffset, b.endOffset])).toEqual([[2, 3]]);
   });
 
   it('with the archive off, nothing is collected and a save carries no blocks', () => {
@@ -121,7 +121,7 @@ describe('archive: a round writes its events with its checkpoint', () => {
     expect(s.archive).toBeNull();
     stepShard(s, recordsMsg(0, 1, [ev(1)]), clock);
     clock.advance(1000);
-    const save = ofType(stepShard(s, { type: 'tick' }, clock), 'save');
+    const save = ofType(stepThrough(logic, s, { type: 'tick' }, clock), 'save');
     expect(save).toHaveLength(1);
     expect(save[0]!.archive).toBeUndefined();
   });

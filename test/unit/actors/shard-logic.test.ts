@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock, packRecords, type ShardHostMsg, type ShardStart } from '../../../runtime/index.js';
+import { ManualClock, stepThrough, packRecords, type ShardHostMsg, type ShardStart } from '../../../runtime/index.js';
 import { decode, encode, type AdEvent, type DeltaRecord } from '../../../actors/model/index.js';
 import { cellsByKey } from '../../../actors/logic.js';
-import { initShard, stepShard, type Shard, type ShardConfig, type ShardEffect, type ShardSettings } from '../../../actors/shard-logic.js';
+import { initShard, logic, stepShard, type Shard, type ShardConfig, type ShardEffect, type ShardSettings } from '../../../actors/shard-logic.js';
 
 const PARIS = { lat: 48.8566, lon: 2.3522 };
 const T0 = Date.UTC(2026, 10, 1);
@@ -37,7 +37,7 @@ describe('shard logic: step(state, message) → effects', () => {
     expect(ofType(out, 'accepted')).toEqual([{ type: 'accepted', nextOffset: 2 }]);
     expect(ofType(out, 'm.batch')[0]).toMatchObject({ events: 3, late: 0, invalid: 0 });
     clock.advance(100);
-    const sends = ofType(stepShard(s, { type: 'tick' }, clock), 'send');
+    const sends = ofType(stepThrough(logic, s, { type: 'tick' }, clock), 'send');
     expect(sends).toHaveLength(1);
     const d = decode<DeltaRecord>(sends[0]!.records[0]!.value);
     expect([d.partition, d.epoch, d.seq, d.cells.length, [...d.counts].slice(0, 2)]).toEqual([3, 1, 1, 1, [2, 1]]);
@@ -49,7 +49,7 @@ describe('shard logic: step(state, message) → effects', () => {
     const { state: s } = initShard(start(cfg), clock);
     stepShard(s, recordsMsg(0, [ev(1), ev(2), ev(3)], [ev(4, { appId: 'a', campaignId: 'c' })]), clock);
     clock.advance(1000);
-    const save = ofType(stepShard(s, { type: 'tick' }, clock), 'save');
+    const save = ofType(stepThrough(logic, s, { type: 'tick' }, clock), 'save');
     expect(save).toHaveLength(1);
     expect(save[0]!.nextOffset).toBe(2);
     const docs = ofType(stepShard(s, { type: 'saved', tag: save[0]!.tag, bytesWritten: 10, ms: 1 }, clock), 'docs');
@@ -68,13 +68,30 @@ describe('shard logic: step(state, message) → effects', () => {
     const { state: s } = initShard(start(config()), clock);
     stepShard(s, recordsMsg(0, [ev(1)]), clock);
     clock.advance(1000);
-    const first = stepShard(s, { type: 'tick' }, clock);
+    const first = stepThrough(logic, s, { type: 'tick' }, clock);
     expect(ofType(first, 'save')).toHaveLength(1);
     stepShard(s, recordsMsg(1, [ev(2)]), clock);
     clock.advance(100);
-    const next = stepShard(s, { type: 'tick' }, clock);
+    const next = stepThrough(logic, s, { type: 'tick' }, clock);
     expect(ofType(next, 'send')).toHaveLength(1);
     expect(ofType(next, 'save')).toHaveLength(0);
+  });
+
+  it('a tick sends the delta and asks itself for the round; the round is a step of its own, asked once', () => {
+    const clock = new ManualClock(T0);
+    const { state: s } = initShard(start(config()), clock);
+    stepShard(s, recordsMsg(0, [ev(1)]), clock);
+    clock.advance(1000);
+    const tick = stepShard(s, { type: 'tick' }, clock);
+    expect(tick.map((e) => e.type).filter((t) => !t.startsWith('m.'))).toEqual(['send', 'self']);
+    // A second tick before the round ran asks nothing more.
+    expect(stepShard(s, { type: 'tick' }, clock).filter((e) => e.type === 'self')).toEqual([]);
+    const round = stepShard(s, { type: 'round' }, clock);
+    expect(ofType(round, 'save')).toHaveLength(1);
+    // With the round in flight, neither a tick nor a stray round starts another.
+    clock.advance(1000);
+    expect(stepShard(s, { type: 'tick' }, clock).filter((e) => e.type === 'self' || e.type === 'save')).toEqual([]);
+    expect(stepShard(s, { type: 'round' }, clock)).toEqual([]);
   });
 
   it('backpressure: past the allowance a batch is held unanswered until a checkpoint lands; a failed save is retried after a back-off', () => {
@@ -90,9 +107,9 @@ describe('shard logic: step(state, message) → effects', () => {
     expect(ofType(fail, 'accepted')).toHaveLength(0);
     // The back-off (200 ms after one failure): no save before it, one after.
     clock.advance(100);
-    expect(ofType(stepShard(s, { type: 'tick' }, clock), 'save')).toHaveLength(0);
+    expect(ofType(stepThrough(logic, s, { type: 'tick' }, clock), 'save')).toHaveLength(0);
     clock.advance(150);
-    const save2 = ofType(stepShard(s, { type: 'tick' }, clock), 'save')[0]!;
+    const save2 = ofType(stepThrough(logic, s, { type: 'tick' }, clock), 'save')[0]!;
     expect(save2.nextOffset).toBe(1);
     const docs = stepShard(s, { type: 'saved', tag: save2.tag, bytesWritten: 1, ms: 1 }, clock);
     const released = stepShard(s, { type: 'written', tag: save2.tag, results: ofType(docs, 'docs')[0]!.writes.map((w) => (w.op === 'delete' ? null : { inserted: 0, existing: 0, written: 0, stale: 0 })), ms: 1 }, clock);
@@ -106,11 +123,11 @@ describe('shard logic: step(state, message) → effects', () => {
     const { state: s } = initShard(start(config()), clock);
     stepShard(s, recordsMsg(0, [ev(1)]), clock);
     clock.advance(1000);
-    const save = ofType(stepShard(s, { type: 'tick' }, clock), 'save')[0]!;
+    const save = ofType(stepThrough(logic, s, { type: 'tick' }, clock), 'save')[0]!;
     const out = stepShard(s, { type: 'failed', tag: save.tag, error: { code: 'RT_FENCED', message: 'fenced', retriable: false } }, clock);
     expect(out.map((e) => e.type)).toEqual(['m.fenced']);
     clock.advance(5000);
-    expect(stepShard(s, { type: 'tick' }, clock)).toEqual([]);
+    expect(stepThrough(logic, s, { type: 'tick' }, clock)).toEqual([]);
     expect(stepShard(s, recordsMsg(1, [ev(2)]), clock)).toEqual([]);
   });
 
@@ -126,7 +143,7 @@ describe('shard logic: step(state, message) → effects', () => {
     const junk = packRecords([{ offset: 1, value: Buffer.from([0x85, 0xa1, 0x61]) }]);
     stepShard(s, junk, clock);
     clock.advance(1000);
-    const save = ofType(stepShard(s, { type: 'tick' }, clock), 'save')[0]!;
+    const save = ofType(stepThrough(logic, s, { type: 'tick' }, clock), 'save')[0]!;
     const docs = ofType(stepShard(s, { type: 'saved', tag: save.tag, bytesWritten: 1, ms: 1 }, clock), 'docs')[0]!;
     const invalid = docs.writes.find((w) => w.collection === 'invalid_events');
     expect(invalid?.op === 'insert' && invalid.docs.map((d) => [d._id, d.reason])).toEqual([
@@ -152,7 +169,7 @@ describe('shard logic: step(state, message) → effects', () => {
     const upserts = (effects: readonly ShardEffect[]) => ofType(effects, 'docs')[0]!.writes.filter((w) => w.op === 'upsert').flatMap((w) => (w.op === 'upsert' ? w.docs.map((d) => d._id) : []));
     const round = () => {
       clock.advance(1000);
-      const save = ofType(stepShard(s, { type: 'tick' }, clock), 'save')[0]!;
+      const save = ofType(stepThrough(logic, s, { type: 'tick' }, clock), 'save')[0]!;
       const out = stepShard(s, { type: 'saved', tag: save.tag, bytesWritten: 1, ms: 1 }, clock);
       const docs = ofType(out, 'docs')[0]!;
       stepShard(s, { type: 'written', tag: save.tag, results: docs.writes.map((w) => (w.op === 'delete' ? null : { inserted: 0, existing: 0, written: 1, stale: 0 })), ms: 1 }, clock);
@@ -171,7 +188,7 @@ describe('shard logic: step(state, message) → effects', () => {
     const { state: s } = initShard(start(config({ rollupEveryMs: 0, openRollupEveryMs: 3000 })), clock);
     const round = (): { inserts: string[]; upserts: string[] } | undefined => {
       clock.advance(1000);
-      const save = ofType(stepShard(s, { type: 'tick' }, clock), 'save')[0];
+      const save = ofType(stepThrough(logic, s, { type: 'tick' }, clock), 'save')[0];
       if (!save) return undefined;
       const out = stepShard(s, { type: 'saved', tag: save.tag, bytesWritten: 1, ms: 1 }, clock);
       const docs = ofType(out, 'docs')[0]!;
