@@ -35,6 +35,12 @@ export interface RuntimeBenchOptions {
   /** Offered rates of the latency runs, events/s. */
   readonly rates: readonly number[];
   readonly latencySeconds: number;
+  /**
+   * Seconds of the same load offered before each latency run is measured: a runtime that just started on
+   * an empty topic has a cold JIT and small heaps, and its first seconds under load (0.4–0.8 s delta ages
+   * where the rest of the run has 0.15–0.3 s) are its start-up, not its steady latency. Undefined: 0.
+   */
+  readonly latencyWarmupSeconds?: number;
   /** kill -9 failover runs. */
   readonly failovers: number;
   /**
@@ -520,6 +526,11 @@ async function latencyRun(o: RuntimeBenchOptions, kafka: Kafka, producer: Produc
   });
   await sleep(3000); // the delta reader joins its group
   const liveGen = eventStream(7, Date.now(), rate, true);
+  const warmup = o.latencyWarmupSeconds ?? 0;
+  if (warmup > 0) {
+    o.progress(`  warm-up: ${rate} events/s for ${warmup} s, not measured…`);
+    await produceAtRate(producer, ltopic, o.partitions, liveGen, rate, warmup, { stop: false });
+  }
   measuring = true;
   // This scrape also starts the event-loop delay windows of the run.
   const m0 = await live.metrics();

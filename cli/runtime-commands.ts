@@ -37,12 +37,13 @@ export const RUNTIME_COMMANDS: readonly Command[] = [
 export const RUNTIME_BENCH_COMMAND: Command = {
   path: ['bench', 'runtime'],
   summary: 'Benchmark the aggregation end to end: throughput with and without sinks and with no Kafka at all, accepted → delta latency with event-loop delays, failover after kill -9.',
-  options: { events: { type: 'string' }, partitions: { type: 'string' }, rates: { type: 'string' }, seconds: { type: 'string' }, failovers: { type: 'string' }, warmup: { type: 'string' }, peer: { type: 'string' }, json: { type: 'string' } },
+  options: { events: { type: 'string' }, partitions: { type: 'string' }, rates: { type: 'string' }, seconds: { type: 'string' }, 'latency-warmup': { type: 'string' }, failovers: { type: 'string' }, warmup: { type: 'string' }, peer: { type: 'string' }, json: { type: 'string' } },
   optionHelp: [
     ['--events <n>', 'events pre-produced for the throughput runs (ADME_BENCH_EVENTS, default 2000000)'],
     ['--partitions <n>', 'partitions of the bench topic (ADME_BENCH_PARTITIONS, default 12)'],
     ['--rates <n,n>', 'events/s offered in the latency runs, one run each (ADME_BENCH_RATES, default 20000,50000)'],
     ['--seconds <n>', 'length of each latency run (ADME_BENCH_SECONDS, default 20)'],
+    ['--latency-warmup <n>', 'seconds of the same load before each latency run is measured, for a runtime past its cold start (ADME_BENCH_LATENCY_WARMUP_SECONDS, default 5; 0 skips it)'],
     ['--failovers <n>', 'kill -9 failover runs, at the lowest rate (ADME_BENCH_FAILOVERS, default 5; 0 skips them)'],
     ['--warmup <n>', 'events of the unmeasured sinks-on warm-up before the throughput runs (ADME_BENCH_WARMUP_EVENTS, default a tenth of --events, at most 200000; 0 skips it)'],
     ['--peer <run.sh>', 'a peer\'s run script (the Kafka Streams peer), run on the same broker right after the sinks-on run; reports AdME ÷ the peer (ADME_BENCH_PEER, default none)'],
@@ -61,6 +62,7 @@ export const RUNTIME_BENCH_COMMAND: Command = {
       partitions: positiveInt('partitions', ctx.values.partitions ?? env.ADME_BENCH_PARTITIONS, 12),
       rates: String(ctx.values.rates ?? env.ADME_BENCH_RATES ?? '20000,50000').split(',').map((x) => positiveInt('rates', x.trim(), 0)),
       latencySeconds: positiveInt('seconds', ctx.values.seconds ?? env.ADME_BENCH_SECONDS, 20),
+      latencyWarmupSeconds: nonNegativeInt('latency-warmup', ctx.values['latency-warmup'] ?? env.ADME_BENCH_LATENCY_WARMUP_SECONDS, 5),
       failovers: nonNegativeInt('failovers', ctx.values.failovers ?? env.ADME_BENCH_FAILOVERS, 5),
       peer: existingFile('peer', ctx.values.peer ?? env.ADME_BENCH_PEER),
       warmupEvents: nonNegativeInt('warmup', ctx.values.warmup ?? env.ADME_BENCH_WARMUP_EVENTS, Math.min(200_000, Math.ceil(events / 10))),

@@ -124,6 +124,14 @@ export class KafkaGroupSource implements PartitionSource {
     await this.consumer.commitOffsets([{ topic: this.o.topic, partition, offset: String(nextOffset) }]);
   }
 
+  pause(partition: number): void {
+    this.consumer.pause([{ topic: this.o.topic, partitions: [partition] }]);
+  }
+
+  resume(partition: number): void {
+    this.consumer.resume([{ topic: this.o.topic, partitions: [partition] }]);
+  }
+
   async highWatermarks(): Promise<Map<number, number>> {
     const admin = this.kafka.admin();
     await admin.connect();

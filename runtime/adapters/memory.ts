@@ -376,6 +376,7 @@ interface PartitionState {
  *   Neither handler is awaited, as with kafkajs' events.
  * - After each rebalance, every partition is fetched from its committed (monitoring) offset, or from the
  *   start of the log: kafkajs forgets its fetch positions when it rejoins, and the owner seeks.
+ * - A member's paused partition gets no batch until it is resumed (the batch in flight still ends).
  * - One batch in flight per partition; the next starts when `onBatch` resolved, at its `nextOffset`
  *   (a seek when that differs from the end of the batch; below the start of the log it resets to the
  *   start). `nextOffset` undefined, or a rejection, delivers the same batch again after `redeliverMs`.
@@ -490,6 +491,11 @@ export class MemoryLog {
     return this.scheduleRebalance();
   }
 
+  /** @internal A member resumed `partition`: its next batch starts if one is due. */
+  resumed(partition: number): void {
+    queueMicrotask(() => this.pump(partition));
+  }
+
   /** @internal */
   commit(m: MemoryPartitionSource, partition: number, nextOffset: number): void {
     if (this.members.get(m.id) !== m) throw new RuntimeError('RT_NOT_MEMBER', `memory log: ${m.id} is not a member of the group`, true);
@@ -560,7 +566,7 @@ export class MemoryLog {
   private pump(partition: number): void {
     const s = this.state[partition]!;
     const owner = s.owner;
-    if (this.rebalancing || !owner?.handlers || owner.stopping || s.inFlight || s.retry || s.position >= s.next) return;
+    if (this.rebalancing || !owner?.handlers || owner.stopping || owner.paused.has(partition) || s.inFlight || s.retry || s.position >= s.next) return;
     const from = Math.max(s.position, s.start);
     const batch = s.records.slice(from - s.start, from - s.start + this.maxBatch);
     const token: { done: Promise<void> | null } = { done: null };
@@ -596,6 +602,8 @@ export class MemoryPartitionSource implements PartitionSource {
   assigned: readonly number[] | null = null;
   /** @internal Set by stop() and expire(): no batch is started for this member any more. */
   stopping = false;
+  /** @internal Partitions this member fetches nothing of (kept across rebalances, as kafkajs keeps them). */
+  readonly paused = new Set<number>();
 
   constructor(private readonly log: MemoryLog, readonly id: string) {}
 
@@ -617,6 +625,16 @@ export class MemoryPartitionSource implements PartitionSource {
 
   async highWatermarks(): Promise<Map<number, number>> {
     return new Map(Array.from({ length: this.log.partitions }, (_, p) => [p, this.log.highWatermark(p)]));
+  }
+
+  pause(partition: number): void {
+    this.log.checkPartition(partition);
+    this.paused.add(partition);
+  }
+
+  resume(partition: number): void {
+    this.log.checkPartition(partition);
+    if (this.paused.delete(partition)) this.log.resumed(partition);
   }
 
   /** Leaves the group after its batches in flight are answered; the others rebalance. */

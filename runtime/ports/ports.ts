@@ -37,6 +37,13 @@ export interface PartitionSource {
   commitForMonitoring(partition: number, nextOffset: number): Promise<void>;
   /** Latest offset (high watermark) per partition, for lag. */
   highWatermarks(): Promise<Map<number, number>>;
+  /**
+   * Fetch nothing more of `partition` until `resume`, while the other partitions flow on (a batch already
+   * fetched may still arrive). A member keeps its paused partitions across rebalances, as kafkajs does:
+   * its owner resumes a partition it loses.
+   */
+  pause(partition: number): void;
+  resume(partition: number): void;
   stop(): Promise<void>;
 }
 
