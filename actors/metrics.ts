@@ -24,7 +24,9 @@ export class ShardMetrics {
   private readonly rejected = this.registry.counter('adme_runtime_rejected_zombie_writes_total', 'Writes refused because a newer owner holds the partition (kind=checkpoint|rollup).');
   private readonly deltaCount = this.registry.counter('adme_runtime_deltas_total', 'Delta records sent.');
   private readonly deltaAge = this.registry.histogram('adme_runtime_delta_age_seconds', 'Gateway receive time of the oldest event in a delta to the delta being in Kafka.', [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
- private readonly foldAge = this.registry.histogram('adme_runtime_fold_age_seconds', 'Gateway receive time of the oldest event in a batch to the batch being folded into the state.', [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
+  private readonly deltaWait = this.registry.histogram('adme_runtime_delta_wait_seconds', 'A delta taken on its shard\'s thread to its send starting on the main thread (the hop and the main thread\'s queue).', [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]);
+  private readonly deltaSend = this.registry.histogram('adme_runtime_delta_send_seconds', 'A delta send to its acknowledgement by Kafka.', [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]);
+  private readonly foldAge = this.registry.histogram('adme_runtime_fold_age_seconds', 'Gateway receive time of the oldest event in a batch to the batch being folded into the state.', [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
   private readonly gaps = this.registry.counter('adme_runtime_offset_gaps_total', 'Offsets missing from the log when resuming (retention ran ahead of checkpoints).');
   private readonly epochs: Gauge = this.registry.gauge('adme_runtime_partition_epoch', 'Ownership epoch held, by partition.');
   private readonly stalls: Gauge = this.registry.gauge('adme_runtime_partition_stalled', '1 while a partition waits for a checkpoint before taking more events.');
@@ -73,6 +75,8 @@ export class ShardMetrics {
           this.deltaCount.inc();
           this.deltaAge.observe(a / 1000);
         }
+        this.deltaWait.observe(e.waitMs / 1000);
+        this.deltaSend.observe(e.sendMs / 1000);
         return;
       case 'm.gap':
         this.gaps.inc({ partition }, e.records);

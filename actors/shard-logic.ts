@@ -62,7 +62,8 @@ export type ShardMetricEffect =
   | { readonly type: 'm.checkpointFailure' }
   | { readonly type: 'm.archive'; readonly blocks: number; readonly events: number; readonly bytes: number; readonly ms: number }
   | { readonly type: 'm.rollups'; readonly finals: number; readonly existing: number; readonly open: number; readonly stale: number; readonly ms: number }
-  | { readonly type: 'm.deltas'; readonly agesMs: readonly number[] }
+  /** One delta send acknowledged: each record's age, the wait for the main thread, the send itself. */
+  | { readonly type: 'm.deltas'; readonly agesMs: readonly number[]; readonly waitMs: number; readonly sendMs: number }
   | { readonly type: 'm.gap'; readonly records: number }
   | { readonly type: 'm.epoch'; readonly epoch: number }
   | { readonly type: 'm.stalled'; readonly on: boolean }
@@ -202,7 +203,7 @@ export function stepShard(s: Shard, m: ShardMsg, clock: Clock): ShardEffect[] {
       if (ages) {
         s.deltasInFlight.delete(m.tag);
         const now = clock.now();
-        out.push({ type: 'm.deltas', agesMs: ages.map((a) => now - a) });
+        out.push({ type: 'm.deltas', agesMs: ages.map((a) => now - a), waitMs: m.waitMs, sendMs: m.ms });
       }
       break;
     }
@@ -301,7 +302,7 @@ function sendDelta(s: Shard, now: number, out: ShardEffect[]): void {
   s.lastDeltaAt = now;
   const tag = s.nextTag++;
   s.deltasInFlight.set(tag, oldest);
-  out.push({ type: 'send', tag, topic: s.config.deltasTopic, records });
+  out.push({ type: 'send', tag, at: now, topic: s.config.deltasTopic, records });
 }
 
 /**

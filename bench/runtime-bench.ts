@@ -82,7 +82,14 @@ export interface LatencyRun {
    * Where the age goes, from the runtime's own histograms over the run (bucket bounds, ms: "≤ x"):
    * accepted → its batch folded into the shard's state, and accepted → its delta in Kafka.
    */
-  readonly stages: { readonly foldP50Ms: number; readonly foldP99Ms: number; readonly deltaP50Ms: number; readonly deltaP99Ms: number };
+  /**
+   * The runtime's own histograms over the run, as the bucket bound holding the quantile: accepted →
+   * folded and → delta in Kafka; a delta's wait for the main thread, and its send to the acknowledgement.
+   */
+  readonly stages: {
+    readonly foldP50Ms: number; readonly foldP99Ms: number; readonly deltaP50Ms: number; readonly deltaP99Ms: number;
+    readonly waitP99Ms: number; readonly sendP99Ms: number;
+  };
 }
 
 /** The same events folded in one thread with no Kafka and no I/O. */
@@ -555,6 +562,7 @@ async function latencyRun(o: RuntimeBenchOptions, kafka: Kafka, producer: Produc
     stages: {
       foldP50Ms: bucketQuantileMs(m0, lm, 'adme_runtime_fold_age_seconds', 0.5), foldP99Ms: bucketQuantileMs(m0, lm, 'adme_runtime_fold_age_seconds', 0.99),
       deltaP50Ms: bucketQuantileMs(m0, lm, 'adme_runtime_delta_age_seconds', 0.5), deltaP99Ms: bucketQuantileMs(m0, lm, 'adme_runtime_delta_age_seconds', 0.99),
+      waitP99Ms: bucketQuantileMs(m0, lm, 'adme_runtime_delta_wait_seconds', 0.99), sendP99Ms: bucketQuantileMs(m0, lm, 'adme_runtime_delta_send_seconds', 0.99),
     },
   };
 }
@@ -711,7 +719,7 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
     latency.push(l);
     o.progress(`  p50 ${l.p50Ms} ms, p99 ${l.p99Ms} ms, max ${l.maxMs} ms; main loop p99 ${l.mainLoop.p99Ms.toFixed(1)} ms max ${l.mainLoop.maxMs.toFixed(1)} ms; ` +
       `workers ${l.workerLoops.map((w) => `p99 ${w.p99Ms.toFixed(1)} max ${w.maxMs.toFixed(1)} busy ${(w.busy * 100).toFixed(0)}%`).join(', ')}; ` +
-      `stages p50/p99 ≤ folded ${l.stages.foldP50Ms}/${l.stages.foldP99Ms} ms, delta in Kafka ${l.stages.deltaP50Ms}/${l.stages.deltaP99Ms} ms`);
+      `stages p50/p99 ≤ folded ${l.stages.foldP50Ms}/${l.stages.foldP99Ms} ms, delta in Kafka ${l.stages.deltaP50Ms}/${l.stages.deltaP99Ms} ms; p99 ≤ delta wait ${l.stages.waitP99Ms} ms, send ${l.stages.sendP99Ms} ms`);
   }
 
   // 3. Failover: kill -9 one of two runtimes under load.
@@ -760,9 +768,9 @@ export function runtimeBenchMarkdown(r: RuntimeBenchResult): string {
     `Checkpoint tax (sinks on ÷ sinks off): **${f(r.checkpointTax, 2)}** (target ≥ 0.85). Segments cost: sinks on ÷ the same events without app and campaign = **${f(r.segmentRatio, 2)}**. ` +
       `Runtime CPU per event, sinks off ÷ decode + fold alone: **${f(r.sinksOff.cpuUsPerEvent / (r.fold.foldUsPerEvent || 1), 2)}** (target ≤ 3).`,
     '',
-    '| offered events/s | achieved | deltas | accepted → delta p50 | p99 | max | stages p50 / p99 (≤ bucket): accepted → folded, → delta in Kafka | main loop p99 / max | worker loops p99 / max (busy) | runtime CPU (cores) | checkpoint KiB per partition·s |',
+    '| offered events/s | achieved | deltas | accepted → delta p50 | p99 | max | stages p50 / p99 (≤ bucket): accepted → folded, → delta in Kafka; p99 of a delta\'s wait for the main thread, and of its send | main loop p99 / max | worker loops p99 / max (busy) | runtime CPU (cores) | checkpoint KiB per partition·s |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- | ---: | ---: |',
-    ...r.latency.map((l) => `| ${f(l.rate)} | ${f(l.achievedRate)} | ${l.deltas} | ${f(l.p50Ms)} ms | **${f(l.p99Ms)} ms** | ${f(l.maxMs)} ms | ${f(l.stages.foldP50Ms)} / ${f(l.stages.foldP99Ms)} ms, ${f(l.stages.deltaP50Ms)} / ${f(l.stages.deltaP99Ms)} ms | ${f(l.mainLoop.p99Ms, 1)} / ${f(l.mainLoop.maxMs, 1)} ms | ` +
+    ...r.latency.map((l) => `| ${f(l.rate)} | ${f(l.achievedRate)} | ${l.deltas} | ${f(l.p50Ms)} ms | **${f(l.p99Ms)} ms** | ${f(l.maxMs)} ms | ${f(l.stages.foldP50Ms)} / ${f(l.stages.foldP99Ms)} ms, ${f(l.stages.deltaP50Ms)} / ${f(l.stages.deltaP99Ms)} ms; ${f(l.stages.waitP99Ms)}, ${f(l.stages.sendP99Ms)} ms | ${f(l.mainLoop.p99Ms, 1)} / ${f(l.mainLoop.maxMs, 1)} ms | ` +
       `${l.workerLoops.map((w) => `${f(w.p99Ms, 1)} / ${f(w.maxMs, 1)} ms (${f(w.busy * 100)} %)`).join('; ')} | ${f(l.runtimeCpuCores, 2)} | ${f(l.checkpointBytesPerPartitionSecond / 1024)} |`),
     '',
     r.failover.runs.length === 0 ? 'Failover: not run (`--failovers 0`).' : `Failover, kill -9 of one of two runtimes under load (session timeout ${r.failover.sessionTimeoutMs} ms): ` +

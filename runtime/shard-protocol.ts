@@ -37,8 +37,8 @@ export type ShardPortEffect =
   | { readonly type: 'save'; readonly tag: number; readonly nextOffset: number; readonly parts: readonly (readonly [string, Uint8Array | null])[]; readonly archive?: readonly ArchiveBlock[] }
   /** Outcome: `written` (one result per write) or `failed`. */
   | { readonly type: 'docs'; readonly tag: number; readonly writes: readonly DocWrite[] }
-  /** Append records to a topic. Outcome: `sent` or `failed`. */
-  | { readonly type: 'send'; readonly tag: number; readonly topic: string; readonly records: readonly { readonly partition: number; readonly value: Uint8Array }[] }
+  /** Append records to a topic (`at`: when the logic asked, on its clock). Outcome: `sent` or `failed`. */
+  | { readonly type: 'send'; readonly tag: number; readonly at: number; readonly topic: string; readonly records: readonly { readonly partition: number; readonly value: Uint8Array }[] }
   /** Commit `nextOffset` for monitoring tools (never read back); no outcome. */
   | { readonly type: 'commit'; readonly nextOffset: number }
   /** Answer to a `flush` message: everything up to now is durable (or nothing needed saving). */
@@ -54,6 +54,7 @@ export type ShardHostMsg =
   | { readonly type: 'flush'; readonly tag: number }
   | { readonly type: 'saved'; readonly tag: number; readonly bytesWritten: number; readonly ms: number; readonly archive?: { readonly bytesWritten: number; readonly ms: number } }
   | { readonly type: 'written'; readonly tag: number; readonly results: readonly DocWriteResult[]; readonly ms: number }
-  | { readonly type: 'sent'; readonly tag: number; readonly ms: number }
+  /** `waitMs`: from the send's `at` to the host starting it (the hop and the main thread's queue); `ms`: the send itself. */
+  | { readonly type: 'sent'; readonly tag: number; readonly waitMs: number; readonly ms: number }
   /** A port effect failed. `error.code` RT_FENCED: a newer owner holds the partition. */
   | { readonly type: 'failed'; readonly tag: number; readonly error: WireError };

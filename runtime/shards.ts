@@ -303,7 +303,7 @@ export class ShardHost {
         this.io(s, e.tag, async () => {
           const t0 = Date.now();
           await this.o.sink.send(e.topic, e.records.map((r) => ({ partition: r.partition, value: Buffer.from(r.value.buffer, r.value.byteOffset, r.value.byteLength) })));
-          return { type: 'sent', tag: e.tag, ms: Date.now() - t0 };
+          return { type: 'sent', tag: e.tag, waitMs: Math.max(0, t0 - e.at), ms: Date.now() - t0 };
         });
         return;
       default:
