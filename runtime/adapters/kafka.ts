@@ -154,6 +154,40 @@ export interface RecordSinkOptions extends KafkaOptions {
    * idempotence (a view stream whose readers detect gaps themselves, where latency matters more).
    */
   readonly durable: boolean;
+  /**
+   * Bytes of record values per request, at most (default {@link MAX_REQUEST_BYTES}): the records queued
+   * meanwhile go out in several requests rather than one that the broker refuses.
+   */
+  readonly maxRequestBytes?: number;
+}
+
+/**
+ * Below the broker's default `message.max.bytes` (1 MiB), which bounds each partition's record batch
+ * of a request: kafkajs puts all of one request's records of a partition in one batch, so a restored
+ * shard's first deltas (its whole state, 2 MB over 7 records for 26 k cells) in one request were refused
+ * whole ("larger than the max message size").
+ */
+export const MAX_REQUEST_BYTES = 768 * 1024;
+
+/**
+ * Cuts records, in order, into runs of at most `maxBytes` of values each (a record bigger than that on
+ * its own): the requests a sink sends one after the other.
+ */
+export function chunkByBytes<R extends { readonly value: Buffer }>(records: readonly R[], maxBytes: number): R[][] {
+  const out: R[][] = [];
+  let cur: R[] = [];
+  let bytes = 0;
+  for (const r of records) {
+    if (cur.length > 0 && bytes + r.value.byteLength > maxBytes) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(r);
+    bytes += r.value.byteLength;
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
 }
 
 /**
@@ -162,20 +196,21 @@ export interface RecordSinkOptions extends KafkaOptions {
  * other. Here every `send` made while a request is in flight joins the next request. A durable sink has
  * one request in flight; a non-durable one (acks=1) two, so one slow acknowledgement does not hold the
  * next batch back. Requests go out in order on the broker connection, which keeps a partition's records
- * in order unless a request is retried (readers of such a stream detect reordering by sequence).
+ * in order unless a request is retried (readers of such a stream detect reordering by sequence). What is
+ * queued goes out in requests of at most `maxRequestBytes` each, one after the other.
  */
 export class KafkaRecordSink implements RecordSink {
   private queue: { topic: string; records: readonly { partition: number; value: Buffer }[]; done: (err?: unknown) => void }[] = [];
   private sending = 0;
 
-  private constructor(private readonly producer: Producer, private readonly acks: number, private readonly maxInFlight: number) {}
+  private constructor(private readonly producer: Producer, private readonly acks: number, private readonly maxInFlight: number, private readonly maxRequestBytes: number) {}
 
   static async open(o: RecordSinkOptions): Promise<KafkaRecordSink> {
     const producer = kafkaClient(o).producer(o.durable
       ? { idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false }
       : { idempotent: false, allowAutoTopicCreation: false });
     await producer.connect();
-    return new KafkaRecordSink(producer, o.durable ? -1 : 1, o.durable ? 1 : 2);
+    return new KafkaRecordSink(producer, o.durable ? -1 : 1, o.durable ? 1 : 2, o.maxRequestBytes ?? MAX_REQUEST_BYTES);
   }
 
   send(topic: string, records: readonly { partition: number; value: Buffer }[]): Promise<void> {
@@ -193,21 +228,29 @@ export class KafkaRecordSink implements RecordSink {
       while (this.queue.length > 0) {
         const batch = this.queue;
         this.queue = [];
-        const byTopic = new Map<string, { partition: number; value: Buffer }[]>();
-        for (const q of batch) {
-          let l = byTopic.get(q.topic);
-          if (!l) byTopic.set(q.topic, (l = []));
-          l.push(...q.records);
-        }
+        // Each send's records, tagged with the send, in order; a send is done once its last request is.
+        const tagged = batch.flatMap((q, i) => q.records.map((r) => ({ i, topic: q.topic, partition: r.partition, value: r.value })));
+        const requests = chunkByBytes(tagged, this.maxRequestBytes);
+        let settled = 0;
         try {
-          // A durable sink's records must each be written once (runtime/produce.ts); a view stream's
-          // readers detect a lost or doubled record by sequence and resync, so one request serves it.
-          const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
-          if (this.acks === -1) await sendAcknowledged(this.producer, { acks: this.acks, topicMessages });
-          else await this.producer.sendBatch({ acks: this.acks, topicMessages });
-          for (const q of batch) q.done();
+          for (const req of requests) {
+            const byTopic = new Map<string, { partition: number; value: Buffer }[]>();
+            for (const r of req) {
+              let l = byTopic.get(r.topic);
+              if (!l) byTopic.set(r.topic, (l = []));
+              l.push({ partition: r.partition, value: r.value });
+            }
+            // A durable sink's records must each be written once (runtime/produce.ts); a view stream's
+            // readers detect a lost or doubled record by sequence and resync, so one request serves it.
+            const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+            if (this.acks === -1) await sendAcknowledged(this.producer, { acks: this.acks, topicMessages });
+            else await this.producer.sendBatch({ acks: this.acks, topicMessages });
+            const through = req[req.length - 1]!.i;
+            for (; settled < through; settled++) batch[settled]!.done();
+          }
+          for (; settled < batch.length; settled++) batch[settled]!.done();
         } catch (err) {
-          for (const q of batch) q.done(err);
+          for (; settled < batch.length; settled++) batch[settled]!.done(err);
         }
       }
     } finally {

@@ -77,6 +77,26 @@ export function recordSinkConformance(name: string, makeFixture: () => Promise<R
       expect(got.get(1)!.map((b) => b.toString('hex'))).toEqual([bin.toString('hex'), '']);
     });
 
+    it('sends of more bytes to one partition than a broker takes in one batch (1 MiB) land whole, in order', async () => {
+      const topic = await f.createTopic(2);
+      // As a restored shard's first deltas: 2.1 MB over seven records of one partition, in one send,
+      // while a second send to both partitions queues behind it.
+      const big = Array.from({ length: 7 }, (_, i) => Buffer.alloc(300_000, 65 + i));
+      await Promise.all([
+        f.sink.send(topic, big.map((value) => ({ partition: 0, value }))),
+        f.sink.send(topic, [{ partition: 0, value: Buffer.from('after') }, { partition: 1, value: Buffer.alloc(900_000, 90) }]),
+      ]);
+      const got = await f.read(topic);
+      const p0 = got.get(0)!;
+      const after = p0.findIndex((b) => b.toString() === 'after');
+      expect(after).toBeGreaterThanOrEqual(0);
+      if (opts.order === 'sends') expect(after).toBe(7);
+      const bigs = p0.filter((_, i) => i !== after);
+      expect(bigs.map((b) => [b.byteLength, b[0]])).toEqual(big.map((b) => [b.byteLength, b[0]]));
+      expect(bigs.every((b, i) => b.equals(big[i]!))).toBe(true);
+      expect(got.get(1)!.map((b) => b.byteLength)).toEqual([900_000]);
+    });
+
     it('sends to two topics stay apart', async () => {
       const t1 = await f.createTopic(1);
       const t2 = await f.createTopic(1);

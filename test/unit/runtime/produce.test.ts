@@ -1,6 +1,7 @@
 import type { RecordMetadata } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { UnacknowledgedPartitionsError, sendAcknowledged, type BatchProducer } from '../../../runtime/index.js';
+import { chunkByBytes } from '../../../runtime/adapters/kafka.js';
 
 type Batch = Parameters<BatchProducer['sendBatch']>[0];
 
@@ -83,5 +84,19 @@ describe('sendAcknowledged: every partition acknowledged, one request per partit
     await expect(sendAcknowledged(p, { topicMessages: [{ topic: 'ev', messages: [...msgs(0), { value: 'no partition' }] }] })).rejects.toThrow('a message for topic ev names no partition');
     expect(await sendAcknowledged(p, { topicMessages: [{ topic: 'ev', messages: [] }] })).toEqual([]);
     expect(p.calls).toHaveLength(0);
+  });
+});
+
+describe('chunkByBytes: the requests of a sink, in order, each under the byte limit', () => {
+  const r = (n: number, tag: string) => ({ tag, value: Buffer.alloc(n) });
+  const tags = (chunks: { tag: string }[][]) => chunks.map((c) => c.map((x) => x.tag).join(''));
+
+  it('fills each request up to the limit, starts the next one at the record that would pass it', () => {
+    expect(tags(chunkByBytes([r(4, 'a'), r(4, 'b'), r(2, 'c'), r(1, 'd'), r(10, 'e')], 10))).toEqual(['abc', 'd', 'e']);
+  });
+
+  it('a record bigger than the limit goes alone; nothing in, nothing out', () => {
+    expect(tags(chunkByBytes([r(1, 'a'), r(30, 'b'), r(1, 'c')], 10))).toEqual(['a', 'b', 'c']);
+    expect(chunkByBytes([], 10)).toEqual([]);
   });
 });
