@@ -719,7 +719,10 @@ export function restoreCheckpoint(nextOffset: number, parts: ReadonlyMap<string,
     for (const c of cells) {
       // Its first delta re-sends the whole cell, users included (the same objects: a delta copies them).
       const freshSegs = c.segs ? new Map(c.segs.ids.map((id, k) => [id, c.segs!.reach[k]!] as const)) : null;
-      held.set(c.cell, { window: part.window, cell: c.cell, counts: Array.from(c.counts), value: c.value, reach: c.reach, fresh: c.reach, freshSegs, ids: c.ids, segs: c.segs, segTakenAt: -1, changed: 0 });
+      // A plain array the fold increments (`Array.from` of the typed column was a fifth of the restore).
+      const counts = new Array<number>(NTYPES);
+      for (let t = 0; t < NTYPES; t++) counts[t] = c.counts[t]!;
+      held.set(c.cell, { window: part.window, cell: c.cell, counts, value: c.value, reach: c.reach, fresh: c.reach, freshSegs, ids: c.ids, segs: c.segs, segTakenAt: -1, changed: 0 });
     }
     const l = s.checkpointLayout.get(part.window) ?? NO_PARTS;
     s.checkpointLayout.set(part.window, { parts: [...l.parts, name], values: l.values + cells.length });
