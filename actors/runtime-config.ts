@@ -98,7 +98,7 @@ export function loadRuntimeConfig(servers: { brokers: readonly string[]; contact
     threads,
     host: env.ADME_RUNTIME_HOST || '127.0.0.1',
     port: int(env, 'ADME_RUNTIME_PORT', 9464, 0, 65535),
-    sessionTimeoutMs: int(env, 'ADME_SESSION_TIMEOUT_MS', 3000, 1000, 300_000),
+    sessionTimeoutMs: int(env, 'ADME_SESSION_TIMEOUT_MS', 2000, 1000, 300_000),
     fetchPartitionBytes: int(env, 'ADME_FETCH_PARTITION_BYTES', 256 * 1024, 16 * 1024, 64 * 1024 * 1024),
   };
 }

@@ -115,6 +115,8 @@ export interface Shard {
   round: Round | null;
   /** Flush requests waiting for the round after the one in flight. */
   flushes: number[];
+  /** One of those asks for every open window's rollups (a graceful stop). */
+  flushFull: boolean;
   /**
    * Batches not taken yet, in log order: too many events wait for a checkpoint. Their `accepted` is held
    * back (the host hands over a few batches ahead, so more than one can wait).
@@ -157,7 +159,7 @@ export function initShard(start: ShardStart, clock: Clock): { state: Shard; effe
   const last = now - Math.floor(config.phase * config.settings.checkpointEveryMs);
   const archive = config.settings.sinks && config.settings.archive ? new ArchiveCollector(agg.nextOffset) : null;
   const state: Shard = {
-    partition: start.partition, epoch: start.epoch, config, agg, archive, archivePending: [], eventsSinceCheckpoint: 0, round: null, flushes: [], held: [],
+    partition: start.partition, epoch: start.epoch, config, agg, archive, archivePending: [], eventsSinceCheckpoint: 0, round: null, flushes: [], flushFull: false, held: [],
     failures: 0, retryAt: 0, deltasInFlight: new Map(), deltaSeq: 0, lastDeltaAt: 0, lastCheckpointAt: last, lastRollupAt: last, lastOpenRollupAt: last,
     lastStatsAt: now, nextTag: 1, fenced: false, catchingUp: false, roundAsked: false,
   };
@@ -185,12 +187,14 @@ export function stepShard(s: Shard, m: ShardMsg, clock: Clock): ShardEffect[] {
       break;
     case 'round':
       s.roundAsked = false;
-      if (roundDue(s, clock.now())) startRound(s, clock, s.held.length > 0, [], out);
+      if (roundDue(s, clock.now())) startRound(s, clock, s.held.length > 0, false, [], out);
       break;
     case 'flush':
       if (!s.config.settings.sinks) out.push({ type: 'flushed', tag: m.tag });
-      else if (s.round) s.flushes.push(m.tag);
-      else if (!startRound(s, clock, true, [m.tag], out)) out.push({ type: 'flushed', tag: m.tag });
+      else if (s.round) {
+        s.flushes.push(m.tag);
+        s.flushFull ||= m.full;
+      } else if (!startRound(s, clock, true, m.full, [m.tag], out)) out.push({ type: 'flushed', tag: m.tag });
       break;
     case 'saved':
       if (s.round?.tag === m.tag) saved(s, m, clock, out);
@@ -244,7 +248,7 @@ function records(s: Shard, m: RecordsMsg, clock: Clock, out: ShardEffect[], resu
     if (s.held.length === 0) out.push({ type: 'm.stalled', on: true });
     if (resumed) s.held.unshift(m);
     else s.held.push(m);
-    startRound(s, clock, true, [], out);
+    startRound(s, clock, true, false, [], out);
     return;
   }
   fold(s, m, first, clock, out);
@@ -264,7 +268,7 @@ function fold(s: Shard, m: RecordsMsg, first: number, clock: Clock, out: ShardEf
     out.push({ type: 'log', message: `${f.invalid} invalid record(s)/event(s) kept aside in ${INVALID_EVENTS_COLLECTION}, first at offset ${x.offset}${x.index >= 0 ? ` event ${x.index}` : ''}: ${x.reason}` });
   }
   out.push({ type: 'accepted', nextOffset: s.agg.nextOffset });
-  if (s.config.settings.sinks && s.eventsSinceCheckpoint >= s.config.settings.checkpointEveryEvents) startRound(s, clock, false, [], out);
+  if (s.config.settings.sinks && s.eventsSinceCheckpoint >= s.config.settings.checkpointEveryEvents) startRound(s, clock, false, false, [], out);
 }
 
 function tick(s: Shard, clock: Clock, out: ShardEffect[]): void {
@@ -309,18 +313,23 @@ function sendDelta(s: Shard, now: number, out: ShardEffect[]): void {
  * Takes a snapshot now (state, offset, the rollups and late and invalid events it implies) and asks for
  * it to be saved. False when nothing was started (a round in flight, a back-off, or nothing to save).
  */
-function startRound(s: Shard, clock: Clock, force: boolean, flushes: number[], out: ShardEffect[]): boolean {
+/**
+ * Starts a checkpoint round if one is due, or whatever is due when `force` (a flush, backpressure): the
+ * checkpoint, and the rollups their cadence asks for. `everything`: every open window's rollups as well
+ * (a graceful stop's flush).
+ */
+function startRound(s: Shard, clock: Clock, force: boolean, everything: boolean, flushes: number[], out: ShardEffect[]): boolean {
   const now = clock.now();
   if (s.round || now < s.retryAt) return false;
   const a = s.agg;
   const settings = s.config.settings;
-  const writeRollups = force || now - s.lastRollupAt >= settings.rollupEveryMs;
+  const writeRollups = everything || now - s.lastRollupAt >= settings.rollupEveryMs;
   // While catching up, event time runs ahead fast and an open window is closed (and final) within
   // seconds: rewriting it whole every round was most of what MongoDB did in a catch-up, for documents
   // superseded at once (docs/runtime.md). Live, an open window is rewritten whole at most every
   // `openRollupEveryMs`: at 10 k events/s, rewriting them every 5 s kept FerretDB at half a core.
-  // Finals are written as always; a forced round writes everything.
-  const writeOpen = force || (!s.catchingUp && now - s.lastOpenRollupAt >= (settings.openRollupEveryMs ?? settings.rollupEveryMs));
+  // Finals are written as always; a graceful stop writes everything.
+  const writeOpen = everything || (!s.catchingUp && now - s.lastOpenRollupAt >= (settings.openRollupEveryMs ?? settings.rollupEveryMs));
   // Without new events, rollups are a reason for a round only when some are due: finals, or open windows.
   const rollupsDue = a.rollupDirty.length > 0 && writeRollups && (writeOpen || holdsClosedWindow(a, s.config.aggregation));
   if (!force && s.eventsSinceCheckpoint === 0 && !rollupsDue && a.pendingLate.length === 0 && a.pendingInvalid.length === 0) {
@@ -406,8 +415,10 @@ function afterRound(s: Shard, clock: Clock, out: ShardEffect[]): void {
   if (stalled && s.held.length === 0) out.push({ type: 'm.stalled', on: false });
   if (s.flushes.length > 0 && !s.round) {
     const tags = s.flushes;
+    const full = s.flushFull;
     s.flushes = [];
-    if (!startRound(s, clock, true, tags, out)) for (const tag of tags) out.push({ type: 'flushed', tag });
+    s.flushFull = false;
+    if (!startRound(s, clock, true, full, tags, out)) for (const tag of tags) out.push({ type: 'flushed', tag });
   }
 }
 

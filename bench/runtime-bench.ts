@@ -736,7 +736,7 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
     sinksOn: on, sinksOff: off, checkpointTax: off.eventsPerSecond ? on.eventsPerSecond / off.eventsPerSecond : 0,
     noSegments: plain, segmentRatio: plain.eventsPerSecond ? on.eventsPerSecond / plain.eventsPerSecond : 0,
     fold, peer, latency,
-    failover: { sessionTimeoutMs: Number(process.env.ADME_SESSION_TIMEOUT_MS ?? 3000), ...f },
+    failover: { sessionTimeoutMs: Number(process.env.ADME_SESSION_TIMEOUT_MS ?? 2000), ...f },
   };
 }
 

@@ -50,8 +50,12 @@ export type ShardHostMsg =
   /** Fetched records; `behind`: records after them already in the log when they were fetched (0 if unknown). */
   | { readonly type: 'records'; readonly bytes: Uint8Array; readonly ends: Uint32Array; readonly offsets: Float64Array; readonly behind: number }
   | { readonly type: 'tick' }
-  /** Make everything durable now (a rebalance is coming); answer with `flushed`. */
-  | { readonly type: 'flush'; readonly tag: number }
+  /**
+   * Make the state durable now; answer with `flushed`. `full`: every open window's rollups too (a
+   * graceful stop); otherwise the checkpoint, with the rollups that are due anyway (a rebalance: a
+   * successor re-sends every cell it restores).
+   */
+  | { readonly type: 'flush'; readonly tag: number; readonly full: boolean }
   | { readonly type: 'saved'; readonly tag: number; readonly bytesWritten: number; readonly ms: number; readonly archive?: { readonly bytesWritten: number; readonly ms: number } }
   | { readonly type: 'written'; readonly tag: number; readonly results: readonly DocWriteResult[]; readonly ms: number }
   /** `waitMs`: from the send's `at` to the host starting it (the hop and the main thread's queue); `ms`: the send itself. */

@@ -104,14 +104,14 @@ export class ShardHost {
   async start(): Promise<void> {
     await this.o.source.start({
       onAssignment: (ps) => this.assign(ps),
-      onRebalancing: () => this.flushAll(),
+      onRebalancing: () => this.flushAll(false),
       onBatch: (p, records, _heartbeat, hw) => this.route(p, records, hw),
     });
   }
 
   /** Stops consuming and drops every shard. `flush` first makes their state durable (a graceful stop). */
   async stop(opts: { flush: boolean } = { flush: true }): Promise<void> {
-    if (opts.flush && !this.closed) await this.flushAll();
+    if (opts.flush && !this.closed) await this.flushAll(true);
     this.closed = true;
     await this.o.source.stop().catch(() => undefined);
     await Promise.all(this.partitions.map((p) => this.drop(p, 'stopped')));
@@ -128,7 +128,12 @@ export class ShardHost {
     await Promise.all(partitions.map((p) => this.ensure(p)));
   }
 
-  private async flushAll(): Promise<void> {
+  /**
+   * Every shard makes its state durable (`full`: its open windows' rollups too). On a rebalance only the
+   * checkpoint: writing every open window whole there cost the survivor of a kill -9 0.45–0.75 s of its
+   * threads per shard, just before it took the dead one's partitions (docs/BENCHMARKS.md).
+   */
+  private async flushAll(full: boolean): Promise<void> {
     this.rebalancing = true;
     const timeout = this.o.flushTimeoutMs ?? 5000;
     await Promise.all([...this.shards.values()].map((s) => new Promise<void>((resolve) => {
@@ -138,7 +143,7 @@ export class ShardHost {
         clearTimeout(t);
         resolve();
       });
-      if (!this.deliver(s, { type: 'flush', tag })) resolve();
+      if (!this.deliver(s, { type: 'flush', tag, full })) resolve();
     })));
   }
 

@@ -219,13 +219,34 @@ describe('shard logic: step(state, message) → effects', () => {
     const clock = new ManualClock(T0);
     const { state: s } = initShard(start(config()), clock);
     stepShard(s, recordsMsg(0, [ev(1)]), clock);
-    const f = stepShard(s, { type: 'flush', tag: 7 }, clock);
+    const f = stepShard(s, { type: 'flush', tag: 7, full: true }, clock);
     const save = ofType(f, 'save')[0]!;
     expect(ofType(f, 'flushed')).toHaveLength(0);
     const docs = ofType(stepShard(s, { type: 'saved', tag: save.tag, bytesWritten: 1, ms: 1 }, clock), 'docs')[0]!;
     const done = stepShard(s, { type: 'written', tag: save.tag, results: docs.writes.map((w) => (w.op === 'delete' ? null : { inserted: 1, existing: 0, written: 1, stale: 0 })), ms: 1 }, clock);
     expect(ofType(done, 'flushed')).toEqual([{ type: 'flushed', tag: 7 }]);
     const { state: off } = initShard(start(config({ sinks: false })), clock);
-    expect(stepShard(off, { type: 'flush', tag: 8 }, clock)).toEqual([{ type: 'flushed', tag: 8 }]);
+    expect(stepShard(off, { type: 'flush', tag: 8, full: false }, clock)).toEqual([{ type: 'flushed', tag: 8 }]);
+  });
+
+  it('a rebalance\'s flush is the checkpoint alone; a stop\'s (full) writes the open windows too', () => {
+    const clock = new ManualClock(T0);
+    const cfg = config({ rollupEveryMs: 5000, openRollupEveryMs: 30_000 });
+    const w0 = Math.floor(T0 / 10_000) * 10_000;
+    const flush = (s: Shard, full: boolean) => {
+      const save = ofType(stepShard(s, { type: 'flush', tag: 1, full }, clock), 'save')[0]!;
+      expect(save.nextOffset).toBe(1);
+      return stepShard(s, { type: 'saved', tag: save.tag, bytesWritten: 1, ms: 1 }, clock);
+    };
+    const { state: a } = initShard(start(cfg), clock);
+    stepShard(a, recordsMsg(0, [ev(1)]), clock);
+    // Nothing due yet: durable at once, no document written.
+    const rebalance = flush(a, false);
+    expect(ofType(rebalance, 'docs')).toEqual([]);
+    expect(ofType(rebalance, 'flushed')).toEqual([{ type: 'flushed', tag: 1 }]);
+    const { state: b } = initShard(start(cfg), clock);
+    stepShard(b, recordsMsg(0, [ev(1)]), clock);
+    const upserts = ofType(flush(b, true), 'docs')[0]!.writes.flatMap((w) => (w.op === 'upsert' ? w.docs.map((d) => d._id) : []));
+    expect(upserts).toEqual([`10000:${w0}:3`]);
   });
 });
