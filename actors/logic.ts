@@ -4,7 +4,7 @@
  * No I/O and no clock: the shard's state machine (shard-logic.ts) decides when, this decides what.
  */
 import {
-  NTYPES, FINAL_BLOCK_ROWS, FINAL_PREFIX_PRECISION, SEGMENT_SLOTS, UNTYPED, Reach, Sketch, decode, encode, encodeBlockReach, encodePackedSegments, finalBlockId, openWindowId, reachAt, reachColumn,
+  NTYPES, FINAL_BLOCK_ROWS, FINAL_PREFIX_PRECISION, SEGMENT_SLOTS, UNTYPED, Reach, Sketch, decode, encode, encodeBlockReach, encodeOwned, encodePackedSegments, finalBlockId, openWindowId, reachAt, reachColumn,
   versionOf, type AdEvent, type DeltaRecord, packSegment, type FinalBlock, type OpenWindowDoc, type PackedSegments, type RollupBlock,
 } from './model/index.js';
 import { emptySegList, LocalDictionary, SegmentDict, packSegList, segSlot, unpackSegList, type SegList } from './segments.js';
@@ -656,7 +656,7 @@ function windowWrite(s: ShardState, window: number, seq: number, prev: WindowLay
  */
 export function captureCheckpoint(s: ShardState): CheckpointCapture {
   const seq = ++s.checkpointSeq;
-  const meta = encode({
+  const meta = encodeOwned({
     v: 1, seq, maxTs: Number.isFinite(s.maxTs) ? s.maxTs : null, totals: { ...s.totals },
     pendingLate: s.pendingLate.map((l) => [l.offset, l.index, l.event]),
     pendingInvalid: s.pendingInvalid.map((x) => [x.offset, x.index, x.reason, x.raw]),

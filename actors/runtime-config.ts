@@ -24,6 +24,8 @@ export interface RuntimeConfig extends ShardSettings {
   readonly segmentReach: boolean;
   readonly allowedLatenessMs: number;
   readonly threads: number | undefined;
+  /** Each shard thread's young generation, MiB (ADME_WORKER_YOUNG_MB; 0: V8's default). */
+  readonly workerYoungMb: number;
   readonly host: string;
   readonly port: number;
   readonly sessionTimeoutMs: number;
@@ -96,6 +98,7 @@ export function loadRuntimeConfig(servers: { brokers: readonly string[]; contact
     archive: archive === 'on',
     archiveTtlDays: int(env, 'ADME_ARCHIVE_TTL_DAYS', 30, 0, 7300),
     threads,
+    workerYoungMb: int(env, 'ADME_WORKER_YOUNG_MB', 192, 0, 16_384),
     host: env.ADME_RUNTIME_HOST || '127.0.0.1',
     port: int(env, 'ADME_RUNTIME_PORT', 9464, 0, 65535),
     sessionTimeoutMs: int(env, 'ADME_SESSION_TIMEOUT_MS', 2000, 1000, 300_000),

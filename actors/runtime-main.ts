@@ -47,7 +47,7 @@ export async function startRuntime(c: RuntimeConfig, log: (m: string) => void): 
   const deltas = await KafkaRecordSink.open({ brokers: c.brokers, clientId: `adme-runtime-deltas-${process.pid}`, durable: false });
   // Ticks at a fifth of the delta interval: a delta falls due at most one short tick late. Ticking at the
   // interval itself missed every other delta by a millisecond of timer jitter (docs/BENCHMARKS.md).
-  const threads = ActorThreads.start({ threads: c.threads, tickMs: Math.max(5, Math.min(c.deltaEveryMs / 5, 100)) });
+  const threads = ActorThreads.start({ threads: c.threads, youngGenerationMb: c.workerYoungMb, tickMs: Math.max(5, Math.min(c.deltaEveryMs / 5, 100)) });
   const metrics = new ShardMetrics();
   const source = new KafkaGroupSource({
     brokers: c.brokers, clientId: `adme-runtime-${process.pid}`, topic: c.topic, groupId: c.groupId,

@@ -19,7 +19,7 @@
  */
 import type { ActorLogic, ArchiveBlock, Clock, DocWrite, SelfMessage, ShardHostMsg, ShardPortEffect, ShardStart } from '../runtime/index.js';
 import {
-  INVALID_EVENTS_COLLECTION, LATE_EVENTS_COLLECTION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, encode, type FinalBlock,
+  INVALID_EVENTS_COLLECTION, LATE_EVENTS_COLLECTION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, encodeOwned, type FinalBlock,
 } from './model/index.js';
 import {
   captureCheckpoint, checkpointCommitted, checkpointFailed, emptyState, finalsWritten, holdsClosedWindow, invalidDocs, lateDocs, restoreCheckpoint, rollupsFailed, rollupWrites, takeDelta,
@@ -299,7 +299,7 @@ function sendDelta(s: Shard, now: number, out: ShardEffect[]): void {
   // A big change (a catch-up) goes out as several records, each under Kafka's message size limit.
   for (let d = takeDelta(s.agg, aggregation, s.partition, s.epoch, s.deltaSeq + 1, now); d; d = takeDelta(s.agg, aggregation, s.partition, s.epoch, s.deltaSeq + 1, now)) {
     s.deltaSeq++;
-    records.push({ partition: s.partition, value: encode(d) });
+    records.push({ partition: s.partition, value: encodeOwned(d) });
     oldest.push(d.oldestAt);
   }
   if (records.length === 0) return;

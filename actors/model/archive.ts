@@ -8,7 +8,7 @@
  * An event is named by (partition, offset, index in its record): the same event has the same name in
  * every replay of the log, so readers that meet it twice (a round cut elsewhere after a crash) keep it once.
  */
-import { decode, encode } from './codec.js';
+import { decode, encodeOwned } from './codec.js';
 import { EVENT_TYPES, TYPE_INDEX, type AdEvent, type EventType, type PropValue } from './event.js';
 import { geohashEncode } from './geohash.js';
 
@@ -130,7 +130,7 @@ export const archiveArea = (lat: number, lon: number): string => geohashEncode(l
 export const archiveBucket = (ts: number): number => Math.floor(ts / ARCHIVE_BUCKET_MS) * ARCHIVE_BUCKET_MS;
 
 export function encodeArchiveBody(b: ArchiveBody): Uint8Array {
-  return encode(b);
+  return encodeOwned(b);
 }
 
 /** A block body's events, as the shard folded them (field for field the validated event). */

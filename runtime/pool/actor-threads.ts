@@ -15,6 +15,8 @@ export interface ActorThreadsOptions {
   readonly threads?: number;
   /** Interval of the `{ type: 'tick' }` message every actor gets on its thread. */
   readonly tickMs: number;
+  /** Each thread's young generation, MiB (PoolOptions.youngGenerationMb); default V8's. */
+  readonly youngGenerationMb?: number;
 }
 
 /** What the owner of a placed actor hears from it. */
@@ -51,7 +53,7 @@ export class ActorThreads {
 
   static start(o: ActorThreadsOptions): ActorThreads {
     if (!(o.tickMs > 0)) throw new RangeError('options.tickMs must be a positive number');
-    const pool = new WorkerPool({ threads: o.threads });
+    const pool = new WorkerPool({ threads: o.threads, youngGenerationMb: o.youngGenerationMb });
     const threads: Thread[] = Array.from({ length: pool.threads }, (_, index) => {
       const { port1, port2 } = new MessageChannel();
       const init: HostInit = { port: port2, thread: index, tickMs: o.tickMs };

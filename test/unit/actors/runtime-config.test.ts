@@ -22,3 +22,12 @@ describe('runtime config: the archive', () => {
     expect(() => loadRuntimeConfig(servers, { ADME_ARCHIVE_TTL_DAYS: '-1' })).toThrow(new RuntimeConfigError('ADME_ARCHIVE_TTL_DAYS', 'must be an integer from 0 to 7300, got "-1"'));
   });
 });
+
+describe('runtime config: the shard threads', () => {
+  it('gives each a 192 MiB young generation by default; ADME_WORKER_YOUNG_MB overrides it, 0 leaves V8 its own', () => {
+    expect(loadRuntimeConfig(servers, {}).workerYoungMb).toBe(192);
+    expect(loadRuntimeConfig(servers, { ADME_WORKER_YOUNG_MB: '0' }).workerYoungMb).toBe(0);
+    expect(loadRuntimeConfig(servers, { ADME_WORKER_YOUNG_MB: '64' }).workerYoungMb).toBe(64);
+    expect(() => loadRuntimeConfig(servers, { ADME_WORKER_YOUNG_MB: '1.5' })).toThrow(new RuntimeConfigError('ADME_WORKER_YOUNG_MB', 'must be an integer from 0 to 16384, got "1.5"'));
+  });
+});
