@@ -216,14 +216,7 @@ export function writeReach(w: ByteWriter, r: Reach): void {
   const pairs = r.pairs();
   if (pairs) {
     w.byte(0x80 | pairs.length);
-    for (const key of pairs) {
-      w.byte(slotOf(key));
-      const h = hashOf(key);
-      w.byte(h & 0xff);
-      w.byte((h >>> 8) & 0xff);
-      w.byte((h >>> 16) & 0xff);
-      w.byte(h >>> 24);
-    }
+    for (let i = 0; i < pairs.length; i++) w.byteAndU32(slotOf(pairs[i]!), hashOf(pairs[i]!));
     return;
   }
   let mask = 0;

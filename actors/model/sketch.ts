@@ -293,6 +293,19 @@ export class ByteWriter {
     this.buf[this.n++] = v;
   }
 
+  /** A byte, then a uint32 little-endian: one room check for the five (a tiny reach's pair). */
+  byteAndU32(b: number, v: number): void {
+    this.room(5);
+    const buf = this.buf;
+    const n = this.n;
+    buf[n] = b;
+    buf[n + 1] = v & 0xff;
+    buf[n + 2] = (v >>> 8) & 0xff;
+    buf[n + 3] = (v >>> 16) & 0xff;
+    buf[n + 4] = v >>> 24;
+    this.n = n + 5;
+  }
+
   raw(b: Uint8Array): void {
     this.room(b.length);
     this.buf.set(b, this.n);
@@ -355,7 +368,8 @@ export function wholeBytes<T>(read: (r: ByteReader) => T, b: Uint8Array, what: s
 export function writeSketch(w: ByteWriter, s: Sketch): void {
   const regs = s.registers();
   if (!regs) {
-    const hs = Uint32Array.from(s.hashes(), (h) => h >>> 0).sort();
+    // The constructor takes each hash modulo 2^32 (as `>>> 0`), without Uint32Array.from's call per element.
+    const hs = new Uint32Array(s.hashes()).sort();
     w.byte(0);
     w.varint(hs.length);
     let prev = 0;
