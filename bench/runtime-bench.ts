@@ -137,6 +137,8 @@ export interface ThroughputRun {
   readonly encodeMsMean: number;
   readonly checkpoints: number;
   readonly rollupDocs: number;
+  /** Mean time of a round's rollup (and late and invalid event) writes to MongoDB. */
+  readonly rollupMsMean: number;
   /** What the raw-event archive wrote: events (a round written again after a failure counts again), blocks, bytes. */
   readonly archive: { readonly events: number; readonly blocks: number; readonly bytes: number };
   /** Runtime CPU time per event, µs. */
@@ -355,6 +357,7 @@ export async function throughput(o: RuntimeBenchOptions, kafka: Kafka, topic: st
   const cpN = sum(metricValues(m, 'adme_runtime_checkpoint_duration_seconds_count'));
   const checkpoints = sum(metricValues(m, 'adme_runtime_checkpoints_total'));
   const encN = sum(metricValues(m, 'adme_runtime_checkpoint_encode_seconds_count'));
+  const rollN = sum(metricValues(m, 'adme_runtime_rollup_write_seconds_count'));
   return {
     seconds, eventsPerSecond: Math.round(o.events / seconds), runtimeCpuCores: (cpu1 - cpu0) / 1e6 / seconds,
     checkpointBytesMax: Math.max(0, ...metricValues(m, 'adme_runtime_checkpoint_bytes')),
@@ -363,6 +366,7 @@ export async function throughput(o: RuntimeBenchOptions, kafka: Kafka, topic: st
     encodeMsMean: encN ? (sum(metricValues(m, 'adme_runtime_checkpoint_encode_seconds_sum')) / encN) * 1000 : 0,
     checkpoints,
     rollupDocs: sum(metricValues(m, 'adme_runtime_rollup_docs_total')),
+    rollupMsMean: rollN ? (sum(metricValues(m, 'adme_runtime_rollup_write_seconds_sum')) / rollN) * 1000 : 0,
     archive: {
       events: sum(metricValues(m, 'adme_runtime_archived_events_total')), blocks: sum(metricValues(m, 'adme_runtime_archive_blocks_total')),
       bytes: sum(metricValues(m, 'adme_runtime_archive_bytes_total')),
@@ -661,7 +665,7 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
 
   const skip = process.env.ADME_BENCH_SKIP_THROUGHPUT === '1';
   const empty: ThroughputRun = {
-    seconds: 0, eventsPerSecond: 0, runtimeCpuCores: 0, checkpointBytesMax: 0, checkpointBytesMean: 0, checkpointMsMean: 0, encodeMsMean: 0, checkpoints: 0, rollupDocs: 0,
+    seconds: 0, eventsPerSecond: 0, runtimeCpuCores: 0, checkpointBytesMax: 0, checkpointBytesMean: 0, checkpointMsMean: 0, encodeMsMean: 0, checkpoints: 0, rollupDocs: 0, rollupMsMean: 0,
     archive: { events: 0, blocks: 0, bytes: 0 }, cpuUsPerEvent: 0, serverUsPerEvent: {},
   };
   let produceRate = 0;
@@ -751,18 +755,18 @@ export function runtimeBenchMarkdown(r: RuntimeBenchResult): string {
   const ms = (n: number) => (Number.isFinite(n) ? `${f(n)} ms` : `over ${FAILOVER_LIMIT_MS / 1000} s`);
   const servers = (t: ThroughputRun) => SERVER_NAMES.map((n) => (t.serverUsPerEvent[n] === undefined ? '–' : f(t.serverUsPerEvent[n], 1))).join(' / ');
   const box = (t: ThroughputRun) => t.cpuUsPerEvent + Object.values(t.serverUsPerEvent).reduce((a, b) => a + b, 0);
-  const row = (name: string, t: ThroughputRun) => `| ${name} | ${f(t.eventsPerSecond)} | ${f(t.seconds, 1)} | ${f(t.runtimeCpuCores, 2)} | ${f(t.cpuUsPerEvent, 2)} µs | ${servers(t)} µs | ${f(box(t), 1)} µs | ${t.checkpoints} | ${f(t.checkpointBytesMean / 1024)} KiB | ${f(t.checkpointMsMean, 1)} ms | ${f(t.encodeMsMean, 1)} ms | ${t.rollupDocs} |`;
+  const row = (name: string, t: ThroughputRun) => `| ${name} | ${f(t.eventsPerSecond)} | ${f(t.seconds, 1)} | ${f(t.runtimeCpuCores, 2)} | ${f(t.cpuUsPerEvent, 2)} µs | ${servers(t)} µs | ${f(box(t), 1)} µs | ${t.checkpoints} | ${f(t.checkpointBytesMean / 1024)} KiB | ${f(t.checkpointMsMean, 1)} ms | ${f(t.encodeMsMean, 1)} ms | ${t.rollupDocs} | ${f(t.rollupMsMean, 1)} ms |`;
   return [
     `Machine: ${r.machine}. ${f(r.events)} events over ${r.partitions} partitions, pre-produced at ${f(r.produce.eventsPerSecond)} events/s.`,
     '',
-    `| run | events/s | seconds | runtime CPU (cores) | CPU per event | servers' CPU per event (${SERVER_NAMES.join(' / ')}) | box CPU per event | checkpoints | mean checkpoint written | mean checkpoint write | mean snapshot encode | rollup docs |`,
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| run | events/s | seconds | runtime CPU (cores) | CPU per event | servers' CPU per event (${SERVER_NAMES.join(' / ')}) | box CPU per event | checkpoints | mean checkpoint written | mean checkpoint write | mean snapshot encode | rollup docs | mean rollup write |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     row('sinks on (checkpoints + rollups), until durable', r.sinksOn),
     row('sinks off (baseline)', r.sinksOff),
     row('sinks on, no app or campaign', r.noSegments),
-    `| msgpack decode + validation alone, one thread, no Kafka | | | | ${f(r.fold.decodeUsPerEvent, 2)} µs | | | | | | | |`,
-    `| … and the fold into a shard's state (decode + pre-aggregation alone) | | | | ${f(r.fold.foldUsPerEvent, 2)} µs | | | | | | | |`,
-    ...(r.peer ? [`| the peer: ${r.peer.peer}${peerLabel(r.peer)}, same broker, right after the sinks-on run | ${f(r.peer.eventsPerSecond)} | ${f(r.peer.seconds, 1)} | ${r.peer.cpuCores === undefined ? '' : f(r.peer.cpuCores, 2)} | | ${r.peer.brokerCpuSeconds === undefined ? '' : `kafka ${f((r.peer.brokerCpuSeconds * 1e6) / r.events, 1)} µs`} | | | | | | |`] : []),
+    `| msgpack decode + validation alone, one thread, no Kafka | | | | ${f(r.fold.decodeUsPerEvent, 2)} µs | | | | | | | | |`,
+    `| … and the fold into a shard's state (decode + pre-aggregation alone) | | | | ${f(r.fold.foldUsPerEvent, 2)} µs | | | | | | | | |`,
+    ...(r.peer ? [`| the peer: ${r.peer.peer}${peerLabel(r.peer)}, same broker, right after the sinks-on run | ${f(r.peer.eventsPerSecond)} | ${f(r.peer.seconds, 1)} | ${r.peer.cpuCores === undefined ? '' : f(r.peer.cpuCores, 2)} | | ${r.peer.brokerCpuSeconds === undefined ? '' : `kafka ${f((r.peer.brokerCpuSeconds * 1e6) / r.events, 1)} µs`} | | | | | | | |`] : []),
     '',
     ...(r.peer ? [`AdME durable ÷ the peer, same run: **${f(r.peer.ratio, 2)}** (target ≥ 2).`, ''] : []),
     `Checkpoint tax (sinks on ÷ sinks off): **${f(r.checkpointTax, 2)}** (target ≥ 0.85). Segments cost: sinks on ÷ the same events without app and campaign = **${f(r.segmentRatio, 2)}**. ` +

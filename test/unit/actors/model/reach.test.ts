@@ -64,6 +64,16 @@ describe('Reach: few pairs in one array, then a sketch per slot', () => {
     rs.forEach((r, i) => expect(reachAt(col, i).users()).toBe(r.users()));
   });
 
+  it('reads tiny bytes into a reach that grows as one built by add: a repeated pair counts once, a ninth spills', () => {
+    const dup = Reach.fromBytes(Uint8Array.of(0x82, 1, 7, 0, 0, 0, 1, 7, 0, 0, 0));
+    expect([dup.users(), dup.pairs()?.length]).toEqual([1, 1]);
+    const read = Reach.fromBytes(reachOf(Array.from({ length: TINY_MAX }, (_, i) => [i % REACH_SLOTS, i + 1] as const)).toBytes());
+    expect(read.pairs()?.length).toBe(TINY_MAX);
+    expect(read.add(0, 1)).toBe(false);
+    expect(read.add(0, 100)).toBe(true);
+    expect([read.pairs(), read.users()]).toEqual([null, TINY_MAX + 1]);
+  });
+
   it('names what is wrong with bad tiny bytes', () => {
     expect(() => Reach.fromBytes(Uint8Array.of(0x80 | (TINY_MAX + 1)))).toThrow(/pairs in a tiny reach/);
     expect(() => Reach.fromBytes(Uint8Array.of(0x81, REACH_SLOTS, 0, 0, 0, 0))).toThrow(new RegExp(`slot ${REACH_SLOTS} of ${REACH_SLOTS}`));
