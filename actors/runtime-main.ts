@@ -66,7 +66,7 @@ export async function startRuntime(c: RuntimeConfig, log: (m: string) => void): 
     rollupEveryMs: c.rollupEveryMs, openRollupEveryMs: c.openRollupEveryMs, deltaEveryMs: c.deltaEveryMs, sinks: c.sinks, archive: c.archive,
   };
   const host = new ShardHost({
-    source, threads, log, owner, sink: deltas,
+    source, threads, log, owner, sink: deltas, sessionTimeoutMs: c.sessionTimeoutMs,
     logicModule: SHARD_LOGIC,
     // The phase spreads the partitions' checkpoints over the interval, so they do not all encode at once.
     logicConfig: { aggregation, settings, deltasTopic: c.deltasTopic, phase: Math.random() } satisfies ShardConfig,

@@ -15,6 +15,8 @@
 import { DEFAULT_SUPERVISION, type SupervisionPolicy } from './core/supervision.js';
 import { FencedError, RuntimeError, toWireError } from './core/errors.js';
 import { retry } from './core/retry.js';
+import { StallWatch } from './core/stall-watch.js';
+import type { Clock } from './core/clock.js';
 import type { ActorThreads } from './pool/actor-threads.js';
 import type { ArchiveStore, BatchResult, CheckpointStore, DocStore, LogRecord, PartitionSource, RecordSink } from './ports/ports.js';
 import type { DocWrite, DocWriteResult, ShardHostMsg, ShardPortEffect, ShardStart } from './shard-protocol.js';
@@ -44,6 +46,14 @@ export interface ShardHostOptions {
   readonly supervision?: SupervisionPolicy;
   /** How long a rebalance's flush may take before the host stops waiting for it. */
   readonly flushTimeoutMs?: number;
+  /**
+   * The consumer-group session. When set, a stall of this process longer than it (SIGSTOP, a paused VM)
+   * is watched for: a write of a shard that lived through one and is refused by the fence is a zombie's,
+   * even if kafkajs has announced the rebalance by then (see `fenced`).
+   */
+  readonly sessionTimeoutMs?: number;
+  /** The stall watch's clock (monotonic by default; tests). */
+  readonly clock?: Clock;
 }
 
 interface Placed {
@@ -64,10 +74,22 @@ interface Placed {
   /** Port effects being executed: awaited before a partition counts as released. */
   readonly io: Set<Promise<void>>;
   dropped: boolean;
+  /** It lived through a stall past the session and has not saved since: a fence now is a zombie's. */
+  stalled: boolean;
 }
 
 /** Batches of one partition handed to its shard ahead of its answers (see ShardHost.route). */
 export const MAX_BATCHES_IN_FLIGHT = 2;
+
+/** performance.now(): a stall is measured on a clock that wall-clock adjustments do not move. */
+const MONOTONIC: Clock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return () => clearTimeout(t);
+  },
+};
 
 export class ShardHost {
   private readonly shards = new Map<number, Placed>();
@@ -83,7 +105,19 @@ export class ShardHost {
   private rebalancing = false;
   private closed = false;
 
-  constructor(private readonly o: ShardHostOptions) {}
+  private readonly stallWatch: StallWatch | null;
+
+  constructor(private readonly o: ShardHostOptions) {
+    const session = o.sessionTimeoutMs;
+    this.stallWatch = session ? new StallWatch(o.clock ?? MONOTONIC, session, Math.max(1, Math.min(250, Math.floor(session / 4))), (gap) => this.stalled(gap)) : null;
+  }
+
+  /** This process did not run for `gapMs`, past its session: its partitions may have moved meanwhile. */
+  private stalled(gapMs: number): void {
+    if (this.shards.size === 0) return;
+    this.o.log(`this process stalled ${Math.round(gapMs)} ms, past its ${this.o.sessionTimeoutMs} ms session: its partitions may belong to another member now; a write refused before the next save is a zombie's`);
+    for (const s of this.shards.values()) s.stalled = true;
+  }
 
   /** Partitions whose actor is running here. */
   get partitions(): number[] {
@@ -102,6 +136,7 @@ export class ShardHost {
   }
 
   async start(): Promise<void> {
+    this.stallWatch?.start();
     await this.o.source.start({
       onAssignment: (ps) => this.assign(ps),
       onRebalancing: () => this.flushAll(false),
@@ -113,6 +148,7 @@ export class ShardHost {
   async stop(opts: { flush: boolean } = { flush: true }): Promise<void> {
     if (opts.flush && !this.closed) await this.flushAll(true);
     this.closed = true;
+    this.stallWatch?.stop();
     await this.o.source.stop().catch(() => undefined);
     await Promise.all(this.partitions.map((p) => this.drop(p, 'stopped')));
   }
@@ -172,7 +208,7 @@ export class ShardHost {
     if (this.closed || this.revoked.has(partition)) return null;
     const s: Placed = {
       partition, id: `shard/${partition}#${++this.incarnation}`, epoch: got.epoch, position: got.nextOffset,
-      fetchAt: got.nextOffset, soughtTo: -1, inFlight: 0, queued: [], flushes: new Map(), io: new Set(), dropped: false,
+      fetchAt: got.nextOffset, soughtTo: -1, inFlight: 0, queued: [], flushes: new Map(), io: new Set(), dropped: false, stalled: false,
     };
     this.shards.set(partition, s);
     const start: ShardStart = { partition, epoch: got.epoch, nextOffset: got.nextOffset, parts: [...got.parts], config: this.o.logicConfig };
@@ -320,6 +356,7 @@ export class ShardHost {
   private io(s: Placed, tag: number, run: () => Promise<ShardHostMsg | null>): void {
     const p = run().then(
       (outcome) => {
+        if (outcome?.type === 'saved') s.stalled = false;
         if (outcome) this.deliver(s, outcome);
       },
       (err: unknown) => {
@@ -331,7 +368,9 @@ export class ShardHost {
   }
 
   private fenced(s: Placed, err: FencedError): void {
-    if (this.rebalancing || s.dropped || this.revoked.has(s.partition)) {
+    // A shard that lived through a stall past the session was not handing over: the group moved its
+    // partition while this process was not running, whatever kafkajs has announced since.
+    if (!s.stalled && (this.rebalancing || s.dropped || this.revoked.has(s.partition))) {
       this.o.log(`partition ${s.partition}: handed over (a newer owner holds it: ${err.message})`);
       void this.drop(s.partition, 'fenced');
       return;

@@ -30,8 +30,14 @@ describe('fault: a zombie owner', () => {
     await waitFor('b to restore a\'s partitions', () => aOwned.every((p) => b.log.some((l) => l.includes(`partition ${p}: restored epoch`))), 30_000);
 
     a.signal('SIGCONT');
-    // a still believes it owns its partitions: its next checkpoint is refused by the epoch fence.
-    await waitFor('a\'s stale write to be fenced', () => a.log.some((l) => /FENCED/.test(l) && /rejected, current owner epoch is \d+/.test(l)), 60_000);
+    // a notices it stalled past its session; it still believes it owns its partitions, and its next
+    // checkpoint is refused by the epoch fence: a zombie's write, whether or not kafkajs has announced
+    // the rebalance by then (the stall decides, not the order of the two).
+    await waitFor('a\'s stale write to be fenced', () => a.log.some((l) => /FENCED/.test(l) && /rejected, current owner epoch is \d+/.test(l)), 60_000)
+      .catch((e: unknown) => {
+        throw new Error(`${(e as Error).message}\n--- runtime-a ---\n${a.log.slice(-25).join('\n')}`);
+      });
+    expect(a.log.some((l) => /stalled \d+ ms, past its 6000 ms session/.test(l))).toBe(true);
     // Its stale actors stop. If that happens before kafkajs has rejoined the group, the process exits
     // (code 3); if kafkajs rejoined first, the fence hits the revoked actors' last flush and the process
     // carries on as a new member, with fresh epochs for what the group gives it. Both are safe.
