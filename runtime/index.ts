@@ -3,7 +3,7 @@
  * it needs to host one actor per partition of a log.
  */
 export { DEFAULT_SUPERVISION, type SupervisionPolicy } from './core/supervision.js';
-export { ManualClock, systemClock, type Clock, type Cancel } from './core/clock.js';
+export { ManualClock, monotonicClock, systemClock, type Clock, type Cancel } from './core/clock.js';
 export { FencedError, RuntimeError, isRetriable, toWireError, type WireError } from './core/errors.js';
 export { retry, type RetryOptions } from './core/retry.js';
 export { Counter, Gauge, Histogram, Registry } from './core/metrics.js';

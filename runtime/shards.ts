@@ -16,7 +16,7 @@ import { DEFAULT_SUPERVISION, type SupervisionPolicy } from './core/supervision.
 import { FencedError, RuntimeError, toWireError } from './core/errors.js';
 import { retry } from './core/retry.js';
 import { StallWatch } from './core/stall-watch.js';
-import type { Clock } from './core/clock.js';
+import { monotonicClock } from './core/clock.js';
 import type { ActorThreads } from './pool/actor-threads.js';
 import type { ArchiveStore, BatchResult, CheckpointStore, DocStore, LogRecord, PartitionSource, RecordSink } from './ports/ports.js';
 import type { DocWrite, DocWriteResult, ShardHostMsg, ShardPortEffect, ShardStart } from './shard-protocol.js';
@@ -52,8 +52,6 @@ export interface ShardHostOptions {
    * even if kafkajs has announced the rebalance by then (see `fenced`).
    */
   readonly sessionTimeoutMs?: number;
-  /** The stall watch's clock (monotonic by default; tests). */
-  readonly clock?: Clock;
 }
 
 interface Placed {
@@ -81,16 +79,6 @@ interface Placed {
 /** Batches of one partition handed to its shard ahead of its answers (see ShardHost.route). */
 export const MAX_BATCHES_IN_FLIGHT = 2;
 
-/** performance.now(): a stall is measured on a clock that wall-clock adjustments do not move. */
-const MONOTONIC: Clock = {
-  now: () => performance.now(),
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref();
-    return () => clearTimeout(t);
-  },
-};
-
 export class ShardHost {
   private readonly shards = new Map<number, Placed>();
   private readonly spawning = new Map<number, Promise<Placed | null>>();
@@ -109,7 +97,7 @@ export class ShardHost {
 
   constructor(private readonly o: ShardHostOptions) {
     const session = o.sessionTimeoutMs;
-    this.stallWatch = session ? new StallWatch(o.clock ?? MONOTONIC, session, Math.max(1, Math.min(250, Math.floor(session / 4))), (gap) => this.stalled(gap)) : null;
+    this.stallWatch = session ? new StallWatch(monotonicClock, session, Math.max(1, Math.min(250, Math.floor(session / 4))), (gap) => this.stalled(gap)) : null;
   }
 
   /** This process did not run for `gapMs`, past its session: its partitions may have moved meanwhile. */

@@ -14,6 +14,19 @@ export const systemClock: Clock = {
   },
 };
 
+/**
+ * `performance.now()`, for measuring gaps (a stall, a pause) that wall-clock adjustments must not move;
+ * its timers do not keep the process alive.
+ */
+export const monotonicClock: Clock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return () => clearTimeout(t);
+  },
+};
+
 /** A clock that moves only when told: `advance(ms)` runs the timers that fall due, in order. */
 export class ManualClock implements Clock {
   private timers: { at: number; fn: () => void; id: number }[] = [];
