@@ -102,7 +102,8 @@ export class ShardHost {
 
   /** This process did not run for `gapMs`, past its session: its partitions may have moved meanwhile. */
   private stalled(gapMs: number): void {
-    if (this.shards.size === 0) return;
+    // Logged even with no shard left: after a SIGCONT, a refused write's answer can be handled (and the
+    // shards dropped) before this timer's turn comes.
     this.o.log(`this process stalled ${Math.round(gapMs)} ms, past its ${this.o.sessionTimeoutMs} ms session: its partitions may belong to another member now; a write refused before the next save is a zombie's`);
     for (const s of this.shards.values()) s.stalled = true;
   }
