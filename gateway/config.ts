@@ -137,6 +137,11 @@ export function loadGatewayConfig(base: GatewayBase, env: Env = process.env, fla
   const windowMs = int(env, flags, 'ADME_WINDOW_MS', undefined, 10_000, 1000, 3_600_000);
   const horizonMs = int(env, flags, 'ADME_LIVE_HORIZON_S', undefined, 1200, 1, 86_400) * 1000;
   if (horizonMs < Math.max(...LIVE_WINDOWS_S) * 1000) throw new GatewayConfigError('ADME_LIVE_HORIZON_S', `must be at least the longest live window, ${Math.max(...LIVE_WINDOWS_S)} s`);
+  // The runtime's allowed lateness (the same variable): a window it may still change is never frozen.
+  const latenessMs = int(env, flags, 'ADME_LATENESS_MS', undefined, 30_000, 0, 86_400_000);
+  const minFreezeMs = latenessMs + 2 * windowMs;
+  const freezeMs = env.ADME_LIVE_FREEZE_S === undefined ? minFreezeMs + windowMs : int(env, flags, 'ADME_LIVE_FREEZE_S', undefined, 60, 1, 86_400) * 1000;
+  if (freezeMs < minFreezeMs) throw new GatewayConfigError('ADME_LIVE_FREEZE_S', `must be at least the runtime's lateness plus two windows (ADME_LATENESS_MS + 2 × ADME_WINDOW_MS = ${minFreezeMs / 1000} s): deltas may still change a younger window`);
   const maxBatch = int(env, flags, 'ADME_MAX_BATCH', undefined, DEFAULT_EVENT_LIMITS.maxBatch, 1, 100_000);
   return {
     host: text(env, flags, 'ADME_HOST', 'host', '127.0.0.1'),
@@ -176,7 +181,7 @@ export function loadGatewayConfig(base: GatewayBase, env: Env = process.env, fla
       heartbeatMs: int(env, flags, 'ADME_STREAM_HEARTBEAT_MS', undefined, 1000, 100, 60_000),
       maxBuffered: int(env, flags, 'ADME_STREAM_MAX_BUFFERED', undefined, 4 * 1024 * 1024, 1024),
       maxSegmentsPerCell: int(env, flags, 'ADME_MAX_SEGMENTS_PER_CELL', undefined, DEFAULT_MAX_SEGMENTS_PER_CELL, 1, 65_536),
-      freezeMs: int(env, flags, 'ADME_LIVE_FREEZE_S', undefined, 120, 1, 86_400) * 1000,
+      freezeMs,
     },
     privacyK: int(env, flags, 'ADME_PRIVACY_K', 'privacy-k', DEFAULT_PRIVACY_K, 0, 1_000_000),
     mongoUrl: text(env, flags, 'ADME_MONGO_URL', undefined, base.mongoUrl ?? '') || undefined,

@@ -93,6 +93,17 @@ export class Reach {
     return true;
   }
 
+  /**
+   * A tiny reach of distinct (slot, hash) pairs as {@link pairs} gives them (at most {@link TINY_MAX}):
+   * for holders that keep many small reaches as pairs in one array rather than an object each.
+   */
+  static ofPairs(keys: readonly number[]): Reach {
+    if (keys.length > TINY_MAX) throw new RangeError(`reach: ${keys.length} pairs, a tiny reach holds at most ${TINY_MAX}`);
+    const r = new Reach();
+    r.tiny = keys.slice();
+    return r;
+  }
+
   /** While tiny: its (slot, hash) pairs; else null. For writing and merging without a sketch. */
   pairs(): readonly number[] | null {
     return this.tiny;

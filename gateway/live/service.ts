@@ -111,6 +111,7 @@ export class LiveService implements LiveAccess {
   metrics(): Record<string, number> {
     const { hub } = this;
     const st = hub.store.stats;
+    const frozen = hub.store.frozen;
     return {
       adme_stream_viewers: hub.viewerCount,
       adme_stream_ticks_total: hub.stats.ticks,
@@ -127,6 +128,8 @@ export class LiveService implements LiveAccess {
       adme_stream_zombie_deltas_total: st.zombie,
       adme_stream_stale_deltas_total: st.stale,
       adme_stream_live_rows: hub.store.size,
+      adme_stream_live_frozen_rows: frozen.rows,
+      adme_stream_live_frozen_bytes: frozen.bytes,
       adme_stream_segments_folded_total: st.folded,
       adme_stream_withheld_rows_total: hub.stats.withheldRows,
       adme_query_withheld_total: this.queries.stats.withheld,

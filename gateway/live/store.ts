@@ -17,6 +17,8 @@ import {
   DEFAULT_MAX_SEGMENTS_PER_CELL, NTYPES, OTHER_SEGMENT_KEY, Reach, SEGMENT_SLOTS, filterKey, foldSegment, geohashCenter, isFiltered, packSegment, reachAt, segmentKeys, segmentMatcher, unpackSegment,
   type DeltaRecord, type SegmentFilter,
 } from '../../actors/model/index.js';
+import { FrozenWindow } from './frozen.js';
+import { SegmentUsers } from './segment-users.js';
 
 /** Per partition values of a base cell: NTYPES counts then the value sum. */
 const SLOTS = SEGMENT_SLOTS;
@@ -37,8 +39,8 @@ const PART_STRIDE = 1 + SLOTS;
  * a delta's segments cost a copy, not a sum per segment.
  */
 export interface BaseCell {
-  /** Sums over partitions: NTYPES counts, then the value (a plain array: see `parts`). */
-  readonly sum: number[];
+  /** Sums over partitions: NTYPES counts, then the value (a plain array: see `parts`; frozen, a view of the window's). */
+  readonly sum: number[] | Float64Array;
   /** Centre (for bbox filters of the query API). */
   readonly lat: number;
   readonly lon: number;
@@ -71,7 +73,7 @@ export interface BaseCell {
   reach: Reach | null;
   frozenReach: Uint8Array | null;
   /** Per segment number (as deltas name them, before the cap folds them into "other"), its users. */
-  segReach: Map<number, Reach> | null;
+  segReach: SegmentUsers | null;
   /** Once frozen: per segment number as counted (the cap applied), its users' bytes. */
   frozenSegReach: Map<number, Uint8Array> | null;
 }
@@ -273,7 +275,8 @@ export class LiveStore {
   newest = -Infinity;
   /** Emit time of the newest delta applied, epoch ms (0 = none). */
   dataAt = 0;
-  private readonly windows = new Map<number, Map<string, BaseCell>>();
+  /** Per window start: its cells, or once frozen, the window packed ({@link FrozenWindow}). */
+  private readonly windows = new Map<number, Map<string, BaseCell> | FrozenWindow>();
   /** Per partition: its owner's epoch, the last delta's seq, and the newest window it sent. */
   private readonly partitions = new Map<number, { epoch: number; seq: number; newest: number }>();
   private readonly views = new Map<string, View>();
@@ -335,7 +338,11 @@ export class LiveStore {
     for (const p of this.partitions.values()) slowest = Math.min(slowest, p.newest);
     const line = slowest - freezeMs + this.opts.windowMs;
     if (!(line > this.frozenBelow) || !Number.isFinite(line)) return;
-    for (const [w, cells] of this.windows) if (w >= this.frozenBelow && w < line) for (const base of cells.values()) freeze(base, this.counted);
+    for (const [w, cells] of this.windows) {
+      if (w < this.frozenBelow || w >= line || cells instanceof FrozenWindow) continue;
+      for (const base of cells.values()) freeze(base, this.counted);
+      this.windows.set(w, new FrozenWindow(cells));
+    }
     this.frozenBelow = line;
   }
 
@@ -344,6 +351,18 @@ export class LiveStore {
     let n = 0;
     for (const w of this.windows.values()) n += w.size;
     return n;
+  }
+
+  /** Rows of the frozen windows, and the bytes their packed form holds ({@link FrozenWindow}). */
+  get frozen(): { rows: number; bytes: number } {
+    let rows = 0;
+    let bytes = 0;
+    for (const w of this.windows.values()) {
+      if (!(w instanceof FrozenWindow)) continue;
+      rows += w.size;
+      bytes += w.bytesHeld;
+    }
+    return { rows, bytes };
   }
 
   /** The view for (windowS, precision, filter), built from the base cells on first use. */
@@ -356,7 +375,7 @@ export class LiveStore {
       const values = new Float64Array(SLOTS);
       for (const [w, cells] of this.windows) {
         if (w < first) continue;
-        for (const [cell, base] of cells) v.add(cell, v.valuesOf(base, values, this.keyOf, this.counted), Infinity);
+        for (const [cell, base] of cellsOf(cells)) v.add(cell, v.valuesOf(base, values, this.keyOf, this.counted), Infinity);
       }
       v.trim(v.logEnd); // a new view starts with an empty log: viewers begin with a snapshot
       this.views.set(key, v);
@@ -432,6 +451,10 @@ export class LiveStore {
    */
   set(partition: number, window: number, cell: string, next: Float64Array, segs: number[] | null = null, oldestAt = Infinity, reach?: Reach, segReach?: ReadonlyMap<number, Reach>): void {
     let cells = this.windows.get(window);
+    if (cells instanceof FrozenWindow) {
+      this.stats.tooOld++; // a frozen window takes no more values (apply and repair never get here)
+      return;
+    }
     if (!cells) this.windows.set(window, (cells = new Map<string, BaseCell>()));
     let base = cells.get(cell);
     if (!base) {
@@ -441,12 +464,8 @@ export class LiveStore {
     // Users: unions, kept whole (the sketches given are this call's to keep).
     if (reach) base.reach = base.reach ? base.reach.merge(reach) : reach;
     if (segReach) {
-      const mine = (base.segReach ??= new Map<number, Reach>());
-      for (const [id, r] of segReach) {
-        const had = mine.get(id);
-        if (had) had.merge(r);
-        else mine.set(id, r);
-      }
+      const mine = (base.segReach ??= new SegmentUsers());
+      for (const [id, r] of segReach) mine.add(id, r);
     }
     const parts = base.parts;
     let at = partAt(base, partition);
@@ -505,7 +524,8 @@ export class LiveStore {
    */
   repair(partition: number, window: number, cell: string, values: ArrayLike<number>, segs: ReadonlyMap<string, Float64Array> | null = null, reach?: Reach, segReach?: ReadonlyMap<string, Reach> | null): void {
     if (window < this.firstOpen) return;
-    const base = this.windows.get(window)?.get(cell);
+    const cells = this.windows.get(window);
+    const base = cells instanceof Map ? cells.get(cell) : undefined; // an open window (checked above)
     const at = base ? partAt(base, partition) : -1;
     const prev = (s: number) => (at < 0 ? 0 : base!.parts[at + 1 + s]!);
     const prevSegs = at < 0 ? undefined : base!.partSegs?.[at / PART_STRIDE];
@@ -548,7 +568,7 @@ export class LiveStore {
       for (const [w, cells] of this.windows) {
         if (w < was || w >= now) continue; // only windows that were in the view and no longer are
         v.reachStale = true; // their users cannot be taken out of a union: rebuilt when next asked
-        for (const [cell, base] of cells) {
+        for (const [cell, base] of cellsOf(cells)) {
           v.valuesOf(base, negative, this.keyOf, this.counted);
           for (let s = 0; s < SLOTS; s++) negative[s] = -negative[s]!;
           v.add(cell, negative, Infinity);
@@ -572,7 +592,7 @@ export class LiveStore {
       for (const [id, b] of base.frozenSegReach) (out ??= new Map()).set(this.segKeys[id]!, Reach.fromBytes(b));
       return out;
     }
-    for (const [id, r] of base.segReach ?? []) {
+    for (const [id, r] of base.segReach?.entries() ?? []) {
       const key = this.segKeys[this.counted(base, id)]!;
       const m = (out ??= new Map<string, Reach>());
       const had = m.get(key);
@@ -592,7 +612,7 @@ export class LiveStore {
     const first = v.firstWindow(this.newest);
     for (const [w, cells] of this.windows) {
       if (w < first) continue;
-      for (const [cell, base] of cells) {
+      for (const [cell, base] of cellsOf(cells)) {
         if (!v.match) {
           const r = this.reachOf(base);
           if (r) v.addReach(cell, r);
@@ -621,10 +641,13 @@ export class LiveStore {
   *rows(from: number, to: number): Generator<{ window: number; cell: string; base: BaseCell }> {
     for (const [window, cells] of this.windows) {
       if (window < from || window >= to) continue;
-      for (const [cell, base] of cells) yield { window, cell, base };
+      for (const [cell, base] of cellsOf(cells)) yield { window, cell, base };
     }
   }
 }
+
+/** A window's cells, open or frozen. */
+const cellsOf = (cells: Map<string, BaseCell> | FrozenWindow): Iterable<[string, BaseCell]> => (cells instanceof FrozenWindow ? cells.entries() : cells);
 
 const NO_PARTS: number[] = [];
 const NO_SEGMENTS = new Float64Array(0);
@@ -656,7 +679,7 @@ function freeze(base: BaseCell, counted: (base: BaseCell, id: number) => number)
   if (base.reach) base.frozenReach = base.reach.toBytes();
   if (base.segReach) {
     const byCounted = new Map<number, Reach>();
-    for (const [id, r] of base.segReach) {
+    for (const [id, r] of base.segReach.entries()) {
       const as = counted(base, id);
       const had = byCounted.get(as);
       byCounted.set(as, had ? had.merge(r) : new Reach().merge(r));

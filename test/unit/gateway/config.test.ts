@@ -28,6 +28,15 @@ describe('gateway config', () => {
     expect(() => loadGatewayConfig(base, { ADME_MAX_SEGMENTS_PER_CELL: '0' })).toThrow(new GatewayConfigError('ADME_MAX_SEGMENTS_PER_CELL', 'must be an integer 1-65536, got "0"'));
   });
 
+  it('freezes live windows the runtime can no longer change: lateness + 3 windows by default, never less than lateness + 2', () => {
+    expect(loadGatewayConfig(base, {}).stream.freezeMs).toBe(60_000); // 30 s lateness, 10 s windows
+    expect(loadGatewayConfig(base, { ADME_LATENESS_MS: '90000', ADME_WINDOW_MS: '5000' }).stream.freezeMs).toBe(105_000);
+    expect(loadGatewayConfig(base, { ADME_LIVE_FREEZE_S: '300' }).stream.freezeMs).toBe(300_000);
+    expect(loadGatewayConfig(base, { ADME_LIVE_FREEZE_S: '50' }).stream.freezeMs).toBe(50_000);
+    expect(() => loadGatewayConfig(base, { ADME_LIVE_FREEZE_S: '49' })).toThrow(new GatewayConfigError('ADME_LIVE_FREEZE_S', 'must be at least the runtime\'s lateness plus two windows (ADME_LATENESS_MS + 2 × ADME_WINDOW_MS = 50 s): deltas may still change a younger window'));
+    expect(() => loadGatewayConfig(base, { ADME_LATENESS_MS: '120000', ADME_LIVE_FREEZE_S: '120' })).toThrow(GatewayConfigError);
+  });
+
   it('has a privacy floor of 10 unique users by default; ADME_PRIVACY_K or --privacy-k sets it, 0 turns it off', () => {
     expect(loadGatewayConfig(base, {}).privacyK).toBe(10);
     expect(loadGatewayConfig(base, { ADME_PRIVACY_K: '0' }).privacyK).toBe(0);
