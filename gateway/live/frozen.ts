@@ -159,6 +159,27 @@ export class FrozenWindow {
     return this.bytes.byteLength + this.at.byteLength + this.cellAt.byteLength + this.cellText.length;
   }
 
+  /** Each segment number the window's cells name (in their segments or their segments' users). */
+  *ids(): Generator<number> {
+    for (const [, c] of this.entries()) {
+      const segs = c.frozenSegs!;
+      for (let k = 0; k < segs.length; k = unpackSegment(segs, k, scratch, 0).next) yield segs[k]!;
+      yield* c.frozenSegReach?.keys() ?? [];
+    }
+  }
+
+  /** The same window with its segments renumbered (`to` maps every number it names to a distinct new one). */
+  renumbered(to: (id: number) => number): FrozenWindow {
+    const cells = new Map<string, FrozenParts>();
+    for (const [cell, c] of this.entries()) {
+      const segs = c.frozenSegs!;
+      for (let k = 0; k < segs.length; k = unpackSegment(segs, k, scratch, 0).next) segs[k] = to(segs[k]!);
+      const segReach = c.frozenSegReach && new Map([...c.frozenSegReach].map(([id, b]) => [to(id), b]));
+      cells.set(cell, { sum: c.sum, frozenSegs: segs, frozenReach: c.frozenReach, frozenSegReach: segReach });
+    }
+    return new FrozenWindow(cells);
+  }
+
   /** Each cell, as a read-only base cell over the packed bytes (valid while the window is). */
   *entries(): Generator<[string, BaseCell]> {
     for (let i = 0; i < this.size; i++) {

@@ -57,6 +57,20 @@ export class SegmentUsers {
     if (this.big) yield* this.big;
   }
 
+  /** Each segment number held. */
+  *ids(): Generator<number> {
+    const flat = this.flat;
+    for (let at = 0; at < flat.length; at += 2 + flat[at + 1]!) yield flat[at]!;
+    if (this.big) yield* this.big.keys();
+  }
+
+  /** Renumbers the segments (`to` maps every number held to a distinct new one). */
+  renumber(to: (id: number) => number): void {
+    const flat = this.flat;
+    for (let at = 0; at < flat.length; at += 2 + flat[at + 1]!) flat[at] = to(flat[at]!);
+    if (this.big) this.big = new Map([...this.big].map(([id, r]) => [to(id), r]));
+  }
+
   /** Where segment `id`'s run starts in `flat`, or −1. */
   private find(id: number): number {
     const flat = this.flat;

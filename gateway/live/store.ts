@@ -141,6 +141,11 @@ export class View {
 
   private readonly matchById = new Map<number, boolean>();
 
+  /** Forgets which segment numbers matched (the store renumbered them). */
+  forgetSegmentNumbers(): void {
+    this.matchById.clear();
+  }
+
   /** Whether the store's segment `id` (key `keyOf(id)`) passes the view's filter. */
   matches(id: number, keyOf: (id: number) => string): boolean {
     let m = this.matchById.get(id);
@@ -246,6 +251,11 @@ export interface LiveStoreOptions {
    * freezing back rather than losing its deltas. Default: the whole horizon (nothing frozen).
    */
   readonly freezeMs?: number;
+  /**
+   * The segment dictionary is compacted (keys no cell names any more dropped, the rest renumbered) when it
+   * reaches this many keys, and then again at twice what it kept. Default 65 536.
+   */
+  readonly compactKeysAt?: number;
 }
 
 const scratch = new Float64Array(SLOTS);
@@ -284,7 +294,7 @@ export class LiveStore {
   private filteredViews = 0;
   /** Segment keys ↔ the small integers the cells hold. */
   private readonly segIds = new Map<string, number>();
-  private readonly segKeys: string[] = [];
+  private segKeys: string[] = [];
   /** The key of segment number `id`. */
   readonly keyOf = (id: number): string => this.segKeys[id]!;
   private readonly diff = new Float64Array(SLOTS);
@@ -299,7 +309,7 @@ export class LiveStore {
     }
     return id;
   }
-  readonly stats = { deltas: 0, stale: 0, zombie: 0, gaps: 0, ownerChanges: 0, tooOld: 0, folded: 0 };
+  readonly stats = { deltas: 0, stale: 0, zombie: 0, gaps: 0, ownerChanges: 0, tooOld: 0, folded: 0, keysDropped: 0 };
   /** The "other" segment's number. */
   private readonly otherId: number;
   private readonly maxSegments: number;
@@ -307,6 +317,64 @@ export class LiveStore {
   constructor(readonly opts: LiveStoreOptions) {
     this.otherId = this.segId(OTHER_SEGMENT_KEY);
     this.maxSegments = opts.maxSegmentsPerCell ?? DEFAULT_MAX_SEGMENTS_PER_CELL;
+    this.compactAt = opts.compactKeysAt ?? 65_536;
+  }
+
+  /** Dictionary size at which {@link compactKeys} runs next. */
+  private compactAt: number;
+
+  /** Segment keys in the dictionary (every key a delta named since the last compaction). */
+  get dictionarySize(): number {
+    return this.segKeys.length;
+  }
+
+  /**
+   * Drops the keys no held cell names any more and renumbers the rest, in their order (so "other" stays
+   * 0). The cap bounds the segments of each cell and window, not the keys over time: a producer sending a
+   * new campaign id with every event would otherwise grow the dictionary for as long as the gateway runs.
+   * Runs when the dictionary doubles, so its cost (one pass over the store) is spread over at least as many
+   * new keys as it keeps.
+   */
+  private compactKeys(): void {
+    const used = new Uint8Array(this.segKeys.length);
+    used[this.otherId] = 1;
+    const mark = (id: number) => void (used[id] = 1);
+    for (const cells of this.windows.values()) {
+      if (cells instanceof FrozenWindow) {
+        for (const id of cells.ids()) mark(id);
+        continue;
+      }
+      for (const base of cells.values()) {
+        for (const segs of base.partSegs ?? []) for (let k = 0; segs && k < segs.length; k += STRIDE) mark(segs[k]!);
+        base.held?.forEach(mark);
+        for (const id of base.segReach?.ids() ?? []) mark(id);
+      }
+    }
+    const next = new Int32Array(this.segKeys.length).fill(-1);
+    const keys: string[] = [];
+    this.segIds.clear();
+    this.segKeys.forEach((key, id) => {
+      if (!used[id]) return;
+      next[id] = keys.length;
+      this.segIds.set(key, keys.length);
+      keys.push(key);
+    });
+    const to = (id: number) => next[id]!;
+    for (const [w, cells] of this.windows) {
+      if (cells instanceof FrozenWindow) {
+        this.windows.set(w, cells.renumbered(to));
+        continue;
+      }
+      for (const base of cells.values()) {
+        for (const segs of base.partSegs ?? []) for (let k = 0; segs && k < segs.length; k += STRIDE) segs[k] = to(segs[k]!);
+        if (base.held) base.held = new Set([...base.held].map(to));
+        base.segReach?.renumber(to);
+      }
+    }
+    this.segKeys = keys;
+    for (const v of this.views.values()) v.forgetSegmentNumbers();
+    this.stats.keysDropped += next.length - keys.length;
+    this.compactAt = Math.max(this.opts.compactKeysAt ?? 65_536, 2 * keys.length);
   }
 
   /** The segment number `id` of `base` is counted under: its own, or "other" when the cell is full. */
@@ -442,6 +510,7 @@ export class LiveStore {
       this.set(d.partition, w, cell, next, segs, d.oldestAt, reach ? reachAt(reach.rows, i) : undefined, segReach);
     }
     this.freezeOld();
+    if (this.segKeys.length >= this.compactAt) this.compactKeys();
     return outcome;
   }
 

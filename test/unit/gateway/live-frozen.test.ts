@@ -51,6 +51,19 @@ describe('a frozen window of the live store', () => {
     expect(one.bytesHeld).toBe(5 + 16 + 6);
   });
 
+  it('names its segment numbers, and renumbers them into a new window', () => {
+    const w = new FrozenWindow(cells);
+    expect([...new Set(w.ids())].sort((a, b) => a - b)).toEqual([0, 1, 3, 5, 7, 2 ** 20]);
+    const to = new Map([[0, 10], [1, 11], [3, 13], [5, 15], [7, 17], [2 ** 20, 12]]);
+    const r = w.renumbered((id) => to.get(id)!);
+    expect([...new Set(r.ids())].sort((a, b) => a - b)).toEqual([10, 11, 12, 13, 15, 17]);
+    const paris = [...r.entries()][0]![1];
+    expect([...paris.frozenSegReach!.keys()]).toEqual([13, 17]);
+    expect(Reach.fromBytes(paris.frozenSegReach!.get(13)!).users()).toBe(2);
+    expect([...paris.sum]).toEqual([5, 1, 0, 0, 0, 0, 2.5]);
+    expect([...w.entries()][0]![1].frozenSegReach!.has(3)).toBe(true); // the original is unchanged
+  });
+
   it('packs an empty window', () => {
     const w = new FrozenWindow(new Map());
     expect(w.size).toBe(0);

@@ -189,6 +189,28 @@ describe('reach in the live store', () => {
   });
 });
 
+describe('the live store\'s segment dictionary', () => {
+  it('drops keys no cell names any more, and keeps the counts and users of the rest through the renumbering', () => {
+    // 30 s held, the oldest of its 3 windows frozen; 3 new keys per window (a new campaign per event).
+    const s = new LiveStore({ windowMs: W, horizonMs: 30_000, freezeMs: 20_000, compactKeysAt: 16 });
+    const held = s.acquire(30, 6, { apps: ['shop-49'], campaigns: [] }); // before its key exists
+    for (let w = 0; w < 50; w++) s.apply(delta(0, w + 1, [[w * W, 'u09tvw', 3, [`a${w}`, `b${w}`], [[`shop-${w}`, 2, [`a${w}`]], [`maps-${w}`, 1, [`b${w}`]], [`news-${w}`, 0, [`a${w}`]]]]]));
+    expect(s.dictionarySize + s.stats.keysDropped).toBe(1 + 50 * 3); // "other" and every key ever seen
+    expect(s.dictionarySize).toBeLessThanOrEqual(2 * (1 + 3 * 3) + 3); // at most twice what the last compaction kept, plus a window's
+    const count = (app: string) => {
+      const v = s.acquire(30, 6, { apps: [app], campaigns: [] });
+      const n = v.cells.get('u09tvw')?.sum[0] ?? 0;
+      s.release(v);
+      return n;
+    };
+    expect([count('shop-47'), count('maps-47'), count('shop-49'), count('maps-49'), count('shop-46')]).toEqual([2, 1, 2, 1, 0]); // 47 is frozen, 49 open, 46 gone
+    expect(held.cells.get('u09tvw')!.sum[0]).toBe(2); // a view held through it: its numbers forgotten, not mismatched
+    expect(viewUsers(s, 30, 6)).toEqual({ u09tvw: 6 });
+    expect([viewUsers(s, 30, 6, ['shop-47']), viewUsers(s, 30, 6, ['maps-49']), viewUsers(s, 30, 6, ['news-48'])]).toEqual([{ u09tvw: 1 }, { u09tvw: 1 }, { u09tvw: 1 }]);
+    s.release(held);
+  });
+});
+
 describe('reach in stream frames', () => {
   it('carries users per row and for the view; cells below k are left out of snapshots and removed by deltas', async () => {
     const { encode } = await import('../../../actors/model/index.js');

@@ -44,4 +44,18 @@ describe('the users of an open cell\'s segments', () => {
     for (const [, r] of s.entries()) r.merge(reach([0, 2], [0, 3]));
     expect(usersOf(s)).toEqual({ 1: 1 });
   });
+
+  it('renumbers its segments, tiny and big alike', () => {
+    const s = new SegmentUsers();
+    s.add(3, reach([0, 1]));
+    const big = new Reach();
+    for (let u = 0; u < 20; u++) big.add(0, u);
+    s.add(9, big);
+    s.add(5, reach([0, 2], [0, 3]));
+    expect([...s.ids()]).toEqual([3, 5, 9]);
+    s.renumber((id) => ({ 3: 0, 5: 1, 9: 2 })[id]!);
+    expect(usersOf(s)).toEqual({ 0: 1, 1: 2, 2: 20 });
+    s.add(2, reach([0, 100]));
+    expect(usersOf(s)[2]).toBe(21);
+  });
 });
