@@ -135,7 +135,8 @@ export function loadGatewayConfig(base: GatewayBase, env: Env = process.env, fla
   if (!/^[a-zA-Z0-9._-]{1,249}$/.test(topic)) throw new GatewayConfigError('ADME_EVENTS_TOPIC', `not a valid Kafka topic name: "${topic}"`);
   const keyRate = int(env, flags, 'ADME_KEY_RATE', undefined, 100_000, 1);
   const windowMs = int(env, flags, 'ADME_WINDOW_MS', undefined, 10_000, 1000, 3_600_000);
-  const horizonMs = int(env, flags, 'ADME_LIVE_HORIZON_S', undefined, 1200, 1, 86_400) * 1000;
+  // The longest live window by default: older ranges are answered from the MongoDB rollups, final by then.
+  const horizonMs = int(env, flags, 'ADME_LIVE_HORIZON_S', undefined, Math.max(...LIVE_WINDOWS_S), 1, 86_400) * 1000;
   if (horizonMs < Math.max(...LIVE_WINDOWS_S) * 1000) throw new GatewayConfigError('ADME_LIVE_HORIZON_S', `must be at least the longest live window, ${Math.max(...LIVE_WINDOWS_S)} s`);
   // The runtime's allowed lateness (the same variable): a window it may still change is never frozen.
   const latenessMs = int(env, flags, 'ADME_LATENESS_MS', undefined, 30_000, 0, 86_400_000);

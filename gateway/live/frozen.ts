@@ -1,7 +1,7 @@
 /**
  * A frozen window of the live store, packed: every cell of one 10 s window that no delta can change any
  * more, in one byte array instead of objects per cell. Most of the live horizon is frozen (with the
- * defaults, 114 of its 120 windows), so what a frozen cell costs is most of the gateway's memory: as
+ * defaults, 84 of its 90 windows), so what a frozen cell costs is most of the gateway's memory: as
  * objects (a cell record, its sums, a packed segment list of doubles, a sketch's bytes and one more per
  * segment) a frozen cell of the stream benchmark held ~4 KiB; packed here, its values take a few bytes
  * each (docs/gateway.md, "The live store's memory").
@@ -120,11 +120,12 @@ export class FrozenWindow {
     const out = new Out();
     this.cellAt = new Uint32Array(cells.size + 1);
     this.at = new Uint32Array(cells.size + 1);
-    let text = '';
+    const text: string[] = [];
+    let textLength = 0;
     let i = 0;
     for (const [cell, c] of cells) {
-      text += cell;
-      this.cellAt[i + 1] = text.length;
+      text.push(cell);
+      this.cellAt[i + 1] = textLength += cell.length;
       out.values(c.sum, 0);
       const segs = c.frozenSegs ?? new Float64Array(0);
       let n = 0;
@@ -147,7 +148,7 @@ export class FrozenWindow {
       this.at[++i] = out.b.length;
     }
     this.bytes = Uint8Array.from(out.b);
-    this.cellText = text;
+    this.cellText = text.join(''); // one flat string, not a rope of a string per cell
   }
 
   get size(): number {

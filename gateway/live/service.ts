@@ -130,6 +130,8 @@ export class LiveService implements LiveAccess {
       adme_stream_live_rows: hub.store.size,
       adme_stream_live_frozen_rows: frozen.rows,
       adme_stream_live_frozen_bytes: frozen.bytes,
+      adme_stream_segment_keys: hub.store.dictionarySize,
+      adme_stream_segment_keys_dropped_total: st.keysDropped,
       adme_stream_segments_folded_total: st.folded,
       adme_stream_withheld_rows_total: hub.stats.withheldRows,
       adme_query_withheld_total: this.queries.stats.withheld,

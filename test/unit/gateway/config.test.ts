@@ -30,6 +30,7 @@ describe('gateway config', () => {
 
   it('freezes live windows the runtime can no longer change: lateness + 3 windows by default, never less than lateness + 2', () => {
     expect(loadGatewayConfig(base, {}).stream.freezeMs).toBe(60_000); // 30 s lateness, 10 s windows
+    expect(loadGatewayConfig(base, {}).stream.horizonMs).toBe(900_000); // the longest live window
     expect(loadGatewayConfig(base, { ADME_LATENESS_MS: '90000', ADME_WINDOW_MS: '5000' }).stream.freezeMs).toBe(105_000);
     expect(loadGatewayConfig(base, { ADME_LIVE_FREEZE_S: '300' }).stream.freezeMs).toBe(300_000);
     expect(loadGatewayConfig(base, { ADME_LIVE_FREEZE_S: '50' }).stream.freezeMs).toBe(50_000);
