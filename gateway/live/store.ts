@@ -14,7 +14,7 @@
  * are not newer than those applied.
  */
 import {
-  DEFAULT_MAX_SEGMENTS_PER_CELL, NTYPES, OTHER_SEGMENT_KEY, Reach, SEGMENT_SLOTS, filterKey, foldSegment, geohashCenter, isFiltered, packSegment, reachAt, segmentKeys, segmentMatcher, unpackSegment,
+  DEFAULT_MAX_SEGMENTS_PER_CELL, NTYPES, OTHER_SEGMENT_KEY, Reach, SEGMENT_SLOTS, filterKey, foldSegment, geohashCenter, isFiltered, packSegment, reachAt, segmentKeys, segmentMatcher, skipSegment, unpackSegment,
   type DeltaRecord, type SegmentFilter,
 } from '../../actors/model/index.js';
 import { FrozenWindow } from './frozen.js';
@@ -50,7 +50,10 @@ export interface BaseCell {
    * and a Float64Array of 7 values costs ~200 bytes of objects beside its 56 bytes (docs/gateway.md).
    */
   parts: number[];
-  /** The segments of the partition at `parts[k * PART_STRIDE]`, at index k; null until one has any. */
+  /**
+   * The segments of the partition at `parts[k * PART_STRIDE]`, at index k, packed as deltas pack them (id,
+   * mask, the non-zero values: a segment is mostly zeros); null until one has any.
+   */
   partSegs: (number[] | undefined)[] | null;
   /**
    * Once the cell's window is frozen ({@link LiveStoreOptions.freezeMs}): its segments summed over the
@@ -275,8 +278,11 @@ function eachSegment(base: BaseCell, fn: (id: number, vals: ArrayLike<number>, a
     return;
   }
   for (const segs of base.partSegs ?? []) {
-    if (!segs) continue;
-    for (let k = 0; k < segs.length; k += STRIDE) fn(segs[k]!, segs, k + 1);
+    for (let k = 0; segs && k < segs.length;) {
+      const r = unpackSegment(segs, k, scratch, 0);
+      fn(r.id, scratch, 0);
+      k = r.next;
+    }
   }
 }
 
@@ -345,7 +351,7 @@ export class LiveStore {
         continue;
       }
       for (const base of cells.values()) {
-        for (const segs of base.partSegs ?? []) for (let k = 0; segs && k < segs.length; k += STRIDE) mark(segs[k]!);
+        for (const segs of base.partSegs ?? []) for (let k = 0; segs && k < segs.length; k = skipSegment(segs, k)) mark(segs[k]!);
         base.held?.forEach(mark);
         for (const id of base.segReach?.ids() ?? []) mark(id);
       }
@@ -366,7 +372,7 @@ export class LiveStore {
         continue;
       }
       for (const base of cells.values()) {
-        for (const segs of base.partSegs ?? []) for (let k = 0; segs && k < segs.length; k += STRIDE) segs[k] = to(segs[k]!);
+        for (const segs of base.partSegs ?? []) for (let k = 0; segs && k < segs.length; k = skipSegment(segs, k)) segs[k] = to(segs[k]!);
         if (base.held) base.held = new Set([...base.held].map(to));
         base.segReach?.renumber(to);
       }
@@ -556,7 +562,10 @@ export class LiveStore {
     if (segs) {
       const lists = (base.partSegs ??= []);
       const b = base;
-      segDiffs = updateSegments((lists[at / PART_STRIDE] ??= []), segs, this.filteredViews > 0, (id) => this.admit(b, id));
+      const k = at / PART_STRIDE;
+      const r = updateSegments(lists[k], segs, this.filteredViews > 0, (id) => this.admit(b, id));
+      lists[k] = r.list;
+      segDiffs = r.diffs;
     }
     // After the segments: a segment new to the cell is admitted (or folded) before it is counted.
     for (const v of this.views.values()) {
@@ -606,15 +615,16 @@ export class LiveStore {
     }
     // Segment by segment, the larger values are the newer too.
     const update: number[] = [];
+    const old = new Float64Array(SLOTS);
     for (const [key, v] of segs ?? []) {
       const id = this.segId(key);
-      const k = prevSegs ? findSegment(prevSegs, id) : -1;
+      const had = prevSegs ? packedValues(prevSegs, id, old) : false;
+      if (!had) old.fill(0);
       const row: number[] = [id];
-      let more = k < 0;
+      let more = !had;
       for (let s = 0; s < SLOTS; s++) {
-        const old = k < 0 ? 0 : prevSegs![k + 1 + s]!;
-        row.push(Math.max(old, v[s]!));
-        if (v[s]! > old) more = true;
+        row.push(Math.max(old[s]!, v[s]!));
+        if (v[s]! > old[s]!) more = true;
       }
       if (!more) continue;
       update.push(...row);
@@ -775,29 +785,89 @@ function findSegment(segs: readonly number[], id: number): number {
   return -1;
 }
 
+/** Segment `id`'s values in a packed list, into `out`; false when the list has none. */
+function packedValues(segs: readonly number[], id: number, out: Float64Array): boolean {
+  for (let k = 0; k < segs.length; k = skipSegment(segs, k)) {
+    if (segs[k] !== id) continue;
+    unpackSegment(segs, k, out, 0);
+    return true;
+  }
+  return false;
+}
+
+const oldValues = new Float64Array(SLOTS);
+
 /**
- * Writes the segments of `update` (a flat list) into `into` (adding the new ones); with `diffs`, also
- * returns per segment number new − old, for filtered views (null when nothing changed).
+ * A partition's packed segment list (`into`, undefined: none yet) with the segments of `update` (a flat
+ * list, STRIDE numbers per segment) written in: in place while each segment keeps its set of non-zero
+ * slots (most deltas: the same counts grew), as a new exact-size list when one is new or gains a slot.
+ * With `diffs`, also per segment number new − old, for filtered views (null when nothing changed).
  */
-function updateSegments(into: number[], update: readonly number[], diffs: boolean, added: (id: number) => void): Map<number, Float64Array> | null {
+function updateSegments(into: number[] | undefined, update: readonly number[], diffs: boolean, added: (id: number) => void): { list: number[]; diffs: Map<number, Float64Array> | null } {
   let out: Map<number, Float64Array> | null = null;
-  for (let j = 0; j < update.length; j += STRIDE) {
-    const id = update[j]!;
-    let k = findSegment(into, id);
-    if (k < 0) {
-      added(id);
-      k = into.length;
-      into.push(id);
-      for (let s = 0; s < SLOTS; s++) into.push(0);
-    }
+  const diffOf = (id: number, at: number) => {
     let d: Float64Array | undefined;
     for (let s = 0; s < SLOTS; s++) {
-      const next = update[j + 1 + s]!;
-      const was = into[k + 1 + s]!;
-      if (diffs && next !== was) (d ??= new Float64Array(SLOTS))[s] = next - was;
-      into[k + 1 + s] = next;
+      const next = update[at + 1 + s]!;
+      if (next !== oldValues[s]) (d ??= new Float64Array(SLOTS))[s] = next - oldValues[s]!;
     }
     if (d) (out ??= new Map()).set(id, d);
+  };
+  const list = into ?? [];
+  let rebuild = false;
+  for (let j = 0; j < update.length && !rebuild; j += STRIDE) {
+    const id = update[j]!;
+    let k = 0;
+    while (k < list.length && list[k] !== id) k = skipSegment(list, k);
+    if (k >= list.length) {
+      rebuild = true; // a new segment
+      break;
+    }
+    let mask = 0;
+    for (let s = 0; s < SLOTS; s++) if (update[j + 1 + s] !== 0) mask |= 1 << s;
+    if (mask !== list[k + 1]) rebuild = true; // a slot became non-zero (or zero)
   }
-  return out;
+  if (!rebuild) {
+    for (let j = 0; j < update.length; j += STRIDE) {
+      const id = update[j]!;
+      let k = 0;
+      while (list[k] !== id) k = skipSegment(list, k);
+      if (diffs) {
+        unpackSegment(list, k, oldValues, 0);
+        diffOf(id, j);
+      }
+      let v = k + 2;
+      for (let s = 0; s < SLOTS; s++) if (list[k + 1]! & (1 << s)) list[v++] = update[j + 1 + s]!;
+    }
+    return { list, diffs: out };
+  }
+  // The list again: the segments of `update` with their new values, the others as they were, then the new ones.
+  const packed: number[] = [];
+  const seen = new Set<number>();
+  for (let k = 0; k < list.length;) {
+    const id = list[k]!;
+    const next = skipSegment(list, k);
+    let j = 0;
+    while (j < update.length && update[j] !== id) j += STRIDE;
+    if (j < update.length) {
+      seen.add(id);
+      if (diffs) {
+        unpackSegment(list, k, oldValues, 0);
+        diffOf(id, j);
+      }
+      packSegment(packed, id, update, j + 1);
+    } else for (let i = k; i < next; i++) packed.push(list[i]!);
+    k = next;
+  }
+  for (let j = 0; j < update.length; j += STRIDE) {
+    const id = update[j]!;
+    if (seen.has(id)) continue;
+    added(id);
+    if (diffs) {
+      oldValues.fill(0);
+      diffOf(id, j);
+    }
+    packSegment(packed, id, update, j + 1);
+  }
+  return { list: packed.slice(), diffs: out }; // slice: an exact-size copy (push leaves room to grow)
 }

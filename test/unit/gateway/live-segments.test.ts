@@ -74,6 +74,25 @@ describe('LiveStore with app and campaign filters', () => {
     expect(impressions(s, 10, 6)).toEqual({ u09tvw: 9 });
   });
 
+  it('keeps a segment\'s values right as slots become non-zero (its packed form grows) and as they grow in place', () => {
+    const s = new LiveStore({ windowMs: W, horizonMs: 60_000 });
+    const shop = s.acquire(10, 6, { apps: ['app-shop'], campaigns: [] });
+    const sums = (v = shop) => Object.fromEntries([...v.cells].map(([k, c]) => [k, [c.sum[0], c.sum[N]]]));
+    s.apply(delta(0, 1, [[0, 'u09tvw', 6, [['app-shop', '', 4, 0], ['app-maps', '', 2, 0]]]]));
+    s.apply(delta(0, 2, [[0, 'u09tvw', 7, [['app-shop', '', 5, 2.5]]]])); // the value slot appears: repacked
+    expect(sums()).toEqual({ u09tvw: [5, 2.5] });
+    s.apply(delta(0, 3, [[0, 'u09tvw', 9, [['app-shop', '', 6, 3.75], ['app-maps', '', 3, 0]]]])); // same slots: in place
+    expect(sums()).toEqual({ u09tvw: [6, 3.75] });
+    s.apply(delta(0, 4, [[0, 'u09tvw', 10, [['app-news', '', 1, 0]]]])); // a new segment: the others kept
+    expect(sums()).toEqual({ u09tvw: [6, 3.75] });
+    expect(impressions(s, 10, 6, ['app-maps'])).toEqual({ u09tvw: 3 });
+    expect(impressions(s, 10, 6, ['app-news', 'app-shop'])).toEqual({ u09tvw: 7 });
+    const fresh = s.acquire(10, 6, { apps: ['app-shop'], campaigns: [] });
+    expect(sums(fresh)).toEqual({ u09tvw: [6, 3.75] });
+    s.release(fresh);
+    s.release(shop);
+  });
+
   it('repairs segments from stored rows by taking the larger values', () => {
     const s = new LiveStore({ windowMs: W, horizonMs: 60_000 });
     s.apply(delta(0, 1, [[0, 'u09tvw', 5, [['app-shop', '', 5, 0]]]]));
