@@ -25,7 +25,9 @@ export class SegmentUsers {
     const pairs = r.pairs();
     if (pairs) {
       if (at < 0) {
-        this.flat.push(id, pairs.length, ...pairs);
+        const flat = this.flat;
+        flat.push(id, pairs.length);
+        for (let i = 0; i < pairs.length; i++) flat.push(pairs[i]!);
         return;
       }
       const n = this.flat[at + 1]!;

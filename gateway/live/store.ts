@@ -24,9 +24,10 @@ import { SegmentUsers } from './segment-users.js';
 const SLOTS = SEGMENT_SLOTS;
 
 /**
- * Segment values as the store keeps them: a flat list of numbers, per segment its number in the store's
- * dictionary (segment key ↔ small integer), then SLOTS values. One array per (window, cell, partition):
- * the store holds millions of these, so no object per segment.
+ * Segments as a delta's row brings them (and as sums are built when a window freezes): a flat list of
+ * numbers, per segment its number in the store's dictionary (segment key ↔ small integer), then SLOTS
+ * values. What the store keeps per (window, cell, partition) is packed further (id, mask, the non-zero
+ * values: {@link BaseCell.partSegs}); the store holds millions of these, so no object per segment.
  */
 const STRIDE = 1 + SLOTS;
 
@@ -39,7 +40,7 @@ const PART_STRIDE = 1 + SLOTS;
  * a delta's segments cost a copy, not a sum per segment.
  */
 export interface BaseCell {
-  /** Sums over partitions: NTYPES counts, then the value (a plain array: see `parts`; frozen, a view of the window's). */
+  /** Sums over partitions: NTYPES counts, then the value (a plain array: see `parts`; frozen, decoded from the window's bytes). */
   readonly sum: number[] | Float64Array;
   /** Centre (for bbox filters of the query API). */
   readonly lat: number;
