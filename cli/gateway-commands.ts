@@ -101,5 +101,19 @@ const BENCH_STREAM_COMMAND: Command = {
   },
 };
 
+const BENCH_LIVE_STORE_COMMAND: Command = {
+  path: ['bench', 'live-store'],
+  summary: 'Replay a deltas topic left in Kafka (by default the newest `adme bench stream` one) into a fresh live store: µs per row applied, rows held and frozen, and the memory the store holds; prints a markdown table.',
+  options: { topic: { type: 'string' } },
+  optionHelp: [['--topic <name>', 'the deltas topic (ADME_BENCH_DELTAS_TOPIC, default the newest bench_stream_*.deltas)']],
+  run: async (ctx) => {
+    const { runLiveStoreBench, liveStoreBenchMarkdown } = await import('../bench/live-store-bench.js');
+    const topic = ctx.values.topic ?? process.env.ADME_BENCH_DELTAS_TOPIC;
+    const r = await runLiveStoreBench({ brokers: loadStackConfig(ctx.projectDir).kafka.brokers, topic: typeof topic === 'string' && topic !== '' ? topic : undefined, progress: ctx.progress });
+    console.log(liveStoreBenchMarkdown(r));
+    return 0;
+  },
+};
+
 /** Every command of the ingestion gateway's area. */
-export const GATEWAY_COMMANDS: readonly Command[] = [GATEWAY_COMMAND, ...KEYS_COMMANDS, SIMULATE_COMMAND, BENCH_GATEWAY_COMMAND, BENCH_STREAM_COMMAND];
+export const GATEWAY_COMMANDS: readonly Command[] = [GATEWAY_COMMAND, ...KEYS_COMMANDS, SIMULATE_COMMAND, BENCH_GATEWAY_COMMAND, BENCH_STREAM_COMMAND, BENCH_LIVE_STORE_COMMAND];
