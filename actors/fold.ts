@@ -17,7 +17,7 @@ import { geohashEncode } from './model/geohash.js';
 import { Reach } from './model/reach.js';
 import { hash32, hash53 } from './hash.js';
 import { IdSet } from './id-set.js';
-import { cellWindow, segmentOfCell, type ShardState } from './logic.js';
+import { cellWindow, compactSegments, segmentOfCell, type ShardState } from './logic.js';
 import { admitSegment } from './segments.js';
 
 export interface AggregationConfig {
@@ -110,6 +110,7 @@ export function foldRecords(s: ShardState, input: RecordsInput, config: Aggregat
   const { precision, windowMs, allowedLatenessMs } = config;
   const maxSegments = config.maxSegmentsPerCell ?? DEFAULT_MAX_SEGMENTS_PER_CELL;
   const segmentReach = config.segmentReach ?? true;
+  if (s.segDict.size >= s.segCompactAt) compactSegments(s);
   let other = -1;
   let otherSegment = 0;
   const invalid0 = s.pendingInvalid.length;

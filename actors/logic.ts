@@ -82,6 +82,34 @@ export interface ShardState {
   deltaGen: number;
   /** The segments (app, campaign) the cells' `segs` name. Not checkpointed: each part has its own. */
   readonly segDict: SegmentDict;
+  /** Dictionary size at which {@link compactSegments} runs next. */
+  segCompactAt: number;
+}
+
+/** The dictionary size of a shard's first compaction ({@link compactSegments}). */
+export const SEGMENT_COMPACT_MIN = 65_536;
+
+/**
+ * Drops the dictionary's pairs that no held cell names and renumbers the rest. The cap bounds a cell's
+ * segments, not the pairs over time: a producer naming a new campaign with every event added up to the
+ * cap's worth per cell and window, for the shard's life. Ids never leave the shard (checkpoints, deltas and
+ * rollups name segments through a dictionary of their own), so renumbering changes no output. Runs when
+ * the dictionary doubles: one pass over the cells per as many new pairs as it keeps.
+ */
+export function compactSegments(s: ShardState): void {
+  const cws = new Set<CellWindow>();
+  for (const cells of s.windows.values()) for (const cw of cells.values()) cws.add(cw);
+  // A window's cells may wait in a changed list after the window itself was evicted.
+  for (const list of [s.checkpointDirty, s.rollupDirty, s.deltaDirty]) for (const cw of list) cws.add(cw);
+  const used = new Uint8Array(s.segDict.size);
+  for (const cw of cws) for (const id of cw.segs?.ids ?? []) used[id] = 1;
+  const next = s.segDict.compact(used);
+  for (const cw of cws) {
+    const ids = cw.segs?.ids;
+    if (ids) for (let i = 0; i < ids.length; i++) ids[i] = next[ids[i]!]!;
+    if (cw.freshSegs) cw.freshSegs = new Map([...cw.freshSegs].map(([id, r]) => [next[id]!, r]));
+  }
+  s.segCompactAt = Math.max(SEGMENT_COMPACT_MIN, 2 * s.segDict.size);
 }
 
 export function emptyState(nextOffset = 0): ShardState {
@@ -90,6 +118,7 @@ export function emptyState(nextOffset = 0): ShardState {
     totals: { events: 0, late: 0, duplicates: 0, invalid: 0 },
     rollupDirty: [], deltaDirty: [], deltaOldestAt: Infinity,
     checkpointDirty: [], checkpointSeq: 0, checkpointLayout: new Map(), deltaGen: 0, segDict: new SegmentDict(),
+    segCompactAt: SEGMENT_COMPACT_MIN,
   };
 }
 

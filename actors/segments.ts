@@ -57,7 +57,7 @@ export function admitSegment(l: SegList, id: number, max: number, other: number)
   return held < max ? id : other;
 }
 
-/** (app, campaign) ↔ small integer ('' = none). Ids are stable for the dictionary's life. */
+/** (app, campaign) ↔ small integer ('' = none). Ids are stable until {@link SegmentDict.compact}. */
 export class SegmentDict {
   readonly apps: string[] = [];
   readonly campaigns: string[] = [];
@@ -70,6 +70,30 @@ export class SegmentDict {
   /** The id of a pair already in the dictionary, without adding it. */
   find(app: string, campaign: string): number | undefined {
     return this.byApp.get(app)?.get(campaign);
+  }
+
+  /**
+   * Keeps only the pairs `used` marks (by id), renumbered in their order, and returns each old id's new
+   * one (−1: dropped). The caller renumbers what holds ids ({@link compactSegments} in logic.ts).
+   */
+  compact(used: Uint8Array): Int32Array {
+    const next = new Int32Array(this.apps.length).fill(-1);
+    this.byApp.clear();
+    let n = 0;
+    for (let id = 0; id < this.apps.length; id++) {
+      if (!used[id]) continue;
+      const app = this.apps[id]!;
+      const campaign = this.campaigns[id]!;
+      next[id] = n;
+      this.apps[n] = app;
+      this.campaigns[n] = campaign;
+      let byCampaign = this.byApp.get(app);
+      if (!byCampaign) this.byApp.set(app, (byCampaign = new Map<string, number>()));
+      byCampaign.set(campaign, n++);
+    }
+    this.apps.length = n;
+    this.campaigns.length = n;
+    return next;
   }
 
   id(app: string, campaign: string): number {

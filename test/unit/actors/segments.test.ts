@@ -119,6 +119,30 @@ describe('the aggregation per segment', () => {
     expect(d2.counts.subarray(0, N)).toEqual(Uint32Array.of(4, 2, 0, 1, 0, 0)); // the cell's totals, whole
   });
 
+  it('drops dictionary pairs no held cell names once it doubles, and names the rest as before in deltas and rollups', () => {
+    const s = emptyState();
+    s.segCompactAt = 6;
+    // Window 0: four pairs, taken out in a delta and then evicted (as closed windows are); window 10 s: two.
+    foldRecords(s, inputOf(['c1', 'c2', 'c3', 'c4'].map((c) => ev({ appId: 'old', campaignId: c })), s.nextOffset), C);
+    takeDelta(s, C, 3, 1, 1, 2_000);
+    foldRecords(s, inputOf([ev({ appId: 'app-shop', campaignId: 'cmp-01', ts: 11_000 }), ev({ appId: 'app-maps', ts: 12_000, type: 'click' })], s.nextOffset), C);
+    s.windows.delete(0);
+    s.rollupDirty = s.rollupDirty.filter((cw) => cw.window !== 0);
+    s.checkpointDirty = s.checkpointDirty.filter((cw) => cw.window !== 0);
+    foldRecords(s, inputOf(['n1', 'n2'].map((c) => ev({ appId: 'new', campaignId: c, ts: 13_000 })), s.nextOffset), C); // 6 pairs: compacts first
+    expect([s.segDict.size, s.segCompactAt]).toEqual([4, 65_536]);
+    expect(segmentTable(s.segDict, findCell(s, 10_000, 'u09tvw')!.segs)).toEqual({
+      'app-shop|cmp-01': [1, 0, 0, 0, 0, 0, 0], 'app-maps|': [0, 1, 0, 0, 0, 0, 0], 'new|n1': [1, 0, 0, 0, 0, 0, 0], 'new|n2': [1, 0, 0, 0, 0, 0, 0],
+    });
+    const d = takeDelta(s, C, 3, 1, 2, 3_000)!;
+    expect(table(unpackSegments(d.segments!), d.cells)).toEqual({
+      'app-shop|cmp-01|u09tvw': [1, 0, 0, 0, 0, 0, 0], 'app-maps||u09tvw': [0, 1, 0, 0, 0, 0, 0], 'new|n1|u09tvw': [1, 0, 0, 0, 0, 0, 0], 'new|n2|u09tvw': [1, 0, 0, 0, 0, 0, 0],
+    });
+    expect(d.reach!.segs.ends).toHaveLength(4); // each segment's fresh users went with it
+    const { open } = rollupWrites(s, C, 3, 1);
+    expect(Object.keys(table(unpackSegments(blockSegments(open[0]!, inflateRawSync)!), blockRows(plainBlock(open[0]!, inflateRawSync)).map((r) => r.cell))).sort()).toEqual(['app-maps||u09tvw', 'app-shop|cmp-01|u09tvw', 'new|n1|u09tvw', 'new|n2|u09tvw']);
+  });
+
   it('keeps at most maxSegmentsPerCell segments per cell and window; the rest count in "other", the same rule as the gateway', () => {
     const capped: AggregationConfig = { ...C, maxSegmentsPerCell: 3 };
     const s = emptyState();
