@@ -5,7 +5,7 @@
  * Shared by the actors, the gateway and the browser: no Node imports here.
  */
 import { NTYPES } from './event.js';
-import { ByteReader, ByteWriter, Sketch, bytesWith, readSketch, wholeBytes, writeSketch } from './sketch.js';
+import { ByteReader, ByteWriter, Sketch, bytesWith, mergeSketchBytes, readSketch, wholeBytes, writeSketch } from './sketch.js';
 
 /**
  * Slots of a reach: one per event type, then {@link UNTYPED}: users whose events' types are not known
@@ -196,6 +196,36 @@ export class Reach {
     return bytesWith(writeReach, this);
   }
 
+  /** Adds the pairs of a tiny reach's bytes that follow its `head` byte in `r` (for the readers below). */
+  addPairsRead(r: ByteReader, head: number): this {
+    const n = head & 0x7f;
+    if (n > TINY_MAX) throw new RangeError(`reach bytes: ${n} pairs in a tiny reach, at most ${TINY_MAX}`);
+    for (let i = 0; i < n; i++) {
+      const slot = r.byte();
+      if (slot >= REACH_SLOTS) throw new RangeError(`reach bytes: slot ${slot} of ${REACH_SLOTS}`);
+      this.add(slot, (r.byte() | (r.byte() << 8) | (r.byte() << 16) | (r.byte() << 24)) >>> 0);
+    }
+    return this;
+  }
+
+  /**
+   * Adds the users of the reach whose bytes are `b` ({@link writeReach}): `this.merge(Reach.fromBytes(b))`
+   * without building the reach read, nor its sketches while they are exact.
+   */
+  mergeBytes(b: Uint8Array): this {
+    const r = new ByteReader(b, 0);
+    const head = r.byte();
+    if (head & 0x80) this.addPairsRead(r, head);
+    else {
+      if (this.tiny) this.spill();
+      const slots = this.slots!;
+      for (let i = 0; i < REACH_SLOTS; i++) if (head & (1 << i)) slots[i] = mergeSketchBytes(slots[i] ?? new Sketch(), r);
+      this.forget();
+    }
+    if (r.at !== b.length) throw new RangeError(`reach bytes: ${b.length - r.at} bytes after the reach`);
+    return this;
+  }
+
   static fromBytes(b: Uint8Array): Reach {
     return wholeBytes(readReach, b, 'reach');
   }
@@ -242,17 +272,7 @@ export function writeReach(w: ByteWriter, r: Reach): void {
 export function readReach(r: ByteReader): Reach {
   const head = r.byte();
   const out = new Reach();
-  if (head & 0x80) {
-    const n = head & 0x7f;
-    if (n > TINY_MAX) throw new RangeError(`reach bytes: ${n} pairs in a tiny reach, at most ${TINY_MAX}`);
-    for (let i = 0; i < n; i++) {
-      const slot = r.byte();
-      if (slot >= REACH_SLOTS) throw new RangeError(`reach bytes: slot ${slot} of ${REACH_SLOTS}`);
-      const h = (r.byte() | (r.byte() << 8) | (r.byte() << 16) | (r.byte() << 24)) >>> 0;
-      out.add(slot, h);
-    }
-    return out;
-  }
+  if (head & 0x80) return out.addPairsRead(r, head);
   for (let i = 0; i < REACH_SLOTS; i++) if (head & (1 << i)) out.setSlot(i, readSketch(r));
   return out;
 }

@@ -173,10 +173,20 @@ export class View {
   /** Adds users to a view cell (nothing while stale: the rebuild will count them). */
   addReach(cell: string, r: Reach): void {
     if (this.reachStale) return;
+    this.reachOfCell(cell).merge(r);
+  }
+
+  /** Adds the users of a reach's bytes to a view cell (a frozen cell's, as the view's users are rebuilt). */
+  addReachBytes(cell: string, b: Uint8Array): void {
+    if (this.reachStale) return;
+    this.reachOfCell(cell).mergeBytes(b);
+  }
+
+  private reachOfCell(cell: string): Reach {
     const key = cell.slice(0, this.precision);
-    const mine = this.reach.get(key);
-    if (mine) mine.merge(r);
-    else this.reach.set(key, new Reach().merge(r));
+    let mine = this.reach.get(key);
+    if (!mine) this.reach.set(key, (mine = new Reach()));
+    return mine;
   }
 
   /** Windows w with `first <= w <= newest` are in the view. */
@@ -692,7 +702,15 @@ export class LiveStore {
     const first = v.firstWindow(this.newest);
     for (const [w, cells] of this.windows) {
       if (w < first) continue;
+      const frozen = cells instanceof FrozenWindow;
       for (const [cell, base] of cellsOf(cells)) {
+        if (frozen) {
+          // Frozen: merged from the bytes, without a reach object per cell and segment.
+          if (!v.match) {
+            if (base.frozenReach) v.addReachBytes(cell, base.frozenReach);
+          } else for (const [id, b] of base.frozenSegReach ?? []) if (v.matches(id, this.keyOf)) v.addReachBytes(cell, b);
+          continue;
+        }
         if (!v.match) {
           const r = this.reachOf(base);
           if (r) v.addReach(cell, r);

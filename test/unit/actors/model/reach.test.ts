@@ -81,3 +81,34 @@ describe('Reach: few pairs in one array, then a sketch per slot', () => {
     expect(() => Reach.fromBytes(Uint8Array.of(1))).toThrow(/end early/);
   });
 });
+
+describe('Reach.mergeBytes: a stored reach merged without decoding it first', () => {
+  const rng = mulberry32(7);
+  /** A reach of `n` users spread over `slots` slots: tiny, exact sketches, or registers past 4096. */
+  const randomReach = (n: number, slots: number) => {
+    const r = new Reach();
+    for (let i = 0; i < n; i++) r.add(i % slots, (rng() * 2 ** 32) >>> 0);
+    return r;
+  };
+  const sizes: [number, number][] = [[0, 1], [3, 2], [8, 3], [40, 1], [900, 3], [6000, 2]];
+
+  it('equals merge(fromBytes) in every regime, into an empty, a tiny and a sketched reach', () => {
+    for (const [n, slots] of sizes) {
+      const bytes = randomReach(n, slots).toBytes();
+      for (const [m, mslots] of [[0, 1], [5, 2], [300, 2], [5000, 1]] as const) {
+        const base = randomReach(m, mslots).toBytes();
+        const a = Reach.fromBytes(base).merge(Reach.fromBytes(bytes));
+        const b = Reach.fromBytes(base).mergeBytes(bytes);
+        for (let slot = 0; slot < REACH_SLOTS; slot++) expect(b.users(1 << slot)).toBe(a.users(1 << slot));
+        expect(b.users()).toBe(a.users());
+      }
+    }
+  });
+
+  it('refuses bytes that are not one whole reach, naming what is wrong', () => {
+    const bytes = randomReach(3, 1).toBytes();
+    expect(() => new Reach().mergeBytes(Uint8Array.from([...bytes, 0]))).toThrow('reach bytes: 1 bytes after the reach');
+    expect(() => new Reach().mergeBytes(bytes.subarray(0, bytes.length - 1))).toThrow('end early');
+    expect(() => new Reach().mergeBytes(Uint8Array.of(0x80 | (TINY_MAX + 1)))).toThrow(`at most ${TINY_MAX}`);
+  });
+});
