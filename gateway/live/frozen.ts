@@ -3,8 +3,8 @@
  * more, in one byte array instead of objects per cell. Most of the live horizon is frozen (with the
  * defaults, 84 of its 90 windows), so what a frozen cell costs is most of the gateway's memory: as
  * objects (a cell record, its sums, a packed segment list of doubles, a sketch's bytes and one more per
- * segment) a frozen cell of the stream benchmark held ~4 KiB; packed here, its values take a few bytes
- * each (docs/gateway.md, "The live store's memory").
+ * segment) the stream benchmark's store held 7 KiB per row; packed here, a frozen cell's values take a
+ * few bytes each (docs/gateway.md, "Memory of the live store").
  *
  * Cell i is `bytes[at[i] .. at[i + 1])`:
  *
@@ -15,9 +15,10 @@
  *
  * where values are a mask of the non-zero slots (a byte), then each such slot: a count as a varint, the
  * value sum (the last slot) as a float64 (with the mask's high bit set, every slot as a float64: a count
- * that is not a non-negative integer below 2^53, which counting never makes, still reads back as it was). Reading a cell yields a short-lived {@link BaseCell} that decodes
- * a part when it is asked for: the store reads frozen windows only when a window leaves a view, a view is
- * built, a view's users are rebuilt, or the query API answers from memory.
+ * that is not a non-negative integer below 2^53, which counting never makes, still reads back as it was).
+ * Reading a cell yields a short-lived {@link BaseCell} that decodes a part when it is asked for: the store
+ * reads frozen windows only when a window leaves a view, a view is built, a view's users are rebuilt, or
+ * the query API answers from memory.
  */
 import { SEGMENT_SLOTS, geohashCenter, packSegment, unpackSegment } from '../../actors/model/index.js';
 import type { BaseCell } from './store.js';

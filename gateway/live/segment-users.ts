@@ -2,8 +2,8 @@
  * The users of an open (window, cell)'s segments, per segment number: the union of the sketches its deltas
  * brought. Nearly every segment of a cell-window has a handful of users (a tiny reach: at most TINY_MAX
  * (slot, user) pairs), and an open cell has a dozen segments or more, so a Map of one Reach object per
- * segment cost ~7 KiB per cell, most of the gateway's memory for the open windows (docs/gateway.md, "The
- * live store's memory"). Here the tiny ones share one flat array of doubles, `[id, n, pair × n]` per
+ * segment cost ~7 KiB per cell, most of the gateway's memory for the open windows (docs/gateway.md,
+ * "Memory of the live store"). Here the tiny ones share one flat array of doubles, `[id, n, pair × n]` per
  * segment; a segment that outgrows TINY_MAX pairs moves to a Reach of its own.
  */
 import { Reach, TINY_MAX } from '../../actors/model/index.js';
