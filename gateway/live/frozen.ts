@@ -164,7 +164,7 @@ export class FrozenWindow {
   /** Each segment number the window's cells name (in their segments or their segments' users). */
   *ids(): Generator<number> {
     for (const [, c] of this.entries()) {
-      const segs = c.frozenSegs!;
+      const segs = c.frozenSegs;
       for (let k = 0; k < segs.length; k = unpackSegment(segs, k, scratch, 0).next) yield segs[k]!;
       yield* c.frozenSegReach?.keys() ?? [];
     }
@@ -174,7 +174,7 @@ export class FrozenWindow {
   renumbered(to: (id: number) => number): FrozenWindow {
     const cells = new Map<string, FrozenParts>();
     for (const [cell, c] of this.entries()) {
-      const segs = c.frozenSegs!;
+      const segs = c.frozenSegs;
       for (let k = 0; k < segs.length; k = unpackSegment(segs, k, scratch, 0).next) segs[k] = to(segs[k]!);
       const segReach = c.frozenSegReach && new Map([...c.frozenSegReach].map(([id, b]) => [to(id), b]));
       cells.set(cell, { sum: c.sum, frozenSegs: segs, frozenReach: c.frozenReach, frozenSegReach: segReach });
@@ -183,14 +183,14 @@ export class FrozenWindow {
   }
 
   /** Each cell, as a read-only base cell over the packed bytes (valid while the window is). */
-  *entries(): Generator<[string, BaseCell]> {
+  *entries(): Generator<[string, FrozenCell]> {
     for (let i = 0; i < this.size; i++) {
       const cell = this.cellText.slice(this.cellAt[i], this.cellAt[i + 1]);
       yield [cell, this.cell(cell, i)];
     }
   }
 
-  private cell(cell: string, i: number): BaseCell {
+  private cell(cell: string, i: number): FrozenCell {
     return new FrozenCell(this.bytes, this.at[i]!, cell);
   }
 }
@@ -199,7 +199,7 @@ export class FrozenWindow {
  * A frozen cell as a {@link BaseCell}: each part decoded when read (a view's sums read `sum`, its users
  * `frozenReach`, a filtered view the segments), on the prototype rather than in closures per cell.
  */
-class FrozenCell implements BaseCell {
+export class FrozenCell implements BaseCell {
   readonly parts = NO_PARTS;
   readonly partSegs = null;
   readonly held = null;
@@ -257,6 +257,18 @@ class FrozenCell implements BaseCell {
   get frozenReach(): Uint8Array | null {
     if (this.usersAt < 0) this.walk();
     return this.usersLen === 0 ? null : this.bytes.subarray(this.usersAt, this.usersAt + this.usersLen);
+  }
+
+  /** Calls `fn` with each segment's number and users' bytes (what {@link frozenSegReach} holds, without the Map). */
+  eachSegmentUsers(fn: (id: number, bytes: Uint8Array) => void): void {
+    if (this.entriesAt < 0) this.walk();
+    const s = new In(this.bytes, this.entriesAt);
+    for (let k = s.varint(); k > 0; k--) {
+      const id = s.varint();
+      const len = s.varint();
+      fn(id, this.bytes.subarray(s.at, s.at + len));
+      s.at += len;
+    }
   }
 
   get frozenSegReach(): Map<number, Uint8Array> | null {

@@ -702,15 +702,17 @@ export class LiveStore {
     const first = v.firstWindow(this.newest);
     for (const [w, cells] of this.windows) {
       if (w < first) continue;
-      const frozen = cells instanceof FrozenWindow;
-      for (const [cell, base] of cellsOf(cells)) {
-        if (frozen) {
-          // Frozen: merged from the bytes, without a reach object per cell and segment.
+      if (cells instanceof FrozenWindow) {
+        // Merged from the bytes, without a reach object per cell and segment.
+        for (const [cell, base] of cells.entries()) {
           if (!v.match) {
-            if (base.frozenReach) v.addReachBytes(cell, base.frozenReach);
-          } else for (const [id, b] of base.frozenSegReach ?? []) if (v.matches(id, this.keyOf)) v.addReachBytes(cell, b);
-          continue;
+            const b = base.frozenReach;
+            if (b) v.addReachBytes(cell, b);
+          } else base.eachSegmentUsers((id, b) => v.matches(id, this.keyOf) && v.addReachBytes(cell, b));
         }
+        continue;
+      }
+      for (const [cell, base] of cells) {
         if (!v.match) {
           const r = this.reachOf(base);
           if (r) v.addReach(cell, r);
@@ -722,7 +724,6 @@ export class LiveStore {
     return v.reach;
   }
 
-  /** Every base cell of windows [from, to): sums over partitions (the query API's live source). */
   /** A base cell's segments summed over partitions, by key (null: none of its events named an app or a campaign). */
   segmentSums(base: BaseCell): Map<string, Float64Array> | null {
     let out: Map<string, Float64Array> | null = null;
@@ -736,6 +737,7 @@ export class LiveStore {
     return out;
   }
 
+  /** Every base cell of windows [from, to): sums over partitions (the query API's live source). */
   *rows(from: number, to: number): Generator<{ window: number; cell: string; base: BaseCell }> {
     for (const [window, cells] of this.windows) {
       if (window < from || window >= to) continue;

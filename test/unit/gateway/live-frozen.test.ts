@@ -33,7 +33,7 @@ describe('a frozen window of the live store', () => {
       const want = cells.get(cell)!;
       expect([...base.sum]).toEqual(Array.from(want.sum));
       expect({ lat: base.lat, lon: base.lon }).toEqual(geohashCenter(cell));
-      expect([...base.frozenSegs!]).toEqual([...(want.frozenSegs ?? [])]);
+      expect([...base.frozenSegs]).toEqual([...(want.frozenSegs ?? [])]);
       expect(base.frozenReach && [...base.frozenReach]).toEqual(want.frozenReach && [...want.frozenReach]);
       const segReach = base.frozenSegReach && [...base.frozenSegReach].map(([id, b]) => [id, [...b]]);
       expect(segReach).toEqual(want.frozenSegReach && [...want.frozenSegReach].map(([id, b]) => [id, [...b]]));
