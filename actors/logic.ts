@@ -4,7 +4,7 @@
  * No I/O and no clock: the shard's state machine (shard-logic.ts) decides when, this decides what.
  */
 import {
-  NTYPES, FINAL_BLOCK_ROWS, FINAL_PREFIX_PRECISION, SEGMENT_SLOTS, UNTYPED, Reach, Sketch, decode, encode, encodeBlockReach, encodeOwned, encodePackedSegments, finalBlockId, openWindowId, reachAt, reachColumn,
+  NTYPES, FINAL_BLOCK_ROWS, FINAL_PREFIX_PRECISION, SEGMENT_COMPACT_MIN, SEGMENT_SLOTS, UNTYPED, nextSegmentCompaction, Reach, Sketch, decode, encode, encodeBlockReach, encodeOwned, encodePackedSegments, finalBlockId, openWindowId, reachAt, reachColumn,
   versionOf, type AdEvent, type DeltaRecord, packSegment, type FinalBlock, type OpenWindowDoc, type PackedSegments, type RollupBlock,
 } from './model/index.js';
 import { emptySegList, LocalDictionary, SegmentDict, packSegList, segSlot, unpackSegList, type SegList } from './segments.js';
@@ -82,19 +82,17 @@ export interface ShardState {
   deltaGen: number;
   /** The segments (app, campaign) the cells' `segs` name. Not checkpointed: each part has its own. */
   readonly segDict: SegmentDict;
-  /** Dictionary size at which {@link compactSegments} runs next. */
+  /** Dictionary size at which {@link compactSegments} runs next (actors/model `nextSegmentCompaction`). */
   segCompactAt: number;
 }
-
-/** The dictionary size of a shard's first compaction ({@link compactSegments}). */
-export const SEGMENT_COMPACT_MIN = 65_536;
 
 /**
  * Drops the dictionary's pairs that no held cell names and renumbers the rest. The cap bounds a cell's
  * segments, not the pairs over time: a producer naming a new campaign with every event added up to the
  * cap's worth per cell and window, for the shard's life. Ids never leave the shard (checkpoints, deltas and
  * rollups name segments through a dictionary of their own), so renumbering changes no output. Runs when
- * the dictionary doubles: one pass over the cells per as many new pairs as it keeps.
+ * the dictionary doubles (actors/model SEGMENT_COMPACT_MIN): one pass over the cells per as many new pairs
+ * as it keeps.
  */
 export function compactSegments(s: ShardState): void {
   const cws = new Set<CellWindow>();
@@ -109,7 +107,7 @@ export function compactSegments(s: ShardState): void {
     if (ids) for (let i = 0; i < ids.length; i++) ids[i] = next[ids[i]!]!;
     if (cw.freshSegs) cw.freshSegs = new Map([...cw.freshSegs].map(([id, r]) => [next[id]!, r]));
   }
-  s.segCompactAt = Math.max(SEGMENT_COMPACT_MIN, 2 * s.segDict.size);
+  s.segCompactAt = nextSegmentCompaction(s.segDict.size);
 }
 
 export function emptyState(nextOffset = 0): ShardState {

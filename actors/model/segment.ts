@@ -23,6 +23,14 @@ export const MAX_SEGMENT_ID = 64;
  * wherever it is applied (the gateway's live store; the actors' state).
  */
 export const DEFAULT_MAX_SEGMENTS_PER_CELL = 64;
+/**
+ * The cap bounds a cell's pairs, not the pairs seen over time. A segment dictionary (pair ↔ the small
+ * numbers cells hold: the shard's, the live store's) is compacted, the pairs no held cell names dropped,
+ * once it holds this many and then whenever it doubles what the last compaction kept.
+ */
+export const SEGMENT_COMPACT_MIN = 65_536;
+/** The dictionary size at which the next compaction runs, after one that kept `kept` pairs. */
+export const nextSegmentCompaction = (kept: number, min = SEGMENT_COMPACT_MIN): number => Math.max(min, 2 * kept);
 /** The app and campaign id of the "other" segment (reserved: a real pair of these ids is counted with it). */
 export const OTHER_SEGMENT = '*other*';
 /** The key of the "other" segment: no real pair has it (their keys start with the app's length and a colon). */

@@ -452,18 +452,8 @@ export function mergeSketchBytes(into: Sketch, r: ByteReader): Sketch {
 }
 
 export function readSketch(r: ByteReader): Sketch {
+  if (r.peek() === 0) return mergeSketchBytes(new Sketch(), r); // exact hashes
   const kind = r.byte();
-  if (kind === 0) {
-    const n = r.varint();
-    if (n > EXACT_LIMIT) throw new RangeError(`sketch bytes: ${n} exact hashes, at most ${EXACT_LIMIT}`);
-    const s = new Sketch();
-    let h = 0;
-    for (let i = 0; i < n; i++) {
-      h += r.varint();
-      s.add(h);
-    }
-    return s;
-  }
   if (kind !== 1 && kind !== 2) throw new RangeError(`sketch bytes: unknown kind ${kind}`);
   const p = r.byte();
   if (p < 4 || p > 18) throw new RangeError(`sketch bytes: precision ${p} out of 4-18`);

@@ -14,7 +14,7 @@
  * are not newer than those applied.
  */
 import {
-  DEFAULT_MAX_SEGMENTS_PER_CELL, NTYPES, OTHER_SEGMENT_KEY, Reach, SEGMENT_SLOTS, filterKey, foldSegment, geohashCenter, isFiltered, packSegment, reachAt, segmentKeys, segmentMatcher, skipSegment, unpackSegment,
+  DEFAULT_MAX_SEGMENTS_PER_CELL, NTYPES, OTHER_SEGMENT_KEY, Reach, SEGMENT_COMPACT_MIN, SEGMENT_SLOTS, nextSegmentCompaction, filterKey, foldSegment, geohashCenter, isFiltered, packSegment, reachAt, segmentKeys, segmentMatcher, skipSegment, unpackSegment,
   type DeltaRecord, type SegmentFilter,
 } from '../../actors/model/index.js';
 import { FrozenWindow } from './frozen.js';
@@ -267,7 +267,7 @@ export interface LiveStoreOptions {
   readonly freezeMs?: number;
   /**
    * The segment dictionary is compacted (keys no cell names any more dropped, the rest renumbered) when it
-   * reaches this many keys, and then again at twice what it kept. Default 65 536.
+   * reaches this many keys, and then again at twice what it kept. Default actors/model SEGMENT_COMPACT_MIN.
    */
   readonly compactKeysAt?: number;
 }
@@ -334,7 +334,7 @@ export class LiveStore {
   constructor(readonly opts: LiveStoreOptions) {
     this.otherId = this.segId(OTHER_SEGMENT_KEY);
     this.maxSegments = opts.maxSegmentsPerCell ?? DEFAULT_MAX_SEGMENTS_PER_CELL;
-    this.compactAt = opts.compactKeysAt ?? 65_536;
+    this.compactAt = opts.compactKeysAt ?? SEGMENT_COMPACT_MIN;
   }
 
   /** Dictionary size at which {@link compactKeys} runs next. */
@@ -355,17 +355,10 @@ export class LiveStore {
   private compactKeys(): void {
     const used = new Uint8Array(this.segKeys.length);
     used[this.otherId] = 1;
-    const mark = (id: number) => void (used[id] = 1);
+    const mark = (id: number) => ((used[id] = 1), id);
     for (const cells of this.windows.values()) {
-      if (cells instanceof FrozenWindow) {
-        for (const id of cells.ids()) mark(id);
-        continue;
-      }
-      for (const base of cells.values()) {
-        for (const segs of base.partSegs ?? []) for (let k = 0; segs && k < segs.length; k = skipSegment(segs, k)) mark(segs[k]!);
-        base.held?.forEach(mark);
-        for (const id of base.segReach?.ids() ?? []) mark(id);
-      }
+      if (cells instanceof FrozenWindow) for (const id of cells.ids()) mark(id);
+      else for (const base of cells.values()) renumberOpenCell(base, mark);
     }
     const next = new Int32Array(this.segKeys.length).fill(-1);
     const keys: string[] = [];
@@ -378,20 +371,13 @@ export class LiveStore {
     });
     const to = (id: number) => next[id]!;
     for (const [w, cells] of this.windows) {
-      if (cells instanceof FrozenWindow) {
-        this.windows.set(w, cells.renumbered(to));
-        continue;
-      }
-      for (const base of cells.values()) {
-        for (const segs of base.partSegs ?? []) for (let k = 0; segs && k < segs.length; k = skipSegment(segs, k)) segs[k] = to(segs[k]!);
-        if (base.held) base.held = new Set([...base.held].map(to));
-        base.segReach?.renumber(to);
-      }
+      if (cells instanceof FrozenWindow) this.windows.set(w, cells.renumbered(to));
+      else for (const base of cells.values()) renumberOpenCell(base, to);
     }
     this.segKeys = keys;
     for (const v of this.views.values()) v.forgetSegmentNumbers();
     this.stats.keysDropped += next.length - keys.length;
-    this.compactAt = Math.max(this.opts.compactKeysAt ?? 65_536, 2 * keys.length);
+    this.compactAt = nextSegmentCompaction(keys.length, this.opts.compactKeysAt);
   }
 
   /** The segment number `id` of `base` is counted under: its own, or "other" when the cell is full. */
@@ -806,14 +792,24 @@ function findSegment(segs: readonly number[], id: number): number {
   return -1;
 }
 
+/** Renumbers the segments an open cell names (`to` maps each number to its new one, or marks it). */
+function renumberOpenCell(base: BaseCell, to: (id: number) => number): void {
+  for (const segs of base.partSegs ?? []) for (let k = 0; segs && k < segs.length; k = skipSegment(segs, k)) segs[k] = to(segs[k]!);
+  if (base.held) base.held = new Set([...base.held].map(to));
+  base.segReach?.renumber(to);
+}
+
+/** The offset of segment `id` in a packed list, or −1. */
+function findPacked(segs: readonly number[], id: number): number {
+  for (let k = 0; k < segs.length; k = skipSegment(segs, k)) if (segs[k] === id) return k;
+  return -1;
+}
+
 /** Segment `id`'s values in a packed list, into `out`; false when the list has none. */
 function packedValues(segs: readonly number[], id: number, out: Float64Array): boolean {
-  for (let k = 0; k < segs.length; k = skipSegment(segs, k)) {
-    if (segs[k] !== id) continue;
-    unpackSegment(segs, k, out, 0);
-    return true;
-  }
-  return false;
+  const k = findPacked(segs, id);
+  if (k >= 0) unpackSegment(segs, k, out, 0);
+  return k >= 0;
 }
 
 const oldValues = new Float64Array(SLOTS);
@@ -837,10 +833,8 @@ function updateSegments(into: number[] | undefined, update: readonly number[], d
   const list = into ?? [];
   let rebuild = false;
   for (let j = 0; j < update.length && !rebuild; j += STRIDE) {
-    const id = update[j]!;
-    let k = 0;
-    while (k < list.length && list[k] !== id) k = skipSegment(list, k);
-    if (k >= list.length) {
+    const k = findPacked(list, update[j]!);
+    if (k < 0) {
       rebuild = true; // a new segment
       break;
     }
@@ -851,8 +845,7 @@ function updateSegments(into: number[] | undefined, update: readonly number[], d
   if (!rebuild) {
     for (let j = 0; j < update.length; j += STRIDE) {
       const id = update[j]!;
-      let k = 0;
-      while (list[k] !== id) k = skipSegment(list, k);
+      const k = findPacked(list, id);
       if (diffs) {
         unpackSegment(list, k, oldValues, 0);
         diffOf(id, j);
