@@ -26,8 +26,12 @@ export interface HubOptions {
   readonly privacyK?: number;
 }
 
-/** Frames carry the view's own users and held-back cells in snapshots and on every tenth tick (once a second at 100 ms). */
-const TOTALS_EVERY_TICKS = 10;
+/**
+ * Frames carry the view's own users and held-back cells in snapshots and, for each viewer, in its first
+ * frame after this long without them. Per viewer, not every tenth tick: a viewer that gets frames only
+ * at its heartbeats (a quiet view) may see no frame on a tenth tick for many seconds.
+ */
+const TOTALS_EVERY_MS = 1000;
 
 export interface ViewerPort {
   /** Sends one binary message; false when the socket is gone. */
@@ -52,6 +56,8 @@ export class Viewer {
   pos = 0;
   needSnapshot = true;
   lastSentAt = 0;
+  /** Frame-clock time of the last frame that carried the view's totals (see TOTALS_EVERY_MS). */
+  lastTotalsAt = -Infinity;
   /** The frame-clock tick of the last frame sent (one frame per tick at most). */
   lastTick = -1;
   /** Cache key of the viewport and types. */
@@ -191,11 +197,12 @@ export class StreamHub {
   }
 
   private keyOf(v: Viewer, view: View, snapshot: boolean, end: number): string {
-    return `${view.key}|${v.vpKey}|${snapshot ? 'S' : ''}${v.needSnapshot ? -1 : v.pos}|${end}|${this.totalsDue(snapshot) ? 'T' : ''}`;
+    return `${view.key}|${v.vpKey}|${snapshot ? 'S' : ''}${v.needSnapshot ? -1 : v.pos}|${end}|${this.totalsDue(v, snapshot) ? 'T' : ''}`;
   }
 
-  private totalsDue(snapshot: boolean): boolean {
-    return snapshot || this.stats.ticks % TOTALS_EVERY_TICKS === 0;
+  /** Whether `v`'s frame this tick carries the view's totals (by the tick's time, so one key per tick). */
+  private totalsDue(v: Viewer, snapshot: boolean): boolean {
+    return snapshot || this.tickAt - v.lastTotalsAt >= TOTALS_EVERY_MS;
   }
 
   /** Sends `v` the changes up to log position `end` (or a snapshot), if it has credit and news. */
@@ -208,6 +215,7 @@ export class StreamHub {
       this.stats.skippedBusy++;
       return;
     }
+    const totals = this.totalsDue(v, snapshot);
     const key = this.keyOf(v, view, snapshot, end);
     let body = this.cache.get(key);
     if (!body) {
@@ -215,7 +223,7 @@ export class StreamHub {
       const from = Number.isFinite(store.newest) ? view.firstWindow(store.newest) : 0;
       const to = Number.isFinite(store.newest) ? store.newest + this.o.windowMs : 0;
       // A viewer that (re)subscribed or resynced has no position that means anything: since = −1.
-      const reach = { cells: store.viewReach(view), privacyK: this.o.privacyK ?? 0, totals: this.totalsDue(snapshot), totalsMemo: this.totalsMemo, totalsKey: `${view.key}|${v.vpKey}` };
+      const reach = { cells: store.viewReach(view), privacyK: this.o.privacyK ?? 0, totals, totalsMemo: this.totalsMemo, totalsKey: `${view.key}|${v.vpKey}` };
       body = frameBody(view, vp, { at: now, dataAt: store.dataAt, from, to }, snapshot, v.needSnapshot ? -1 : v.pos, end, reach);
       this.cache.set(key, body);
       this.stats.encodings++;
@@ -240,6 +248,7 @@ export class StreamHub {
     v.pos = end;
     v.needSnapshot = false;
     v.lastSentAt = now;
+    if (totals) v.lastTotalsAt = this.tickAt;
     v.lastTick = this.stats.ticks;
   }
 }

@@ -212,6 +212,23 @@ describe('the live store\'s segment dictionary', () => {
 });
 
 describe('reach in stream frames', () => {
+  it('gives a viewer of a quiet view the view\'s totals at least once a second, whichever ticks its frames fall on', async () => {
+    const { encode } = await import('../../../actors/model/index.js');
+    let clock = 0;
+    const hub = new StreamHub({ windowMs: W, horizonMs: 120_000, heartbeatMs: 1000, maxBuffered: 1 << 20, privacyK: 3 }, undefined, () => clock);
+    hub.applyDeltas([delta(0, 1, [[0, 'u09tvw', [5, 1], ['a', 'b', 'c', 'a:click']], [0, 'xn76ur', 2, ['d', 'e']]])]);
+    for (let t = 100; t <= 300; t += 100) hub.tick(t);
+    const sent: Uint8Array[] = [];
+    const v = hub.open({ send: (f) => (sent.push(f), true), buffered: () => 0 });
+    clock = 350; // between two ticks, as a real subscription comes
+    hub.message(v, encode({ type: 'subscribe', bbox: [-180, -90, 180, 90], precision: 6, windowS: 60, credit: 8 }));
+    // Nothing changes: after the snapshot, frames are heartbeats, on ticks 14, 24, 34, … (never a tenth one).
+    for (let t = 400; t <= 4_400; t += 100) hub.tick((clock = t));
+    const frames = sent.map((f) => decode<CellsFrame>(f));
+    expect(frames.map((f) => f.type)).toEqual(['snapshot', 'delta', 'delta', 'delta', 'delta']);
+    expect(frames.map((f) => [f.viewUsers, f.withheld])).toEqual(Array.from({ length: 5 }, () => [5, 1]));
+  });
+
   it('carries users per row and for the view; cells below k are left out of snapshots and removed by deltas', async () => {
     const { encode } = await import('../../../actors/model/index.js');
     const hub = new StreamHub({ windowMs: W, horizonMs: 120_000, heartbeatMs: 1000, maxBuffered: 1 << 20, privacyK: 3 }, undefined, () => 0);
