@@ -296,6 +296,15 @@ export function finalGroups(cws: readonly CellWindow[], maxRows = FINAL_BLOCK_RO
  * open write covers are no longer marked changed for rollups: {@link rollupsFailed} marks them again.
  */
 export function rollupWrites(s: ShardState, c: AggregationConfig, partition: number, epoch: number, includeOpen = true, maxBlockRows = FINAL_BLOCK_ROWS): RollupWrites {
+  return drain(rollupWriteSteps(s, c, partition, epoch, includeOpen, maxBlockRows));
+}
+
+/**
+ * {@link rollupWrites} in slices: yields the number of cells encoded after each window's documents, so a
+ * caller can stop between windows and go on later (the shard does, to bound its steps). The state must
+ * not change until the generator returns.
+ */
+export function* rollupWriteSteps(s: ShardState, c: AggregationConfig, partition: number, epoch: number, includeOpen = true, maxBlockRows = FINAL_BLOCK_ROWS): Generator<number, RollupWrites> {
   const closedBefore = lastClosedWindow(s, c);
   const dirtyWindows = new Set<number>();
   if (includeOpen) for (const cw of s.rollupDirty) if (cw.window > closedBefore) dirtyWindows.add(cw.window);
@@ -309,8 +318,10 @@ export function rollupWrites(s: ShardState, c: AggregationConfig, partition: num
       for (const [prefix, cws] of finalGroups([...cells.values()], maxBlockRows)) {
         finals.push({ _id: finalBlockId(c.windowMs, window, prefix, partition), window, windowMs: c.windowMs, partition, prefix, ...columns(s.segDict, cws) });
       }
+      yield cells.size;
     } else if (dirtyWindows.has(window)) {
       open.push({ _id: openWindowId(c.windowMs, window, partition), window, windowMs: c.windowMs, partition, version, ...columns(s.segDict, [...cells.values()]) });
+      yield cells.size;
     }
   }
   const openCells: CellWindow[] = [];
@@ -325,6 +336,14 @@ export function rollupWrites(s: ShardState, c: AggregationConfig, partition: num
     s.rollupDirty = keep;
   }
   return { finals, finalWindows, open, openCells, obsoleteOpenIds: finalWindows.map((w) => openWindowId(c.windowMs, w, partition)) };
+}
+
+/** Runs a sliced computation to its end. */
+export function drain<T>(steps: Generator<number, T>): T {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
 }
 
 /** The open-window writes of `w` failed: their cells count as changed for rollups again. */
@@ -666,14 +685,14 @@ function compactionDue(prev: WindowLayout, changed: number, live: number): boole
 }
 
 /** The part recording a window's changed cells: a change part, or the window's new base when compaction is due. */
-function windowWrite(s: ShardState, window: number, seq: number, prev: WindowLayout, changed: readonly CellWindow[]): { name: string; bytes: Uint8Array; layout: WindowLayout } {
+function windowWrite(s: ShardState, window: number, seq: number, prev: WindowLayout, changed: readonly CellWindow[]): { name: string; bytes: Uint8Array; layout: WindowLayout; cells: number } {
   const live = s.windows.get(window)!;
   if (compactionDue(prev, changed.length, live.size)) {
     const name = basePartName(window);
-    return { name, bytes: encodeCells(s, window, seq, [...live.values()]), layout: { parts: [name], values: live.size } };
+    return { name, bytes: encodeCells(s, window, seq, [...live.values()]), layout: { parts: [name], values: live.size }, cells: live.size };
   }
   const name = changePartName(window, seq);
-  return { name, bytes: encodeCells(s, window, seq, changed), layout: { parts: [...prev.parts, name], values: prev.values + changed.length } };
+  return { name, bytes: encodeCells(s, window, seq, changed), layout: { parts: [...prev.parts, name], values: prev.values + changed.length }, cells: changed.length };
 }
 
 /**
@@ -682,6 +701,15 @@ function windowWrite(s: ShardState, window: number, seq: number, prev: WindowLay
  * Pass the result to checkpointCommitted or checkpointFailed once the store has answered.
  */
 export function captureCheckpoint(s: ShardState): CheckpointCapture {
+  return drain(captureSteps(s));
+}
+
+/**
+ * {@link captureCheckpoint} in slices: yields the number of cells encoded after each window's part, so
+ * that a caller can stop between windows and go on later. The state must not change until the
+ * generator returns (the shard folds nothing meanwhile).
+ */
+export function* captureSteps(s: ShardState): Generator<number, CheckpointCapture> {
   const seq = ++s.checkpointSeq;
   const meta = encodeOwned({
     v: 1, seq, maxTs: Number.isFinite(s.maxTs) ? s.maxTs : null, totals: { ...s.totals },
@@ -700,6 +728,7 @@ export function captureCheckpoint(s: ShardState): CheckpointCapture {
       parts.set(w.name, w.bytes);
       bytes += w.bytes.byteLength;
       next = w.layout;
+      yield w.cells;
     }
     for (const name of next.parts) if (!parts.has(name)) parts.set(name, null);
     layout.set(window, next);

@@ -1,6 +1,6 @@
 /** Configuration of an `adme runtime` process: every value has a default and an env variable. */
 import { BASE_PRECISION, DEFAULT_MAX_SEGMENTS_PER_CELL, DELTAS_TOPIC, EVENTS_TOPIC } from './model/index.js';
-import type { ShardSettings } from './shard-logic.js';
+import { ENCODE_SLICE_CELLS, type ShardSettings } from './shard-logic.js';
 
 /** Everything a runtime process is configured with; the shard cadences are the actors' own settings. */
 export interface RuntimeConfig extends ShardSettings {
@@ -94,6 +94,7 @@ export function loadRuntimeConfig(servers: { brokers: readonly string[]; contact
     rollupEveryMs: int(env, 'ADME_ROLLUP_MS', 5000, 0, 600_000),
     openRollupEveryMs: int(env, 'ADME_OPEN_ROLLUP_MS', 30_000, 0, 3_600_000),
     deltaEveryMs: int(env, 'ADME_DELTA_MS', 100, 10, 60_000),
+    encodeSliceCells: int(env, 'ADME_ENCODE_SLICE_CELLS', ENCODE_SLICE_CELLS, 1, 1e9),
     sinks: sinks === 'on',
     archive: archive === 'on',
     archiveTtlDays: int(env, 'ADME_ARCHIVE_TTL_DAYS', 30, 0, 7300),

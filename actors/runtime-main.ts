@@ -63,7 +63,7 @@ export async function startRuntime(c: RuntimeConfig, log: (m: string) => void): 
   const aggregation = { precision: c.precision, windowMs: c.windowMs, allowedLatenessMs: c.allowedLatenessMs, maxSegmentsPerCell: c.maxSegmentsPerCell, segmentReach: c.segmentReach };
   const settings = {
     checkpointEveryMs: c.checkpointEveryMs, checkpointEveryEvents: c.checkpointEveryEvents, maxUncheckpointedEvents: c.maxUncheckpointedEvents,
-    rollupEveryMs: c.rollupEveryMs, openRollupEveryMs: c.openRollupEveryMs, deltaEveryMs: c.deltaEveryMs, sinks: c.sinks, archive: c.archive,
+    rollupEveryMs: c.rollupEveryMs, openRollupEveryMs: c.openRollupEveryMs, deltaEveryMs: c.deltaEveryMs, encodeSliceCells: c.encodeSliceCells, sinks: c.sinks, archive: c.archive,
   };
   const host = new ShardHost({
     source, threads, log, owner, sink: deltas, sessionTimeoutMs: c.sessionTimeoutMs,

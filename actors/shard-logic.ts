@@ -22,7 +22,7 @@ import {
   INVALID_EVENTS_COLLECTION, LATE_EVENTS_COLLECTION, OPEN_ROLLUPS_COLLECTION, ROLLUPS_COLLECTION, encodeOwned, type FinalBlock,
 } from './model/index.js';
 import {
-  captureCheckpoint, checkpointCommitted, checkpointFailed, emptyState, finalsWritten, holdsClosedWindow, invalidDocs, lateDocs, restoreCheckpoint, rollupsFailed, rollupWrites, takeDelta,
+  captureSteps, checkpointCommitted, checkpointFailed, emptyState, finalsWritten, holdsClosedWindow, invalidDocs, lateDocs, restoreCheckpoint, rollupsFailed, rollupWriteSteps, takeDelta,
   type CheckpointCapture, type RollupWrites, type ShardState,
 } from './logic.js';
 import { foldRecords, type AggregationConfig } from './fold.js';
@@ -44,7 +44,15 @@ export interface ShardSettings {
   readonly sinks: boolean;
   /** Raw events archived before each checkpoint (ADME_ARCHIVE; only with sinks on). */
   readonly archive?: boolean;
+  /**
+   * A round's encoding (checkpoint parts, rollup documents) goes on in another step once a step has
+   * encoded this many cells, so the other shards of the thread get their turn (ADME_ENCODE_SLICE_CELLS).
+   */
+  readonly encodeSliceCells?: number;
 }
+
+/** Default of {@link ShardSettings.encodeSliceCells}: about 10 ms of encoding on the bench machine. */
+export const ENCODE_SLICE_CELLS = 4096;
 
 /** The shard's configuration, carried in its start input. */
 export interface ShardConfig {
@@ -71,31 +79,40 @@ export type ShardMetricEffect =
   | { readonly type: 'm.fenced' };
 
 /**
- * The shard's message to itself: start the checkpoint round that a tick found due. A tick only sends the
- * delta; the round (a capture of every changed cell, tens of ms on a busy one) runs as a step of its own
- * behind what the thread has queued, so it never holds back this shard's delta nor the other shards' ticks.
+ * The shard's messages to itself. `round`: start the checkpoint round that a tick found due. A tick only
+ * sends the delta; the round runs as a step of its own behind what the thread has queued, so it never
+ * holds back this shard's delta nor the other shards' ticks. `encode`: go on with the round's encoding,
+ * which is sliced (a catch-up's round encodes tens of thousands of cells, 100 ms and more in one step):
+ * each slice is a step behind what the thread has queued meanwhile.
  */
-export type ShardSelfMsg = { readonly type: 'round' };
+export type ShardSelfMsg = { readonly type: 'round' } | { readonly type: 'encode'; readonly tag: number };
 export type ShardMsg = ShardHostMsg | ShardSelfMsg;
 
 export type ShardEffect = ShardPortEffect | ShardMetricEffect | SelfMessage<ShardSelfMsg>;
 
-/** One checkpoint round: what was captured, and how far it got. */
+/**
+ * One checkpoint round: what was captured, and how far it got. `encode`: the state as of `nextOffset` is
+ * being encoded, a slice per step; batches handed over meanwhile wait in {@link Shard.held} (folding
+ * them would change what is being encoded). Then `save`, then `docs`.
+ */
 interface Round {
   readonly tag: number;
-  stage: 'save' | 'docs';
-  readonly capture: CheckpointCapture;
+  stage: 'encode' | 'save' | 'docs';
+  /** The encoding still to do (stage `encode`); it sets `capture` and `rollups`. */
+  encoding: Generator<number, void> | null;
+  capture: CheckpointCapture | null;
   /** Archive blocks this round writes: the first ones of {@link Shard.archivePending}. */
-  readonly archived: number;
+  archived: number;
   readonly nextOffset: number;
   readonly events: number;
-  readonly rollups: RollupWrites | null;
+  rollups: RollupWrites | null;
   /** Whether `rollups` holds the open windows' documents (their cadence is longer). */
   readonly openWritten: boolean;
   readonly late: number;
   readonly invalid: number;
   readonly startedAt: number;
-  readonly encodeMs: number;
+  /** Time spent encoding, summed over the steps it took. */
+  encodeMs: number;
   /** Flush requests this round answers. */
   readonly flushes: number[];
 }
@@ -143,6 +160,8 @@ export interface Shard {
   catchingUp: boolean;
   /** A `round` message to itself is queued (one at a time). */
   roundAsked: boolean;
+  /** Batches are held for backpressure (`m.stalled` on), not only for a round's encoding. */
+  stalled: boolean;
 }
 
 /**
@@ -161,7 +180,7 @@ export function initShard(start: ShardStart, clock: Clock): { state: Shard; effe
   const state: Shard = {
     partition: start.partition, epoch: start.epoch, config, agg, archive, archivePending: [], eventsSinceCheckpoint: 0, round: null, flushes: [], flushFull: false, held: [],
     failures: 0, retryAt: 0, deltasInFlight: new Map(), deltaSeq: 0, lastDeltaAt: 0, lastCheckpointAt: last, lastRollupAt: last, lastOpenRollupAt: last,
-    lastStatsAt: now, nextTag: 1, fenced: false, catchingUp: false, roundAsked: false,
+    lastStatsAt: now, nextTag: 1, fenced: false, catchingUp: false, roundAsked: false, stalled: false,
   };
   const bytes = start.parts.reduce((a, [, b]) => a + b.byteLength, 0);
   return {
@@ -188,6 +207,9 @@ export function stepShard(s: Shard, m: ShardMsg, clock: Clock): ShardEffect[] {
     case 'round':
       s.roundAsked = false;
       if (roundDue(s, clock.now())) startRound(s, clock, s.held.length > 0, false, [], out);
+      break;
+    case 'encode':
+      if (s.round?.tag === m.tag && s.round.stage === 'encode') encodeSlice(s, clock, out);
       break;
     case 'flush':
       if (!s.config.settings.sinks) out.push({ type: 'flushed', tag: m.tag });
@@ -228,6 +250,12 @@ function records(s: Shard, m: RecordsMsg, clock: Clock, out: ShardEffect[], resu
     s.held.push(m);
     return;
   }
+  if (s.round?.stage === 'encode') {
+    // The state is being encoded: the batch waits for the encoding's last slice.
+    if (resumed) s.held.unshift(m);
+    else s.held.push(m);
+    return;
+  }
   const pos = s.agg.nextOffset;
   const n = m.offsets.length;
   let first = 0;
@@ -245,7 +273,8 @@ function records(s: Shard, m: RecordsMsg, clock: Clock, out: ShardEffect[], resu
   const { settings } = s.config;
   if (settings.sinks && s.eventsSinceCheckpoint >= settings.maxUncheckpointedEvents) {
     // Backpressure: the batch waits, unanswered, until a checkpoint lands (e.g. while Cassandra is down).
-    if (s.held.length === 0) out.push({ type: 'm.stalled', on: true });
+    if (!s.stalled) out.push({ type: 'm.stalled', on: true });
+    s.stalled = true;
     if (resumed) s.held.unshift(m);
     else s.held.push(m);
     startRound(s, clock, true, false, [], out);
@@ -336,26 +365,59 @@ function startRound(s: Shard, clock: Clock, force: boolean, everything: boolean,
     s.lastCheckpointAt = now;
     return false;
   }
-  const capture = captureCheckpoint(a);
-  const rollups = writeRollups ? rollupWrites(a, s.config.aggregation, s.partition, s.epoch, writeOpen) : null;
+  const tag = s.nextTag++;
+  const r: Round = {
+    tag, stage: 'encode', encoding: null, capture: null, archived: 0, nextOffset: a.nextOffset, events: s.eventsSinceCheckpoint, rollups: null,
+    openWritten: writeRollups && writeOpen, late: a.pendingLate.length, invalid: a.pendingInvalid.length, startedAt: now, encodeMs: 0, flushes,
+  };
+  r.encoding = encodeRound(s, r, writeRollups, writeOpen);
+  s.round = r;
+  encodeSlice(s, clock, out);
+  return true;
+}
+
+/** A round's encoding: the checkpoint's parts, then the rollup documents due, one window per slice. */
+function* encodeRound(s: Shard, r: Round, writeRollups: boolean, writeOpen: boolean): Generator<number, void> {
+  r.capture = yield* captureSteps(s.agg);
+  if (writeRollups) r.rollups = yield* rollupWriteSteps(s.agg, s.config.aggregation, s.partition, s.epoch, writeOpen);
+}
+
+/**
+ * Encodes windows until the slice's cells are spent. If there is more, the shard asks itself to go on
+ * (behind the thread's queue); else the round's save goes out and the batches held meanwhile are folded.
+ */
+function encodeSlice(s: Shard, clock: Clock, out: ShardEffect[]): void {
+  const r = s.round!;
+  const t0 = clock.now();
+  const budget = s.config.settings.encodeSliceCells ?? ENCODE_SLICE_CELLS;
+  let spent = 0;
+  for (;;) {
+    const step = r.encoding!.next();
+    if (step.done) break;
+    spent += step.value;
+    if (spent >= budget) {
+      r.encodeMs += clock.now() - t0;
+      out.push({ type: 'self', msg: { type: 'encode', tag: r.tag } });
+      return;
+    }
+  }
+  r.encoding = null;
+  const a = s.agg;
   if (s.archive && s.archive.count > 0) s.archivePending.push(...s.archive.seal(s.partition, a.nextOffset));
   else if (s.archive) s.archive.firstOffset = a.nextOffset;
-  const tag = s.nextTag++;
-  const archived = s.archivePending.length;
-  s.round = {
-    tag, stage: 'save', capture, archived, nextOffset: a.nextOffset, events: s.eventsSinceCheckpoint, rollups, openWritten: writeRollups && writeOpen,
-    late: a.pendingLate.length, invalid: a.pendingInvalid.length, startedAt: now, encodeMs: clock.now() - now, flushes,
-  };
+  r.archived = s.archivePending.length;
+  r.encodeMs += clock.now() - t0;
+  r.stage = 'save';
   // The archive with the checkpoint: its commit waits for the archive of every event below its offset.
-  out.push({ type: 'save', tag, nextOffset: a.nextOffset, parts: [...capture.parts], ...(archived > 0 ? { archive: s.archivePending.slice() } : {}) });
-  return true;
+  out.push({ type: 'save', tag: r.tag, nextOffset: r.nextOffset, parts: [...r.capture!.parts], ...(r.archived > 0 ? { archive: s.archivePending.slice() } : {}) });
+  takeHeld(s, clock, out);
 }
 
 function saved(s: Shard, m: Extract<ShardHostMsg, { type: 'saved' }>, clock: Clock, out: ShardEffect[]): void {
   const r = s.round!;
   const { bytesWritten: bytes, ms } = m;
   // Before any eviction below: the next checkpoint builds on exactly what was committed.
-  checkpointCommitted(s.agg, r.capture);
+  checkpointCommitted(s.agg, r.capture!);
   if (r.archived > 0) {
     let events = 0;
     for (let i = 0; i < r.archived; i++) events += s.archivePending[i]!.count;
@@ -410,15 +472,22 @@ function endRound(s: Shard, clock: Clock, out: ShardEffect[]): void {
 
 /** A round ended (or failed): a held batch may go in now, and waiting flushes get their round. */
 function afterRound(s: Shard, clock: Clock, out: ShardEffect[]): void {
-  const stalled = s.held.length > 0;
-  while (s.held.length > 0 && s.eventsSinceCheckpoint < s.config.settings.maxUncheckpointedEvents) records(s, s.held.shift()!, clock, out, true);
-  if (stalled && s.held.length === 0) out.push({ type: 'm.stalled', on: false });
+  takeHeld(s, clock, out);
   if (s.flushes.length > 0 && !s.round) {
     const tags = s.flushes;
     const full = s.flushFull;
     s.flushes = [];
     s.flushFull = false;
     if (!startRound(s, clock, true, full, tags, out)) for (const tag of tags) out.push({ type: 'flushed', tag });
+  }
+}
+
+/** Folds the held batches, in order, while the allowance lets it and no round is being encoded. */
+function takeHeld(s: Shard, clock: Clock, out: ShardEffect[]): void {
+  while (s.held.length > 0 && s.round?.stage !== 'encode' && s.eventsSinceCheckpoint < s.config.settings.maxUncheckpointedEvents) records(s, s.held.shift()!, clock, out, true);
+  if (s.stalled && s.held.length === 0) {
+    s.stalled = false;
+    out.push({ type: 'm.stalled', on: false });
   }
 }
 
@@ -433,7 +502,7 @@ function failed(s: Shard, m: Extract<ShardHostMsg, { type: 'failed' }>, clock: C
   s.round = null;
   // A failed save (its archive write included) marks the capture changed again; the pending archive
   // blocks go with the next round.
-  if (r.stage === 'save') checkpointFailed(s.agg, r.capture);
+  if (r.stage === 'save') checkpointFailed(s.agg, r.capture!);
   if (r.rollups) rollupsFailed(s.agg, r.rollups);
   for (const tag of r.flushes) out.push({ type: 'flushed', tag });
   if (m.error.code === 'RT_FENCED') {

@@ -249,4 +249,43 @@ describe('shard logic: step(state, message) → effects', () => {
     const upserts = ofType(flush(b, true), 'docs')[0]!.writes.flatMap((w) => (w.op === 'upsert' ? w.docs.map((d) => d._id) : []));
     expect(upserts).toEqual([`10000:${w0}:3`]);
   });
+
+  it('a round\'s encoding is sliced a window at a time: deltas go out between slices, batches wait for the last, and the save is the state as of the round\'s start', () => {
+    const clock = new ManualClock(T0);
+    const cfg = config({ encodeSliceCells: 1 });
+    // Three windows (10 s each; ev(i) is at i × 10 ms), the second with an app and campaign.
+    const batch = recordsMsg(0, [ev(1), ev(2)], [ev(1100, { appId: 'a', campaignId: 'c' })], [ev(2100), ev(2200)]);
+    const { state: s } = initShard(start(cfg), clock);
+    stepShard(s, batch, clock);
+    const { state: whole } = initShard(start(config()), clock);
+    stepShard(whole, batch, clock);
+    const wholeSave = ofType(stepShard(whole, { type: 'flush', tag: 1, full: false }, clock), 'save')[0]!;
+
+    const first = stepShard(s, { type: 'flush', tag: 1, full: false }, clock);
+    expect(ofType(first, 'save')).toEqual([]);
+    const tag = (first.find((e) => e.type === 'self') as { msg: { type: 'encode'; tag: number } }).msg.tag;
+    // Between slices: a batch waits unanswered, a tick still sends the delta, a stray round starts nothing.
+    expect(ofType(stepShard(s, recordsMsg(3, [ev(2300)]), clock), 'accepted')).toEqual([]);
+    clock.advance(100);
+    expect(ofType(stepShard(s, { type: 'tick' }, clock), 'send')).toHaveLength(1);
+    expect(stepShard(s, { type: 'round' }, clock)).toEqual([]);
+    // One window per slice: three checkpoint parts, then three open windows' documents (rollups are due).
+    let last: ShardEffect[] = [];
+    let slices = 1;
+    while (ofType(last, 'save').length === 0 && slices < 20) {
+      last = stepShard(s, { type: 'encode', tag }, clock);
+      slices++;
+    }
+    expect(slices).toBe(7);
+    const save = ofType(last, 'save')[0]!;
+    // The save holds the state as of offset 3, the same parts as an unsliced round's; the held batch goes in after it.
+    expect(save.nextOffset).toBe(3);
+    expect(save.parts.map(([n]) => n).sort()).toEqual(wholeSave.parts.map(([n]) => n).sort());
+    expect(ofType(last, 'accepted')).toEqual([{ type: 'accepted', nextOffset: 4 }]);
+    const restored = initShard(start(cfg, save.parts.map(([n, b]) => [n, b!]), 3, 2), clock).state;
+    const wholeRestored = initShard(start(cfg, wholeSave.parts.map(([n, b]) => [n, b!]), 3, 2), clock).state;
+    expect(cellTotals(restored)).toEqual(cellTotals(wholeRestored));
+    expect(Object.values(cellTotals(restored)).reduce((a, c) => a + c.reduce((x, y) => x + y, 0), 0)).toBe(5);
+    expect(Object.values(cellTotals(s)).reduce((a, c) => a + c.reduce((x, y) => x + y, 0), 0)).toBe(6);
+  });
 });
