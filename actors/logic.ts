@@ -300,9 +300,9 @@ export function rollupWrites(s: ShardState, c: AggregationConfig, partition: num
 }
 
 /**
- * {@link rollupWrites} in slices: yields the number of cells encoded after each window's documents, so a
- * caller can stop between windows and go on later (the shard does, to bound its steps). The state must
- * not change until the generator returns.
+ * {@link rollupWrites} in slices: yields the number of cells encoded after each final block and each open
+ * window's document, so that a caller can stop there and go on later (the shard does, to bound its
+ * steps). The state must not change until the generator returns.
  */
 export function* rollupWriteSteps(s: ShardState, c: AggregationConfig, partition: number, epoch: number, includeOpen = true, maxBlockRows = FINAL_BLOCK_ROWS): Generator<number, RollupWrites> {
   const closedBefore = lastClosedWindow(s, c);
@@ -317,8 +317,8 @@ export function* rollupWriteSteps(s: ShardState, c: AggregationConfig, partition
       finalWindows.push(window);
       for (const [prefix, cws] of finalGroups([...cells.values()], maxBlockRows)) {
         finals.push({ _id: finalBlockId(c.windowMs, window, prefix, partition), window, windowMs: c.windowMs, partition, prefix, ...columns(s.segDict, cws) });
+        yield cws.length;
       }
-      yield cells.size;
     } else if (dirtyWindows.has(window)) {
       open.push({ _id: openWindowId(c.windowMs, window, partition), window, windowMs: c.windowMs, partition, version, ...columns(s.segDict, [...cells.values()]) });
       yield cells.size;
