@@ -78,14 +78,6 @@ interface Manifest {
 }
 
 /**
- * Table options of the checkpoints. No compression: a window part is deflated already (LZ4 over it was
- * Cassandra CPU spent on flushes and compactions for nothing). A short grace for the tombstones of
- * superseded rows: a deleted row that a replica missed and repair brings back is never read (no manifest
- * names it), so the default ten days only made every compaction carry a round's deletes that long.
- */
-const CHECKPOINT_GC_GRACE_S = 3600;
-
-/**
  * Checkpoints in one Cassandra partition per shard. Part rows are written first, keyed by the writer's
  * epoch and a sequence number, so they are invisible until committed and a zombie's rows can never
  * collide with the new owner's. The commit is ONE conditional write of the shard's static head —
@@ -117,8 +109,7 @@ export class CassandraCheckpointStore implements CheckpointStore {
       shard text, part text, epoch bigint, seq bigint, chunk int,
       owner_epoch bigint static, next_offset bigint static, manifest blob static, owner text static, saved_at timestamp static,
       data blob,
-      PRIMARY KEY (shard, part, epoch, seq, chunk))
-      WITH compression = {'enabled': 'false'} AND gc_grace_seconds = ${CHECKPOINT_GC_GRACE_S}`);
+      PRIMARY KEY (shard, part, epoch, seq, chunk))`);
     return new CassandraCheckpointStore(client, o.keyspace, o.chunkBytes ?? 512 * 1024, o.consistency ?? 'local_quorum');
   }
 
