@@ -376,14 +376,14 @@ function startRound(s: Shard, clock: Clock, force: boolean, everything: boolean,
   return true;
 }
 
-/** A round's encoding: the checkpoint's parts, then the rollup documents due, one window per slice. */
+/** A round's encoding: the checkpoint's parts, then the rollup documents due; it yields after each part or document. */
 function* encodeRound(s: Shard, r: Round, writeRollups: boolean, writeOpen: boolean): Generator<number, void> {
   r.capture = yield* captureSteps(s.agg);
   if (writeRollups) r.rollups = yield* rollupWriteSteps(s.agg, s.config.aggregation, s.partition, s.epoch, writeOpen);
 }
 
 /**
- * Encodes windows until the slice's cells are spent. If there is more, the shard asks itself to go on
+ * Encodes parts and documents until the slice's cells are spent. If there is more, the shard asks itself to go on
  * (behind the thread's queue); else the round's save goes out and the batches held meanwhile are folded.
  */
 function encodeSlice(s: Shard, clock: Clock, out: ShardEffect[]): void {
