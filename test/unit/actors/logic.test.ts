@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_WINDOW_PARTS, captureCheckpoint, cellsByKey, findCell, checkpointCommitted, checkpointFailed, emptyState, finalGroups, finalsWritten, isClosed, lateDocs, restoreCheckpoint, rollupWrites, takeDelta, watermark, type CellWindow, type CheckpointCapture, type ShardState } from '../../../actors/logic.js';
+import { MAX_WINDOW_PARTS, captureCheckpoint, captureSteps, drain, rollupWriteSteps, cellsByKey, findCell, checkpointCommitted, checkpointFailed, emptyState, finalGroups, finalsWritten, isClosed, lateDocs, restoreCheckpoint, rollupWrites, takeDelta, watermark, type CellWindow, type CheckpointCapture, type ShardState } from '../../../actors/logic.js';
 import { inflateRawSync } from 'node:zlib';
 import { ALL_SLOTS, TYPE_INDEX, UNTYPED, blockReach, blockRows, forEachSegment, plainBlock, decode, encode, reachAt, slotMask, type AdEvent, type EventBatchRecord, type EventType, type PackedSegments, Reach } from '../../../actors/model/index.js';
 import { DEFLATED_PART, partMsgpack } from '../../../actors/blocks.js';
@@ -235,6 +235,32 @@ describe('reach', () => {
 });
 
 describe('rollups, eviction and deltas', () => {
+  it('in slices, rollups and the checkpoint yield the cells of each block, part and document, and end with what the whole call returns', () => {
+    const build = () => {
+      const s = emptyState();
+      feed(s, [[ev(1_000), ev(2_000, { lat: 40.7128, lon: -74.006 }), ev(41_000)]]);
+      return s;
+    };
+    const sliced = build();
+    const rollupSteps = rollupWriteSteps(sliced, C, 3, 7, true, 1);
+    const yields: number[] = [];
+    let r = rollupSteps.next();
+    for (; !r.done; r = rollupSteps.next()) yields.push(r.value);
+    // Window 0 split into one final block per cell (maxBlockRows 1), then the open window 40 000.
+    expect(yields).toEqual([1, 1, 1]);
+    const whole = rollupWrites(build(), C, 3, 7, true, 1);
+    expect(r.value.finals.map((d) => d._id)).toEqual(whole.finals.map((d) => d._id));
+    expect(r.value.open.map((d) => d._id)).toEqual(whole.open.map((d) => d._id));
+    // The checkpoint: one part per window with changes, each yielding its cells.
+    const cpSteps = captureSteps(build());
+    const parts: number[] = [];
+    let c = cpSteps.next();
+    for (; !c.done; c = cpSteps.next()) parts.push(c.value);
+    expect(parts).toEqual([2, 1]);
+    expect([...c.value.parts.keys()].sort()).toEqual(['meta', 'w:0', 'w:40000']);
+    expect(drain(captureSteps(build())).bytes).toBe(captureCheckpoint(build()).bytes);
+  });
+
   it('closed windows become final documents and leave memory once written; open ones are whole-window docs', () => {
     const s = emptyState();
     feed(s, [[ev(1_000), ev(2_000, { ...{ lat: 40.7128, lon: -74.006 } }), ev(41_000)]]);
