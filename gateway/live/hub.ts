@@ -196,8 +196,8 @@ export class StreamHub {
     return v.needSnapshot || view.snapshotCheaper(v.pos);
   }
 
-  private keyOf(v: Viewer, view: View, snapshot: boolean, end: number): string {
-    return `${view.key}|${v.vpKey}|${snapshot ? 'S' : ''}${v.needSnapshot ? -1 : v.pos}|${end}|${this.totalsDue(v, snapshot) ? 'T' : ''}`;
+  private keyOf(v: Viewer, view: View, snapshot: boolean, end: number, totals = this.totalsDue(v, snapshot)): string {
+    return `${view.key}|${v.vpKey}|${snapshot ? 'S' : ''}${v.needSnapshot ? -1 : v.pos}|${end}|${totals ? 'T' : ''}`;
   }
 
   /** Whether `v`'s frame this tick carries the view's totals (by the tick's time, so one key per tick). */
@@ -216,7 +216,7 @@ export class StreamHub {
       return;
     }
     const totals = this.totalsDue(v, snapshot);
-    const key = this.keyOf(v, view, snapshot, end);
+    const key = this.keyOf(v, view, snapshot, end, totals);
     let body = this.cache.get(key);
     if (!body) {
       const store = this.store;

@@ -813,6 +813,7 @@ function packedValues(segs: readonly number[], id: number, out: Float64Array): b
 }
 
 const oldValues = new Float64Array(SLOTS);
+const updateOffsets: number[] = [];
 
 /**
  * A partition's packed segment list (`into`, undefined: none yet) with the segments of `update` (a flat
@@ -831,21 +832,24 @@ function updateSegments(into: number[] | undefined, update: readonly number[], d
     if (d) (out ??= new Map()).set(id, d);
   };
   const list = into ?? [];
+  // Where each updated segment is in the list (found once), while no update changes the list's shape.
+  const at = updateOffsets;
+  at.length = 0;
   let rebuild = false;
-  for (let j = 0; j < update.length && !rebuild; j += STRIDE) {
+  for (let j = 0; j < update.length; j += STRIDE) {
     const k = findPacked(list, update[j]!);
-    if (k < 0) {
-      rebuild = true; // a new segment
-      break;
-    }
     let mask = 0;
     for (let s = 0; s < SLOTS; s++) if (update[j + 1 + s] !== 0) mask |= 1 << s;
-    if (mask !== list[k + 1]) rebuild = true; // a slot became non-zero (or zero)
+    if (k < 0 || mask !== list[k + 1]) {
+      rebuild = true; // a new segment, or a slot became non-zero (or zero)
+      break;
+    }
+    at.push(k);
   }
   if (!rebuild) {
-    for (let j = 0; j < update.length; j += STRIDE) {
+    for (let j = 0, i = 0; j < update.length; j += STRIDE, i++) {
       const id = update[j]!;
-      const k = findPacked(list, id);
+      const k = at[i]!;
       if (diffs) {
         unpackSegment(list, k, oldValues, 0);
         diffOf(id, j);

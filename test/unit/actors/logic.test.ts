@@ -241,23 +241,24 @@ describe('rollups, eviction and deltas', () => {
       feed(s, [[ev(1_000), ev(2_000, { lat: 40.7128, lon: -74.006 }), ev(41_000)]]);
       return s;
     };
-    const sliced = build();
-    const rollupSteps = rollupWriteSteps(sliced, C, 3, 7, true, 1);
-    const yields: number[] = [];
-    let r = rollupSteps.next();
-    for (; !r.done; r = rollupSteps.next()) yields.push(r.value);
+    /** Each slice's cells, and what the generator returns. */
+    const slices = <T>(steps: Generator<number, T>): [number[], T] => {
+      const yields: number[] = [];
+      for (let r = steps.next(); ; r = steps.next()) {
+        if (r.done) return [yields, r.value];
+        yields.push(r.value);
+      }
+    };
+    const [yields, rollups] = slices(rollupWriteSteps(build(), C, 3, 7, true, 1));
     // Window 0 split into one final block per cell (maxBlockRows 1), then the open window 40 000.
     expect(yields).toEqual([1, 1, 1]);
     const whole = rollupWrites(build(), C, 3, 7, true, 1);
-    expect(r.value.finals.map((d) => d._id)).toEqual(whole.finals.map((d) => d._id));
-    expect(r.value.open.map((d) => d._id)).toEqual(whole.open.map((d) => d._id));
+    expect(rollups.finals.map((d) => d._id)).toEqual(whole.finals.map((d) => d._id));
+    expect(rollups.open.map((d) => d._id)).toEqual(whole.open.map((d) => d._id));
     // The checkpoint: one part per window with changes, each yielding its cells.
-    const cpSteps = captureSteps(build());
-    const parts: number[] = [];
-    let c = cpSteps.next();
-    for (; !c.done; c = cpSteps.next()) parts.push(c.value);
+    const [parts, capture] = slices(captureSteps(build()));
     expect(parts).toEqual([2, 1]);
-    expect([...c.value.parts.keys()].sort()).toEqual(['meta', 'w:0', 'w:40000']);
+    expect([...capture.parts.keys()].sort()).toEqual(['meta', 'w:0', 'w:40000']);
     expect(drain(captureSteps(build())).bytes).toBe(captureCheckpoint(build()).bytes);
   });
 
