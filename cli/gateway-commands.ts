@@ -1,5 +1,4 @@
-import { availableParallelism } from 'node:os';
-import { loadGatewayConfig, type GatewayConfig } from '../gateway/index.js';
+import { defaultGatewayThreads, loadGatewayConfig, type GatewayConfig } from '../gateway/index.js';
 import { runGateway } from '../gateway/threads.js';
 import { benchGateway, markdown } from '../bench/gateway-bench.js';
 import { runStreamBench, streamBenchMarkdown } from '../bench/stream-bench.js';
@@ -29,7 +28,7 @@ const GATEWAY_COMMAND: Command = {
     ['--topic <name>', 'events topic (ADME_EVENTS_TOPIC, default adme.events.v1)'],
     ['--partitions <n>', 'partitions when the topic is created (ADME_PARTITIONS, default 12)'],
     ['--keys-file <path>', 'API key file (ADME_KEYS_FILE, default keys.json in the state dir)'],
-    ['--threads <n>', 'uWS apps on worker threads sharing the port (ADME_GATEWAY_THREADS, default one per core)'],
+    ['--threads <n>', 'uWS apps on worker threads sharing the port (ADME_GATEWAY_THREADS, default one per core but one, at least 1)'],
   ],
   run: async (ctx) => {
     const cfg = gatewayConfig(ctx);
@@ -57,7 +56,7 @@ const BENCH_GATEWAY_COMMAND: Command = {
   optionHelp: [
     ['--duration <s>', 'seconds per scenario (ADME_BENCH_DURATION, default 10)'],
     ['--connections <n>', 'autocannon connections (ADME_BENCH_CONNECTIONS, default 50)'],
-    ['--threads <n>', 'gateway threads (default ADME_GATEWAY_THREADS, or one per core)'],
+    ['--threads <n>', 'gateway threads (default ADME_GATEWAY_THREADS, or one per core but one)'],
     ['--only <regex>', 'run only the scenarios whose name matches'],
   ],
   run: async (ctx) => {
@@ -67,7 +66,7 @@ const BENCH_GATEWAY_COMMAND: Command = {
       stack, projectDir: ctx.projectDir, progress: ctx.progress,
       durationS: positiveInt('duration', v.duration ?? process.env.ADME_BENCH_DURATION, 10),
       connections: positiveInt('connections', v.connections ?? process.env.ADME_BENCH_CONNECTIONS, 50),
-      threads: positiveInt('threads', v.threads ?? process.env.ADME_GATEWAY_THREADS, availableParallelism()),
+      threads: positiveInt('threads', v.threads ?? process.env.ADME_GATEWAY_THREADS, defaultGatewayThreads()),
       only: typeof v.only === 'string' ? new RegExp(v.only) : undefined,
     });
     console.log(markdown(r));

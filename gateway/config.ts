@@ -42,7 +42,7 @@ export interface GatewayConfig {
   /** Default per-key rate, events/s, and bucket size (keys may carry their own). */
   readonly keyRate: number;
   readonly keyBurst: number;
-  /** uWS apps (one per worker thread) sharing the port; default one per core. */
+  /** uWS apps (one per worker thread) sharing the port; default {@link defaultGatewayThreads}. */
   readonly threads: number;
   /** The live view (`WS /v1/stream`, docs/api.md): actor deltas in, frames to viewers out. */
   readonly stream: {
@@ -130,6 +130,16 @@ function archiveOf(base: GatewayBase, env: Env, flags: Flags): GatewayConfig['ar
 /** Default of ADME_PRIVACY_K: the k-anonymity threshold of aggregate reporting (docs/api.md). */
 export const DEFAULT_PRIVACY_K = 10;
 
+/**
+ * uWS apps by default: one per core but one. With several, the main thread holds the process's live view
+ * (the delta consumer, the live store and the frame clock every viewer waits on), and it needs a core of
+ * its own: on 2 cores, with the stack beside it, two uWS threads starved it to half the frame rate
+ * (docs/gateway.md, "Threads"). On 2 cores this is one thread, and the live view runs on it.
+ */
+export function defaultGatewayThreads(cores = availableParallelism()): number {
+  return Math.max(1, cores - 1);
+}
+
 export function loadGatewayConfig(base: GatewayBase, env: Env = process.env, flags: Flags = {}): GatewayConfig {
   const topic = text(env, flags, 'ADME_EVENTS_TOPIC', 'topic', EVENTS_TOPIC);
   if (!/^[a-zA-Z0-9._-]{1,249}$/.test(topic)) throw new GatewayConfigError('ADME_EVENTS_TOPIC', `not a valid Kafka topic name: "${topic}"`);
@@ -173,7 +183,7 @@ export function loadGatewayConfig(base: GatewayBase, env: Env = process.env, fla
     wsMaxBackpressure: int(env, flags, 'ADME_WS_MAX_BACKPRESSURE', undefined, 1024 * 1024, 1024),
     keyRate,
     keyBurst: int(env, flags, 'ADME_KEY_BURST', undefined, keyRate * 2, 1),
-    threads: int(env, flags, 'ADME_GATEWAY_THREADS', 'threads', availableParallelism(), 1, 64),
+    threads: int(env, flags, 'ADME_GATEWAY_THREADS', 'threads', defaultGatewayThreads(), 1, 64),
     stream: {
       deltasTopic: text(env, flags, 'ADME_DELTAS_TOPIC', undefined, DELTAS_TOPIC),
       windowMs,

@@ -6,7 +6,7 @@
  * - {@link loadGatewayConfig} reads every setting from env vars and flags.
  * - Keys: {@link createKey}, {@link revokeKey}, {@link readKeyFile}, {@link KeyStore}.
  */
-export { loadGatewayConfig, type GatewayConfig, type GatewayBase } from './config.js';
+export { defaultGatewayThreads, loadGatewayConfig, type GatewayConfig, type GatewayBase } from './config.js';
 export { GatewayError, GatewayConfigError, KafkaUnavailableError, type GatewayErrorCode } from './errors.js';
 export { startGateway, type RunningGateway } from './server.js';
 export { createKey, revokeKey, readKeyFile, parseScopes, KeyStore, KeyStoreError, SCOPES, type KeyRecord, type Scope } from './keys.js';

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { GatewayConfigError } from '../../../gateway/errors.js';
-import { loadGatewayConfig } from '../../../gateway/config.js';
+import { defaultGatewayThreads, loadGatewayConfig } from '../../../gateway/config.js';
 
 const base = { brokers: ['127.0.0.1:1'], stateDir: '/state' };
 
@@ -19,7 +19,13 @@ describe('gateway config', () => {
 
   it('has documented defaults', () => {
     const c = loadGatewayConfig(base, {});
-    expect([c.host, c.port, c.topic, c.partitions, c.keysFile, c.threads, c.maxBodyBytes, c.limits.maxBatch, c.wsWindow]).toEqual(['127.0.0.1', 8080, 'adme.events.v1', 12, '/state/keys.json', availableParallelism(), 1048576, 1000, 16]);
+    expect([c.host, c.port, c.topic, c.partitions, c.keysFile, c.threads, c.maxBodyBytes, c.limits.maxBatch, c.wsWindow]).toEqual(['127.0.0.1', 8080, 'adme.events.v1', 12, '/state/keys.json', Math.max(1, availableParallelism() - 1), 1048576, 1000, 16]);
+  });
+
+  it('runs one uWS app per core but one by default (the main thread keeps a core for the live view), at least one', () => {
+    expect([1, 2, 3, 4, 16].map((cores) => defaultGatewayThreads(cores))).toEqual([1, 1, 2, 3, 15]);
+    expect(loadGatewayConfig(base, { ADME_GATEWAY_THREADS: '2' }).threads).toBe(2);
+    expect(loadGatewayConfig(base, {}, { threads: '3' }).threads).toBe(3);
   });
 
   it('bounds the live store\'s segments per cell: 64 by default, ADME_MAX_SEGMENTS_PER_CELL ≥ 1', () => {
