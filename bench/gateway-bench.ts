@@ -155,7 +155,9 @@ export async function benchGateway(o: BenchOptions): Promise<{ rows: Row[]; kafk
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   o.progress(`bench: starting the gateway on ${url} (${o.threads} thread(s)), topic ${topic}`);
-  const gw = spawn(process.execPath, [join(o.projectDir, 'bin', 'adme.js'), 'gateway', '--port', String(port), '--topic', topic, '--keys-file', keysFile, '--threads', String(o.threads)], { stdio: ['ignore', 'ignore', 'inherit'], env: process.env });
+  // Extra node flags for the gateway only (e.g. --cpu-prof while profiling), as `adme bench stream` takes them.
+  const nodeArgs = (process.env.ADME_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const gw = spawn(process.execPath, [...nodeArgs, join(o.projectDir, 'bin', 'adme.js'), 'gateway', '--port', String(port), '--topic', topic, '--keys-file', keysFile, '--threads', String(o.threads)], { stdio: ['ignore', 'ignore', 'inherit'], env: process.env });
   const rows: Row[] = [...micro];
   try {
     await waitUntil('the gateway', async () => (await fetch(`${url}/readyz`)).status === 200);
