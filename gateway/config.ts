@@ -78,6 +78,13 @@ export interface GatewayConfig {
   readonly queryCacheMs: number;
   /** The built viewer (viz/dist) served at `/`. */
   readonly vizDir: string;
+  /**
+   * Room the gateway's V8 heap may grow over its live heap before the next full collection, as a percentage
+   * (`ADME_GATEWAY_HEAP_GROWING_PERCENT`; 0 leaves V8's own factor), and at least `heapMinRoomMb`
+   * (`ADME_GATEWAY_HEAP_MIN_ROOM_MB`). See heap-growth.ts.
+   */
+  readonly heapGrowingPercent: number;
+  readonly heapMinRoomMb: number;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -205,5 +212,7 @@ export function loadGatewayConfig(base: GatewayBase, env: Env = process.env, fla
     queryMaxRows: int(env, flags, 'ADME_QUERY_MAX_ROWS', undefined, 2_000_000, 1),
     queryCacheMs: int(env, flags, 'ADME_QUERY_CACHE_MS', undefined, 1000, 0, 60_000),
     vizDir: text(env, flags, 'ADME_VIZ_DIR', undefined, defaultVizDir()),
+    heapGrowingPercent: int(env, flags, 'ADME_GATEWAY_HEAP_GROWING_PERCENT', undefined, 30, 0, 1000),
+    heapMinRoomMb: int(env, flags, 'ADME_GATEWAY_HEAP_MIN_ROOM_MB', undefined, 48, 1, 1_000_000),
   };
 }

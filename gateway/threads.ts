@@ -9,6 +9,7 @@
 import { createServer } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import type { GatewayConfig } from './config.js';
+import { watchHeapGrowth } from './heap-growth.js';
 import { LiveLink } from './live/remote.js';
 import { LiveService } from './live/service.js';
 import { memoryGauges, type MetricsSnapshot } from './metrics.js';
@@ -40,7 +41,15 @@ export async function runGateway(cfg: GatewayConfig, log: (message: string) => v
   if (cfg.threads === 1) {
     // uWS listens with SO_REUSEPORT: without this check a second gateway would silently share the port.
     const gw = await startGateway({ ...cfg, port: await checkPort(cfg.host, cfg.port) }, log);
-    return { port: gw.port, threads: 1, reloadKeys: () => gw.keys.reload(), close: () => gw.close() };
+    // One isolate: the heap's growing factor is this thread's to set (heap-growth.ts says why not with several).
+    const heap = watchHeapGrowth({ percent: cfg.heapGrowingPercent, minRoomMb: cfg.heapMinRoomMb }, log);
+    return {
+      port: gw.port, threads: 1, reloadKeys: () => gw.keys.reload(),
+      close: async () => {
+        heap.stop();
+        await gw.close();
+      },
+    };
   }
   const workers: Worker[] = [];
   const exited = new Set<Worker>();

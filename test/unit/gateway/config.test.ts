@@ -28,6 +28,13 @@ describe('gateway config', () => {
     expect(loadGatewayConfig(base, {}, { threads: '3' }).threads).toBe(3);
   });
 
+  it('bounds the heap\'s room: 30 % over the live heap and at least 48 MiB by default, 0 leaves V8\'s own, ADME_GATEWAY_HEAP_GROWING_PERCENT 0-1000', () => {
+    expect([loadGatewayConfig(base, {}).heapGrowingPercent, loadGatewayConfig(base, {}).heapMinRoomMb]).toEqual([30, 48]);
+    expect(loadGatewayConfig(base, { ADME_GATEWAY_HEAP_MIN_ROOM_MB: '200' }).heapMinRoomMb).toBe(200);
+    expect(loadGatewayConfig(base, { ADME_GATEWAY_HEAP_GROWING_PERCENT: '0' }).heapGrowingPercent).toBe(0);
+    expect(() => loadGatewayConfig(base, { ADME_GATEWAY_HEAP_GROWING_PERCENT: '-5' })).toThrow(new GatewayConfigError('ADME_GATEWAY_HEAP_GROWING_PERCENT', 'must be an integer 0-1000, got "-5"'));
+  });
+
   it('bounds the live store\'s segments per cell: 64 by default, ADME_MAX_SEGMENTS_PER_CELL ≥ 1', () => {
     expect(loadGatewayConfig(base, {}).stream.maxSegmentsPerCell).toBe(64);
     expect(loadGatewayConfig(base, { ADME_MAX_SEGMENTS_PER_CELL: '8' }).stream.maxSegmentsPerCell).toBe(8);
