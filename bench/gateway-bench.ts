@@ -17,7 +17,7 @@ import { kafkaClasspath, status, type StackConfig } from '../stack/index.js';
 import { checkHttpBatch, decodeMsgpack } from '../gateway/ingest.js';
 import { findJava17 } from '../stack/tools.js';
 import { WsProducer } from './gateway-client.js';
-import { cpuUs } from './proc.js';
+import { cpuUs, nodeArgsFrom } from './proc.js';
 import { TrafficModel } from './gateway-traffic.js';
 
 const require = createRequire(import.meta.url);
@@ -156,7 +156,7 @@ export async function benchGateway(o: BenchOptions): Promise<{ rows: Row[]; kafk
   const url = `http://127.0.0.1:${port}`;
   o.progress(`bench: starting the gateway on ${url} (${o.threads} thread(s)), topic ${topic}`);
   // Extra node flags for the gateway only (e.g. --cpu-prof while profiling), as `adme bench stream` takes them.
-  const nodeArgs = (process.env.ADME_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const nodeArgs = nodeArgsFrom('ADME_BENCH_GATEWAY_NODE_ARGS');
   const gw = spawn(process.execPath, [...nodeArgs, join(o.projectDir, 'bin', 'adme.js'), 'gateway', '--port', String(port), '--topic', topic, '--keys-file', keysFile, '--threads', String(o.threads)], { stdio: ['ignore', 'ignore', 'inherit'], env: process.env });
   const rows: Row[] = [...micro];
   try {

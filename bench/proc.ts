@@ -28,3 +28,8 @@ export function cpuUsOf(pids: ReadonlyMap<string, number | readonly number[]>): 
   }
   return out;
 }
+
+/** Extra Node flags for a process a benchmark starts, from an env var (`ADME_BENCH_GATEWAY_NODE_ARGS`, …), split on spaces. */
+export function nodeArgsFrom(name: 'ADME_BENCH_GATEWAY_NODE_ARGS' | 'ADME_BENCH_RUNTIME_NODE_ARGS'): string[] {
+  return (process.env[name] ?? '').split(' ').filter(Boolean);
+}

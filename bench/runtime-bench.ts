@@ -24,7 +24,7 @@ import { foldRecords, type AggregationConfig } from '../actors/fold.js';
 import { MongoDocStore, cassandraClient, packRecords } from '../runtime/index.js';
 import { rng } from './gateway-traffic.js';
 import { SERVERS, SERVER_NAMES, pidOf, type StackConfig } from '../stack/index.js';
-import { cpuUs, cpuUsOf } from './proc.js';
+import { cpuUs, cpuUsOf, nodeArgsFrom } from './proc.js';
 import { benchTopics } from './topics.js';
 
 export interface RuntimeBenchOptions {
@@ -209,7 +209,7 @@ interface Proc {
 
 async function startRuntime(o: RuntimeBenchOptions, env: Record<string, string>): Promise<Proc> {
   // Extra node flags for the runtime process only (e.g. --cpu-prof while profiling a scenario).
-  const nodeArgs = (process.env.ADME_BENCH_RUNTIME_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const nodeArgs = nodeArgsFrom('ADME_BENCH_RUNTIME_NODE_ARGS');
   const child = spawn(process.execPath, [...nodeArgs, join(o.projectDir, 'bin', 'adme.js'), 'runtime', '--no-stack', '--port', '0'],
     { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const log: string[] = [];

@@ -14,7 +14,7 @@ import WebSocket from 'ws';
 import { decode, encode, type ServerFrame } from '../actors/model/index.js';
 import { createKey } from '../gateway/index.js';
 import type { StackConfig } from '../stack/index.js';
-import { cpuUs } from './proc.js';
+import { cpuUs, nodeArgsFrom } from './proc.js';
 
 export interface StreamBenchOptions {
   readonly stack: StackConfig;
@@ -193,12 +193,12 @@ export async function runStreamBench(o: StreamBenchOptions): Promise<StreamBench
   try {
     o.progress('stream bench: starting the runtime and the gateway');
     // Extra node flags for the runtime process (as `adme bench runtime` takes them).
-    const rtNodeArgs = (process.env.ADME_BENCH_RUNTIME_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const rtNodeArgs = nodeArgsFrom('ADME_BENCH_RUNTIME_NODE_ARGS');
     const rt = child([...rtNodeArgs, bin, 'runtime', '--no-stack', '--port', '0'], env);
     children.push(rt);
     await waitLog(rt, 'runtime', /listening on http:\/\/[\d.]+:(\d+)/);
     // Extra node flags for the gateway process only (e.g. --cpu-prof while profiling the stream).
-    const gwNodeArgs = (process.env.ADME_BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const gwNodeArgs = nodeArgsFrom('ADME_BENCH_GATEWAY_NODE_ARGS');
     const gw = child([...gwNodeArgs, bin, 'gateway', '--port', '0'], env);
     children.push(gw);
     const port = Number((await waitLog(gw, 'gateway', /ready on http:\/\/[\d.]+:(\d+)/))[1]);

@@ -36,23 +36,23 @@ export function growingPercentFor(liveBytes: number, o: HeapGrowthOptions): numb
 export function watchHeapGrowth(o: HeapGrowthOptions, log: (message: string) => void): { stop(): void } {
   if (o.percent === 0) return { stop: () => undefined };
   let current = 0;
-  const set = (percent: number) => {
+  // Logged when the share of the live heap starts or stops deciding; below it the percentage follows each collection.
+  const follow = () => {
+    const percent = growingPercentFor(process.memoryUsage().heapUsed, o);
     if (percent === current) return;
-    if (percent === o.percent || current === o.percent) log(`heap: full collections at ${percent} % over the live heap${percent === 0 ? ' (V8\'s own factor)' : ''}`);
+    if (percent === o.percent || current === o.percent) log(`heap: full collections at ${percent} % over the live heap`);
     current = percent;
     setFlagsFromString(`--heap-growing-percent=${percent}`);
   };
-  set(growingPercentFor(process.memoryUsage().heapUsed, o));
+  follow();
   const observer = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) {
-      if ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) set(growingPercentFor(process.memoryUsage().heapUsed, o));
-    }
+    if (list.getEntries().some((e) => (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR)) follow();
   });
   observer.observe({ entryTypes: ['gc'] });
   return {
     stop: () => {
       observer.disconnect();
-      set(0);
+      setFlagsFromString('--heap-growing-percent=0'); // V8's own factor again
     },
   };
 }

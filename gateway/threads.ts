@@ -2,8 +2,9 @@
  * One uWS app per worker thread, all listening on the same port (uWS sets SO_REUSEPORT, so the kernel
  * spreads connections over the threads), each with its own Kafka producer and micro-batcher. The default
  * is one per core but one (config.ts `defaultGatewayThreads`; docs/gateway.md has the measurement); with
- * one thread the app runs on the main thread. With several, the main thread holds the process's one live view (one delta consumer, one live
- * store, frames built once) and serves the threads' viewers and queries through messages (live/remote.ts).
+ * one thread the app runs on the main thread. With several, the main thread holds the process's one live
+ * view (one delta consumer, one live store, frames built once) and serves the threads' viewers and queries
+ * through messages (live/remote.ts).
  * `/metrics`, served by whichever thread takes the connection, sums every thread's metrics.
  */
 import { createServer } from 'node:net';
