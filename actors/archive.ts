@@ -16,7 +16,11 @@ interface Group {
   readonly body: ArchiveBodyBuilder;
 }
 
-/** Events of the current round, by hour bucket, then area. */
+/**
+ * Events of the current round, by hour bucket, then area. A group outlives its round, so that its
+ * builder's columns are reused by the next round's events of the same area and hour; a group that took
+ * no event in a whole round is dropped.
+ */
 export class ArchiveCollector {
   private readonly buckets = new Map<number, Map<string, Group>>();
   /** Events added since the last seal. */
@@ -37,15 +41,20 @@ export class ArchiveCollector {
   /** The blocks of everything added since the last seal, which ends at `endOffset`; starts the next round there. */
   seal(partition: number, endOffset: number): ArchiveBlock[] {
     const out: ArchiveBlock[] = [];
-    for (const areas of this.buckets.values()) {
-      for (const g of areas.values()) {
+    for (const [bucket, areas] of this.buckets) {
+      for (const [area, g] of areas) {
         const b = g.body;
+        if (b.count === 0) {
+          areas.delete(area);
+          continue;
+        }
         out.push({
           area: g.area, bucket: g.bucket, partition, firstOffset: this.firstOffset, endOffset, count: b.count, minTs: b.minTs, maxTs: b.maxTs, data: encodeArchiveBody(b.body()),
         });
+        b.reset();
       }
+      if (areas.size === 0) this.buckets.delete(bucket);
     }
-    this.buckets.clear();
     this.count = 0;
     this.firstOffset = endOffset;
     return out;

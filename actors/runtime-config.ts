@@ -1,11 +1,13 @@
 /** Configuration of an `adme runtime` process: every value has a default and an env variable. */
+import { DEFAULT_BATCH_BYTES } from '../runtime/index.js';
 import { BASE_PRECISION, DEFAULT_MAX_SEGMENTS_PER_CELL, DELTAS_TOPIC, EVENTS_TOPIC } from './model/index.js';
 import { ENCODE_SLICE_CELLS, type ShardSettings } from './shard-logic.js';
 
 /** Everything a runtime process is configured with; the shard cadences are the actors' own settings. */
 export interface RuntimeConfig extends ShardSettings {
   readonly brokers: readonly string[];
-  readonly cassandra: { readonly contactPoints: readonly string[]; readonly localDc: string; readonly keyspace: string };
+  /** `batchBytes`: most blob bytes per unlogged batch (ADME_CASSANDRA_BATCH_KIB; runtime/adapters/cassandra.ts RowBatcher). */
+  readonly cassandra: { readonly contactPoints: readonly string[]; readonly localDc: string; readonly keyspace: string; readonly batchBytes: number };
   readonly mongo: { readonly url: string; readonly database: string };
   /**
    * Replication of what this process creates (topics, keyspace) and the checkpoints' consistency.
@@ -77,7 +79,8 @@ export function loadRuntimeConfig(servers: { brokers: readonly string[]; contact
   return {
     brokers: servers.brokers,
     replication: { factor, minInsync, consistency },
-    cassandra: { contactPoints: servers.contactPoints, localDc: servers.localDc, keyspace: name(env, 'ADME_KEYSPACE', 'adme', /^[a-z][a-z0-9_]{0,47}$/) },
+    cassandra: { contactPoints: servers.contactPoints, localDc: servers.localDc, keyspace: name(env, 'ADME_KEYSPACE', 'adme', /^[a-z][a-z0-9_]{0,47}$/),
+      batchBytes: int(env, 'ADME_CASSANDRA_BATCH_KIB', DEFAULT_BATCH_BYTES / 1024, 16, 65_536) * 1024 },
     mongo: { url: servers.mongoUrl, database: name(env, 'ADME_MONGO_DB', 'adme', /^[A-Za-z0-9_-]{1,63}$/) },
     topic: name(env, 'ADME_EVENTS_TOPIC', EVENTS_TOPIC, /^[A-Za-z0-9._-]{1,249}$/),
     deltasTopic: name(env, 'ADME_DELTAS_TOPIC', DELTAS_TOPIC, /^[A-Za-z0-9._-]{1,249}$/),

@@ -29,11 +29,12 @@ export async function startRuntime(c: RuntimeConfig, log: (m: string) => void): 
     { replicationFactor: c.replication.factor, minInsyncReplicas: c.replication.minInsync });
   const checkpoints = await CassandraCheckpointStore.open({
     contactPoints: c.cassandra.contactPoints, localDataCenter: c.cassandra.localDc, keyspace: c.cassandra.keyspace,
-    replicationFactor: c.replication.factor, consistency: c.replication.consistency,
+    replicationFactor: c.replication.factor, consistency: c.replication.consistency, batchBytes: c.cassandra.batchBytes,
   });
   const archive = c.sinks && c.archive ? await CassandraArchiveStore.open({
     contactPoints: c.cassandra.contactPoints, localDataCenter: c.cassandra.localDc, keyspace: c.cassandra.keyspace,
     replicationFactor: c.replication.factor, consistency: c.replication.consistency, ttlSeconds: c.archiveTtlDays * 86_400,
+    batchBytes: c.cassandra.batchBytes,
   }) : null;
   const docs = await MongoDocStore.open(c.mongo.url, c.mongo.database);
   await docs.ensureIndexes(ROLLUPS_COLLECTION, [

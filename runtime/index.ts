@@ -11,7 +11,7 @@ export { WorkerPool, compiledModuleUrl, type PoolOptions } from './pool/pool.js'
 export type { Acquired, ArchiveBlock, ArchiveBlockHead, ArchiveStore, BatchResult, CheckpointStore, DocStore, InsertResult, LogRecord, PartitionHandlers, PartitionSource, RecordSink, UpsertResult, VersionedDoc } from './ports/ports.js';
 export { SEND_ROUNDS, UnacknowledgedPartitionsError, sendAcknowledged, type AcknowledgedBatch, type BatchProducer } from './produce.js';
 export { KafkaGroupSource, KafkaRecordSink, ensureTopics, kafkaClient, topicReplication, type GroupSourceOptions, type KafkaOptions, type RecordSinkOptions, type TopicReplication } from './adapters/kafka.js';
-export { CassandraArchiveStore, CassandraCheckpointStore, cassandraClient, ensureKeyspace, type ArchiveOptions, type CassandraOptions, type CheckpointConsistency } from './adapters/cassandra.js';
+export { CassandraArchiveStore, CassandraCheckpointStore, DEFAULT_BATCH_BYTES, RowBatcher, cassandraClient, ensureKeyspace, isBatchTooLarge, type ArchiveOptions, type CassandraOptions, type CheckpointConsistency } from './adapters/cassandra.js';
 export { MongoDocStore } from './adapters/mongo.js';
 export { ShardHost, packRecords, type ShardHostOptions } from './shards.js';
 export { isSelfMessage, stepThrough, type ActorLogic, type LogicModule, type SelfMessage } from './core/logic.js';

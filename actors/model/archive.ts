@@ -38,76 +38,159 @@ export interface ArchivedEvent {
 
 /**
  * A block's events as columns, stored as msgpack (an ArchiveBlock's data, runtime/ports/ports.ts): field
- * names are not repeated per event, numbers are typed arrays, app and campaign ids are coded against the
- * block's own list of names. Not deflated: blocks are small (a round's events of one area), and a
- * deflate call per block cost more on the shard's thread than Cassandra spends on the extra bytes
- * (docs/BENCHMARKS.md).
+ * names are not repeated per event, and every whole-number column is stored as the narrowest typed array
+ * of its values less the column's least (`[base, column]`, {@link IntColumn}): offsets within a round,
+ * indexes within a record, receive and event times within a block span one or two bytes each. Values and
+ * client ids, which most events lack, are stored for the events that have them only. App and campaign
+ * ids are coded against the block's own list of names. Not deflated: blocks are small (a round's events
+ * of one area), and a deflate call per block cost more on the shard's thread than Cassandra spends on the
+ * extra bytes (docs/BENCHMARKS.md).
  */
 export interface ArchiveBody {
-  readonly v: 2;
-  readonly offsets: Float64Array;
-  readonly indexes: Uint32Array;
-  readonly at: Float64Array;
+  readonly v: 3;
+  readonly offsets: IntColumn;
+  readonly indexes: IntColumn;
+  readonly at: IntColumn;
   readonly flags: Uint8Array;
-  readonly ts: Float64Array;
+  readonly ts: IntColumn;
   readonly lat: Float64Array;
   readonly lon: Float64Array;
   /** TYPE_INDEX of each event's type. */
   readonly types: Uint8Array;
-  readonly users: readonly string[];
+  /** The events' user ids, one after another, and their lengths (UTF-16 code units): one string to encode, not one per event. */
+  readonly users: string;
+  readonly userLengths: IntColumn;
   /** App and campaign ids used in the block; `apps[i]` / `campaigns[i]` is 1 + an index into it, 0 for none. */
   readonly names: readonly string[];
-  readonly apps: Uint32Array;
-  readonly campaigns: Uint32Array;
-  /** NaN for none. */
+  readonly apps: IntColumn;
+  readonly campaigns: IntColumn;
+  /** The events with a value (their indexes in the block, ascending), and the values. */
+  readonly valued: IntColumn;
   readonly values: Float64Array;
-  /** Client ids, null for none. */
-  readonly ids: readonly (string | null)[];
+  /** The events with a client id, and the ids. */
+  readonly identified: IntColumn;
+  readonly ids: readonly string[];
   /** The rare fields, by event: [index in the block, name or null, props or null]. */
   readonly extras: readonly (readonly [number, string | null, Readonly<Record<string, PropValue>> | null])[];
 }
 
-/** Builds an {@link ArchiveBody} one event at a time. */
+/**
+ * Whole numbers as `base + column[i]`, the column the narrowest unsigned typed array that holds their
+ * range; numbers that are not all whole or span 2³² or more are kept as they are, base 0, in a Float64Array.
+ */
+export type IntColumn = readonly [base: number, column: Uint8Array | Uint16Array | Uint32Array | Float64Array];
+
+/** The first `n` numbers of `xs` as an {@link IntColumn}. */
+export function intColumn(xs: Float64Array | Uint32Array, n: number): IntColumn {
+  let min = Infinity;
+  let max = -Infinity;
+  let whole = true;
+  for (let i = 0; i < n; i++) {
+    const x = xs[i]!;
+    if (x < min) min = x;
+    if (x > max) max = x;
+    if (whole && !Number.isSafeInteger(x)) whole = false;
+  }
+  if (n === 0) return [0, new Uint8Array(0)];
+  const range = max - min;
+  if (!whole || range >= 2 ** 32) return [0, new Float64Array(xs.subarray(0, n))];
+  const out = range < 256 ? new Uint8Array(n) : range < 65_536 ? new Uint16Array(n) : new Uint32Array(n);
+  for (let i = 0; i < n; i++) out[i] = xs[i]! - min;
+  return [min, out];
+}
+
+/** Numbers as {@link intColumn} wrote them. */
+export function intColumnValues(c: IntColumn): Float64Array {
+  const [base, col] = c;
+  const out = new Float64Array(col.length);
+  for (let i = 0; i < col.length; i++) out[i] = base + col[i]!;
+  return out;
+}
+
+const INITIAL_CAPACITY = 64;
+
+/**
+ * Builds an {@link ArchiveBody} one event at a time, into typed arrays it keeps: `reset` after a body is
+ * taken reuses them for the next round's events of the same area and hour (a shard thread seals tens of
+ * blocks a second; allocating their columns anew each time was a good part of the archive's collections).
+ */
 export class ArchiveBodyBuilder {
-  readonly offsets: number[] = [];
-  private readonly indexes: number[] = [];
-  private readonly at: number[] = [];
-  private readonly flags: number[] = [];
-  private readonly ts: number[] = [];
-  private readonly lat: number[] = [];
-  private readonly lon: number[] = [];
-  private readonly types: number[] = [];
-  private readonly users: string[] = [];
+  private n = 0;
+  private capacity = 0;
+  private offsets = new Float64Array(0);
+  private indexes = new Uint32Array(0);
+  private at = new Float64Array(0);
+  private flags = new Uint8Array(0);
+  private ts = new Float64Array(0);
+  private lat = new Float64Array(0);
+  private lon = new Float64Array(0);
+  private types = new Uint8Array(0);
+  private apps = new Uint32Array(0);
+  private campaigns = new Uint32Array(0);
+  private userLengths = new Uint32Array(0);
+  private users: string[] = [];
   private readonly names = new Map<string, number>();
-  private readonly apps: number[] = [];
-  private readonly campaigns: number[] = [];
-  private readonly values: number[] = [];
-  private readonly ids: (string | null)[] = [];
-  private readonly extras: [number, string | null, Readonly<Record<string, PropValue>> | null][] = [];
+  private valued: number[] = [];
+  private values: number[] = [];
+  private identified: number[] = [];
+  private ids: string[] = [];
+  private extras: [number, string | null, Readonly<Record<string, PropValue>> | null][] = [];
   minTs = Infinity;
   maxTs = -Infinity;
 
   get count(): number {
-    return this.ts.length;
+    return this.n;
   }
 
   add(offset: number, index: number, at: number, flags: number, ev: AdEvent): void {
-    if (ev.name !== undefined || ev.props !== undefined) this.extras.push([this.ts.length, ev.name ?? null, ev.props ?? null]);
-    this.offsets.push(offset);
-    this.indexes.push(index);
-    this.at.push(at);
-    this.flags.push(flags);
-    this.ts.push(ev.ts);
-    this.lat.push(ev.lat);
-    this.lon.push(ev.lon);
-    this.types.push(TYPE_INDEX[ev.type]);
+    const i = this.n;
+    if (i === this.capacity) this.grow();
+    if (ev.name !== undefined || ev.props !== undefined) this.extras.push([i, ev.name ?? null, ev.props ?? null]);
+    this.offsets[i] = offset;
+    this.indexes[i] = index;
+    this.at[i] = at;
+    this.flags[i] = flags;
+    const ts = ev.ts;
+    this.ts[i] = ts;
+    this.lat[i] = ev.lat;
+    this.lon[i] = ev.lon;
+    this.types[i] = TYPE_INDEX[ev.type];
     this.users.push(ev.userId);
-    this.apps.push(ev.appId === undefined ? 0 : this.nameId(ev.appId));
-    this.campaigns.push(ev.campaignId === undefined ? 0 : this.nameId(ev.campaignId));
-    this.values.push(ev.value ?? NaN);
-    this.ids.push(ev.id ?? null);
-    if (ev.ts < this.minTs) this.minTs = ev.ts;
-    if (ev.ts > this.maxTs) this.maxTs = ev.ts;
+    this.userLengths[i] = ev.userId.length;
+    this.apps[i] = ev.appId === undefined ? 0 : this.nameId(ev.appId);
+    this.campaigns[i] = ev.campaignId === undefined ? 0 : this.nameId(ev.campaignId);
+    if (ev.value !== undefined) {
+      this.valued.push(i);
+      this.values.push(ev.value);
+    }
+    if (ev.id !== undefined) {
+      this.identified.push(i);
+      this.ids.push(ev.id);
+    }
+    if (ts < this.minTs) this.minTs = ts;
+    if (ts > this.maxTs) this.maxTs = ts;
+    this.n = i + 1;
+  }
+
+  private grow(): void {
+    const c = Math.max(INITIAL_CAPACITY, this.capacity * 2);
+    const more = <T extends Float64Array | Uint32Array | Uint8Array>(a: T, make: new (n: number) => T): T => {
+      const b = new make(c);
+      b.set(a);
+      return b;
+    };
+    this.offsets = more(this.offsets, Float64Array);
+    this.indexes = more(this.indexes, Uint32Array);
+    this.at = more(this.at, Float64Array);
+    this.flags = more(this.flags, Uint8Array);
+    this.ts = more(this.ts, Float64Array);
+    this.lat = more(this.lat, Float64Array);
+    this.lon = more(this.lon, Float64Array);
+    this.types = more(this.types, Uint8Array);
+    this.apps = more(this.apps, Uint32Array);
+    this.campaigns = more(this.campaigns, Uint32Array);
+    this.userLengths = more(this.userLengths, Uint32Array);
+    this.capacity = c;
   }
 
   private nameId(name: string): number {
@@ -116,13 +199,34 @@ export class ArchiveBodyBuilder {
     return id;
   }
 
+  /**
+   * The events added since the last {@link reset}, as a body. Some of its columns are views of the
+   * builder's: encode it before the next `add` or `reset`.
+   */
   body(): ArchiveBody {
+    const n = this.n;
     return {
-      v: 2, offsets: Float64Array.from(this.offsets), indexes: Uint32Array.from(this.indexes), at: Float64Array.from(this.at), flags: Uint8Array.from(this.flags),
-      ts: Float64Array.from(this.ts), lat: Float64Array.from(this.lat), lon: Float64Array.from(this.lon), types: Uint8Array.from(this.types), users: this.users,
-      names: [...this.names.keys()], apps: Uint32Array.from(this.apps), campaigns: Uint32Array.from(this.campaigns), values: Float64Array.from(this.values),
-      ids: this.ids, extras: this.extras,
+      v: 3, offsets: intColumn(this.offsets, n), indexes: intColumn(this.indexes, n), at: intColumn(this.at, n), flags: this.flags.subarray(0, n),
+      ts: intColumn(this.ts, n), lat: this.lat.subarray(0, n), lon: this.lon.subarray(0, n), types: this.types.subarray(0, n),
+      users: this.users.join(''), userLengths: intColumn(this.userLengths, n),
+      names: [...this.names.keys()], apps: intColumn(this.apps, n), campaigns: intColumn(this.campaigns, n),
+      valued: intColumn(new Float64Array(this.valued), this.valued.length), values: new Float64Array(this.values),
+      identified: intColumn(new Float64Array(this.identified), this.identified.length), ids: this.ids, extras: this.extras,
     };
+  }
+
+  /** Empties the builder, keeping its columns' room. */
+  reset(): void {
+    this.n = 0;
+    this.users = [];
+    this.names.clear();
+    this.valued = [];
+    this.values = [];
+    this.identified = [];
+    this.ids = [];
+    this.extras = [];
+    this.minTs = Infinity;
+    this.maxTs = -Infinity;
   }
 }
 
@@ -133,10 +237,49 @@ export function encodeArchiveBody(b: ArchiveBody): Uint8Array {
   return encodeOwned(b);
 }
 
-/** A block body's events, as the shard folded them (field for field the validated event). */
+/** A body as the first archive blocks were written (v2: every column one number or string per event). */
+interface ArchiveBodyV2 {
+  readonly v: 2;
+  readonly offsets: ArrayLike<number>;
+  readonly indexes: ArrayLike<number>;
+  readonly at: ArrayLike<number>;
+  readonly flags: ArrayLike<number>;
+  readonly ts: ArrayLike<number>;
+  readonly lat: ArrayLike<number>;
+  readonly lon: ArrayLike<number>;
+  readonly types: ArrayLike<number>;
+  readonly users: readonly string[];
+  readonly names: readonly string[];
+  readonly apps: ArrayLike<number>;
+  readonly campaigns: ArrayLike<number>;
+  /** NaN for none. */
+  readonly values: ArrayLike<number>;
+  readonly ids: readonly (string | null)[];
+  readonly extras: ArchiveBody['extras'];
+}
+
+/** A v3 body with one entry per event in every column, as v2 has them. */
+function perEvent(b: ArchiveBody): ArchiveBodyV2 {
+  const lengths = intColumnValues(b.userLengths);
+  const n = lengths.length;
+  const users = new Array<string>(n);
+  for (let i = 0, at = 0; i < n; i++) users[i] = b.users.slice(at, (at += lengths[i]!));
+  const values = new Float64Array(n).fill(NaN);
+  intColumnValues(b.valued).forEach((i, k) => (values[i] = b.values[k]!));
+  const ids = new Array<string | null>(n).fill(null);
+  intColumnValues(b.identified).forEach((i, k) => (ids[i] = b.ids[k]!));
+  return {
+    v: 2, offsets: intColumnValues(b.offsets), indexes: intColumnValues(b.indexes), at: intColumnValues(b.at), flags: b.flags, ts: intColumnValues(b.ts),
+    lat: b.lat, lon: b.lon, types: b.types, users, names: b.names, apps: intColumnValues(b.apps), campaigns: intColumnValues(b.campaigns),
+    values, ids, extras: b.extras,
+  };
+}
+
+/** A block body's events, as the shard folded them (field for field the validated event). Reads v3 and v2 bodies. */
 export function decodeArchiveBody(bytes: Uint8Array, partition: number): ArchivedEvent[] {
-  const b = decode<ArchiveBody>(bytes);
-  if (b?.v !== 2 || !Array.isArray(b.users)) throw new Error('not an archive block body v2');
+  const raw = decode<ArchiveBody | ArchiveBodyV2>(bytes);
+  if (!(raw?.v === 2 && Array.isArray(raw.users)) && !(raw?.v === 3 && typeof raw.users === 'string')) throw new Error('not an archive block body (v2 or v3)');
+  const b = raw.v === 3 ? perEvent(raw) : raw;
   const users: readonly string[] = b.users;
   const extras = new Map(b.extras.map(([i, name, props]) => [i, { name, props }]));
   const out = new Array<ArchivedEvent>(users.length);

@@ -23,6 +23,71 @@ export interface CassandraOptions {
   readonly consistency?: CheckpointConsistency;
   /** Size of the rows a part is split into. */
   readonly chunkBytes?: number;
+  /** Most blob bytes in one unlogged batch ({@link RowBatcher}); default {@link DEFAULT_BATCH_BYTES}. */
+  readonly batchBytes?: number;
+}
+
+/**
+ * Blob bytes per unlogged batch by default: the local stack refuses batches past 4 MiB
+ * (stack/cassandra.ts). A cluster with Cassandra's own 50 KiB refusal threshold still works: see
+ * {@link RowBatcher}.
+ */
+export const DEFAULT_BATCH_BYTES = 1024 * 1024;
+const MIN_BATCH_BYTES = 16 * 1024;
+const BATCH_ROWS = 1000;
+const WRITES_IN_FLIGHT = 16;
+
+/** A row to write: its statement, its parameters, and its blob bytes (what a batch's size is counted in). */
+interface Row {
+  readonly query: string;
+  readonly params: unknown[];
+  readonly bytes: number;
+}
+
+/**
+ * Writes rows in unlogged batches of at most `maxBytes` of blobs (and 1000 rows), a few in flight. On
+ * this box Cassandra's cost is per request far more than per row or byte: a round's archive blocks as
+ * batches of 10 rows cost Cassandra ~2–3 µs per event, as batches of up to 1 MiB ~0.7–1.4 (and the
+ * driver on the runtime's main thread half as much; docs/BENCHMARKS.md, issue 11). A batch the server
+ * refuses as too large (a cluster keeping Cassandra's default `batch_size_fail_threshold`) is split in
+ * two and sent again, and this batcher's limit stays at the half from then on: the rows are
+ * idempotent inserts of the same keys and bytes.
+ */
+export class RowBatcher {
+  constructor(private readonly client: cassandraDriver.Client, public maxBytes = DEFAULT_BATCH_BYTES) {}
+
+  async write(rows: readonly Row[]): Promise<void> {
+    const jobs: (() => Promise<void>)[] = [];
+    for (let i = 0; i < rows.length;) {
+      const start = i;
+      let bytes = rows[i++]!.bytes;
+      while (i < rows.length && i - start < BATCH_ROWS && bytes + rows[i]!.bytes <= this.maxBytes) bytes += rows[i++]!.bytes;
+      const batch = rows.slice(start, i);
+      jobs.push(() => this.send(batch, bytes));
+    }
+    await inParallel(jobs, WRITES_IN_FLIGHT);
+  }
+
+  private async send(batch: readonly Row[], bytes: number): Promise<void> {
+    try {
+      if (batch.length === 1) await this.client.execute(batch[0]!.query, batch[0]!.params, { prepare: true });
+      else await this.client.batch(batch.map(({ query, params }) => ({ query, params })), { prepare: true, logged: false });
+    } catch (err) {
+      if (batch.length === 1 || !isBatchTooLarge(err)) throw err;
+      this.maxBytes = Math.max(MIN_BATCH_BYTES, Math.min(this.maxBytes, Math.floor(bytes / 2)));
+      const half = Math.ceil(batch.length / 2);
+      const first = batch.slice(0, half);
+      const firstBytes = first.reduce((n, r) => n + r.bytes, 0);
+      await this.send(first, firstBytes);
+      await this.send(batch.slice(half), bytes - firstBytes);
+    }
+  }
+}
+
+/** Cassandra's refusal of a batch over its `batch_size_fail_threshold` (an Invalid request, "Batch too large"). */
+export function isBatchTooLarge(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return e?.code === types.responseErrorCodes.invalid && typeof e.message === 'string' && /batch too large/i.test(e.message);
 }
 
 export type CheckpointConsistency = 'quorum' | 'local_quorum';
@@ -94,11 +159,13 @@ export class CassandraCheckpointStore implements CheckpointStore {
   private readonly lastSeq = new Map<string, number>();
 
   private readonly serial: cassandraDriver.types.consistencies;
+  private readonly batcher: RowBatcher;
 
-  private constructor(private readonly client: cassandraDriver.Client, keyspace: string, chunkBytes: number, consistency: CheckpointConsistency) {
+  private constructor(private readonly client: cassandraDriver.Client, keyspace: string, chunkBytes: number, consistency: CheckpointConsistency, batchBytes: number) {
     this.table = `${keyspace}.checkpoints`;
     this.chunkBytes = chunkBytes;
     this.serial = LEVELS[consistency].serial;
+    this.batcher = new RowBatcher(client, batchBytes);
   }
 
   static async open(o: CassandraOptions): Promise<CassandraCheckpointStore> {
@@ -110,7 +177,7 @@ export class CassandraCheckpointStore implements CheckpointStore {
       owner_epoch bigint static, next_offset bigint static, manifest blob static, owner text static, saved_at timestamp static,
       data blob,
       PRIMARY KEY (shard, part, epoch, seq, chunk))`);
-    return new CassandraCheckpointStore(client, o.keyspace, o.chunkBytes ?? 512 * 1024, o.consistency ?? 'local_quorum');
+    return new CassandraCheckpointStore(client, o.keyspace, o.chunkBytes ?? 512 * 1024, o.consistency ?? 'local_quorum', o.batchBytes ?? DEFAULT_BATCH_BYTES);
   }
 
   async acquire(shard: string, owner: string): Promise<Acquired> {
@@ -151,7 +218,7 @@ export class CassandraCheckpointStore implements CheckpointStore {
     const seq = Math.max(prev.seq, this.lastSeq.get(shard) ?? 0) + 1;
     this.lastSeq.set(shard, seq);
     const manifest: Manifest = { seq, parts: {} };
-    const writes: Promise<unknown>[] = [];
+    const rows: Row[] = [];
     let bytesWritten = 0;
     for (const [part, bytes] of parts) {
       if (bytes === null) {
@@ -165,12 +232,15 @@ export class CassandraCheckpointStore implements CheckpointStore {
       bytesWritten += bytes.byteLength;
       const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       for (let i = 0; i < chunks; i++) {
-        writes.push(this.client.execute(`INSERT INTO ${this.table} (shard, part, epoch, seq, chunk, data) VALUES (?, ?, ?, ?, ?, ?)`,
-          [shard, part, types.Long.fromNumber(epoch), types.Long.fromNumber(seq), i, buf.subarray(i * this.chunkBytes, (i + 1) * this.chunkBytes)]));
+        const data = buf.subarray(i * this.chunkBytes, (i + 1) * this.chunkBytes);
+        rows.push({ query: `INSERT INTO ${this.table} (shard, part, epoch, seq, chunk, data) VALUES (?, ?, ?, ?, ?, ?)`,
+          params: [shard, part, types.Long.fromNumber(epoch), types.Long.fromNumber(seq), i, data], bytes: data.byteLength });
       }
     }
-    // The rows are invisible until committed: what the commit waits for runs beside them.
-    await Promise.all(beforeCommit ? [...writes, beforeCommit] : writes);
+    // The rows are invisible until committed: what the commit waits for runs beside them. All are in the
+    // shard's one Cassandra partition, so a batch of them is one mutation, one request.
+    const writes = this.batcher.write(rows);
+    await Promise.all(beforeCommit ? [writes, beforeCommit] : [writes]);
     const rs = await this.client.execute(`UPDATE ${this.table} SET next_offset = ?, manifest = ?, saved_at = ? WHERE shard = ? IF owner_epoch = ?`,
       [types.Long.fromNumber(nextOffset), packr.pack(manifest), new Date(), shard, types.Long.fromNumber(epoch)]);
     if (!rs.wasApplied()) {
@@ -183,8 +253,8 @@ export class CassandraCheckpointStore implements CheckpointStore {
       const now = manifest.parts[part];
       return !now || now[0] !== e || now[1] !== s;
     });
-    await Promise.all(stale.map(([part, [e, s]]) => this.client.execute(`DELETE FROM ${this.table} WHERE shard = ? AND part = ? AND epoch = ? AND seq = ?`,
-      [shard, part, types.Long.fromNumber(e), types.Long.fromNumber(s)]).catch(() => undefined)));
+    await this.batcher.write(stale.map(([part, [e, s]]) => ({ query: `DELETE FROM ${this.table} WHERE shard = ? AND part = ? AND epoch = ? AND seq = ?`,
+      params: [shard, part, types.Long.fromNumber(e), types.Long.fromNumber(s)], bytes: 0 }))).catch(() => undefined);
     return { bytesWritten };
   }
 
@@ -202,9 +272,6 @@ export interface ArchiveOptions extends CassandraOptions {
 
 /** How long a bucket's listing outlives the blocks it lists: a block written late in its bucket's life. */
 const LISTING_MARGIN_S = 2 * 86_400;
-const ARCHIVE_WRITES_IN_FLIGHT = 16;
-const ARCHIVE_BATCH_ROWS = 10;
-const ARCHIVE_BATCH_BYTES = 40 * 1024;
 
 /**
  * Archive blocks in Cassandra (docs/runtime.md, "The raw-event archive"). One Cassandra partition per
@@ -217,7 +284,11 @@ export class CassandraArchiveStore implements ArchiveStore {
   private readonly listed = new Set<string>();
   private listedSince = Date.now();
 
-  private constructor(private readonly client: cassandraDriver.Client, private readonly keyspace: string, private readonly ttl: number) {}
+  private readonly batcher: RowBatcher;
+
+  private constructor(private readonly client: cassandraDriver.Client, private readonly keyspace: string, private readonly ttl: number, batchBytes: number) {
+    this.batcher = new RowBatcher(client, batchBytes);
+  }
 
   static async open(o: ArchiveOptions): Promise<CassandraArchiveStore> {
     const client = cassandraClient(o);
@@ -232,7 +303,7 @@ export class CassandraArchiveStore implements ArchiveStore {
         bucket bigint, area text, kpart int,
         PRIMARY KEY (bucket, area, kpart))`);
     }
-    return new CassandraArchiveStore(client, o.keyspace, o.ttlSeconds);
+    return new CassandraArchiveStore(client, o.keyspace, o.ttlSeconds, o.batchBytes ?? DEFAULT_BATCH_BYTES);
   }
 
   async write(blocks: readonly ArchiveBlock[]): Promise<{ bytesWritten: number }> {
@@ -242,7 +313,7 @@ export class CassandraArchiveStore implements ArchiveStore {
     }
     const ttl = this.ttl > 0 ? ` USING TTL ${this.ttl}` : '';
     const listingTtl = this.ttl > 0 ? ` USING TTL ${this.ttl + LISTING_MARGIN_S}` : '';
-    const rows: { query: string; params: unknown[]; bytes: number }[] = [];
+    const rows: Row[] = [];
     const newlyListed = new Set<string>();
     let bytesWritten = 0;
     for (const b of blocks) {
@@ -259,21 +330,9 @@ export class CassandraArchiveStore implements ArchiveStore {
         rows.push({ query: `INSERT INTO ${this.keyspace}.events_archive_listing (bucket, area, kpart) VALUES (?, ?, ?)${listingTtl}`, params: [types.Long.fromNumber(b.bucket), b.area, b.partition], bytes: 0 });
       }
     }
-    // Unlogged batches of a few rows: Cassandra's cost here is mostly per request, not per byte. Small
-    // enough for a cluster's defaults (a warning past 10 partitions per batch, a refusal past 50 KiB).
-    const jobs: (() => Promise<unknown>)[] = [];
-    for (let i = 0; i < rows.length;) {
-      const batch = [rows[i++]!];
-      let bytes = batch[0]!.bytes;
-      while (i < rows.length && batch.length < ARCHIVE_BATCH_ROWS && bytes + rows[i]!.bytes <= ARCHIVE_BATCH_BYTES) {
-        bytes += rows[i]!.bytes;
-        batch.push(rows[i++]!);
-      }
-      jobs.push(batch.length === 1
-        ? () => this.client.execute(batch[0]!.query, batch[0]!.params, { prepare: true })
-        : () => this.client.batch(batch.map(({ query, params }) => ({ query, params })), { prepare: true, logged: false }));
-    }
-    await inParallel(jobs, ARCHIVE_WRITES_IN_FLIGHT);
+    // One block per Cassandra partition: the batches span many partitions, which is what makes them
+    // cheap here (one request for a round's blocks of many areas).
+    await this.batcher.write(rows);
     for (const k of newlyListed) this.listed.add(k);
     return { bytesWritten };
   }

@@ -1,5 +1,6 @@
 import cassandraDriver from 'cassandra-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RowBatcher, isBatchTooLarge } from '../../runtime/index.js';
 import { stackConfig, uniqueName } from '../support/env.js';
 
 const c = stackConfig();
@@ -64,5 +65,20 @@ describe('Cassandra (local stack)', () => {
       { chunk: 0, epoch: 2, next: 250, data: 'state-b' },
       { chunk: 1, epoch: 2, next: 250, data: 'state-b!' },
     ]);
+  });
+
+  it('a batch over the server\'s refusal threshold is split and written whole; the batcher keeps the lower limit', async () => {
+    await client.execute(`CREATE TABLE ${keyspace}.blobs (k int PRIMARY KEY, data blob)`);
+    // The local stack refuses batches past 4 MiB (stack/cassandra.ts): six rows of 1 MiB in one batch are refused ...
+    const rows = Array.from({ length: 6 }, (_, k) => ({ query: `INSERT INTO ${keyspace}.blobs (k, data) VALUES (?, ?)`, params: [k, Buffer.alloc(1 << 20, k)], bytes: 1 << 20 }));
+    const refused = await client.batch(rows.map(({ query, params }) => ({ query, params })), { prepare: true, logged: false }).then(() => null, (e: unknown) => e);
+    expect(isBatchTooLarge(refused)).toBe(true);
+    // ... so the batcher, allowed 8 MiB, splits it until the server takes the halves.
+    const batcher = new RowBatcher(client, 8 << 20);
+    await batcher.write(rows);
+    expect(batcher.maxBytes).toBeLessThan(4 << 20);
+    const back = await client.execute(`SELECT k, data FROM ${keyspace}.blobs`, [], { prepare: true });
+    expect(back.rows.map((r) => [r.get('k') as number, (r.get('data') as Buffer).length, (r.get('data') as Buffer)[0]]).sort((a, b) => a[0]! - b[0]!))
+      .toEqual(rows.map((_, k) => [k, 1 << 20, k]));
   });
 });

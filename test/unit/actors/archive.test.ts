@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock, stepThrough, MemoryArchiveStore, packRecords, type ArchiveBlock, type ShardHostMsg, type ShardStart } from '../../../runtime/index.js';
 import {
-  ARCHIVE_DUPLICATE, ARCHIVE_LATE, ARCHIVE_OTHER_SEGMENT, ArchiveBodyBuilder, archiveKey, decodeArchiveBody, encode, geohashEncode, newestFirst, type AdEvent, type ArchivedEvent,
+  ARCHIVE_DUPLICATE, ARCHIVE_LATE, ARCHIVE_OTHER_SEGMENT, ArchiveBodyBuilder, archiveKey, decodeArchiveBody, encode, geohashEncode, intColumn, intColumnValues, newestFirst,
+  type AdEvent, type ArchivedEvent,
 } from '../../../actors/model/index.js';
 import { ArchiveCollector } from '../../../actors/archive.js';
 import { emptyState } from '../../../actors/logic.js';
@@ -69,6 +70,51 @@ describe('archive: a block body holds each event field for field', () => {
     expect(back.map((e) => [e.partition, e.offset, e.index, e.at, e.flags])).toEqual(evs.map((_, i) => [5, 7, i, 99, i]));
     expect(Object.keys(back[3]!.event)).toEqual(['userId', 'type', 'ts', 'lat', 'lon']);
     expect([b.minTs, b.maxTs]).toEqual([T0, T0 + 3000]);
+  });
+});
+
+describe('archive: whole-number columns are stored narrow', () => {
+  const col = (xs: number[]) => intColumn(Float64Array.from(xs), xs.length);
+  it('as the least unsigned typed array holding the range above the column\'s least value', () => {
+    const t = T0 + 123;
+    expect(col([t + 5, t, t + 255])).toEqual([t, Uint8Array.from([5, 0, 255])]);
+    expect(col([t, t + 256])).toEqual([t, Uint16Array.from([0, 256])]);
+    expect(col([0, 65_536])).toEqual([0, Uint32Array.from([0, 65_536])]);
+    expect(col([])).toEqual([0, new Uint8Array(0)]);
+    for (const xs of [[t + 5, t, t + 255], [7, 2 ** 32 - 1], [-3, 4]]) expect([...intColumnValues(col(xs))]).toEqual(xs);
+  });
+  it('numbers with a fraction, or a range of 2³² or more, are kept as they are', () => {
+    expect(col([1.5, 2])).toEqual([0, Float64Array.from([1.5, 2])]);
+    expect(col([0, 2 ** 32])).toEqual([0, Float64Array.from([0, 2 ** 32])]);
+    expect([...intColumnValues(col([0.25, -1e300]))]).toEqual([0.25, -1e300]);
+  });
+  it('only the first n numbers of a reused buffer count', () => {
+    expect(intColumn(Float64Array.from([3, 4, 1e12]), 2)).toEqual([3, Uint8Array.from([0, 1])]);
+  });
+});
+
+describe('archive: a builder reused after reset, and blocks written by the first version', () => {
+  it('a reset builder holds only the events added since, in columns that grew past their first room', () => {
+    const b = new ArchiveBodyBuilder();
+    for (let i = 0; i < 300; i++) b.add(i, 0, 1, 0, ev(i, { value: i, id: `c${i}` }));
+    b.reset();
+    const evs = Array.from({ length: 200 }, (_, i) => ev(1000 + i, i % 3 === 0 ? { value: i } : {}));
+    evs.forEach((e, i) => b.add(10_000 + i, i, 5, 0, e));
+    const back = decodeArchiveBody(encode(b.body()), 1);
+    expect(back.map((e) => e.event)).toEqual(evs);
+    expect(back.map((e) => e.offset)).toEqual(evs.map((_, i) => 10_000 + i));
+    expect([b.minTs, b.maxTs]).toEqual([evs[0]!.ts, evs[199]!.ts]);
+  });
+  it('a v2 body (every column per event) still decodes', () => {
+    const v2 = {
+      v: 2, offsets: Float64Array.from([7, 8]), indexes: Uint32Array.from([0, 0]), at: Float64Array.from([99, 99]), flags: Uint8Array.from([0, ARCHIVE_LATE]),
+      ts: Float64Array.from([T0, T0 + 1]), lat: Float64Array.from([PARIS.lat, PARIS.lat]), lon: Float64Array.from([PARIS.lon, PARIS.lon]), types: Uint8Array.from([0, 0]),
+      users: ['u1', 'u2'], names: ['a'], apps: Uint32Array.from([1, 0]), campaigns: Uint32Array.from([0, 0]), values: Float64Array.from([NaN, 2.5]), ids: [null, 'x'], extras: [],
+    };
+    expect(decodeArchiveBody(encode(v2), 3).map((e) => [e.offset, e.flags, e.event])).toEqual([
+      [7, 0, { userId: 'u1', type: 'impression', ts: T0, ...PARIS, appId: 'a' }],
+      [8, ARCHIVE_LATE, { userId: 'u2', type: 'impression', ts: T0 + 1, ...PARIS, id: 'x', value: 2.5 }],
+    ]);
   });
 });
 
