@@ -57,8 +57,11 @@ export interface ArchiveBody {
   readonly lon: Float64Array;
   /** TYPE_INDEX of each event's type. */
   readonly types: Uint8Array;
-  /** The events' user ids, one after another, and their lengths (UTF-16 code units): one string to encode, not one per event. */
-  readonly users: string;
+  /**
+   * The events' user ids, one after another, as UTF-8, and their lengths in UTF-16 code units: written
+   * as bytes when the event is added, so the shard holds no string per event until the round seals.
+   */
+  readonly users: Uint8Array;
   readonly userLengths: IntColumn;
   /** App and campaign ids used in the block; `apps[i]` / `campaigns[i]` is 1 + an index into it, 0 for none. */
   readonly names: readonly string[];
@@ -108,6 +111,8 @@ export function intColumnValues(c: IntColumn): Float64Array {
 }
 
 const INITIAL_CAPACITY = 64;
+const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder();
 
 /**
  * Builds an {@link ArchiveBody} one event at a time, into typed arrays it keeps: `reset` after a body is
@@ -128,7 +133,8 @@ export class ArchiveBodyBuilder {
   private apps = new Uint32Array(0);
   private campaigns = new Uint32Array(0);
   private userLengths = new Uint32Array(0);
-  private users: string[] = [];
+  private users = new Uint8Array(256);
+  private usersEnd = 0;
   private readonly names = new Map<string, number>();
   private valued: number[] = [];
   private values: number[] = [];
@@ -155,8 +161,7 @@ export class ArchiveBodyBuilder {
     this.lat[i] = ev.lat;
     this.lon[i] = ev.lon;
     this.types[i] = TYPE_INDEX[ev.type];
-    this.users.push(ev.userId);
-    this.userLengths[i] = ev.userId.length;
+    this.addUser(ev.userId);
     this.apps[i] = ev.appId === undefined ? 0 : this.nameId(ev.appId);
     this.campaigns[i] = ev.campaignId === undefined ? 0 : this.nameId(ev.campaignId);
     if (ev.value !== undefined) {
@@ -193,6 +198,27 @@ export class ArchiveBodyBuilder {
     this.capacity = c;
   }
 
+  private addUser(user: string): void {
+    const len = user.length;
+    if (this.usersEnd + 3 * len > this.users.length) {
+      const more = new Uint8Array(Math.max(2 * this.users.length, this.usersEnd + 3 * len));
+      more.set(this.users.subarray(0, this.usersEnd));
+      this.users = more;
+    }
+    const out = this.users;
+    let at = this.usersEnd;
+    let k = 0;
+    for (; k < len; k++) {
+      const c = user.charCodeAt(k);
+      if (c >= 0x80) break;
+      out[at++] = c;
+    }
+    // Beyond ASCII: the rest through the encoder (a lone surrogate becomes U+FFFD, one code unit as before).
+    if (k < len) at += utf8.encodeInto(user.slice(k), out.subarray(at)).written;
+    this.usersEnd = at;
+    this.userLengths[this.n] = len;
+  }
+
   private nameId(name: string): number {
     let id = this.names.get(name);
     if (id === undefined) this.names.set(name, (id = this.names.size + 1));
@@ -208,7 +234,7 @@ export class ArchiveBodyBuilder {
     return {
       v: 3, offsets: intColumn(this.offsets, n), indexes: intColumn(this.indexes, n), at: intColumn(this.at, n), flags: this.flags.subarray(0, n),
       ts: intColumn(this.ts, n), lat: this.lat.subarray(0, n), lon: this.lon.subarray(0, n), types: this.types.subarray(0, n),
-      users: this.users.join(''), userLengths: intColumn(this.userLengths, n),
+      users: this.users.subarray(0, this.usersEnd), userLengths: intColumn(this.userLengths, n),
       names: [...this.names.keys()], apps: intColumn(this.apps, n), campaigns: intColumn(this.campaigns, n),
       valued: intColumn(new Float64Array(this.valued), this.valued.length), values: new Float64Array(this.values),
       identified: intColumn(new Float64Array(this.identified), this.identified.length), ids: this.ids, extras: this.extras,
@@ -218,7 +244,7 @@ export class ArchiveBodyBuilder {
   /** Empties the builder, keeping its columns' room. */
   reset(): void {
     this.n = 0;
-    this.users = [];
+    this.usersEnd = 0;
     this.names.clear();
     this.valued = [];
     this.values = [];
@@ -262,8 +288,9 @@ interface ArchiveBodyV2 {
 function perEvent(b: ArchiveBody): ArchiveBodyV2 {
   const lengths = intColumnValues(b.userLengths);
   const n = lengths.length;
+  const all = utf8Decoder.decode(b.users);
   const users = new Array<string>(n);
-  for (let i = 0, at = 0; i < n; i++) users[i] = b.users.slice(at, (at += lengths[i]!));
+  for (let i = 0, at = 0; i < n; i++) users[i] = all.slice(at, (at += lengths[i]!));
   const values = new Float64Array(n).fill(NaN);
   intColumnValues(b.valued).forEach((i, k) => (values[i] = b.values[k]!));
   const ids = new Array<string | null>(n).fill(null);
@@ -278,7 +305,7 @@ function perEvent(b: ArchiveBody): ArchiveBodyV2 {
 /** A block body's events, as the shard folded them (field for field the validated event). Reads v3 and v2 bodies. */
 export function decodeArchiveBody(bytes: Uint8Array, partition: number): ArchivedEvent[] {
   const raw = decode<ArchiveBody | ArchiveBodyV2>(bytes);
-  if (!(raw?.v === 2 && Array.isArray(raw.users)) && !(raw?.v === 3 && typeof raw.users === 'string')) throw new Error('not an archive block body (v2 or v3)');
+  if (!(raw?.v === 2 && Array.isArray(raw.users)) && !(raw?.v === 3 && raw.users instanceof Uint8Array)) throw new Error('not an archive block body (v2 or v3)');
   const b = raw.v === 3 ? perEvent(raw) : raw;
   const users: readonly string[] = b.users;
   const extras = new Map(b.extras.map(([i, name, props]) => [i, { name, props }]));
