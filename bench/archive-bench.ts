@@ -24,7 +24,7 @@ import { geohashEncode, geohashCenter, encode, type AdEvent } from '../actors/mo
 import { CassandraArchiveStore, MongoDocStore, packRecords } from '../runtime/index.js';
 import type { StackConfig } from '../stack/index.js';
 import { autocannon, withQueryGateway } from './query-gateway.js';
-import { dropRunStores, eventStream, produceEvents, runStore, throughput, type ThroughputRun } from './runtime-bench.js';
+import { dropBenchRun, dropRunStores, eventStream, produceEvents, runStore, throughput, type ThroughputRun } from './runtime-bench.js';
 
 export interface ArchiveBenchOptions {
   readonly stack: StackConfig;
@@ -183,6 +183,7 @@ export async function runArchiveBench(o: ArchiveBenchOptions): Promise<ArchiveBe
     return { cellEvents: o.cellEvents, pages: paths.length, walkMs, walkP50Ms: walkP(0.5), walkP99Ms: walkP(0.99), requestsPerSecond: Math.round(a.requests.average), p50Ms: a.latency.p50, p99Ms: a.latency.p99, maxMs: a.latency.max, non2xx: a.non2xx };
   });
   await dropRunStores(o.stack, [keyspace, ...['warmup', 'on', 'off', 'on2'].map((n) => runStore(topic, n))]);
+  if (o.events > 0) await dropBenchRun(o.stack, new Kafka({ clientId: 'adme-bench-archive', brokers: [...o.stack.kafka.brokers], logLevel: logLevel.ERROR }), topic, o.progress);
   o.progress(`  ${query.requestsPerSecond} pages/s, p50 ${query.p50Ms} ms, p99 ${query.p99Ms} ms`);
 
   return {

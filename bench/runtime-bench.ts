@@ -325,6 +325,34 @@ export async function dropRunStores(stack: StackConfig, keyspaces: readonly stri
   }
 }
 
+/**
+ * Drops everything a bench run named after `topic` created: its topics (`topic` and every `topic.*`), and
+ * the keyspaces and databases named after them. Left behind, a few sessions of runs grew the local stack
+ * by tens of GiB and kept live keyspaces that Cassandra tends (docs/BENCHMARKS.md, issue 11 this session).
+ * `ADME_BENCH_KEEP=1` keeps them for inspection.
+ */
+export async function dropBenchRun(stack: StackConfig, kafka: Kafka, topic: string, progress: (m: string) => void): Promise<void> {
+  if (process.env.ADME_BENCH_KEEP === '1') return;
+  const prefix = topic.replace(/\W/g, '_');
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const topics = (await admin.listTopics()).filter((t) => t === topic || t.startsWith(`${topic}.`) || t.startsWith(`${topic}-`));
+    if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
+  } finally {
+    await admin.disconnect();
+  }
+  const cql = cassandraClient({ contactPoints: stack.cassandra.contactPoints, localDataCenter: stack.cassandra.localDc });
+  await cql.connect();
+  const keyspaces = (await cql.execute('SELECT keyspace_name FROM system_schema.keyspaces')).rows.map((r) => r.get('keyspace_name') as string).filter((k) => k.startsWith(prefix));
+  await cql.shutdown();
+  const docs = await MongoDocStore.open(stack.mongo.url, 'admin');
+  const databases = (await docs.database.admin().listDatabases()).databases.map((d) => d.name).filter((d) => d.startsWith(prefix));
+  await docs.close();
+  await dropRunStores(stack, keyspaces, databases);
+  progress(`dropped this run's ${keyspaces.length} keyspaces, ${databases.length} databases and its topics (ADME_BENCH_KEEP=1 keeps them)`);
+}
+
 /** One catch-up of the pre-produced `topic` by a fresh runtime process, timed until every event is durable. */
 export async function throughput(o: RuntimeBenchOptions, kafka: Kafka, topic: string, name: string, sinks: boolean, extraEnv: Record<string, string> = {}): Promise<ThroughputRun> {
   const hw = await highWatermarks(kafka, topic);
@@ -732,6 +760,7 @@ export async function runRuntimeBench(o: RuntimeBenchOptions): Promise<RuntimeBe
   const f = o.failovers > 0
     ? await failoverRuns(o, kafka, producer, `${topic}.failover`, failRate).finally(() => producer.disconnect())
     : (await producer.disconnect(), { runs: [], medianMs: 0, worstMs: 0 });
+  await dropBenchRun(o.stack, kafka, topic, o.progress);
 
   return {
     machine: `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
