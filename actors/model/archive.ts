@@ -284,45 +284,69 @@ interface ArchiveBodyV2 {
   readonly extras: ArchiveBody['extras'];
 }
 
-/** A v3 body with one entry per event in every column, as v2 has them. */
-function perEvent(b: ArchiveBody): ArchiveBodyV2 {
-  const lengths = intColumnValues(b.userLengths);
-  const n = lengths.length;
-  const all = utf8Decoder.decode(b.users);
-  const users = new Array<string>(n);
-  for (let i = 0, at = 0; i < n; i++) users[i] = all.slice(at, (at += lengths[i]!));
-  const values = new Float64Array(n).fill(NaN);
-  intColumnValues(b.valued).forEach((i, k) => (values[i] = b.values[k]!));
-  const ids = new Array<string | null>(n).fill(null);
-  intColumnValues(b.identified).forEach((i, k) => (ids[i] = b.ids[k]!));
-  return {
-    v: 2, offsets: intColumnValues(b.offsets), indexes: intColumnValues(b.indexes), at: intColumnValues(b.at), flags: b.flags, ts: intColumnValues(b.ts),
-    lat: b.lat, lon: b.lon, types: b.types, users, names: b.names, apps: intColumnValues(b.apps), campaigns: intColumnValues(b.campaigns),
-    values, ids, extras: b.extras,
-  };
-}
-
 /** A block body's events, as the shard folded them (field for field the validated event). Reads v3 and v2 bodies. */
 export function decodeArchiveBody(bytes: Uint8Array, partition: number): ArchivedEvent[] {
   const raw = decode<ArchiveBody | ArchiveBodyV2>(bytes);
-  if (!(raw?.v === 2 && Array.isArray(raw.users)) && !(raw?.v === 3 && raw.users instanceof Uint8Array)) throw new Error('not an archive block body (v2 or v3)');
-  const b = raw.v === 3 ? perEvent(raw) : raw;
-  const users: readonly string[] = b.users;
-  const extras = new Map(b.extras.map(([i, name, props]) => [i, { name, props }]));
-  const out = new Array<ArchivedEvent>(users.length);
-  for (let i = 0; i < users.length; i++) {
-    const x = extras.get(i);
-    const type = EVENT_TYPES[b.types[i]!]!;
-    const ev: { -readonly [K in keyof AdEvent]: AdEvent[K] } = x?.name != null
-      ? { userId: users[i]!, type, name: x.name, ts: b.ts[i]!, lat: b.lat[i]!, lon: b.lon[i]! }
-      : { userId: users[i]!, type, ts: b.ts[i]!, lat: b.lat[i]!, lon: b.lon[i]! };
-    const id = b.ids[i];
-    if (id != null) ev.id = id;
-    if (b.apps[i]! > 0) ev.appId = b.names[b.apps[i]! - 1];
-    if (b.campaigns[i]! > 0) ev.campaignId = b.names[b.campaigns[i]! - 1];
-    if (!Number.isNaN(b.values[i]!)) ev.value = b.values[i];
-    if (x?.props != null) ev.props = x.props;
-    out[i] = { partition, offset: b.offsets[i]!, index: b.indexes[i]!, at: b.at[i]!, flags: b.flags[i]!, event: ev };
+  if (raw?.v === 3 && raw.users instanceof Uint8Array) return decodeV3(raw, partition);
+  if (raw?.v === 2 && Array.isArray(raw.users)) return decodeV2(raw, partition);
+  throw new Error('not an archive block body (v2 or v3)');
+}
+
+/** An event of a block, from its columns' values at one index. */
+function blockEvent(
+  partition: number, offset: number, index: number, at: number, flags: number, userId: string, typeIndex: number, ts: number, lat: number, lon: number,
+  app: string | undefined, campaign: string | undefined, value: number | undefined, id: string | null | undefined, x: { name: string | null; props: ArchiveBody['extras'][number][2] } | undefined,
+): ArchivedEvent {
+  const type = EVENT_TYPES[typeIndex]!;
+  const ev: { -readonly [K in keyof AdEvent]: AdEvent[K] } = x?.name != null ? { userId, type, name: x.name, ts, lat, lon } : { userId, type, ts, lat, lon };
+  if (id != null) ev.id = id;
+  if (app !== undefined) ev.appId = app;
+  if (campaign !== undefined) ev.campaignId = campaign;
+  if (value !== undefined) ev.value = value;
+  if (x?.props != null) ev.props = x.props;
+  return { partition, offset, index, at, flags, event: ev };
+}
+
+const extrasByIndex = (extras: ArchiveBody['extras']) => new Map(extras.map(([i, name, props]) => [i, { name, props }]));
+
+/** v3: the whole-number columns read in place (base + narrow value), the sparse ones walked beside. */
+function decodeV3(b: ArchiveBody, partition: number): ArchivedEvent[] {
+  const [lenBase, lens] = b.userLengths;
+  const n = lens.length;
+  const users = utf8Decoder.decode(b.users);
+  const extras = extrasByIndex(b.extras);
+  const [oBase, offsets] = b.offsets;
+  const [iBase, indexes] = b.indexes;
+  const [aBase, at] = b.at;
+  const [tBase, ts] = b.ts;
+  const [appBase, apps] = b.apps;
+  const [cBase, campaigns] = b.campaigns;
+  const valued = intColumnValues(b.valued);
+  const identified = intColumnValues(b.identified);
+  const out = new Array<ArchivedEvent>(n);
+  let u = 0;
+  let v = 0;
+  let d = 0;
+  for (let i = 0; i < n; i++) {
+    const userEnd = u + lenBase + lens[i]!;
+    const app = appBase + apps[i]!;
+    const campaign = cBase + campaigns[i]!;
+    const value = v < valued.length && valued[v] === i ? b.values[v++] : undefined;
+    const id = d < identified.length && identified[d] === i ? b.ids[d++] : undefined;
+    out[i] = blockEvent(partition, oBase + offsets[i]!, iBase + indexes[i]!, aBase + at[i]!, b.flags[i]!, users.slice(u, userEnd), b.types[i]!, tBase + ts[i]!,
+      b.lat[i]!, b.lon[i]!, app > 0 ? b.names[app - 1] : undefined, campaign > 0 ? b.names[campaign - 1] : undefined, value, id, extras.get(i));
+    u = userEnd;
+  }
+  return out;
+}
+
+function decodeV2(b: ArchiveBodyV2, partition: number): ArchivedEvent[] {
+  const extras = extrasByIndex(b.extras);
+  const out = new Array<ArchivedEvent>(b.users.length);
+  for (let i = 0; i < b.users.length; i++) {
+    const value = b.values[i]!;
+    out[i] = blockEvent(partition, b.offsets[i]!, b.indexes[i]!, b.at[i]!, b.flags[i]!, b.users[i]!, b.types[i]!, b.ts[i]!, b.lat[i]!, b.lon[i]!,
+      b.apps[i]! > 0 ? b.names[b.apps[i]! - 1] : undefined, b.campaigns[i]! > 0 ? b.names[b.campaigns[i]! - 1] : undefined, Number.isNaN(value) ? undefined : value, b.ids[i], extras.get(i));
   }
   return out;
 }
