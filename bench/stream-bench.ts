@@ -15,6 +15,7 @@ import { decode, encode, type ServerFrame } from '../actors/model/index.js';
 import { createKey } from '../gateway/index.js';
 import type { StackConfig } from '../stack/index.js';
 import { cpuUs, nodeArgsFrom } from './proc.js';
+import { dropRunStores } from './runtime-bench.js';
 
 export interface StreamBenchOptions {
   readonly stack: StackConfig;
@@ -302,6 +303,8 @@ export async function runStreamBench(o: StreamBenchOptions): Promise<StreamBench
   } finally {
     await fleet.close();
     for (const c of children.reverse()) await stop(c);
+    // The run's keyspace and database go; its delta topic stays for `adme bench live-store` to replay.
+    if (process.env.ADME_BENCH_KEEP !== '1') await dropRunStores(o.stack, [name], [name]).catch(() => undefined);
   }
 }
 

@@ -49,6 +49,9 @@ cdc_raw_directory: ${join(dataDir, 'cdc_raw')}
 authenticator: AllowAllAuthenticator
 authorizer: AllowAllAuthorizer
 disk_failure_policy: stop
+# A dev stack: a dropped keyspace's data goes with it (benchmarks drop theirs; the snapshots Cassandra
+# keeps by default grew the state by a GiB a session).
+auto_snapshot: false
 commit_failure_policy: stop
 # Small machine: keep memory use modest and leave LWTs at their defaults.
 concurrent_reads: 16
