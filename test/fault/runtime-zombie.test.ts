@@ -33,15 +33,13 @@ describe('fault: a zombie owner', () => {
     // a notices it stalled past its session; it still believes it owns its partitions, and its next
     // checkpoint is refused by the epoch fence: a zombie's write, whether or not kafkajs has announced
     // the rebalance by then (the stall decides, not the order of the two).
-    await waitFor('a\'s stale write to be fenced', () => a.log.some((l) => /FENCED/.test(l) && /rejected, current owner epoch is \d+/.test(l)), 60_000)
-      .catch((e: unknown) => {
-        throw new Error(`${(e as Error).message}\n--- runtime-a ---\n${a.log.slice(-25).join('\n')}`);
-      });
+    // A wait that fails shows a's last log lines.
+    const withLogOfA = (e: unknown) => {
+      throw new Error(`${(e as Error).message}\n--- runtime-a ---\n${a.log.slice(-25).join('\n')}`);
+    };
+    await waitFor('a\'s stale write to be fenced', () => a.log.some((l) => /FENCED/.test(l) && /rejected, current owner epoch is \d+/.test(l)), 60_000).catch(withLogOfA);
     // The stall watch logs on its first timer after the resume, which may come after the fenced write's answer.
-    await waitFor('a to log its stall', () => a.log.some((l) => /stalled \d+ ms, past its 6000 ms session/.test(l)), 10_000)
-      .catch((e: unknown) => {
-        throw new Error(`${(e as Error).message}\n--- runtime-a ---\n${a.log.slice(-25).join('\n')}`);
-      });
+    await waitFor('a to log its stall', () => a.log.some((l) => /stalled \d+ ms, past its 6000 ms session/.test(l)), 10_000).catch(withLogOfA);
     // Its stale actors stop and, the fence being a zombie's, the process exits (code 3) without rejoining.
     // The other outcome (carrying on as a new member after kafkajs rejoined, the revoked actors stopped)
     // was what a fence logged as a handover led to before the stall watch; it is safe too.
